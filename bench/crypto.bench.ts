@@ -1,0 +1,12 @@
+// npm run -s bench:crypto [-- --members-1000]
+// SFrame per-frame cost against bare WebCrypto AES-GCM measured in the same run, then MLS
+// commit costs and sizes at several group sizes.
+import { benchSFrame } from './crypto-sframe.js';
+import { benchMls } from './crypto-mls.js';
+
+const sizes = [10, 50, 200];
+if (process.argv.includes('--members-1000')) sizes.push(1000);
+
+for (const line of await benchSFrame()) console.log(line);
+console.log('');
+await benchMls(sizes, (line) => console.log(line));

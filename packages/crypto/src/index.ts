@@ -1,0 +1,4 @@
+export * from './sframe/index.js';
+export * from './mls/index.js';
+export * from './util/bytes.js';
+export * from './media/index.js';

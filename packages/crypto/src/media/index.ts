@@ -1,0 +1,2 @@
+export * from './kid.js';
+export * from './media-keys.js';

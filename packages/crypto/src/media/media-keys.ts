@@ -1,0 +1,175 @@
+import { SFrameKeyRing, SFrameSender } from '../sframe/context.js';
+import { SFrameError } from '../sframe/errors.js';
+import { decodeHeader } from '../sframe/header.js';
+import { DEFAULT_SUITE, getSuite } from '../sframe/suites.js';
+import { clearPrefixLength, protectEncodedFrame, unprotectEncodedFrame, type FrameCodec } from '../sframe/codec.js';
+import { epochLowBits, mediaKid, parseMediaKid, type MediaContext } from './kid.js';
+
+/** How long a receiver keeps an epoch's keys after a newer epoch arrived (frames in flight). */
+export const DEFAULT_EPOCH_GRACE_MS = 5_000;
+
+interface EpochKeys {
+  epoch: bigint;
+  baseKey: Uint8Array;
+  /** Set when a newer epoch replaced this one: keys are dropped after this time. */
+  retireAt: number | undefined;
+  kids: Set<bigint>;
+}
+
+export interface MediaKeysOptions {
+  /** SFrame cipher suite; AES_128_GCM_SHA256_128 by default. */
+  suite?: number;
+  graceMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export interface DecryptedFrame {
+  senderIndex: number;
+  context: MediaContext | undefined;
+  epoch: bigint;
+  frame: Uint8Array;
+}
+
+export interface SenderStats {
+  decrypted: number;
+  failures: number;
+}
+
+/**
+ * The SFrame side of an MLS member: one sender per media context for the current epoch, and
+ * a key ring for every member's KIDs of the current and recently retired epochs.
+ *
+ * Feed it `setEpoch` whenever the MLS epoch changes, with `base_key` from
+ * `MlsSession.sframeBaseKey(nk)`. Keys are derived once per KID (lazily, on the first frame
+ * that needs them); per frame only AES runs. A frame that fails is counted against its sender
+ * and never returned.
+ */
+export class MediaKeys {
+  readonly suite: number;
+  readonly nk: number;
+  private readonly graceMs: number;
+  private readonly now: () => number;
+  private readonly ring: SFrameKeyRing;
+  private readonly epochs = new Map<number, EpochKeys>();
+  private current: EpochKeys | undefined;
+  private ownIndex = 0;
+  private senders = new Map<MediaContext, Promise<SFrameSender>>();
+  private readonly pendingKeys = new Map<bigint, Promise<void>>();
+  private readonly stats = new Map<number, SenderStats>();
+
+  constructor(opts: MediaKeysOptions = {}) {
+    this.suite = opts.suite ?? DEFAULT_SUITE;
+    this.nk = getSuite(this.suite).Nk;
+    this.graceMs = opts.graceMs ?? DEFAULT_EPOCH_GRACE_MS;
+    this.now = opts.now ?? (() => Date.now());
+    this.ring = new SFrameKeyRing({ suite: this.suite });
+  }
+
+  /** The epoch this member sends in, if any. */
+  get epoch(): bigint | undefined {
+    return this.current?.epoch;
+  }
+
+  setEpoch(epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number): void {
+    if (this.current?.epoch === epoch) return;
+    const now = this.now();
+    if (this.current) this.current.retireAt = now + this.graceMs;
+    const bits = epochLowBits(epoch);
+    // RFC 9605 §5.2: an old epoch with the same low bits is removed when the new one arrives.
+    const clash = this.epochs.get(bits);
+    if (clash) this.dropEpoch(bits, clash);
+    const entry: EpochKeys = { epoch, baseKey: baseKey.slice(), retireAt: undefined, kids: new Set() };
+    this.epochs.set(bits, entry);
+    this.current = entry;
+    this.ownIndex = ownLeafIndex;
+    this.senders = new Map();
+    this.prune(now);
+  }
+
+  /** Drops every key: for a member that was removed or left. */
+  forget(): void {
+    for (const [bits, entry] of [...this.epochs]) this.dropEpoch(bits, entry);
+    this.current = undefined;
+    this.senders = new Map();
+  }
+
+  /** Encrypts one encoded frame of `codec` from this member's `context` stream with the current epoch. */
+  async protect(context: MediaContext, codec: FrameCodec, frame: Uint8Array): Promise<Uint8Array> {
+    const sender = await this.senderFor(context);
+    return protectEncodedFrame(sender, codec, frame);
+  }
+
+  /** Decrypts one protected frame; throws SFrameError (and counts it) when it cannot. */
+  async unprotect(codec: FrameCodec, data: Uint8Array): Promise<DecryptedFrame> {
+    let senderIndex = -1;
+    try {
+      const { kid } = decodeHeader(data, clearPrefixLength(codec, data));
+      const parsed = parseMediaKid(kid);
+      senderIndex = parsed.senderIndex;
+      const entry = this.epochs.get(parsed.epochBits);
+      if (!entry || (entry.retireAt !== undefined && entry.retireAt <= this.now())) {
+        throw new SFrameError('unknown_kid', `no key for KID ${kid} (epoch bits ${parsed.epochBits})`);
+      }
+      await this.ensureKey(kid, entry);
+      const frame = await unprotectEncodedFrame(this.ring, codec, data);
+      this.statsFor(senderIndex).decrypted++;
+      return { senderIndex, context: parsed.context, epoch: entry.epoch, frame };
+    } catch (e) {
+      this.statsFor(senderIndex).failures++;
+      throw e;
+    }
+  }
+
+  /** Decrypted and failed frames per sender leaf index (-1: frames whose header could not be read). */
+  senderStats(): Map<number, SenderStats> {
+    return new Map([...this.stats].map(([k, v]) => [k, { ...v }]));
+  }
+
+  private statsFor(index: number): SenderStats {
+    let s = this.stats.get(index);
+    if (!s) {
+      s = { decrypted: 0, failures: 0 };
+      this.stats.set(index, s);
+    }
+    return s;
+  }
+
+  private senderFor(context: MediaContext): Promise<SFrameSender> {
+    const current = this.current;
+    if (!current) return Promise.reject(new SFrameError('unknown_kid', 'no MLS epoch key yet: cannot send'));
+    // The promise is cached before it resolves so that concurrent first frames share one
+    // sender (and one counter): two senders for one KID would reuse (KID, CTR) pairs.
+    let sender = this.senders.get(context);
+    if (!sender) {
+      sender = SFrameSender.create(this.suite, mediaKid(context, this.ownIndex, current.epoch), current.baseKey);
+      this.senders.set(context, sender);
+    }
+    return sender;
+  }
+
+  private ensureKey(kid: bigint, entry: EpochKeys): Promise<void> {
+    if (this.ring.hasKey(kid)) return Promise.resolve();
+    let pending = this.pendingKeys.get(kid);
+    if (!pending) {
+      pending = this.ring.addKey(kid, entry.baseKey, this.suite).then(() => {
+        entry.kids.add(kid);
+        this.pendingKeys.delete(kid);
+      });
+      this.pendingKeys.set(kid, pending);
+    }
+    return pending;
+  }
+
+  private prune(now: number): void {
+    for (const [bits, entry] of [...this.epochs]) {
+      if (entry.retireAt !== undefined && entry.retireAt <= now) this.dropEpoch(bits, entry);
+    }
+  }
+
+  private dropEpoch(bits: number, entry: EpochKeys): void {
+    for (const kid of entry.kids) this.ring.removeKey(kid);
+    entry.baseKey.fill(0);
+    this.epochs.delete(bits);
+  }
+}

@@ -1,0 +1,467 @@
+import {
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  emptyPskIndex,
+  encodeExternalSender,
+  joinGroup,
+  mlsExporter,
+  processPrivateMessage,
+  processPublicMessage,
+  type ClientConfig,
+  type ClientState,
+  type CiphersuiteImpl,
+  type IncomingMessageCallback,
+  type Proposal,
+  type ProposalWithSender,
+} from 'ts-mls';
+import { defaultClientConfig } from 'ts-mls/clientConfig.js';
+import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
+import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
+import { conclaveAuthService, type AuthServiceOptions } from './auth-service.js';
+import { decodeIdentity, encodeIdentity, type CredentialIdentity } from './credential.js';
+import type { MlsDevice } from './device.js';
+import { decodeMls, encodeMls, MlsMessageError } from './messages.js';
+import { mlsSuite } from './suite.js';
+import { securityCode } from './security-code.js';
+import { toHex } from '../util/bytes.js';
+
+export type MlsSessionErrorCode =
+  | 'stale_epoch'
+  | 'wrong_group'
+  | 'no_matching_key_package'
+  | 'not_a_member'
+  | 'rejected'
+  | 'invalid_message'
+  | 'bad_key_package';
+
+export class MlsSessionError extends Error {
+  constructor(
+    readonly code: MlsSessionErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A member as the roster shows it: read from the group's leaves, never from server messages. */
+export interface GroupMember {
+  leafIndex: number;
+  identity: CredentialIdentity;
+  signaturePublicKey: Uint8Array;
+}
+
+/** The delivery service's external-sender identity, placed in `external_senders` at group creation. */
+export interface ExternalSenderInfo {
+  signaturePublicKey: Uint8Array;
+  displayName?: string;
+}
+
+/** A commit that was created but is not applied until the delivery service accepts it. */
+export interface PendingCommit {
+  readonly baseEpoch: bigint;
+  readonly epoch: bigint;
+  /** MLSMessage (PrivateMessage) carrying the commit, for every current member. */
+  readonly commit: Uint8Array;
+  /** MLSMessage (Welcome) for the added members, with the ratchet tree in its GroupInfo. */
+  readonly welcome: Uint8Array | undefined;
+  /** Leaf indices the commit removes, and the key packages it adds (as given). */
+  readonly removed: number[];
+  readonly addedCount: number;
+  /** @internal */
+  readonly newState: ClientState;
+}
+
+export type HandshakeResult =
+  | {
+      kind: 'commit';
+      epoch: bigint;
+      /** This member was removed by the commit and can no longer send or decrypt. */
+      removedSelf: boolean;
+      added: GroupMember[];
+      removed: GroupMember[];
+    }
+  | { kind: 'proposal'; proposal: ProposalSummary };
+
+export type ProposalSummary =
+  | { type: 'remove'; leafIndex: number; member: GroupMember | undefined; by: 'external' | 'member' }
+  | { type: 'add' | 'update' | 'other'; by: 'external' | 'member' };
+
+export interface ApplicationMessage {
+  sender: GroupMember;
+  epoch: bigint;
+  data: Uint8Array;
+}
+
+export interface SessionOptions extends AuthServiceOptions {
+  /** Epochs of old application-message keys kept for late messages (ts-mls key retention). */
+  retainEpochs?: number;
+}
+
+const SFRAME_EXPORTER_LABEL = 'SFrame 1.0 Base Key';
+
+function clientConfig(opts: SessionOptions): ClientConfig {
+  return {
+    ...defaultClientConfig,
+    authService: conclaveAuthService(opts),
+    keyRetentionConfig: {
+      ...defaultClientConfig.keyRetentionConfig,
+      retainKeysForEpochs: opts.retainEpochs ?? defaultClientConfig.keyRetentionConfig.retainKeysForEpochs,
+    },
+  };
+}
+
+function membersOf(state: ClientState): GroupMember[] {
+  const out: GroupMember[] = [];
+  state.ratchetTree.forEach((node, nodeIndex) => {
+    if (node?.nodeType !== 'leaf') return;
+    let identity: CredentialIdentity;
+    try {
+      identity = decodeIdentity(node.leaf.credential);
+    } catch {
+      return; // unreachable: the authentication service refused such leaves on the way in
+    }
+    out.push({ leafIndex: nodeIndex / 2, identity, signaturePublicKey: node.leaf.signaturePublicKey });
+  });
+  return out;
+}
+
+/**
+ * One participant's membership in one MLS group (one meeting session). A thin, mutable
+ * wrapper over ts-mls's immutable ClientState that speaks in encoded MLSMessages.
+ *
+ * Commits follow the delivery-service rule "first commit wins": `prepareCommit` creates a
+ * commit without applying it; the caller sends it and calls `applyCommit` once the server has
+ * accepted it for the current epoch, or drops it (and re-bases) when the server answers
+ * `stale_epoch`.
+ */
+export class MlsSession {
+  private constructor(
+    private state: ClientState,
+    readonly device: MlsDevice,
+    private readonly cs: CiphersuiteImpl,
+  ) {}
+
+  /** Creates a new group with this device as its only member (leaf 0), optionally with the server as external sender. */
+  static async create(
+    device: MlsDevice,
+    opts: SessionOptions & { groupId: Uint8Array; externalSender?: ExternalSenderInfo },
+  ): Promise<MlsSession> {
+    const cs = await mlsSuite(device.suiteName);
+    const kpBytes = await device.createKeyPackage();
+    const kp = decodeMls(kpBytes);
+    if (kp.wireformat !== 'mls_key_package') throw new Error('unreachable');
+    const ref = toHex(await makeKeyPackageRef(kp.keyPackage, cs.hash));
+    const own = device.takeKeyPackage(ref);
+    if (!own) throw new Error('unreachable: key package just created');
+    const extensions = opts.externalSender
+      ? [
+          {
+            extensionType: 'external_senders' as const,
+            extensionData: encodeExternalSender({
+              signaturePublicKey: opts.externalSender.signaturePublicKey,
+              credential: encodeIdentity({
+                kind: 'server',
+                deviceId: 'delivery-service',
+                displayName: opts.externalSender.displayName ?? 'Conclave server',
+              }),
+            }),
+          },
+        ]
+      : [];
+    const config = clientConfig({ serverKey: opts.externalSender?.signaturePublicKey, ...opts });
+    const state = await createGroup(opts.groupId, own.publicPackage, own.privatePackage, extensions, cs, config);
+    return new MlsSession(state, device, cs);
+  }
+
+  /** Joins from a Welcome made for one of this device's key packages. The tree comes in the GroupInfo. */
+  static async join(device: MlsDevice, welcomeBytes: Uint8Array, opts: SessionOptions = {}): Promise<MlsSession> {
+    const cs = await mlsSuite(device.suiteName);
+    const msg = decodeMls(welcomeBytes);
+    if (msg.wireformat !== 'mls_welcome') throw new MlsMessageError('unexpected_mls_message', 'expected a Welcome');
+    const mine = msg.welcome.secrets.map((s) => toHex(s.newMember)).find((ref) => device.hasKeyPackage(ref));
+    if (!mine) throw new MlsSessionError('no_matching_key_package', 'the Welcome is not for any key package of this device');
+    const kp = device.takeKeyPackage(mine)!;
+    let state: ClientState;
+    try {
+      state = await joinGroup(
+        msg.welcome,
+        kp.publicPackage,
+        kp.privatePackage,
+        emptyPskIndex,
+        cs,
+        undefined,
+        undefined,
+        clientConfig(opts),
+      );
+    } catch (e) {
+      throw new MlsSessionError('invalid_message', `cannot join from Welcome: ${(e as Error).message}`);
+    }
+    return new MlsSession(state, device, cs);
+  }
+
+  get epoch(): bigint {
+    return this.state.groupContext.epoch;
+  }
+
+  get groupId(): Uint8Array {
+    return this.state.groupContext.groupId;
+  }
+
+  get ownLeafIndex(): number {
+    return this.state.privatePath.leafIndex;
+  }
+
+  get active(): boolean {
+    return this.state.groupActiveState.kind === 'active';
+  }
+
+  /** The roster: every leaf of the current group. */
+  members(): GroupMember[] {
+    return membersOf(this.state);
+  }
+
+  memberAt(leafIndex: number): GroupMember | undefined {
+    return this.members().find((m) => m.leafIndex === leafIndex);
+  }
+
+  epochAuthenticator(): Uint8Array {
+    return this.state.keySchedule.epochAuthenticator;
+  }
+
+  /** The human-comparable meeting security code of the current epoch. */
+  securityCode(): Promise<string> {
+    return securityCode(this.state.groupContext.groupId, this.epoch, this.epochAuthenticator());
+  }
+
+  /** MLS-Exporter (RFC 9420 §8.5) of the current epoch. */
+  exportSecret(label: string, context: Uint8Array, length: number): Promise<Uint8Array> {
+    return mlsExporter(this.state.keySchedule.exporterSecret, label, context, length, this.cs);
+  }
+
+  /** RFC 9605 §5.2: base_key = MLS-Exporter("SFrame 1.0 Base Key", "", AEAD.Nk) of the SFrame suite. */
+  sframeBaseKey(nk: number): Promise<Uint8Array> {
+    return this.exportSecret(SFRAME_EXPORTER_LABEL, new Uint8Array(0), nk);
+  }
+
+  /** Proposals received (e.g. the server's external Removes) and not yet committed. */
+  pendingProposals(): ProposalWithSender[] {
+    return Object.values(this.state.unappliedProposals);
+  }
+
+  /**
+   * Creates a commit that adds the given key packages, removes the given leaves and includes
+   * every pending proposal. With nothing to add or remove it is an empty commit with an
+   * UpdatePath: the periodic rekey. Nothing changes until `applyCommit`.
+   */
+  async prepareCommit(opts: { add?: Uint8Array[]; remove?: number[] } = {}): Promise<PendingCommit> {
+    this.requireActive();
+    const proposals: Proposal[] = [];
+    for (const bytes of opts.add ?? []) {
+      let msg;
+      try {
+        msg = decodeMls(bytes);
+      } catch (e) {
+        throw new MlsSessionError('bad_key_package', (e as Error).message);
+      }
+      if (msg.wireformat !== 'mls_key_package') throw new MlsSessionError('bad_key_package', 'not a key package');
+      proposals.push({ proposalType: 'add', add: { keyPackage: msg.keyPackage } });
+    }
+    const members = new Set(this.members().map((m) => m.leafIndex));
+    for (const leaf of opts.remove ?? []) {
+      if (!members.has(leaf)) throw new MlsSessionError('not_a_member', `leaf ${leaf} is not in the group`);
+      if (leaf === this.ownLeafIndex) throw new MlsSessionError('rejected', 'a member cannot commit its own removal');
+      proposals.push({ proposalType: 'remove', remove: { removed: leaf } });
+    }
+    let result;
+    try {
+      result = await createCommit(
+        { state: this.state, cipherSuite: this.cs },
+        { extraProposals: proposals, ratchetTreeExtension: true },
+      );
+    } catch (e) {
+      const message = (e as Error).message;
+      throw new MlsSessionError(opts.add?.length ? 'bad_key_package' : 'rejected', `cannot create commit: ${message}`);
+    }
+    const removed = [
+      ...(opts.remove ?? []),
+      ...this.pendingProposals().flatMap((p) =>
+        p.proposal.proposalType === 'remove' ? [p.proposal.remove.removed] : [],
+      ),
+    ];
+    return {
+      baseEpoch: this.epoch,
+      epoch: result.newState.groupContext.epoch,
+      commit: encodeMls(result.commit),
+      welcome: result.welcome
+        ? encodeMls({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })
+        : undefined,
+      removed,
+      addedCount: opts.add?.length ?? 0,
+      newState: result.newState,
+    };
+  }
+
+  /** Applies a commit this member created, once the delivery service accepted it. */
+  applyCommit(pending: PendingCommit): void {
+    if (pending.baseEpoch !== this.epoch) {
+      throw new MlsSessionError('stale_epoch', `commit was made for epoch ${pending.baseEpoch}, group is at ${this.epoch}`);
+    }
+    this.state = pending.newState;
+  }
+
+  /**
+   * Processes a handshake message (commit or proposal) from the delivery service.
+   * Proposals from the external sender are accepted only if they are Removes of a current member.
+   */
+  async processHandshake(bytes: Uint8Array): Promise<HandshakeResult> {
+    this.requireActive();
+    const msg = decodeMls(bytes);
+    const before = this.members();
+    const callback: IncomingMessageCallback = (incoming) => {
+      if (incoming.kind === 'proposal') {
+        const p = incoming.proposal;
+        // External senders (our server) may only propose removals.
+        if (p.senderLeafIndex === undefined && p.proposal.proposalType !== 'remove') return 'reject';
+      }
+      return 'accept';
+    };
+    let proposal: ProposalWithSender | undefined;
+    const recording: IncomingMessageCallback = (incoming) => {
+      if (incoming.kind === 'proposal') proposal = incoming.proposal;
+      return callback(incoming);
+    };
+    let newState: ClientState;
+    let isCommit: boolean;
+    try {
+      if (msg.wireformat === 'mls_private_message') {
+        if (msg.privateMessage.epoch !== this.epoch) throw this.epochError(msg.privateMessage.epoch);
+        if (msg.privateMessage.contentType === 'application') {
+          throw new MlsMessageError('unexpected_mls_message', 'application message passed as handshake');
+        }
+        const r = await processPrivateMessage(this.state, msg.privateMessage, emptyPskIndex, this.cs, recording);
+        if (r.kind !== 'newState') throw new MlsMessageError('unexpected_mls_message', 'not a handshake message');
+        if (r.actionTaken === 'reject') throw new MlsSessionError('rejected', 'handshake message refused by policy');
+        newState = r.newState;
+        isCommit = msg.privateMessage.contentType === 'commit';
+      } else if (msg.wireformat === 'mls_public_message') {
+        const content = msg.publicMessage.content;
+        if (content.epoch !== this.epoch) throw this.epochError(content.epoch);
+        const r = await processPublicMessage(this.state, msg.publicMessage, emptyPskIndex, this.cs, recording);
+        if (r.actionTaken === 'reject') throw new MlsSessionError('rejected', 'handshake message refused by policy');
+        newState = r.newState;
+        isCommit = content.contentType === 'commit';
+      } else {
+        throw new MlsMessageError('unexpected_mls_message', `unexpected ${msg.wireformat}`);
+      }
+    } catch (e) {
+      if (e instanceof MlsSessionError || e instanceof MlsMessageError) throw e;
+      throw new MlsSessionError('invalid_message', `handshake message refused: ${(e as Error).message}`);
+    }
+    if (!isCommit) {
+      this.state = newState;
+      return { kind: 'proposal', proposal: this.summarize(proposal, before) };
+    }
+    this.state = newState;
+    const after = this.members();
+    const key = (m: GroupMember) => `${m.leafIndex}:${toHex(m.signaturePublicKey)}`;
+    const beforeKeys = new Set(before.map(key));
+    const afterKeys = new Set(after.map(key));
+    return {
+      kind: 'commit',
+      epoch: this.epoch,
+      removedSelf: !this.active,
+      added: after.filter((m) => !beforeKeys.has(key(m))),
+      removed: before.filter((m) => !afterKeys.has(key(m))),
+    };
+  }
+
+  /** Encrypts an application message (chat) as an MLS PrivateMessage. */
+  async encryptApplication(data: Uint8Array): Promise<Uint8Array> {
+    this.requireActive();
+    const r = await createApplicationMessage(this.state, data, this.cs);
+    this.state = r.newState;
+    return encodeMls({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: r.privateMessage });
+  }
+
+  /**
+   * Decrypts an application message and says which member sent it (signature verified).
+   * ts-mls's processPrivateMessage does not return the sender, so the current and retained
+   * epochs are unprotected here with its `unprotectPrivateMessage`, updating the secret tree
+   * exactly as processPrivateMessage would.
+   */
+  async decryptApplication(bytes: Uint8Array): Promise<ApplicationMessage> {
+    const msg = decodeMls(bytes);
+    if (msg.wireformat !== 'mls_private_message' || msg.privateMessage.contentType !== 'application') {
+      throw new MlsMessageError('unexpected_mls_message', 'expected an application PrivateMessage');
+    }
+    const pm = msg.privateMessage;
+    const current = pm.epoch === this.epoch;
+    const past = current ? undefined : this.state.historicalReceiverData.get(pm.epoch);
+    if (!current && !past) throw this.epochError(pm.epoch);
+    const data = past ?? {
+      senderDataSecret: this.state.keySchedule.senderDataSecret,
+      secretTree: this.state.secretTree,
+      ratchetTree: this.state.ratchetTree,
+      groupContext: this.state.groupContext,
+    };
+    let result;
+    try {
+      result = await unprotectPrivateMessage(
+        data.senderDataSecret,
+        pm,
+        data.secretTree,
+        data.ratchetTree,
+        data.groupContext,
+        this.state.clientConfig.keyRetentionConfig,
+        this.cs,
+      );
+    } catch (e) {
+      throw new MlsSessionError('invalid_message', `cannot decrypt application message: ${(e as Error).message}`);
+    }
+    if (result.content.content.contentType !== 'application') throw new Error('unreachable');
+    const sender = result.content.content.sender;
+    if (sender.senderType !== 'member') throw new MlsSessionError('invalid_message', 'application message from a non-member');
+    if (past) {
+      const hist = new Map(this.state.historicalReceiverData);
+      hist.set(pm.epoch, { ...past, secretTree: result.tree });
+      this.state = { ...this.state, historicalReceiverData: hist };
+    } else {
+      this.state = { ...this.state, secretTree: result.tree };
+    }
+    const node = data.ratchetTree[sender.leafIndex * 2];
+    if (node?.nodeType !== 'leaf') throw new MlsSessionError('invalid_message', 'sender leaf is blank');
+    return {
+      sender: {
+        leafIndex: sender.leafIndex,
+        identity: decodeIdentity(node.leaf.credential),
+        signaturePublicKey: node.leaf.signaturePublicKey,
+      },
+      epoch: pm.epoch,
+      data: result.content.content.applicationData,
+    };
+  }
+
+  private summarize(p: ProposalWithSender | undefined, before: GroupMember[]): ProposalSummary {
+    const by = p?.senderLeafIndex === undefined ? 'external' : 'member';
+    if (p?.proposal.proposalType === 'remove') {
+      const leafIndex = p.proposal.remove.removed;
+      return { type: 'remove', leafIndex, member: before.find((m) => m.leafIndex === leafIndex), by };
+    }
+    if (p?.proposal.proposalType === 'add' || p?.proposal.proposalType === 'update') {
+      return { type: p.proposal.proposalType, by };
+    }
+    return { type: 'other', by };
+  }
+
+  private epochError(epoch: bigint): MlsSessionError {
+    return new MlsSessionError(
+      'stale_epoch',
+      `message for epoch ${epoch}, this member is at epoch ${this.epoch}`,
+    );
+  }
+
+  private requireActive(): void {
+    if (!this.active) throw new MlsSessionError('not_a_member', 'this member was removed from the group');
+  }
+}

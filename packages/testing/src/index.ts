@@ -1,0 +1,3 @@
+export * from './chromium.js';
+export * from './static-server.js';
+export * from './bundle.js';
