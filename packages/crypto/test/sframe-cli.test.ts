@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const VECTORS = fileURLToPath(new URL('../../../../shared/vectors/sframe/rfc9605-test-vectors.json', import.meta.url));
+const VECTORS = fileURLToPath(
+  new URL('../../../../shared/vectors/sframe/rfc9605-test-vectors.json', import.meta.url),
+);
 const tmp = mkdtempSync(join(tmpdir(), 'sframe-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayWindow, SFrameError, SFrameKeyRing, SFrameSender, type SFrameErrorCode } from '../src/sframe/index.js';
+import {
+  ReplayWindow,
+  SFrameError,
+  SFrameKeyRing,
+  SFrameSender,
+  type SFrameErrorCode,
+} from '../src/sframe/index.js';
 
 const BASE = new Uint8Array(16).fill(7);
 const PT = new Uint8Array(100).fill(1);

@@ -56,7 +56,13 @@ describe('runSFrameVectors robustness', () => {
   it('counts malformed entries as failures and never throws', async () => {
     const r = await runSFrameVectors(
       JSON.stringify({
-        header: [{ kid: 1, ctr: 2, encoded: '12' }, { kid: 1 }, { kid: 1, ctr: 2, encoded: 'zz' }, 'nope', null],
+        header: [
+          { kid: 1, ctr: 2, encoded: '12' },
+          { kid: 1 },
+          { kid: 1, ctr: 2, encoded: 'zz' },
+          'nope',
+          null,
+        ],
         aes_ctr_hmac: [{ cipher_suite: 4, key: '00' }, { cipher_suite: 99 }],
         sframe: [{ cipher_suite: 1, kid: 'x' }],
       }),
@@ -72,7 +78,9 @@ describe('runSFrameVectors robustness', () => {
   it('reports a wrong expected value', async () => {
     const r = await runSFrameVectors('{"header": [{"kid": 8, "ctr": 0, "encoded": "8009"}]}');
     expect(r.failed).toBe(1);
-    expect(r.failures[0]).toMatch(/^header\[0\]: encode: expected 8009, got 8008; decoded kid: expected 8, got 9/);
+    expect(r.failures[0]).toMatch(
+      /^header\[0\]: encode: expected 8009, got 8008; decoded kid: expected 8, got 9/,
+    );
   });
 
   it('tolerates missing sections, flags a file with none', async () => {

@@ -8,8 +8,11 @@ export const MAX_U64 = 0xffff_ffff_ffff_ffffn;
  * SharedArrayBuffer. Our own buffers are always ArrayBuffer-backed; a caller's SAB-backed view is
  * copied. The cast is sound because of the check above it.
  */
+const SAB: typeof SharedArrayBuffer | undefined =
+  typeof SharedArrayBuffer === 'undefined' ? undefined : SharedArrayBuffer;
+
 export function toBufferSource(u: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (typeof SharedArrayBuffer !== 'undefined' && u.buffer instanceof SharedArrayBuffer) {
+  if (SAB !== undefined && u.buffer instanceof SAB) {
     return new Uint8Array(u);
   }
   return u as Uint8Array<ArrayBuffer>;

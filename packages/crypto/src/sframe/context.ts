@@ -36,9 +36,11 @@ interface NonceBase {
   readonly lo: number;
 }
 
-function nonceBase(salt: Uint8Array<ArrayBuffer>): NonceBase {
-  if (salt.length < 8) throw new SFrameError('bad_input', 'SFrame salt must be at least 8 bytes');
-  const view = new DataView(salt.buffer, salt.byteOffset, salt.byteLength);
+function nonceBase(saltIn: Uint8Array): NonceBase {
+  if (saltIn.length < 8) throw new SFrameError('bad_input', 'SFrame salt must be at least 8 bytes');
+  // Private plain-Uint8Array copy: nonceFrom's slice() must copy (on a Node Buffer it would be a view).
+  const salt = new Uint8Array(saltIn);
+  const view = new DataView(salt.buffer);
   const off = salt.length - 8;
   return { salt, off, hi: view.getUint32(off, false), lo: view.getUint32(off + 4, false) };
 }
@@ -62,7 +64,7 @@ function nonceFrom(b: NonceBase, ctr: bigint): Uint8Array<ArrayBuffer> {
 
 /** nonce = sframe_salt XOR encode_big_endian(CTR, Nn) (RFC 9605 §4.4.3). */
 export function computeNonce(salt: Uint8Array, ctr: bigint): Uint8Array<ArrayBuffer> {
-  return nonceFrom(nonceBase(new Uint8Array(salt)), ctr);
+  return nonceFrom(nonceBase(salt), ctr);
 }
 
 function checkU64(name: string, v: unknown): bigint {
@@ -151,13 +153,20 @@ export class SFrameSender {
   private takeCounter(): bigint {
     const ctr = this.next;
     if (ctr > this.maxCounter) {
-      throw new SFrameError('counter_exhausted', `SFrame counter exhausted for KID ${this.kid}; rotate the key`);
+      throw new SFrameError(
+        'counter_exhausted',
+        `SFrame counter exhausted for KID ${this.kid}; rotate the key`,
+      );
     }
     this.next = ctr + 1n;
     return ctr;
   }
 
-  private async seal(prefix: Uint8Array | null, plaintext: Uint8Array, metadata: Uint8Array): Promise<Uint8Array> {
+  private async seal(
+    prefix: Uint8Array | null,
+    plaintext: Uint8Array,
+    metadata: Uint8Array,
+  ): Promise<Uint8Array> {
     checkBytes('plaintext', plaintext);
     checkBytes('metadata', metadata);
     const ctr = this.takeCounter();

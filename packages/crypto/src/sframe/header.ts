@@ -89,7 +89,10 @@ export function encodeHeader(kid: bigint, ctr: bigint): Uint8Array<ArrayBuffer> 
 function readValue(buf: Uint8Array, off: number, len: number, name: string): bigint {
   // Reject a leading zero byte: the value would fit in fewer bytes (or inline).
   if (buf[off] === 0) {
-    throw new SFrameError('malformed_header', `SFrame header: non-minimal ${name} encoding (leading zero byte)`);
+    throw new SFrameError(
+      'malformed_header',
+      `SFrame header: non-minimal ${name} encoding (leading zero byte)`,
+    );
   }
   let hi = 0;
   let lo = 0;

@@ -21,7 +21,8 @@ export class ReplayWindow {
   private highest = -1n;
 
   constructor(size: number) {
-    if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`replay window size must be >= 1, got ${size}`);
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new RangeError(`replay window size must be >= 1, got ${size}`);
     this.size = size;
     this.sizeBig = BigInt(size);
     this.bits = new Uint32Array(Math.ceil(size / 32));

@@ -221,7 +221,9 @@ export async function runSFrameVectors(jsonText: string): Promise<VectorReport> 
     throw new VectorFileError(`invalid JSON: ${describe(original)}`, { cause: original });
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new VectorFileError('vector file must be a JSON object with sections header / aes_ctr_hmac / sframe');
+    throw new VectorFileError(
+      'vector file must be a JSON object with sections header / aes_ctr_hmac / sframe',
+    );
   }
   const root = doc as Record<string, unknown>;
   const report: VectorReport = { passed: 0, failed: 0, failures: [] };
@@ -244,7 +246,9 @@ export async function runSFrameVectors(jsonText: string): Promise<VectorReport> 
       try {
         await run(asEntry(section[i] as unknown), checks);
       } catch (e) {
-        checks.problems.push(e instanceof BadVector ? `malformed vector: ${e.message}` : `error: ${describe(e)}`);
+        checks.problems.push(
+          e instanceof BadVector ? `malformed vector: ${e.message}` : `error: ${describe(e)}`,
+        );
       }
       if (checks.problems.length === 0) report.passed++;
       else fail(`${label}: ${checks.problems.join('; ')}`);

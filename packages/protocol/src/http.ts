@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
+import { meetingInfoSchema, modeSchema, PROTOCOL_VERSION } from './signaling.js';
+
+const v = z.literal(PROTOCOL_VERSION);
+
+/** POST /api/meetings */
+export const createMeetingRequest = z.object({
+  v,
+  title: z.string().trim().max(200).default(''),
+  mode: modeSchema.default('e2ee'),
+  passcode: z.string().min(4, 'passcode must have at least 4 characters').max(64).optional(),
+  waitingRoom: z.boolean().default(false),
+  muteOnEntry: z.boolean().default(false),
+  maxParticipants: z.number().int().min(2).max(1000).default(100),
+  allowScreenShare: z.boolean().default(true),
+});
+export type CreateMeetingRequest = z.infer<typeof createMeetingRequest>;
+
+export const createMeetingResponse = z.object({
+  v,
+  meeting: meetingInfoSchema,
+  /** Link for participants. */
+  joinUrl: z.string(),
+  /** Link for the host: carries the host secret in the URL fragment (never sent to the server in requests for pages). */
+  hostUrl: z.string(),
+  /** Until accounts exist, hosting rights are this secret. */
+  hostSecret: z.string(),
+});
+export type CreateMeetingResponse = z.infer<typeof createMeetingResponse>;
+
+/** GET /api/meetings/:id */
+export const meetingResponse = z.object({ v, meeting: meetingInfoSchema });
+
+/** PATCH /api/meetings/:id (header `x-host-secret`) */
+export const updateMeetingRequest = z.object({
+  v,
+  title: z.string().trim().max(200).optional(),
+  passcode: z.string().min(4).max(64).nullable().optional(),
+  waitingRoom: z.boolean().optional(),
+  muteOnEntry: z.boolean().optional(),
+  maxParticipants: z.number().int().min(2).max(1000).optional(),
+  allowScreenShare: z.boolean().optional(),
+  locked: z.boolean().optional(),
+});
+export type UpdateMeetingRequest = z.infer<typeof updateMeetingRequest>;
+
+/** Every HTTP error body. */
+export const errorResponse = z.object({ v, error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) });
+export type ErrorResponse = z.infer<typeof errorResponse>;
+
+/** GET /healthz */
+export const healthResponse = z.object({ status: z.literal('ok'), version: z.string(), uptimeSeconds: z.number() });

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './signaling.js';
+export * from './http.js';
+export * from './parse.js';

@@ -1,0 +1,244 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
+
+/**
+ * Signaling over one WebSocket per participant (`/ws`), JSON text frames.
+ *
+ * Decision: binary MLS messages (key packages, commits, Welcomes, proposals, application
+ * messages) travel as standard base64 inside the JSON messages. One framing for everything
+ * keeps validation in one place (these schemas); the 4/3 size cost only touches handshake and
+ * chat traffic, never media.
+ *
+ * Every message carries `v` (protocol version) and `type`. Epochs are decimal strings (MLS
+ * epochs are uint64).
+ */
+export const PROTOCOL_VERSION = 1;
+/** Largest signaling frame accepted, in bytes (a Welcome with the ratchet tree of a big meeting fits). */
+export const MAX_SIGNALING_BYTES = 2 * 1024 * 1024;
+
+const v = z.literal(PROTOCOL_VERSION);
+export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'must be 4-64 characters of A-Z a-z 0-9 _ -');
+export const b64Schema = z
+  .string()
+  .min(4)
+  .max(MAX_SIGNALING_BYTES)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+export const epochSchema = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'must be a decimal uint64');
+export const displayNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'display name is empty')
+  .max(64, 'display name is longer than 64 characters');
+export const roleSchema = z.enum(['host', 'cohost', 'participant']);
+export type Role = z.infer<typeof roleSchema>;
+export const modeSchema = z.enum(['e2ee', 'standard']);
+export type MeetingMode = z.infer<typeof modeSchema>;
+export const pcSchema = z.enum(['publish', 'subscribe']);
+export const sourceSchema = z.enum(['audio', 'camera', 'screen', 'screenAudio']);
+export type MediaSource = z.infer<typeof sourceSchema>;
+const sdpSchema = z.string().min(10).max(64 * 1024);
+
+export const meetingSettingsSchema = z.object({
+  passcodeRequired: z.boolean(),
+  waitingRoom: z.boolean(),
+  muteOnEntry: z.boolean(),
+  maxParticipants: z.number().int().min(2).max(1000),
+  locked: z.boolean(),
+  allowScreenShare: z.boolean(),
+});
+export type MeetingSettings = z.infer<typeof meetingSettingsSchema>;
+
+export const meetingInfoSchema = z.object({
+  id: idSchema,
+  title: z.string().max(200),
+  mode: modeSchema,
+  settings: meetingSettingsSchema,
+  ended: z.boolean(),
+});
+export type MeetingInfo = z.infer<typeof meetingInfoSchema>;
+
+export const participantSchema = z.object({
+  id: idSchema,
+  displayName: displayNameSchema,
+  role: roleSchema,
+  kind: z.enum(['user', 'guest']),
+  userId: z.string().max(128).optional(),
+  deviceId: z.string().min(1).max(128),
+  state: z.enum(['waiting', 'joined']),
+  /** Server's view only: whether a Welcome/commit put it in the MLS group. The UI roster reads the group. */
+  inGroup: z.boolean(),
+  audio: z.boolean(),
+  video: z.boolean(),
+});
+export type Participant = z.infer<typeof participantSchema>;
+
+// ---------------------------------------------------------------- client → server
+
+export const joinMessage = z.object({
+  v,
+  type: z.literal('join'),
+  meetingId: idSchema,
+  displayName: displayNameSchema,
+  deviceId: z.string().min(1).max(128),
+  userId: z.string().min(1).max(128).optional(),
+  passcode: z.string().max(128).optional(),
+  hostSecret: z.string().max(128).optional(),
+  /** A fresh MLS key package (E2EE meetings). */
+  keyPackage: b64Schema.optional(),
+  /** Rejoin after a dropped connection with the token from `joined`/`waiting`. */
+  resume: z.object({ participantId: idSchema, token: z.string().min(16).max(128) }).optional(),
+});
+
+export const groupCreateMessage = z.object({ v, type: z.literal('group_create'), groupId: b64Schema, leafIndex: z.number().int().min(0) });
+export const commitMessage = z.object({
+  v,
+  type: z.literal('commit'),
+  /** The epoch the commit was made in (the group's current epoch when accepted). */
+  epoch: epochSchema,
+  commit: b64Schema,
+  welcome: b64Schema.optional(),
+  /** Participants whose key packages the commit adds (they get the Welcome). */
+  adds: z.array(idSchema).max(1000).default([]),
+  /** Participants whose leaves the commit removes. */
+  removes: z.array(idSchema).max(1000).default([]),
+});
+export const leafMessage = z.object({ v, type: z.literal('leaf'), epoch: epochSchema, leafIndex: z.number().int().min(0).max(65535) });
+export const keyPackageMessage = z.object({ v, type: z.literal('key_package'), keyPackage: b64Schema });
+export const appMessage = z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema });
+export const chatMessage = z.object({ v, type: z.literal('chat'), text: z.string().min(1).max(4000) });
+export const mediaOfferMessage = z.object({ v, type: z.literal('media_offer'), pc: z.literal('publish'), sdp: sdpSchema });
+export const mediaAnswerMessage = z.object({ v, type: z.literal('media_answer'), pc: z.literal('subscribe'), sdp: sdpSchema });
+export const iceMessage = z.object({
+  v,
+  type: z.literal('ice'),
+  pc: pcSchema,
+  candidate: z.object({
+    candidate: z.string().max(1024),
+    sdpMid: z.string().max(64).nullable().optional(),
+    sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+  }),
+});
+export const mediaStateMessage = z.object({ v, type: z.literal('media_state'), audio: z.boolean(), video: z.boolean() });
+const target = { participantId: idSchema };
+export const hostActionMessage = z.discriminatedUnion('type', [
+  z.object({ v, type: z.literal('admit'), ...target }),
+  z.object({ v, type: z.literal('deny'), ...target }),
+  z.object({ v, type: z.literal('remove'), ...target, ban: z.boolean().default(false) }),
+  z.object({ v, type: z.literal('mute'), ...target, kind: z.enum(['audio', 'video']) }),
+  z.object({ v, type: z.literal('mute_all'), kind: z.enum(['audio', 'video']).default('audio') }),
+  z.object({ v, type: z.literal('set_role'), ...target, role: z.enum(['cohost', 'participant']) }),
+  z.object({ v, type: z.literal('lock'), locked: z.boolean() }),
+  z.object({ v, type: z.literal('end') }),
+]);
+export const pingMessage = z.object({ v, type: z.literal('ping'), t: z.number().optional() });
+export const leaveMessage = z.object({ v, type: z.literal('leave') });
+
+export const clientMessage = z.discriminatedUnion('type', [
+  joinMessage,
+  groupCreateMessage,
+  commitMessage,
+  leafMessage,
+  keyPackageMessage,
+  appMessage,
+  chatMessage,
+  mediaOfferMessage,
+  mediaAnswerMessage,
+  iceMessage,
+  mediaStateMessage,
+  ...hostActionMessage.options,
+  pingMessage,
+  leaveMessage,
+]);
+export type ClientMessage = z.infer<typeof clientMessage>;
+export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
+
+// ---------------------------------------------------------------- server → client
+
+export const streamInfoSchema = z.object({
+  mid: z.string().max(64),
+  participantId: idSchema,
+  source: sourceSchema,
+});
+export type StreamInfo = z.infer<typeof streamInfoSchema>;
+
+export const joinerSchema = z.object({
+  participantId: idSchema,
+  displayName: displayNameSchema,
+  deviceId: z.string().max(128),
+  userId: z.string().max(128).optional(),
+  keyPackage: b64Schema,
+});
+export type Joiner = z.infer<typeof joinerSchema>;
+
+export const serverMessage = z.discriminatedUnion('type', [
+  z.object({
+    v,
+    type: z.literal('joined'),
+    participantId: idSchema,
+    resumeToken: z.string(),
+    role: roleSchema,
+    meeting: meetingInfoSchema,
+    participants: z.array(participantSchema),
+    /** The delivery service's MLS external-sender public key (E2EE). */
+    serverKey: b64Schema.optional(),
+    /** The meeting's current MLS group (E2EE), or null when there is none yet. */
+    group: z.object({ groupId: b64Schema, epoch: epochSchema }).nullable(),
+    /** This participant must create the group (it is the first key holder); others wait for a Welcome. */
+    createGroup: z.boolean(),
+  }),
+  z.object({ v, type: z.literal('waiting'), participantId: idSchema, resumeToken: z.string(), meeting: meetingInfoSchema }),
+  z.object({ v, type: z.literal('denied'), reason: z.string() }),
+  z.object({ v, type: z.literal('removed'), reason: z.string() }),
+  z.object({ v, type: z.literal('meeting_ended') }),
+  z.object({ v, type: z.literal('meeting_updated'), meeting: meetingInfoSchema }),
+  z.object({ v, type: z.literal('participant_joined'), participant: participantSchema }),
+  z.object({ v, type: z.literal('participant_updated'), participant: participantSchema }),
+  z.object({ v, type: z.literal('participant_left'), participantId: idSchema, reason: z.enum(['left', 'dropped', 'removed']) }),
+  z.object({ v, type: z.literal('waiting_room'), waiting: z.array(participantSchema) }),
+  /** To the member chosen to commit: add these authorised joiners (one commit for all). */
+  z.object({ v, type: z.literal('add_request'), epoch: epochSchema, joiners: z.array(joinerSchema) }),
+  z.object({ v, type: z.literal('group_created'), groupId: b64Schema, epoch: epochSchema }),
+  z.object({ v, type: z.literal('commit'), epoch: epochSchema, commit: b64Schema, from: idSchema }),
+  z.object({ v, type: z.literal('commit_accepted'), epoch: epochSchema, newEpoch: epochSchema }),
+  z.object({ v, type: z.literal('welcome'), epoch: epochSchema, welcome: b64Schema }),
+  /** An external Remove proposal signed by the server; `committer` is asked to commit it. */
+  z.object({
+    v,
+    type: z.literal('proposal'),
+    epoch: epochSchema,
+    proposal: b64Schema,
+    participantId: idSchema,
+    deviceId: z.string().max(128),
+    committer: idSchema,
+  }),
+  /** Asks the member to make an empty (path) commit: the periodic rekey. */
+  z.object({ v, type: z.literal('rekey_request'), epoch: epochSchema }),
+  /** The meeting's MLS group is gone (server restart): the named participant creates a new one, the rest wait for a Welcome. */
+  z.object({ v, type: z.literal('group_reset'), creator: idSchema }),
+  z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema, from: idSchema }),
+  z.object({ v, type: z.literal('chat'), text: z.string(), from: idSchema }),
+  z.object({ v, type: z.literal('media_answer'), pc: z.literal('publish'), sdp: sdpSchema }),
+  z.object({ v, type: z.literal('media_offer'), pc: z.literal('subscribe'), sdp: sdpSchema, streams: z.array(streamInfoSchema) }),
+  z.object({
+    v,
+    type: z.literal('ice'),
+    pc: pcSchema,
+    candidate: z.object({
+      candidate: z.string(),
+      sdpMid: z.string().nullable().optional(),
+      sdpMLineIndex: z.number().nullable().optional(),
+    }),
+  }),
+  z.object({ v, type: z.literal('muted'), kind: z.enum(['audio', 'video']), by: idSchema }),
+  z.object({ v, type: z.literal('pong'), t: z.number().optional() }),
+  z.object({
+    v,
+    type: z.literal('error'),
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    /** The `type` of the client message that caused it, when known. */
+    ref: z.string().optional(),
+  }),
+]);
+export type ServerMessage = z.infer<typeof serverMessage>;
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
