@@ -1,0 +1,408 @@
+import { MediaKeys, MlsDevice, type GroupMember, type KeyDirectoryHook, type MemberIdentity } from '@conclave/crypto';
+import type {
+  ErrorCode,
+  MeetingInfo,
+  Participant,
+  Role,
+  ServerMessage,
+  ServerMessageOf,
+  StreamInfo,
+} from '@conclave/protocol';
+import { E2eeMember, type ChatMessage } from './e2ee-member.js';
+import { Emitter } from './emitter.js';
+import { SignalingConnection, type WebSocketFactory } from './signaling.js';
+
+export type IceCandidateInit = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
+
+/** The media side of a participant: two peer connections with the SFU (browser or werift). */
+export interface MediaTransport {
+  createPublishOffer(): Promise<string>;
+  applyPublishAnswer(sdp: string): Promise<void>;
+  handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string>;
+  addIce(pc: 'publish' | 'subscribe', candidate: IceCandidateInit): Promise<void>;
+  onIce(cb: (pc: 'publish' | 'subscribe', candidate: IceCandidateInit) => void): void;
+  close(): void;
+}
+
+export type ClientState =
+  | 'idle'
+  | 'connecting'
+  | 'waiting'
+  | 'joined'
+  | 'reconnecting'
+  | 'lost'
+  | 'denied'
+  | 'removed'
+  | 'ended'
+  | 'left';
+
+export interface E2eeState {
+  enabled: boolean;
+  /** The local client has an MLS epoch key and sends with it. */
+  active: boolean;
+  epoch: bigint | undefined;
+  securityCode: string | undefined;
+}
+
+export interface ClientOptions {
+  /** http(s)://host:port of the Conclave server. */
+  serverUrl: string;
+  meetingId: string;
+  displayName: string;
+  deviceId?: string;
+  userId?: string;
+  passcode?: string;
+  hostSecret?: string;
+  /** WebSocket constructor; the browser's by default (Node: pass one built on `ws`). */
+  webSocket?: WebSocketFactory;
+  /** Creates the media transport for each (re)join; without it the client does signaling and MLS only. */
+  media?: () => MediaTransport;
+  device?: MlsDevice;
+  directory?: KeyDirectoryHook;
+  /** Automatic reconnect (rejoins the meeting and its MLS group). Default: 10 attempts, 500 ms apart. */
+  reconnect?: { attempts: number; delayMs: number } | false;
+}
+
+export class ConclaveError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'connection_failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConclaveError';
+  }
+}
+
+type ClientEvents = {
+  state: (state: ClientState) => void;
+  participants: (participants: Participant[]) => void;
+  waitingRoom: (waiting: Participant[]) => void;
+  epoch: (epoch: bigint, securityCode: string) => void;
+  roster: (members: GroupMember[]) => void;
+  chat: (msg: ChatMessage | { from: string; text: string; sentAt: number }) => void;
+  muted: (kind: 'audio' | 'video') => void;
+  meeting: (meeting: MeetingInfo) => void;
+  error: (code: ErrorCode, message: string, ref: string | undefined) => void;
+  warning: (message: string) => void;
+};
+
+const TERMINAL: ClientState[] = ['denied', 'removed', 'ended', 'left', 'lost'];
+
+/**
+ * The Conclave client SDK: one API for browsers and Node. Connects, joins (passcode, host
+ * link, waiting room), keeps the MLS group and the SFrame keys, carries chat, negotiates media
+ * with the SFU, and reconnects automatically (rejoining the MLS group with a fresh key package).
+ */
+export class ConclaveClient extends Emitter<ClientEvents> {
+  readonly mediaKeys = new MediaKeys();
+  private device: MlsDevice | undefined;
+  private e2eeMember: E2eeMember | undefined;
+  private signaling: SignalingConnection | undefined;
+  private media: MediaTransport | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private stateValue: ClientState = 'idle';
+  private resume: { participantId: string; token: string } | undefined;
+  private participantsById = new Map<string, Participant>();
+  private joinWaiter: { resolve: (s: 'joined' | 'waiting') => void; reject: (e: Error) => void } | undefined;
+  meeting: MeetingInfo | undefined;
+  role: Role | undefined;
+  participantId: string | undefined;
+
+  constructor(private readonly opts: ClientOptions) {
+    super();
+    this.device = opts.device;
+  }
+
+  get state(): ClientState {
+    return this.stateValue;
+  }
+
+  get e2ee(): E2eeState {
+    const enabled = this.meeting?.mode === 'e2ee';
+    const epoch = this.e2eeMember?.epoch;
+    return {
+      enabled,
+      active: enabled && epoch !== undefined && this.mediaKeys.epoch === epoch,
+      epoch,
+      securityCode: this.e2eeMember?.securityCode,
+    };
+  }
+
+  /** The roster, read from the MLS group in E2EE meetings (whoever is shown can decrypt). */
+  roster(): GroupMember[] {
+    return this.e2eeMember?.roster() ?? [];
+  }
+
+  /** The server's view of the meeting's participants (waiting-room state, roles, mute flags). */
+  participants(): Participant[] {
+    return [...this.participantsById.values()];
+  }
+
+  get ownLeafIndex(): number | undefined {
+    return this.e2eeMember?.ownLeafIndex;
+  }
+
+  /** Connects and joins. Resolves with 'joined' or 'waiting'; rejects with a ConclaveError (e.g. wrong_passcode). */
+  async connect(): Promise<'joined' | 'waiting'> {
+    if (!this.device) {
+      const identity: MemberIdentity = this.opts.userId
+        ? { kind: 'user', userId: this.opts.userId, deviceId: this.deviceId(), displayName: this.opts.displayName }
+        : { kind: 'guest', deviceId: this.deviceId(), displayName: this.opts.displayName };
+      this.device = await MlsDevice.create(identity);
+    }
+    this.e2eeMember ??= this.createE2eeMember(this.device);
+    this.setState(this.resume ? 'reconnecting' : 'connecting');
+    return this.open();
+  }
+
+  async leave(): Promise<void> {
+    this.signaling?.send({ type: 'leave' });
+    this.shutdown('left');
+  }
+
+  async sendChat(text: string): Promise<void> {
+    if (this.meeting?.mode === 'e2ee') await this.requireE2ee().sendChat(text);
+    else this.signaling?.send({ type: 'chat', text });
+  }
+
+  setMediaState(audio: boolean, video: boolean): void {
+    this.signaling?.send({ type: 'media_state', audio, video });
+  }
+
+  // host controls
+  admit(participantId: string): void {
+    this.signaling?.send({ type: 'admit', participantId });
+  }
+  deny(participantId: string): void {
+    this.signaling?.send({ type: 'deny', participantId });
+  }
+  remove(participantId: string, ban = false): void {
+    this.signaling?.send({ type: 'remove', participantId, ban });
+  }
+  mute(participantId: string, kind: 'audio' | 'video' = 'audio'): void {
+    this.signaling?.send({ type: 'mute', participantId, kind });
+  }
+  muteAll(kind: 'audio' | 'video' = 'audio'): void {
+    this.signaling?.send({ type: 'mute_all', kind });
+  }
+  setRole(participantId: string, role: 'cohost' | 'participant'): void {
+    this.signaling?.send({ type: 'set_role', participantId, role });
+  }
+  lock(locked: boolean): void {
+    this.signaling?.send({ type: 'lock', locked });
+  }
+  endForAll(): void {
+    this.signaling?.send({ type: 'end' });
+  }
+
+  /** Test hook: drops the connection as a network failure would (the client then reconnects). */
+  simulateConnectionLoss(): void {
+    this.signaling?.close(4000, 'simulated loss');
+    this.onClosed(4000);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private deviceId(): string {
+    return this.opts.deviceId ?? `dev-${Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }
+
+  private createE2eeMember(device: MlsDevice): E2eeMember {
+    const m = new E2eeMember(device, this.mediaKeys, () => this.signaling, { directory: this.opts.directory });
+    m.on('epoch', (epoch, code) => this.emit('epoch', epoch, code));
+    m.on('roster', (members) => this.emit('roster', members));
+    m.on('chat', (msg) => this.emit('chat', msg));
+    m.on('warning', (w) => this.emit('warning', w));
+    m.on('removed', () => this.emit('warning', 'removed from the MLS group'));
+    return m;
+  }
+
+  private async open(): Promise<'joined' | 'waiting'> {
+    const wsUrl = this.opts.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/ws';
+    const factory = this.opts.webSocket ?? ((url: string) => new WebSocket(url) as unknown as ReturnType<WebSocketFactory>);
+    const signaling = new SignalingConnection(wsUrl, factory, {
+      message: (msg) => this.enqueue(() => this.onMessage(msg)),
+      invalid: (reason) => this.emit('warning', `ignored an invalid server message: ${reason}`),
+      closed: (code) => {
+        if (this.signaling === signaling) this.onClosed(code);
+      },
+    });
+    this.signaling = signaling;
+    try {
+      await signaling.open();
+    } catch (e) {
+      throw new ConclaveError('connection_failed', (e as Error).message);
+    }
+    const joined = new Promise<'joined' | 'waiting'>((resolve, reject) => (this.joinWaiter = { resolve, reject }));
+    const needsKeyPackage = true; // the meeting mode is only known after joining; a key package is cheap
+    signaling.send({
+      type: 'join',
+      meetingId: this.opts.meetingId,
+      displayName: this.opts.displayName,
+      deviceId: this.device!.identity.deviceId,
+      userId: this.opts.userId,
+      passcode: this.opts.passcode,
+      hostSecret: this.resume ? undefined : this.opts.hostSecret,
+      keyPackage: needsKeyPackage ? await this.e2eeMember!.freshKeyPackage() : undefined,
+      resume: this.resume,
+    });
+    return joined;
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.queue = this.queue.then(fn).catch((e: unknown) => this.emit('warning', `message handling failed: ${(e as Error).message}`));
+  }
+
+  private async onMessage(msg: ServerMessage): Promise<void> {
+    switch (msg.type) {
+      case 'joined':
+        return this.onJoined(msg);
+      case 'waiting':
+        this.resume = { participantId: msg.participantId, token: msg.resumeToken };
+        this.participantId = msg.participantId;
+        this.meeting = msg.meeting;
+        this.setState('waiting');
+        this.joinWaiter?.resolve('waiting');
+        this.joinWaiter = undefined;
+        return;
+      case 'denied':
+        this.failJoin('denied', msg.reason);
+        this.shutdown('denied');
+        return;
+      case 'removed':
+        this.shutdown('removed');
+        return;
+      case 'meeting_ended':
+        this.shutdown('ended');
+        return;
+      case 'meeting_updated':
+        this.meeting = msg.meeting;
+        this.emit('meeting', msg.meeting);
+        return;
+      case 'participant_joined':
+      case 'participant_updated':
+        this.participantsById.set(msg.participant.id, msg.participant);
+        if (msg.participant.id === this.participantId) this.role = msg.participant.role;
+        this.emit('participants', this.participants());
+        return;
+      case 'participant_left':
+        this.participantsById.delete(msg.participantId);
+        this.emit('participants', this.participants());
+        return;
+      case 'waiting_room':
+        this.emit('waitingRoom', msg.waiting);
+        return;
+      case 'muted':
+        this.emit('muted', msg.kind);
+        return;
+      case 'chat':
+        this.emit('chat', { from: msg.from, text: msg.text, sentAt: Date.now() });
+        return;
+      case 'media_answer':
+        await this.media?.applyPublishAnswer(msg.sdp);
+        return;
+      case 'media_offer': {
+        if (!this.media) return;
+        const sdp = await this.media.handleSubscribeOffer(msg.sdp, msg.streams);
+        this.signaling?.send({ type: 'media_answer', pc: 'subscribe', sdp });
+        return;
+      }
+      case 'ice':
+        await this.media?.addIce(msg.pc, msg.candidate);
+        return;
+      case 'error':
+        if (msg.ref === 'join' && this.joinWaiter) {
+          this.failJoin(msg.code, msg.message);
+          this.shutdown(this.resume ? 'lost' : 'idle', false);
+          return;
+        }
+        this.emit('error', msg.code, msg.message, msg.ref);
+        await this.e2eeMember?.handle(msg);
+        return;
+      case 'pong':
+      case 'group_created':
+        return;
+      default:
+        await this.e2eeMember?.handle(msg);
+    }
+  }
+
+  private async onJoined(msg: ServerMessageOf<'joined'>): Promise<void> {
+    this.resume = { participantId: msg.participantId, token: msg.resumeToken };
+    this.participantId = msg.participantId;
+    this.role = msg.role;
+    this.meeting = msg.meeting;
+    this.participantsById = new Map(msg.participants.map((p) => [p.id, p]));
+    if (msg.meeting.mode === 'e2ee') await this.e2eeMember!.onJoined(msg);
+    this.setState('joined');
+    this.emit('participants', this.participants());
+    this.joinWaiter?.resolve('joined');
+    this.joinWaiter = undefined;
+    if (this.opts.media) {
+      this.media?.close();
+      const media = this.opts.media();
+      this.media = media;
+      media.onIce((pc, candidate) => this.signaling?.send({ type: 'ice', pc, candidate }));
+      const sdp = await media.createPublishOffer();
+      this.signaling?.send({ type: 'media_offer', pc: 'publish', sdp });
+    }
+  }
+
+  private failJoin(code: ConclaveError['code'], message: string): void {
+    this.joinWaiter?.reject(new ConclaveError(code, message));
+    this.joinWaiter = undefined;
+  }
+
+  private onClosed(code: number): void {
+    if (TERMINAL.includes(this.stateValue)) return;
+    this.media?.close();
+    this.media = undefined;
+    this.e2eeMember?.reset();
+    this.signaling = undefined;
+    const policy = this.opts.reconnect === undefined ? { attempts: 10, delayMs: 500 } : this.opts.reconnect;
+    if (!policy || !this.resume) {
+      this.failJoin('connection_failed', `connection closed (${code})`);
+      this.setState('lost');
+      return;
+    }
+    this.setState('reconnecting');
+    void this.reconnect(policy.attempts, policy.delayMs);
+  }
+
+  private async reconnect(attempts: number, delayMs: number): Promise<void> {
+    for (let i = 0; i < attempts; i++) {
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (this.stateValue !== 'reconnecting') return;
+      try {
+        await this.open();
+        return;
+      } catch (e) {
+        this.emit('warning', `reconnect attempt ${i + 1} failed: ${(e as Error).message}`);
+        if (e instanceof ConclaveError && e.code !== 'connection_failed') break;
+      }
+    }
+    this.setState('lost');
+  }
+
+  private shutdown(state: ClientState, closeSocket = true): void {
+    this.setState(state);
+    this.media?.close();
+    this.media = undefined;
+    this.e2eeMember?.reset();
+    if (closeSocket) {
+      this.signaling?.close();
+      this.signaling = undefined;
+    }
+  }
+
+  private setState(s: ClientState): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.emit('state', s);
+  }
+
+  private requireE2ee(): E2eeMember {
+    if (!this.e2eeMember) throw new ConclaveError('not_joined', 'not joined');
+    return this.e2eeMember;
+  }
+}

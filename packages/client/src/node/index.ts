@@ -1,0 +1,1 @@
+export { nodeWebSocket } from './websocket.js';

@@ -1,0 +1,40 @@
+import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } from '@conclave/protocol';
+
+/** What the hub needs from meeting storage (implemented by MeetingStore). */
+export interface MeetingDirectory {
+  get(id: string): Promise<MeetingInfo | undefined>;
+  checkHostSecret(id: string, secret: string): Promise<boolean>;
+  checkPasscode(id: string, passcode: string, clientKey: string): Promise<'ok' | 'wrong' | 'rate_limited' | 'not_required'>;
+  update(id: string, patch: UpdateMeetingRequest): Promise<MeetingInfo | undefined>;
+  end(id: string): Promise<void>;
+}
+
+export type IceCandidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
+
+/** What the hub needs from the SFU (implemented by sfu/Sfu, which runs in worker processes). */
+export interface MediaRouter {
+  join(meetingId: string, participantId: string): Promise<void>;
+  publishOffer(meetingId: string, participantId: string, sdp: string): Promise<string>;
+  subscribeAnswer(meetingId: string, participantId: string, sdp: string): Promise<void>;
+  addIceCandidate(meetingId: string, participantId: string, pc: 'publish' | 'subscribe', candidate: IceCandidate): Promise<void>;
+  setReceiving(meetingId: string, participantId: string, allowed: boolean): Promise<void>;
+  setMuted(meetingId: string, participantId: string, kind: 'audio' | 'video', muted: boolean): Promise<void>;
+  leave(meetingId: string, participantId: string): Promise<void>;
+  closeMeeting(meetingId: string): Promise<void>;
+  on(event: 'subscribeOffer', cb: (meetingId: string, participantId: string, sdp: string, streams: StreamInfo[]) => void): unknown;
+  on(event: 'ice', cb: (meetingId: string, participantId: string, pc: 'publish' | 'subscribe', candidate: IceCandidate) => void): unknown;
+}
+
+export interface HubLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** One participant's signaling connection as the room sees it. */
+export interface Peer {
+  send(msg: ServerMessage): void;
+  close(code?: number, reason?: string): void;
+  readonly ip: string;
+}

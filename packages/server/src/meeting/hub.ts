@@ -1,0 +1,154 @@
+import type { WebSocket } from 'ws';
+import { createHash } from 'node:crypto';
+import type { ExternalSender } from '@conclave/crypto';
+import { PROTOCOL_VERSION as v, ProtocolError, parseClientMessage, type ServerMessage } from '@conclave/protocol';
+import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
+import { ResumeTokens } from './resume-token.js';
+import { Room, type RoomTimings } from './room.js';
+
+export interface MeetingHubDeps {
+  store: MeetingDirectory;
+  externalSender: ExternalSender;
+  logger: HubLogger;
+  sfu?: MediaRouter;
+  timings?: Partial<RoomTimings>;
+}
+
+/** Per connection: at most this many messages per second on average (bursts of twice that). */
+const MESSAGES_PER_SECOND = 50;
+
+/**
+ * The signaling hub: one WebSocket per participant, messages validated by the protocol
+ * schemas, then handed to the meeting's Room. A bad message gets an `error` with a stable code
+ * and never takes the connection, the room or the process down.
+ */
+export class MeetingHub {
+  private readonly rooms = new Map<string, Room>();
+  /** Rooms being opened (the meeting row is loaded once even if several joins race). */
+  private readonly opening = new Map<string, Promise<Room | undefined>>();
+  private readonly tokens: ResumeTokens;
+  private readonly timings: RoomTimings;
+
+  constructor(private readonly deps: MeetingHubDeps) {
+    // The resume-token key is derived from the server's persistent signing key, so tokens
+    // survive restarts without another stored secret.
+    this.tokens = new ResumeTokens(
+      createHash('sha256').update('conclave resume tokens v1').update(deps.externalSender.keys.signKey).digest(),
+    );
+    this.timings = { rekeyMs: 300_000, commitTimeoutMs: 1_500, ...deps.timings };
+    deps.sfu?.on('subscribeOffer', (meetingId, participantId, sdp, streams) =>
+      this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'media_offer', pc: 'subscribe', sdp, streams }),
+    );
+    deps.sfu?.on('ice', (meetingId, participantId, pc, candidate) =>
+      this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'ice', pc, candidate }),
+    );
+  }
+
+  handleConnection(socket: WebSocket, info: { ip: string }): void {
+    const log = this.deps.logger;
+    let room: Room | undefined;
+    let joining = false;
+    let tokens = MESSAGES_PER_SECOND * 2;
+    let last = Date.now();
+    const peer: Peer = {
+      ip: info.ip,
+      send(msg: ServerMessage) {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+      },
+      close(code = 1000, reason = '') {
+        if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
+      },
+    };
+    const fail = (code: ProtocolError['code'], message: string, ref?: string) =>
+      peer.send({ v, type: 'error', code, message, ref });
+
+    socket.on('message', (data, isBinary) => {
+      const now = Date.now();
+      tokens = Math.min(MESSAGES_PER_SECOND * 2, tokens + ((now - last) / 1000) * MESSAGES_PER_SECOND);
+      last = now;
+      if (tokens < 1) return fail('rate_limited', 'too many messages: slow down');
+      tokens -= 1;
+      if (isBinary) return fail('bad_request', 'signaling messages are JSON text frames');
+      const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const parsed = parseClientMessage(raw);
+      if (!parsed.ok) return fail(parsed.code, parsed.message, parsed.ref);
+      const msg = parsed.value;
+      if (msg.type === 'ping') return peer.send({ v, type: 'pong', t: msg.t });
+      if (msg.type === 'join') {
+        if (room || joining) return fail('bad_request', 'already joined', 'join');
+        joining = true;
+        void this.openRoom(msg.meetingId)
+          .then((r) => {
+            if (!r) {
+              joining = false;
+              return fail('unknown_meeting', 'there is no meeting with this id', 'join');
+            }
+            return r.enqueue(peer, 'join', async () => {
+              try {
+                await r.join(peer, msg);
+                room = r;
+              } finally {
+                joining = false;
+              }
+            });
+          })
+          .catch((e: unknown) => {
+            joining = false;
+            if (e instanceof ProtocolError) return fail(e.code, e.message, 'join');
+            log.error({ err: e }, 'join failed');
+            fail('internal_error', 'the server could not process the join', 'join');
+          });
+        return;
+      }
+      const r = room;
+      if (!r) return fail('not_joined', 'join a meeting first', msg.type);
+      void r.enqueue(peer, msg.type, () => r.handle(r.memberFor(peer), peer, msg));
+    });
+    socket.on('close', () => {
+      const r = room;
+      if (r) void r.enqueue(undefined, 'disconnect', () => r.disconnected(peer));
+    });
+    socket.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
+  }
+
+  private async openRoom(meetingId: string): Promise<Room | undefined> {
+    const existing = this.rooms.get(meetingId);
+    if (existing) return existing;
+    let pending = this.opening.get(meetingId);
+    if (!pending) {
+      pending = this.deps.store.get(meetingId).finally(() => this.opening.delete(meetingId)).then((meeting) => {
+        if (!meeting) return undefined;
+        if (meeting.ended) throw new ProtocolError('meeting_ended', 'this meeting has ended');
+        const room = new Room(meeting, {
+          store: this.deps.store,
+          sfu: this.deps.sfu,
+          logger: this.deps.logger,
+          externalSender: this.deps.externalSender,
+          tokens: this.tokens,
+          timings: this.timings,
+          onEmpty: (r) => {
+            if (this.rooms.get(r.id) === r) {
+              this.rooms.delete(r.id);
+              void r.close();
+            }
+          },
+        });
+        this.rooms.set(meetingId, room);
+        return room;
+      });
+      this.opening.set(meetingId, pending);
+    }
+    return pending;
+  }
+
+  /** Ends the meeting's live session (used by the HTTP end endpoint). */
+  async endMeeting(meetingId: string): Promise<void> {
+    await this.rooms.get(meetingId)?.end();
+  }
+
+  async close(): Promise<void> {
+    const rooms = [...this.rooms.values()];
+    this.rooms.clear();
+    await Promise.all(rooms.map((r) => r.close()));
+  }
+}

@@ -1,0 +1,600 @@
+import { randomBytes } from 'node:crypto';
+import { toBase64, type ExternalSender } from '@conclave/crypto';
+import {
+  PROTOCOL_VERSION as v,
+  ProtocolError,
+  type ClientMessage,
+  type ClientMessageOf,
+  type MeetingInfo,
+  type Participant,
+  type Role,
+  type ServerMessage,
+} from '@conclave/protocol';
+import { DeliveryService } from './delivery-service.js';
+import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
+import type { ResumeTokens } from './resume-token.js';
+
+export interface RoomTimings {
+  /** Periodic rekey: an empty commit requested every this many ms (0 disables). */
+  rekeyMs: number;
+  /** A chosen committer that has not committed within this many ms is passed over. */
+  commitTimeoutMs: number;
+}
+
+interface Member {
+  id: string;
+  peer: Peer;
+  displayName: string;
+  role: Role;
+  kind: 'user' | 'guest';
+  userId: string | undefined;
+  deviceId: string;
+  state: 'waiting' | 'joined';
+  inGroup: boolean;
+  leafIndex: number | undefined;
+  keyPackage: string | undefined;
+  joinedAt: number;
+  audio: boolean;
+  video: boolean;
+}
+
+/** A leaf that must leave the group: its owner left, dropped or was removed. */
+interface Departure {
+  participantId: string;
+  deviceId: string;
+  leafIndex: number;
+}
+
+type JoinMessage = ClientMessageOf<'join'>;
+
+/**
+ * One running meeting: who is connected, their roles, the waiting room, the MLS delivery
+ * service and the SFU session. Every message of a room is handled in order through `enqueue`,
+ * so the delivery service sees one handshake message at a time.
+ */
+export class Room {
+  private readonly members = new Map<string, Member>();
+  private readonly ds: DeliveryService;
+  private readonly departures = new Map<string, Departure>();
+  private readonly banned = new Set<string>();
+  /** Joiners announced to a committer, and when (for the commit timeout). */
+  private pendingAdds = new Set<string>();
+  private creator: string | undefined;
+  private commitDeadline: NodeJS.Timeout | undefined;
+  private committerSkips = 0;
+  private rekeyTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    public meeting: MeetingInfo,
+    private readonly deps: {
+      store: MeetingDirectory;
+      sfu: MediaRouter | undefined;
+      logger: HubLogger;
+      externalSender: ExternalSender;
+      tokens: ResumeTokens;
+      timings: RoomTimings;
+      onEmpty: (room: Room) => void;
+    },
+  ) {
+    this.ds = new DeliveryService(deps.externalSender);
+  }
+
+  get id(): string {
+    return this.meeting.id;
+  }
+
+  get e2ee(): boolean {
+    return this.meeting.mode === 'e2ee';
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  /** Runs `fn` after every earlier task of this room; errors go to the peer that caused them. */
+  enqueue(peer: Peer | undefined, ref: string, fn: () => Promise<void> | void): Promise<void> {
+    const run = async () => {
+      if (this.closed) return;
+      try {
+        await fn();
+      } catch (e) {
+        if (e instanceof ProtocolError) {
+          peer?.send({ v, type: 'error', code: e.code, message: e.message, ref });
+        } else {
+          this.deps.logger.error({ err: e, meetingId: this.id, ref }, 'room task failed');
+          peer?.send({ v, type: 'error', code: 'internal_error', message: 'the server could not process this message', ref });
+        }
+      }
+    };
+    this.queue = this.queue.then(run);
+    return this.queue;
+  }
+
+  // ------------------------------------------------------------------ joining
+
+  async join(peer: Peer, msg: JoinMessage): Promise<string> {
+    if (this.meeting.ended) throw new ProtocolError('meeting_ended', 'this meeting has ended');
+    if (this.banned.has(msg.deviceId)) throw new ProtocolError('denied', 'you were removed from this meeting by the host');
+    if (this.e2ee && !msg.keyPackage) throw new ProtocolError('bad_request', 'an E2EE meeting needs an MLS key package to join');
+    let role: Role = 'participant';
+    let id: string | undefined;
+    let skipGates = false;
+    if (msg.resume) {
+      const resumed = this.deps.tokens.verify(this.id, msg.resume.participantId, msg.resume.token);
+      if (!resumed) throw new ProtocolError('forbidden', 'the resume token is not valid for this meeting');
+      id = msg.resume.participantId;
+      role = resumed;
+      skipGates = true;
+      const old = this.members.get(id);
+      if (old) this.depart(old, 'dropped', false); // the old connection is replaced
+    } else if (msg.hostSecret !== undefined) {
+      if (!(await this.deps.store.checkHostSecret(this.id, msg.hostSecret))) {
+        throw new ProtocolError('forbidden', 'the host link is not valid for this meeting');
+      }
+      role = 'host';
+      skipGates = true;
+    }
+    if (!skipGates) {
+      if (this.meeting.settings.locked) throw new ProtocolError('meeting_locked', 'the host has locked this meeting');
+      if (this.meeting.settings.passcodeRequired) {
+        const r = await this.deps.store.checkPasscode(this.id, msg.passcode ?? '', `${this.id}|${peer.ip}`);
+        if (r === 'rate_limited') throw new ProtocolError('rate_limited', 'too many wrong passcodes: wait a few minutes and try again');
+        if (r === 'wrong') throw new ProtocolError('wrong_passcode', msg.passcode ? 'the passcode is wrong' : 'this meeting needs a passcode');
+      }
+    }
+    if (this.members.size >= this.meeting.settings.maxParticipants) {
+      throw new ProtocolError('meeting_full', `this meeting is full (${this.meeting.settings.maxParticipants} participants)`);
+    }
+    id ??= randomBytes(9).toString('base64url');
+    const member: Member = {
+      id,
+      peer,
+      displayName: msg.displayName,
+      role,
+      kind: msg.userId ? 'user' : 'guest',
+      userId: msg.userId,
+      deviceId: msg.deviceId,
+      state: 'waiting',
+      inGroup: false,
+      leafIndex: undefined,
+      keyPackage: msg.keyPackage,
+      joinedAt: Date.now(),
+      audio: !this.meeting.settings.muteOnEntry,
+      video: true,
+    };
+    this.members.set(id, member);
+    if (this.meeting.settings.waitingRoom && !skipGates && role === 'participant') {
+      peer.send({ v, type: 'waiting', participantId: id, resumeToken: this.deps.tokens.issue(this.id, id, role), meeting: this.meeting });
+      this.sendWaitingRoom();
+    } else {
+      await this.admit(member);
+    }
+    return id;
+  }
+
+  private async admit(m: Member): Promise<void> {
+    m.state = 'joined';
+    const createGroup = this.e2ee && !this.ds.exists && this.creator === undefined;
+    if (createGroup) this.creator = m.id;
+    m.peer.send({
+      v,
+      type: 'joined',
+      participantId: m.id,
+      resumeToken: this.deps.tokens.issue(this.id, m.id, m.role),
+      role: m.role,
+      meeting: this.meeting,
+      participants: this.joined().map((p) => this.describe(p)),
+      serverKey: this.e2ee ? toBase64(this.deps.externalSender.publicKey) : undefined,
+      group: this.ds.info,
+      createGroup,
+    });
+    this.broadcast({ v, type: 'participant_joined', participant: this.describe(m) }, m.id);
+    if (this.deps.sfu) {
+      await this.deps.sfu.join(this.id, m.id);
+      // Media reaches only admitted participants. In E2EE meetings it is still ciphertext
+      // until the key holders add the participant to the group.
+      await this.deps.sfu.setReceiving(this.id, m.id, true);
+      if (!m.audio) await this.deps.sfu.setMuted(this.id, m.id, 'audio', true);
+    }
+    if (this.e2ee && !createGroup) this.requestAdds();
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  async handle(m: Member | undefined, peer: Peer, msg: ClientMessage): Promise<void> {
+    if (!m || m.peer !== peer) throw new ProtocolError('not_joined', 'join the meeting first');
+    if (msg.type === 'leave') {
+      this.depart(m, 'left', true);
+      m.peer.close(1000, 'left');
+      return;
+    }
+    if (m.state !== 'joined') throw new ProtocolError('forbidden', 'you are in the waiting room');
+    switch (msg.type) {
+      case 'group_create':
+        return this.onGroupCreate(m, msg);
+      case 'commit':
+        return this.onCommit(m, msg);
+      case 'leaf':
+        return this.onLeaf(m, msg);
+      case 'key_package':
+        m.keyPackage = msg.keyPackage;
+        if (!m.inGroup) this.requestAdds();
+        return;
+      case 'app':
+        this.requireE2ee();
+        if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group yet');
+        this.ds.checkApplication(msg.epoch, msg.data);
+        for (const o of this.inGroup()) if (o !== m) o.peer.send({ v, type: 'app', epoch: msg.epoch, data: msg.data, from: m.id });
+        return;
+      case 'chat':
+        if (this.e2ee) throw new ProtocolError('forbidden', 'chat in an E2EE meeting must be an MLS application message');
+        this.broadcast({ v, type: 'chat', text: msg.text, from: m.id }, m.id);
+        return;
+      case 'media_offer': {
+        const sfu = this.requireSfu();
+        const sdp = await sfu.publishOffer(this.id, m.id, msg.sdp).catch((e: Error) => {
+          throw new ProtocolError('media_error', `the SFU refused the offer: ${e.message}`);
+        });
+        m.peer.send({ v, type: 'media_answer', pc: 'publish', sdp });
+        return;
+      }
+      case 'media_answer':
+        await this.requireSfu().subscribeAnswer(this.id, m.id, msg.sdp).catch((e: Error) => {
+          throw new ProtocolError('media_error', `the SFU refused the answer: ${e.message}`);
+        });
+        return;
+      case 'ice':
+        await this.requireSfu().addIceCandidate(this.id, m.id, msg.pc, msg.candidate).catch((e: Error) => {
+          throw new ProtocolError('media_error', `bad ICE candidate: ${e.message}`);
+        });
+        return;
+      case 'media_state':
+        m.audio = msg.audio;
+        m.video = msg.video;
+        this.broadcast({ v, type: 'participant_updated', participant: this.describe(m) });
+        return;
+      case 'admit':
+      case 'deny':
+      case 'remove':
+      case 'mute':
+      case 'mute_all':
+      case 'set_role':
+      case 'lock':
+      case 'end':
+        return this.onHostAction(m, msg);
+      case 'join':
+        throw new ProtocolError('bad_request', 'already joined');
+      case 'ping':
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ MLS delivery service
+
+  private onGroupCreate(m: Member, msg: ClientMessageOf<'group_create'>): void {
+    this.requireE2ee();
+    if (this.creator !== m.id) throw new ProtocolError('forbidden', 'another participant creates this meeting\u2019s group');
+    this.ds.create(msg.groupId);
+    this.creator = undefined;
+    m.inGroup = true;
+    m.leafIndex = msg.leafIndex;
+    this.deps.logger.info({ meetingId: this.id, by: m.id }, 'MLS group created');
+    this.broadcast({ v, type: 'group_created', groupId: msg.groupId, epoch: '0' }, m.id);
+    this.scheduleRekey();
+    this.requestAdds();
+  }
+
+  private onCommit(m: Member, msg: ClientMessageOf<'commit'>): void {
+    this.requireE2ee();
+    if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group');
+    const adds = msg.adds.map((id) => this.members.get(id));
+    for (const [i, a] of adds.entries()) {
+      if (!a || a.state !== 'joined' || a.inGroup) {
+        throw new ProtocolError('forbidden', `participant ${msg.adds[i]} is not an admitted joiner waiting to be added`);
+      }
+    }
+    if (adds.length > 0 && !msg.welcome) throw new ProtocolError('bad_request', 'a commit that adds participants needs their Welcome');
+    const { newEpoch } = this.ds.acceptCommit(msg.epoch, msg.commit, msg.welcome);
+    this.clearCommitDeadline();
+    this.committerSkips = 0;
+    m.peer.send({ v, type: 'commit_accepted', epoch: msg.epoch, newEpoch: String(newEpoch) });
+    for (const o of this.inGroup()) if (o !== m) o.peer.send({ v, type: 'commit', epoch: msg.epoch, commit: msg.commit, from: m.id });
+    for (const id of msg.removes) this.departures.delete(id);
+    for (const a of adds) {
+      if (!a) continue;
+      a.inGroup = true;
+      a.leafIndex = undefined; // reported by the joiner once it processed the Welcome
+      a.keyPackage = undefined;
+      this.pendingAdds.delete(a.id);
+      a.peer.send({ v, type: 'welcome', epoch: String(newEpoch), welcome: msg.welcome! });
+    }
+    this.deps.logger.info(
+      { meetingId: this.id, by: m.id, epoch: String(newEpoch), adds: msg.adds.length, removes: msg.removes.length },
+      'commit accepted',
+    );
+    this.scheduleRekey();
+    // Whatever the winning commit did not cover is asked for again in the new epoch.
+    void this.proposeDepartures();
+    this.requestAdds();
+  }
+
+  private onLeaf(m: Member, msg: ClientMessageOf<'leaf'>): void {
+    this.requireE2ee();
+    if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group');
+    m.leafIndex = msg.leafIndex;
+  }
+
+  /** The member asked to commit: host first, then co-hosts, then the oldest member; skipping those that timed out. */
+  private chooseCommitter(): Member | undefined {
+    const rank = (r: Role) => (r === 'host' ? 0 : r === 'cohost' ? 1 : 2);
+    const candidates = this.inGroup().sort((a, b) => rank(a.role) - rank(b.role) || a.joinedAt - b.joinedAt);
+    if (candidates.length === 0) return undefined;
+    return candidates[this.committerSkips % candidates.length];
+  }
+
+  /** Announces every admitted joiner with a key package to the committer, in one request. */
+  private requestAdds(): void {
+    if (!this.e2ee || !this.ds.exists) return;
+    const joiners = this.joined().filter((p) => !p.inGroup && p.keyPackage !== undefined);
+    if (joiners.length === 0) return;
+    const committer = this.chooseCommitter();
+    if (!committer) return;
+    this.pendingAdds = new Set(joiners.map((j) => j.id));
+    committer.peer.send({
+      v,
+      type: 'add_request',
+      epoch: String(this.ds.epoch),
+      joiners: joiners.map((j) => ({
+        participantId: j.id,
+        displayName: j.displayName,
+        deviceId: j.deviceId,
+        userId: j.userId,
+        keyPackage: j.keyPackage!,
+      })),
+    });
+    this.armCommitDeadline(() => this.requestAdds());
+  }
+
+  /** Sends the server's external Remove proposals for departed members to every member; the committer commits them. */
+  private async proposeDepartures(): Promise<void> {
+    if (!this.e2ee || !this.ds.exists) return;
+    const committer = this.chooseCommitter();
+    if (!committer) return;
+    for (const d of this.departures.values()) {
+      const proposal = toBase64(await this.ds.proposeRemove(d.leafIndex));
+      for (const o of this.inGroup()) {
+        o.peer.send({
+          v,
+          type: 'proposal',
+          epoch: String(this.ds.epoch),
+          proposal,
+          participantId: d.participantId,
+          deviceId: d.deviceId,
+          committer: committer.id,
+        });
+      }
+    }
+    if (this.departures.size > 0) this.armCommitDeadline(() => void this.proposeDepartures());
+  }
+
+  private armCommitDeadline(retry: () => void): void {
+    this.clearCommitDeadline();
+    this.commitDeadline = setTimeout(() => {
+      this.commitDeadline = undefined;
+      this.committerSkips++;
+      void this.enqueue(undefined, 'commit_timeout', retry);
+    }, this.deps.timings.commitTimeoutMs);
+    this.commitDeadline.unref();
+  }
+
+  private clearCommitDeadline(): void {
+    if (this.commitDeadline) clearTimeout(this.commitDeadline);
+    this.commitDeadline = undefined;
+  }
+
+  private scheduleRekey(): void {
+    if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
+    if (this.deps.timings.rekeyMs <= 0) return;
+    this.rekeyTimer = setTimeout(() => {
+      void this.enqueue(undefined, 'rekey', () => {
+        const committer = this.chooseCommitter();
+        if (committer && this.ds.exists) committer.peer.send({ v, type: 'rekey_request', epoch: String(this.ds.epoch) });
+        this.scheduleRekey();
+      });
+    }, this.deps.timings.rekeyMs);
+    this.rekeyTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ leaving
+
+  /** Takes a participant out of the meeting; its leaf is proposed for removal from the group. */
+  depart(m: Member, reason: 'left' | 'dropped' | 'removed', notify: boolean): void {
+    if (this.members.get(m.id) !== m) return;
+    this.members.delete(m.id);
+    this.pendingAdds.delete(m.id);
+    if (this.creator === m.id) this.creator = undefined;
+    if (this.deps.sfu) void this.deps.sfu.leave(this.id, m.id).catch(() => undefined);
+    if (m.state === 'waiting') {
+      this.sendWaitingRoom();
+    } else if (notify) {
+      this.broadcast({ v, type: 'participant_left', participantId: m.id, reason });
+    }
+    if (m.inGroup && m.leafIndex !== undefined) {
+      this.departures.set(m.id, { participantId: m.id, deviceId: m.deviceId, leafIndex: m.leafIndex });
+    }
+    if (this.e2ee && this.inGroup().length === 0) {
+      // Nobody holds the group's keys any more: the next key holder starts a new group.
+      this.ds.reset();
+      this.departures.clear();
+      this.clearCommitDeadline();
+      const next = this.joined()[0];
+      if (next) {
+        this.creator = next.id;
+        next.peer.send({ v, type: 'group_reset', creator: next.id });
+      }
+    } else {
+      void this.proposeDepartures();
+    }
+    if (this.members.size === 0) this.deps.onEmpty(this);
+  }
+
+  /** Called by the hub when a socket closes. */
+  disconnected(peer: Peer): void {
+    for (const m of this.members.values()) {
+      if (m.peer === peer) {
+        this.depart(m, 'dropped', true);
+        return;
+      }
+    }
+  }
+
+  memberFor(peer: Peer): Member | undefined {
+    for (const m of this.members.values()) if (m.peer === peer) return m;
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ host controls
+
+  private async onHostAction(m: Member, msg: ClientMessageOf<'admit' | 'deny' | 'remove' | 'mute' | 'mute_all' | 'set_role' | 'lock' | 'end'>): Promise<void> {
+    if (m.role === 'participant') throw new ProtocolError('forbidden', 'only the host or a co-host can do this');
+    if ((msg.type === 'end' || msg.type === 'set_role') && m.role !== 'host') {
+      throw new ProtocolError('forbidden', 'only the host can do this');
+    }
+    switch (msg.type) {
+      case 'admit': {
+        const t = this.target(msg.participantId);
+        if (t.state !== 'waiting') throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
+        await this.admit(t);
+        this.sendWaitingRoom();
+        return;
+      }
+      case 'deny': {
+        const t = this.target(msg.participantId);
+        if (t.state !== 'waiting') throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
+        t.peer.send({ v, type: 'denied', reason: 'the host did not let you in' });
+        this.depart(t, 'removed', false);
+        t.peer.close(4003, 'denied');
+        return;
+      }
+      case 'remove': {
+        const t = this.target(msg.participantId);
+        if (t.role === 'host') throw new ProtocolError('forbidden', 'the host cannot be removed');
+        if (msg.ban) this.banned.add(t.deviceId);
+        t.peer.send({ v, type: 'removed', reason: 'the host removed you from the meeting' });
+        this.depart(t, 'removed', true);
+        t.peer.close(4003, 'removed');
+        return;
+      }
+      case 'mute': {
+        const t = this.target(msg.participantId);
+        await this.deps.sfu?.setMuted(this.id, t.id, msg.kind, true);
+        if (msg.kind === 'audio') t.audio = false;
+        else t.video = false;
+        t.peer.send({ v, type: 'muted', kind: msg.kind, by: m.id });
+        this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
+        return;
+      }
+      case 'mute_all':
+        for (const t of this.joined()) {
+          if (t === m || t.role === 'host') continue;
+          await this.deps.sfu?.setMuted(this.id, t.id, msg.kind, true);
+          if (msg.kind === 'audio') t.audio = false;
+          else t.video = false;
+          t.peer.send({ v, type: 'muted', kind: msg.kind, by: m.id });
+          this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
+        }
+        return;
+      case 'set_role': {
+        const t = this.target(msg.participantId);
+        if (t.role === 'host') throw new ProtocolError('forbidden', 'the host keeps the host role');
+        t.role = msg.role;
+        this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
+        return;
+      }
+      case 'lock': {
+        const updated = await this.deps.store.update(this.id, { v, locked: msg.locked });
+        if (updated) this.meeting = updated;
+        this.broadcast({ v, type: 'meeting_updated', meeting: this.meeting });
+        return;
+      }
+      case 'end':
+        await this.end();
+        return;
+    }
+  }
+
+  async end(): Promise<void> {
+    await this.deps.store.end(this.id);
+    this.meeting = { ...this.meeting, ended: true };
+    for (const p of [...this.members.values()]) {
+      p.peer.send({ v, type: 'meeting_ended' });
+      p.peer.close(1000, 'meeting ended');
+    }
+    this.members.clear();
+    await this.close();
+    this.deps.onEmpty(this);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearCommitDeadline();
+    if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
+    await this.deps.sfu?.closeMeeting(this.id).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /** Delivers an SFU event to a participant. */
+  sendTo(participantId: string, msg: ServerMessage): void {
+    this.members.get(participantId)?.peer.send(msg);
+  }
+
+  private target(id: string): Member {
+    const t = this.members.get(id);
+    if (!t) throw new ProtocolError('unknown_participant', 'no such participant in this meeting');
+    return t;
+  }
+
+  private requireE2ee(): void {
+    if (!this.e2ee) throw new ProtocolError('not_e2ee', 'this is a standard-mode meeting: there is no MLS group');
+  }
+
+  private requireSfu(): MediaRouter {
+    if (!this.deps.sfu) throw new ProtocolError('media_error', 'this server runs without media');
+    return this.deps.sfu;
+  }
+
+  private joined(): Member[] {
+    return [...this.members.values()].filter((p) => p.state === 'joined');
+  }
+
+  private inGroup(): Member[] {
+    return this.joined().filter((p) => p.inGroup);
+  }
+
+  private broadcast(msg: ServerMessage, exceptId?: string): void {
+    for (const p of this.joined()) if (p.id !== exceptId) p.peer.send(msg);
+  }
+
+  private sendWaitingRoom(): void {
+    const waiting = [...this.members.values()].filter((p) => p.state === 'waiting').map((p) => this.describe(p));
+    for (const p of this.joined()) if (p.role !== 'participant') p.peer.send({ v, type: 'waiting_room', waiting });
+  }
+
+  private describe(p: Member): Participant {
+    return {
+      id: p.id,
+      displayName: p.displayName,
+      role: p.role,
+      kind: p.kind,
+      userId: p.userId,
+      deviceId: p.deviceId,
+      state: p.state,
+      inGroup: p.inGroup,
+      audio: p.audio,
+      video: p.video,
+    };
+  }
+}
