@@ -1,1 +1,2 @@
 export { nodeWebSocket } from './websocket.js';
+export * from './bot.js';

@@ -1,6 +1,6 @@
 import type { AuthenticationService, Credential } from 'ts-mls';
 import { decodeIdentity, type CredentialIdentity } from './credential.js';
-import { bytesEqual } from '../util/bytes.js';
+import { constantTimeEqual } from '../util/bytes.js';
 
 /**
  * Decides whether a `user` credential's signature key belongs to that user, e.g. by asking the
@@ -36,7 +36,7 @@ export function conclaveAuthService(opts: AuthServiceOptions = {}): Authenticati
         case 'guest':
           return true;
         case 'server':
-          return opts.serverKey !== undefined && bytesEqual(opts.serverKey, signaturePublicKey);
+          return opts.serverKey !== undefined && constantTimeEqual(opts.serverKey, signaturePublicKey);
         case 'user':
           return opts.directory ? opts.directory(identity, signaturePublicKey) : true;
       }

@@ -8,7 +8,7 @@
  *     tag = HMAC(auth_key, len(aad)_8 || len(ct)_8 || Nt_8 || nonce || aad || ct)[..Nt]
  *   The tag is checked in constant time before anything is decrypted.
  */
-import { constantTimeEqual, toBufferSource } from './bytes.js';
+import { constantTimeEqual, toBufferSource } from '../util/bytes.js';
 import { SFrameError } from './errors.js';
 import type { CtrHmacSuite, GcmSuite, SFrameSuite } from './suites.js';
 

@@ -11,7 +11,7 @@
  * own KID and only decrypts the others'). This module cannot enforce that across objects.
  */
 import { aeadDecrypt, aeadEncrypt } from './aead.js';
-import { MAX_U64, concatBytes } from './bytes.js';
+import { MAX_U64, concatBytes } from '../util/bytes.js';
 import { SFrameError } from './errors.js';
 import { decodeHeader, headerLength, writeHeader } from './header.js';
 import { deriveSFrameKey, type DerivedKey } from './keys.js';

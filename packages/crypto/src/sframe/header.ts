@@ -11,7 +11,7 @@
  * alternatives means one (KID, CTR) pair has exactly one header, so nothing downstream (replay
  * window, logging) can be confused by two spellings of the same frame.
  */
-import { MAX_U64 } from './bytes.js';
+import { MAX_U64 } from '../util/bytes.js';
 import { SFrameError } from './errors.js';
 
 export interface DecodedHeader {

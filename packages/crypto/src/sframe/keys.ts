@@ -17,7 +17,7 @@
  * Derivation runs once per (KID, base_key), never per frame.
  */
 import { importAeadKey, type AeadKey } from './aead.js';
-import { MAX_U64, concatBytes, toBufferSource } from './bytes.js';
+import { MAX_U64, concatBytes, toBufferSource } from '../util/bytes.js';
 import { SFrameError } from './errors.js';
 import { getSuite, type SFrameHash, type SFrameSuite } from './suites.js';
 

@@ -16,11 +16,6 @@ interface SuiteBase {
   readonly Nn: number;
   /** Tag size (ciphertext overhead). */
   readonly Nt: number;
-  /** Lower-case aliases of Nh / Nk / Nn / Nt (same values) for camel-case call sites. */
-  readonly nh: number;
-  readonly nk: number;
-  readonly nn: number;
-  readonly nt: number;
 }
 
 export interface GcmSuite extends SuiteBase {
@@ -31,7 +26,6 @@ export interface CtrHmacSuite extends SuiteBase {
   readonly kind: 'aes-ctr-hmac';
   /** AES key size inside the compound key. */
   readonly Nka: number;
-  readonly nka: number;
 }
 
 export type SFrameSuite = GcmSuite | CtrHmacSuite;
@@ -47,27 +41,12 @@ export const DEFAULT_SUITE = AES_128_GCM_SHA256_128;
 
 function ctrHmac(id: number, name: string, Nt: number): CtrHmacSuite {
   const [Nh, Nka, Nk, Nn] = [32, 16, 48, 12];
-  return Object.freeze({
-    kind: 'aes-ctr-hmac',
-    id,
-    name,
-    hash: 'SHA-256',
-    Nh,
-    Nka,
-    Nk,
-    Nn,
-    Nt,
-    nh: Nh,
-    nka: Nka,
-    nk: Nk,
-    nn: Nn,
-    nt: Nt,
-  });
+  return Object.freeze({ kind: 'aes-ctr-hmac', id, name, hash: 'SHA-256', Nh, Nka, Nk, Nn, Nt });
 }
 
 function gcm(id: number, name: string, hash: SFrameHash, Nh: number, Nk: number): GcmSuite {
   const [Nn, Nt] = [12, 16];
-  return Object.freeze({ kind: 'aes-gcm', id, name, hash, Nh, Nk, Nn, Nt, nh: Nh, nk: Nk, nn: Nn, nt: Nt });
+  return Object.freeze({ kind: 'aes-gcm', id, name, hash, Nh, Nk, Nn, Nt });
 }
 
 export const SUITES: ReadonlyMap<number, SFrameSuite> = new Map<number, SFrameSuite>(

@@ -14,7 +14,7 @@
  * JSON whose top level is not an object, throws VectorFileError.
  */
 import { aeadDecrypt, aeadEncrypt, importAeadKey, splitCtrHmacKey } from './aead.js';
-import { concatBytes, fromHex, toHex } from './bytes.js';
+import { concatBytes, fromHex, toHex } from '../util/bytes.js';
 import { SFrameKeyRing, SFrameSender, computeNonce } from './context.js';
 import { SFrameError } from './errors.js';
 import { decodeHeader, encodeHeader } from './header.js';

@@ -1,4 +1,4 @@
-import { fromBase64, readMlsFraming, bytesEqual, type ExternalSender } from '@conclave/crypto';
+import { fromBase64, readMlsFraming, constantTimeEqual, type ExternalSender } from '@conclave/crypto';
 import { ProtocolError } from '@conclave/protocol';
 
 /**
@@ -55,7 +55,7 @@ export class DeliveryService {
       throw new ProtocolError('bad_mls_message', `a commit must be a private or public message, not ${framing.wireformat}`);
     }
     if (framing.contentType !== 'commit') throw new ProtocolError('bad_mls_message', 'message is not a commit');
-    if (!framing.groupId || !bytesEqual(framing.groupId, group.groupId)) {
+    if (!framing.groupId || !constantTimeEqual(framing.groupId, group.groupId)) {
       throw new ProtocolError('bad_mls_message', 'commit is for another group');
     }
     if (framing.epoch !== group.epoch) {
@@ -87,7 +87,7 @@ export class DeliveryService {
     if (framing.wireformat !== 'mls_private_message' || framing.contentType !== 'application') {
       throw new ProtocolError('bad_mls_message', 'not an MLS application message');
     }
-    if (!framing.groupId || !bytesEqual(framing.groupId, group.groupId)) {
+    if (!framing.groupId || !constantTimeEqual(framing.groupId, group.groupId)) {
       throw new ProtocolError('bad_mls_message', 'application message is for another group');
     }
     if (framing.epoch === undefined || framing.epoch > group.epoch || String(framing.epoch) !== epochClaimed) {
