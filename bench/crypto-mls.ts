@@ -25,7 +25,9 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
  */
 export async function benchMlsGroup(members: number): Promise<MlsBenchRow> {
   const devices = await Promise.all(Array.from({ length: members }, (_, i) => MlsDevice.create(guest(i))));
-  const host = await MlsSession.create(devices[0]!, { groupId: new TextEncoder().encode(`bench-${members}`) });
+  const host = await MlsSession.create(devices[0]!, {
+    groupId: new TextEncoder().encode(`bench-${members}`),
+  });
   const setup = await host.prepareCommit({
     add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())),
   });
@@ -57,7 +59,9 @@ export async function benchMlsGroup(members: number): Promise<MlsBenchRow> {
 /** Prints one row per group size as soon as it is measured (large groups take a while). */
 export async function benchMls(sizes: number[], print: (line: string) => void): Promise<MlsBenchRow[]> {
   print('MLS commits (cipher suite 1, ts-mls), ms and bytes:');
-  print('members  add-create  add-process  remove-create  remove-process  add-commit-B  welcome-B  remove-commit-B');
+  print(
+    'members  add-create  add-process  remove-create  remove-process  add-commit-B  welcome-B  remove-commit-B',
+  );
   const rows: MlsBenchRow[] = [];
   for (const n of sizes) {
     const r = await benchMlsGroup(n);

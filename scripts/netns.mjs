@@ -9,7 +9,8 @@ if (args.length === 0) {
   console.error('usage: netns.mjs COMMAND [ARGS...]');
   process.exit(2);
 }
-const canUnshare = process.getuid?.() === 0 && process.env.CONCLAVE_NO_NETNS !== '1' && !process.env.CONCLAVE_IN_NETNS;
+const canUnshare =
+  process.getuid?.() === 0 && process.env.CONCLAVE_NO_NETNS !== '1' && !process.env.CONCLAVE_IN_NETNS;
 let result;
 if (canUnshare) {
   result = spawnSync(
@@ -18,7 +19,8 @@ if (canUnshare) {
     { stdio: 'inherit', env: { ...process.env, CONCLAVE_IN_NETNS: '1' } },
   );
 } else {
-  if (!process.env.CONCLAVE_IN_NETNS) console.warn('netns: not root, running without a private network namespace');
+  if (!process.env.CONCLAVE_IN_NETNS)
+    console.warn('netns: not root, running without a private network namespace');
   result = spawnSync('npx', ['--no-install', ...args], { stdio: 'inherit' });
 }
 if (result.error) {

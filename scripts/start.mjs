@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 if (existsSync(new URL('../packages/server/package.json', import.meta.url))) {
-  const r = spawnSync('npx', ['--no-install', 'conclave', 'serve', ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync('npx', ['--no-install', 'conclave', 'serve', ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(r.status ?? 1);
 }
 console.log(`Conclave — nothing to serve yet: this checkout has the E2EE crypto core only.

@@ -1,4 +1,10 @@
-import { MediaKeys, MlsDevice, type GroupMember, type KeyDirectoryHook, type MemberIdentity } from '@conclave/crypto';
+import {
+  MediaKeys,
+  MlsDevice,
+  type GroupMember,
+  type KeyDirectoryHook,
+  type MemberIdentity,
+} from '@conclave/crypto';
 import type {
   ErrorCode,
   MeetingInfo,
@@ -146,7 +152,12 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   async connect(): Promise<'joined' | 'waiting'> {
     if (!this.device) {
       const identity: MemberIdentity = this.opts.userId
-        ? { kind: 'user', userId: this.opts.userId, deviceId: this.deviceId(), displayName: this.opts.displayName }
+        ? {
+            kind: 'user',
+            userId: this.opts.userId,
+            deviceId: this.deviceId(),
+            displayName: this.opts.displayName,
+          }
         : { kind: 'guest', deviceId: this.deviceId(), displayName: this.opts.displayName };
       this.device = await MlsDevice.create(identity);
     }
@@ -204,11 +215,16 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   // ------------------------------------------------------------------ internals
 
   private deviceId(): string {
-    return this.opts.deviceId ?? `dev-${Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+    return (
+      this.opts.deviceId ??
+      `dev-${Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('')}`
+    );
   }
 
   private createE2eeMember(device: MlsDevice): E2eeMember {
-    const m = new E2eeMember(device, this.mediaKeys, () => this.signaling, { directory: this.opts.directory });
+    const m = new E2eeMember(device, this.mediaKeys, () => this.signaling, {
+      directory: this.opts.directory,
+    });
     m.on('epoch', (epoch, code) => this.emit('epoch', epoch, code));
     m.on('roster', (members) => this.emit('roster', members));
     m.on('chat', (msg) => this.emit('chat', msg));
@@ -219,7 +235,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
 
   private async open(): Promise<'joined' | 'waiting'> {
     const wsUrl = this.opts.serverUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/ws';
-    const factory = this.opts.webSocket ?? ((url: string) => new WebSocket(url) as unknown as ReturnType<WebSocketFactory>);
+    const factory =
+      this.opts.webSocket ?? ((url: string) => new WebSocket(url) as unknown as ReturnType<WebSocketFactory>);
     const signaling = new SignalingConnection(wsUrl, factory, {
       message: (msg) => this.enqueue(() => this.onMessage(msg)),
       invalid: (reason) => this.emit('warning', `ignored an invalid server message: ${reason}`),
@@ -233,7 +250,9 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     } catch (e) {
       throw new ConclaveError('connection_failed', (e as Error).message);
     }
-    const joined = new Promise<'joined' | 'waiting'>((resolve, reject) => (this.joinWaiter = { resolve, reject }));
+    const joined = new Promise<'joined' | 'waiting'>(
+      (resolve, reject) => (this.joinWaiter = { resolve, reject }),
+    );
     const needsKeyPackage = true; // the meeting mode is only known after joining; a key package is cheap
     signaling.send({
       type: 'join',
@@ -250,7 +269,9 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   }
 
   private enqueue(fn: () => Promise<void>): void {
-    this.queue = this.queue.then(fn).catch((e: unknown) => this.emit('warning', `message handling failed: ${(e as Error).message}`));
+    this.queue = this.queue
+      .then(fn)
+      .catch((e: unknown) => this.emit('warning', `message handling failed: ${(e as Error).message}`));
   }
 
   private async onMessage(msg: ServerMessage): Promise<void> {

@@ -146,7 +146,11 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       serverKey: this.serverKey,
       directory: this.opts.directory,
     });
-    this.signaling()?.send({ type: 'group_create', groupId: toBase64(groupId), leafIndex: this.session.ownLeafIndex });
+    this.signaling()?.send({
+      type: 'group_create',
+      groupId: toBase64(groupId),
+      leafIndex: this.session.ownLeafIndex,
+    });
     await this.afterEpochChange();
   }
 
@@ -183,7 +187,12 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       if (joiners.length === 0) return;
       pending = await s.prepareCommit({ add: joiners.map((j) => fromBase64(j.keyPackage)) });
     }
-    await this.sendCommit(pending, 'add', joiners.map((j) => j.participantId), []);
+    await this.sendCommit(
+      pending,
+      'add',
+      joiners.map((j) => j.participantId),
+      [],
+    );
   }
 
   private async onProposal(msg: ServerMessageOf<'proposal'>): Promise<void> {
@@ -208,7 +217,12 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     }
   }
 
-  private async sendCommit(pending: PendingCommit, kind: InFlight['kind'], adds: string[], removes: string[]): Promise<void> {
+  private async sendCommit(
+    pending: PendingCommit,
+    kind: InFlight['kind'],
+    adds: string[],
+    removes: string[],
+  ): Promise<void> {
     const allRemoves = [
       ...removes,
       ...pending.removed.flatMap((leaf) => {
@@ -260,7 +274,11 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       const m = await s.decryptApplication(fromBase64(msg.data));
       const body = JSON.parse(dec.decode(m.data)) as { text?: unknown; sentAt?: unknown };
       if (typeof body.text !== 'string') throw new Error('chat message without text');
-      this.emit('chat', { sender: m.sender, text: body.text, sentAt: typeof body.sentAt === 'number' ? body.sentAt : Date.now() });
+      this.emit('chat', {
+        sender: m.sender,
+        text: body.text,
+        sentAt: typeof body.sentAt === 'number' ? body.sentAt : Date.now(),
+      });
     } catch (e) {
       this.emit('warning', `could not decrypt a chat message: ${(e as Error).message}`);
     }
@@ -268,7 +286,8 @@ export class E2eeMember extends Emitter<E2eeEvents> {
 
   private async afterEpochChange(): Promise<void> {
     const s = this.requireSession();
-    for (const leaf of [...this.proposedRemovals.keys()]) if (!s.memberAt(leaf)) this.proposedRemovals.delete(leaf);
+    for (const leaf of [...this.proposedRemovals.keys()])
+      if (!s.memberAt(leaf)) this.proposedRemovals.delete(leaf);
     this.mediaKeys.setEpoch(s.epoch, await s.sframeBaseKey(this.mediaKeys.nk), s.ownLeafIndex);
     this.securityCodeValue = await s.securityCode();
     this.emitEpoch();

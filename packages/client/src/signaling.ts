@@ -50,7 +50,12 @@ export class SignalingConnection {
         else this.handlers.closed(ev.code, ev.reason);
       };
       ws.onmessage = (ev) => {
-        const raw = typeof ev.data === 'string' ? ev.data : ev.data instanceof ArrayBuffer ? new Uint8Array(ev.data) : String(ev.data);
+        const raw =
+          typeof ev.data === 'string'
+            ? ev.data
+            : ev.data instanceof ArrayBuffer
+              ? new Uint8Array(ev.data)
+              : String(ev.data);
         const parsed = parseServerMessage(raw);
         if (parsed.ok) this.handlers.message(parsed.value);
         else this.handlers.invalid(parsed.message);

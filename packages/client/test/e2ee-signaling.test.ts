@@ -32,7 +32,13 @@ describe('E2EE meeting signaling and MLS delivery service', () => {
     await Promise.all(others.map((c) => c.connect()));
     const all = [host, ...others];
     await until(() => agree(all) && host.roster().length === 3, 'all three in one epoch');
-    for (const c of all) expect(c.roster().map((m) => m.identity.displayName).sort()).toEqual(['bob', 'carol', 'host']);
+    for (const c of all)
+      expect(
+        c
+          .roster()
+          .map((m) => m.identity.displayName)
+          .sort(),
+      ).toEqual(['bob', 'carol', 'host']);
     expect(host.role).toBe('host');
     expect(others[0]!.role).toBe('participant');
   });
@@ -62,9 +68,18 @@ describe('E2EE meeting signaling and MLS delivery service', () => {
     const before = host.e2ee.epoch!;
     const t0 = Date.now();
     await carol.leave();
-    await until(() => agree([host, bob]) && host.roster().length === 2 && host.e2ee.epoch! > before, 'removal commit', 1_000);
+    await until(
+      () => agree([host, bob]) && host.roster().length === 2 && host.e2ee.epoch! > before,
+      'removal commit',
+      1_000,
+    );
     expect(Date.now() - t0).toBeLessThan(1_000);
-    expect(bob.roster().map((m) => m.identity.displayName).sort()).toEqual(['bob', 'host']);
+    expect(
+      bob
+        .roster()
+        .map((m) => m.identity.displayName)
+        .sort(),
+    ).toEqual(['bob', 'host']);
   });
 
   it('the waiting room: an admitted joiner gets into the group, a denied one never does', async () => {
@@ -88,17 +103,28 @@ describe('E2EE meeting signaling and MLS delivery service', () => {
 
   it('wrong passcodes are refused and rate limited; the right one works', async () => {
     const { id } = server.directory.add('meeting-pass', { passcode: 'letmein' });
-    await expect(join(id, 'x', { passcode: 'nope', reconnect: false }).connect()).rejects.toMatchObject({ code: 'wrong_passcode' });
-    await expect(join(id, 'x', { reconnect: false }).connect()).rejects.toMatchObject({ code: 'wrong_passcode' });
+    await expect(join(id, 'x', { passcode: 'nope', reconnect: false }).connect()).rejects.toMatchObject({
+      code: 'wrong_passcode',
+    });
+    await expect(join(id, 'x', { reconnect: false }).connect()).rejects.toMatchObject({
+      code: 'wrong_passcode',
+    });
     const ok = join(id, 'friend', { passcode: 'letmein' });
     expect(await ok.connect()).toBe('joined');
-    for (let i = 0; i < 5; i++) await join(id, 'x', { passcode: `bad${i}`, reconnect: false }).connect().catch(() => undefined);
-    await expect(join(id, 'x', { passcode: 'letmein', reconnect: false }).connect()).rejects.toMatchObject({ code: 'rate_limited' });
+    for (let i = 0; i < 5; i++)
+      await join(id, 'x', { passcode: `bad${i}`, reconnect: false })
+        .connect()
+        .catch(() => undefined);
+    await expect(join(id, 'x', { passcode: 'letmein', reconnect: false }).connect()).rejects.toMatchObject({
+      code: 'rate_limited',
+    });
     expect(ok.state).toBe('joined');
   });
 
   it('unknown meetings are refused with a clear code', async () => {
-    await expect(join('no-such-meeting', 'x', { reconnect: false }).connect()).rejects.toMatchObject({ code: 'unknown_meeting' });
+    await expect(join('no-such-meeting', 'x', { reconnect: false }).connect()).rejects.toMatchObject({
+      code: 'unknown_meeting',
+    });
   });
 
   it('a dropped connection reconnects and rejoins the MLS group', async () => {
@@ -110,7 +136,14 @@ describe('E2EE meeting signaling and MLS delivery service', () => {
     await until(() => agree([host, bob]) && host.roster().length === 2, 'two in group');
     const epoch = host.e2ee.epoch!;
     bob.simulateConnectionLoss();
-    await until(() => bob.state === 'joined' && agree([host, bob]) && host.roster().length === 2 && host.e2ee.epoch! >= epoch + 2n, 'bob back in the group');
+    await until(
+      () =>
+        bob.state === 'joined' &&
+        agree([host, bob]) &&
+        host.roster().length === 2 &&
+        host.e2ee.epoch! >= epoch + 2n,
+      'bob back in the group',
+    );
     expect(bob.role).toBe('participant');
   });
 });

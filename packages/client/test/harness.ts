@@ -12,7 +12,10 @@ export class MemoryDirectory implements MeetingDirectory {
   meetings = new Map<string, { info: MeetingInfo; passcode?: string; hostSecret: string }>();
   wrongAttempts = 0;
 
-  add(id: string, opts: { mode?: 'e2ee' | 'standard'; passcode?: string; waitingRoom?: boolean } = {}): { id: string; hostSecret: string } {
+  add(
+    id: string,
+    opts: { mode?: 'e2ee' | 'standard'; passcode?: string; waitingRoom?: boolean } = {},
+  ): { id: string; hostSecret: string } {
     const hostSecret = `host-secret-${id}`;
     this.meetings.set(id, {
       hostSecret,
@@ -51,7 +54,8 @@ export class MemoryDirectory implements MeetingDirectory {
   async update(id: string, patch: UpdateMeetingRequest) {
     const m = this.meetings.get(id);
     if (!m) return undefined;
-    if (patch.locked !== undefined) m.info = { ...m.info, settings: { ...m.info.settings, locked: patch.locked } };
+    if (patch.locked !== undefined)
+      m.info = { ...m.info, settings: { ...m.info.settings, locked: patch.locked } };
     return m.info;
   }
   async end(id: string) {
@@ -68,10 +72,18 @@ export interface HubServer {
 }
 
 /** A signaling-only server (no SFU) on 127.0.0.1 with an ephemeral port. */
-export async function startHubServer(timings: Partial<RoomTimings> = {}, externalSender?: ExternalSender): Promise<HubServer> {
+export async function startHubServer(
+  timings: Partial<RoomTimings> = {},
+  externalSender?: ExternalSender,
+): Promise<HubServer> {
   const directory = new MemoryDirectory();
   const silent = { info() {}, warn() {}, error() {}, debug() {} };
-  const hub = new MeetingHub({ store: directory, externalSender: externalSender ?? (await ExternalSender.generate()), logger: silent, timings });
+  const hub = new MeetingHub({
+    store: directory,
+    externalSender: externalSender ?? (await ExternalSender.generate()),
+    logger: silent,
+    timings,
+  });
   const http: Server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server: http, path: '/ws' });
   wss.on('connection', (socket, req) => hub.handleConnection(socket, { ip: req.socket.remoteAddress ?? '' }));
@@ -90,8 +102,19 @@ export async function startHubServer(timings: Partial<RoomTimings> = {}, externa
   };
 }
 
-export function client(server: { url: string }, meetingId: string, name: string, extra: Partial<ClientOptions> = {}): ConclaveClient {
-  return new ConclaveClient({ serverUrl: server.url, meetingId, displayName: name, webSocket: nodeWebSocket, ...extra });
+export function client(
+  server: { url: string },
+  meetingId: string,
+  name: string,
+  extra: Partial<ClientOptions> = {},
+): ConclaveClient {
+  return new ConclaveClient({
+    serverUrl: server.url,
+    meetingId,
+    displayName: name,
+    webSocket: nodeWebSocket,
+    ...extra,
+  });
 }
 
 /** Waits until `pred` holds, polling; fails with `what` after `ms`. */

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { bundleForBrowser, launchChromium, serveFiles, type StaticServer } from '@conclave/testing';
 
-const vectorsPath = fileURLToPath(new URL('../../../../shared/vectors/sframe/rfc9605-test-vectors.json', import.meta.url));
+const vectorsPath = fileURLToPath(
+  new URL('../../../../shared/vectors/sframe/rfc9605-test-vectors.json', import.meta.url),
+);
 
 describe('crypto package in headless Chromium', () => {
   let browser: Browser;
@@ -14,7 +16,10 @@ describe('crypto package in headless Chromium', () => {
   beforeAll(async () => {
     const bundle = await bundleForBrowser(fileURLToPath(new URL('./browser/entry.ts', import.meta.url)));
     server = await serveFiles({
-      '/': { type: 'text/html', body: '<!doctype html><title>loading</title><script type="module" src="/entry.js"></script>' },
+      '/': {
+        type: 'text/html',
+        body: '<!doctype html><title>loading</title><script type="module" src="/entry.js"></script>',
+      },
       '/entry.js': { type: 'text/javascript', body: bundle },
     });
     browser = await launchChromium();
@@ -22,9 +27,11 @@ describe('crypto package in headless Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url + '/');
-    await page.waitForFunction(() => document.title === 'ready', undefined, { timeout: 30_000 }).catch(() => {
-      throw new Error(`crypto bundle did not load: ${errors.join('; ')}`);
-    });
+    await page
+      .waitForFunction(() => document.title === 'ready', undefined, { timeout: 30_000 })
+      .catch(() => {
+        throw new Error(`crypto bundle did not load: ${errors.join('; ')}`);
+      });
   });
 
   afterAll(async () => {

@@ -11,7 +11,11 @@ import {
   type MemberIdentity,
 } from '../src/index.js';
 
-const guest = (name: string): MemberIdentity => ({ kind: 'guest', deviceId: `dev-${name}`, displayName: name });
+const guest = (name: string): MemberIdentity => ({
+  kind: 'guest',
+  deviceId: `dev-${name}`,
+  displayName: name,
+});
 const enc = new TextEncoder();
 
 interface Member {
@@ -32,9 +36,14 @@ function newKeys() {
 async function group(names: string[]): Promise<Member[]> {
   const devices = await Promise.all(names.map((n) => MlsDevice.create(guest(n))));
   const host = await MlsSession.create(devices[0]!, { groupId: enc.encode('g') });
-  const p = await host.prepareCommit({ add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())) });
+  const p = await host.prepareCommit({
+    add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())),
+  });
   host.applyCommit(p);
-  const sessions = [host, ...(await Promise.all(devices.slice(1).map((d) => MlsSession.join(d, p.welcome!))))];
+  const sessions = [
+    host,
+    ...(await Promise.all(devices.slice(1).map((d) => MlsSession.join(d, p.welcome!)))),
+  ];
   const members = sessions.map((session) => ({ session, ...newKeys() }));
   for (const m of members) await sync(m);
   return members;
@@ -102,7 +111,9 @@ describe('SFrame keys from MLS (RFC 9605 §5.2)', () => {
     const codecOf = (r: Uint8Array) => (r[0] === 0x78 ? 'opus' : 'vp8');
     // the remaining members decrypt it
     expect((await d.keys.unprotect('vp8', recorded[0]!)).frame).toEqual(vp8Delta('after-1'));
-    expect(new TextDecoder().decode((await d.keys.unprotect('opus', recorded[1]!)).frame)).toBe('\x78opus-after');
+    expect(new TextDecoder().decode((await d.keys.unprotect('opus', recorded[1]!)).frame)).toBe(
+      '\x78opus-after',
+    );
     expect((await b.keys.unprotect('vp8', recorded[2]!)).frame).toEqual(vp8Delta('after-2'));
     // even with every key it ever had, and long after the grace period
     c.now.t += 10_000;

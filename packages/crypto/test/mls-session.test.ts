@@ -8,7 +8,11 @@ import {
   type MemberIdentity,
 } from '../src/mls/index.js';
 
-const guest = (name: string): MemberIdentity => ({ kind: 'guest', deviceId: `dev-${name}`, displayName: name });
+const guest = (name: string): MemberIdentity => ({
+  kind: 'guest',
+  deviceId: `dev-${name}`,
+  displayName: name,
+});
 
 async function meeting(names: string[], server?: ExternalSender) {
   const devices = await Promise.all(names.map((n) => MlsDevice.create(guest(n))));
@@ -104,10 +108,16 @@ describe('MLS session', () => {
     const { sessions } = await meeting(['host', 'x', 'y'], server);
     const [host, x, y] = sessions as [MlsSession, MlsSession, MlsSession];
     const proposal = await server.proposeRemove(host.groupId, host.epoch, y.ownLeafIndex);
-    expect(readMlsFraming(proposal)).toMatchObject({ wireformat: 'mls_public_message', senderType: 'external' });
+    expect(readMlsFraming(proposal)).toMatchObject({
+      wireformat: 'mls_public_message',
+      senderType: 'external',
+    });
     for (const s of [host, x, y]) {
       const r = await s.processHandshake(proposal);
-      expect(r).toMatchObject({ kind: 'proposal', proposal: { type: 'remove', leafIndex: y.ownLeafIndex, by: 'external' } });
+      expect(r).toMatchObject({
+        kind: 'proposal',
+        proposal: { type: 'remove', leafIndex: y.ownLeafIndex, by: 'external' },
+      });
     }
     const commit = await host.prepareCommit();
     expect(commit.removed).toEqual([y.ownLeafIndex]);
@@ -170,8 +180,18 @@ describe('MLS session', () => {
   });
 
   it('the authentication service refuses user credentials the directory rejects', async () => {
-    const known = await MlsDevice.create({ kind: 'user', userId: 'u1', deviceId: 'd1', displayName: 'Known' });
-    const unknown = await MlsDevice.create({ kind: 'user', userId: 'u2', deviceId: 'd2', displayName: 'Mallory' });
+    const known = await MlsDevice.create({
+      kind: 'user',
+      userId: 'u1',
+      deviceId: 'd1',
+      displayName: 'Known',
+    });
+    const unknown = await MlsDevice.create({
+      kind: 'user',
+      userId: 'u2',
+      deviceId: 'd2',
+      displayName: 'Mallory',
+    });
     const host = await MlsSession.create(known, {
       groupId: new Uint8Array([1]),
       directory: async (id, key) =>

@@ -46,8 +46,15 @@ export const updateMeetingRequest = z.object({
 export type UpdateMeetingRequest = z.infer<typeof updateMeetingRequest>;
 
 /** Every HTTP error body. */
-export const errorResponse = z.object({ v, error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) });
+export const errorResponse = z.object({
+  v,
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }),
+});
 export type ErrorResponse = z.infer<typeof errorResponse>;
 
 /** GET /healthz */
-export const healthResponse = z.object({ status: z.literal('ok'), version: z.string(), uptimeSeconds: z.number() });
+export const healthResponse = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+  uptimeSeconds: z.number(),
+});

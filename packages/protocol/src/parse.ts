@@ -1,8 +1,16 @@
 import type { z } from 'zod';
 import { type ErrorCode } from './errors.js';
-import { clientMessage, serverMessage, MAX_SIGNALING_BYTES, PROTOCOL_VERSION, type ClientMessage, type ServerMessage } from './signaling.js';
+import {
+  clientMessage,
+  serverMessage,
+  MAX_SIGNALING_BYTES,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type ServerMessage,
+} from './signaling.js';
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; ref?: string };
+export type ParseResult<T> =
+  { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; ref?: string };
 
 function describe(error: z.ZodError): string {
   const issue = error.issues[0];
@@ -14,7 +22,11 @@ function describe(error: z.ZodError): string {
 function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, raw: string | Uint8Array): ParseResult<T> {
   const size = typeof raw === 'string' ? raw.length : raw.byteLength;
   if (size > MAX_SIGNALING_BYTES) {
-    return { ok: false, code: 'message_too_large', message: `message of ${size} bytes exceeds ${MAX_SIGNALING_BYTES}` };
+    return {
+      ok: false,
+      code: 'message_too_large',
+      message: `message of ${size} bytes exceeds ${MAX_SIGNALING_BYTES}`,
+    };
   }
   let json: unknown;
   try {
@@ -28,7 +40,12 @@ function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, raw: string |
   const rec = json as Record<string, unknown>;
   const ref = typeof rec.type === 'string' ? rec.type.slice(0, 32) : undefined;
   if (rec.v !== PROTOCOL_VERSION) {
-    return { ok: false, code: 'unsupported_version', message: `protocol version must be ${PROTOCOL_VERSION}`, ref };
+    return {
+      ok: false,
+      code: 'unsupported_version',
+      message: `protocol version must be ${PROTOCOL_VERSION}`,
+      ref,
+    };
   }
   const result = schema.safeParse(json);
   if (!result.success) return { ok: false, code: 'bad_request', message: describe(result.error), ref };

@@ -17,7 +17,9 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_SIGNALING_BYTES = 2 * 1024 * 1024;
 
 const v = z.literal(PROTOCOL_VERSION);
-export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'must be 4-64 characters of A-Z a-z 0-9 _ -');
+export const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{4,64}$/, 'must be 4-64 characters of A-Z a-z 0-9 _ -');
 export const b64Schema = z
   .string()
   .min(4)
@@ -36,7 +38,10 @@ export type MeetingMode = z.infer<typeof modeSchema>;
 export const pcSchema = z.enum(['publish', 'subscribe']);
 export const sourceSchema = z.enum(['audio', 'camera', 'screen', 'screenAudio']);
 export type MediaSource = z.infer<typeof sourceSchema>;
-const sdpSchema = z.string().min(10).max(64 * 1024);
+const sdpSchema = z
+  .string()
+  .min(10)
+  .max(64 * 1024);
 
 export const meetingSettingsSchema = z.object({
   passcodeRequired: z.boolean(),
@@ -89,7 +94,12 @@ export const joinMessage = z.object({
   resume: z.object({ participantId: idSchema, token: z.string().min(16).max(128) }).optional(),
 });
 
-export const groupCreateMessage = z.object({ v, type: z.literal('group_create'), groupId: b64Schema, leafIndex: z.number().int().min(0) });
+export const groupCreateMessage = z.object({
+  v,
+  type: z.literal('group_create'),
+  groupId: b64Schema,
+  leafIndex: z.number().int().min(0),
+});
 export const commitMessage = z.object({
   v,
   type: z.literal('commit'),
@@ -102,12 +112,27 @@ export const commitMessage = z.object({
   /** Participants whose leaves the commit removes. */
   removes: z.array(idSchema).max(1000).default([]),
 });
-export const leafMessage = z.object({ v, type: z.literal('leaf'), epoch: epochSchema, leafIndex: z.number().int().min(0).max(65535) });
+export const leafMessage = z.object({
+  v,
+  type: z.literal('leaf'),
+  epoch: epochSchema,
+  leafIndex: z.number().int().min(0).max(65535),
+});
 export const keyPackageMessage = z.object({ v, type: z.literal('key_package'), keyPackage: b64Schema });
 export const appMessage = z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema });
 export const chatMessage = z.object({ v, type: z.literal('chat'), text: z.string().min(1).max(4000) });
-export const mediaOfferMessage = z.object({ v, type: z.literal('media_offer'), pc: z.literal('publish'), sdp: sdpSchema });
-export const mediaAnswerMessage = z.object({ v, type: z.literal('media_answer'), pc: z.literal('subscribe'), sdp: sdpSchema });
+export const mediaOfferMessage = z.object({
+  v,
+  type: z.literal('media_offer'),
+  pc: z.literal('publish'),
+  sdp: sdpSchema,
+});
+export const mediaAnswerMessage = z.object({
+  v,
+  type: z.literal('media_answer'),
+  pc: z.literal('subscribe'),
+  sdp: sdpSchema,
+});
 export const iceMessage = z.object({
   v,
   type: z.literal('ice'),
@@ -118,7 +143,12 @@ export const iceMessage = z.object({
     sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
   }),
 });
-export const mediaStateMessage = z.object({ v, type: z.literal('media_state'), audio: z.boolean(), video: z.boolean() });
+export const mediaStateMessage = z.object({
+  v,
+  type: z.literal('media_state'),
+  audio: z.boolean(),
+  video: z.boolean(),
+});
 const target = { participantId: idSchema };
 export const hostActionMessage = z.discriminatedUnion('type', [
   z.object({ v, type: z.literal('admit'), ...target }),
@@ -186,14 +216,25 @@ export const serverMessage = z.discriminatedUnion('type', [
     /** This participant must create the group (it is the first key holder); others wait for a Welcome. */
     createGroup: z.boolean(),
   }),
-  z.object({ v, type: z.literal('waiting'), participantId: idSchema, resumeToken: z.string(), meeting: meetingInfoSchema }),
+  z.object({
+    v,
+    type: z.literal('waiting'),
+    participantId: idSchema,
+    resumeToken: z.string(),
+    meeting: meetingInfoSchema,
+  }),
   z.object({ v, type: z.literal('denied'), reason: z.string() }),
   z.object({ v, type: z.literal('removed'), reason: z.string() }),
   z.object({ v, type: z.literal('meeting_ended') }),
   z.object({ v, type: z.literal('meeting_updated'), meeting: meetingInfoSchema }),
   z.object({ v, type: z.literal('participant_joined'), participant: participantSchema }),
   z.object({ v, type: z.literal('participant_updated'), participant: participantSchema }),
-  z.object({ v, type: z.literal('participant_left'), participantId: idSchema, reason: z.enum(['left', 'dropped', 'removed']) }),
+  z.object({
+    v,
+    type: z.literal('participant_left'),
+    participantId: idSchema,
+    reason: z.enum(['left', 'dropped', 'removed']),
+  }),
   z.object({ v, type: z.literal('waiting_room'), waiting: z.array(participantSchema) }),
   /** To the member chosen to commit: add these authorised joiners (one commit for all). */
   z.object({ v, type: z.literal('add_request'), epoch: epochSchema, joiners: z.array(joinerSchema) }),
@@ -218,7 +259,13 @@ export const serverMessage = z.discriminatedUnion('type', [
   z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema, from: idSchema }),
   z.object({ v, type: z.literal('chat'), text: z.string(), from: idSchema }),
   z.object({ v, type: z.literal('media_answer'), pc: z.literal('publish'), sdp: sdpSchema }),
-  z.object({ v, type: z.literal('media_offer'), pc: z.literal('subscribe'), sdp: sdpSchema, streams: z.array(streamInfoSchema) }),
+  z.object({
+    v,
+    type: z.literal('media_offer'),
+    pc: z.literal('subscribe'),
+    sdp: sdpSchema,
+    streams: z.array(streamInfoSchema),
+  }),
   z.object({
     v,
     type: z.literal('ice'),

@@ -45,8 +45,16 @@ const KEY_FRAME_INTERVAL = 40;
  * is a frame tag (bit 0 clear = key frame) and the pattern starts after the 10 clear bytes a
  * key frame keeps; Opus: a TOC byte, then the pattern.
  */
-export function syntheticFrame(name: string, source: 'audio' | 'camera', seq: number, keyFrame: boolean): Uint8Array {
-  const header = source === 'camera' ? new Uint8Array([keyFrame ? 0x10 : 0x11, 0x02, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, 0x00]) : new Uint8Array([0x78]);
+export function syntheticFrame(
+  name: string,
+  source: 'audio' | 'camera',
+  seq: number,
+  keyFrame: boolean,
+): Uint8Array {
+  const header =
+    source === 'camera'
+      ? new Uint8Array([keyFrame ? 0x10 : 0x11, 0x02, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, 0x00])
+      : new Uint8Array([0x78]);
   const pattern = enc.encode(`${MAGIC}|${name}|${source}|${seq}|`);
   const size = source === 'camera' ? (keyFrame ? 2_500 : 900) : 80;
   const frame = new Uint8Array(Math.max(size, header.length + pattern.length));
@@ -62,7 +70,12 @@ export function checkSyntheticFrame(frame: Uint8Array, source: MediaSource): str
   const text = dec.decode(frame.subarray(start, Math.min(frame.length, start + 120)));
   const m = /^CONCLAVE-BOT\|([^|]+)\|(audio|camera)\|(\d+)\|/.exec(text);
   if (!m || m[2] !== source) return undefined;
-  const expected = syntheticFrame(m[1]!, source as 'audio' | 'camera', Number(m[3]), source === 'camera' && (frame[0]! & 1) === 0);
+  const expected = syntheticFrame(
+    m[1]!,
+    source as 'audio' | 'camera',
+    Number(m[3]),
+    source === 'camera' && (frame[0]! & 1) === 0,
+  );
   if (expected.length !== frame.length) return undefined;
   for (let i = 0; i < frame.length; i++) if (expected[i] !== frame[i]) return undefined;
   return m[1];
@@ -142,7 +155,9 @@ export class Bot {
     const keyFrame = source === 'camera' && (this.forceKeyFrame || seq % KEY_FRAME_INTERVAL === 0);
     if (keyFrame) this.forceKeyFrame = false;
     const frame = syntheticFrame(this.id, source, seq, keyFrame);
-    const wire = e2ee.enabled ? await this.client.mediaKeys.protect(source, source === 'camera' ? 'vp8' : 'opus', frame) : frame;
+    const wire = e2ee.enabled
+      ? await this.client.mediaKeys.protect(source, source === 'camera' ? 'vp8' : 'opus', frame)
+      : frame;
     this.opts.onSent?.(source, wire);
     t.sendFrame(source, wire, { keyFrame });
     this.framesSent++;

@@ -2,7 +2,12 @@ import { SFrameKeyRing, SFrameSender } from '../sframe/context.js';
 import { SFrameError } from '../sframe/errors.js';
 import { decodeHeader } from '../sframe/header.js';
 import { DEFAULT_SUITE, getSuite } from '../sframe/suites.js';
-import { clearPrefixLength, protectEncodedFrame, unprotectEncodedFrame, type FrameCodec } from '../sframe/codec.js';
+import {
+  clearPrefixLength,
+  protectEncodedFrame,
+  unprotectEncodedFrame,
+  type FrameCodec,
+} from '../sframe/codec.js';
 import { epochLowBits, mediaKid, parseMediaKid, type MediaContext } from './kid.js';
 
 /** How long a receiver keeps an epoch's keys after a newer epoch arrived (frames in flight). */
@@ -142,7 +147,11 @@ export class MediaKeys {
     // sender (and one counter): two senders for one KID would reuse (KID, CTR) pairs.
     let sender = this.senders.get(context);
     if (!sender) {
-      sender = SFrameSender.create(this.suite, mediaKid(context, this.ownIndex, current.epoch), current.baseKey);
+      sender = SFrameSender.create(
+        this.suite,
+        mediaKid(context, this.ownIndex, current.epoch),
+        current.baseKey,
+      );
       this.senders.set(context, sender);
     }
     return sender;

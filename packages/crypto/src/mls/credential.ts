@@ -41,7 +41,9 @@ export class CredentialError extends Error {
   readonly code = 'bad_credential';
 }
 
-export function encodeIdentity(identity: MemberIdentity | { kind: 'server'; deviceId: string; displayName: string }): Credential {
+export function encodeIdentity(
+  identity: MemberIdentity | { kind: 'server'; deviceId: string; displayName: string },
+): Credential {
   const parsed = memberIdentitySchema.parse({ v: 1, ...identity });
   return { credentialType: 'basic', identity: encoder.encode(JSON.stringify(parsed)) };
 }
@@ -56,6 +58,7 @@ export function decodeIdentity(credential: Credential): CredentialIdentity {
     throw new CredentialError('credential identity is not UTF-8 JSON');
   }
   const result = memberIdentitySchema.safeParse(json);
-  if (!result.success) throw new CredentialError(`credential identity is malformed: ${result.error.issues[0]?.message ?? ''}`);
+  if (!result.success)
+    throw new CredentialError(`credential identity is malformed: ${result.error.issues[0]?.message ?? ''}`);
   return result.data;
 }

@@ -16,12 +16,19 @@ export class ExternalSender {
     readonly displayName: string,
   ) {}
 
-  static async generate(suite: CiphersuiteName = DEFAULT_MLS_SUITE, displayName = 'Conclave server'): Promise<ExternalSender> {
+  static async generate(
+    suite: CiphersuiteName = DEFAULT_MLS_SUITE,
+    displayName = 'Conclave server',
+  ): Promise<ExternalSender> {
     const cs = await mlsSuite(suite);
     return new ExternalSender(await cs.signature.keygen(), suite, displayName);
   }
 
-  static fromKeys(keys: SignatureKeyPair, suite: CiphersuiteName = DEFAULT_MLS_SUITE, displayName = 'Conclave server'): ExternalSender {
+  static fromKeys(
+    keys: SignatureKeyPair,
+    suite: CiphersuiteName = DEFAULT_MLS_SUITE,
+    displayName = 'Conclave server',
+  ): ExternalSender {
     return new ExternalSender(keys, suite, displayName);
   }
 
@@ -38,7 +45,11 @@ export class ExternalSender {
     const cs = await mlsSuite(this.suiteName);
     const externalSenders = encodeExternalSender({
       signaturePublicKey: this.keys.publicKey,
-      credential: encodeIdentity({ kind: 'server', deviceId: 'delivery-service', displayName: this.displayName }),
+      credential: encodeIdentity({
+        kind: 'server',
+        deviceId: 'delivery-service',
+        displayName: this.displayName,
+      }),
     });
     // Only the fields proposeExternal reads: version, suite, group id, epoch and our extension
     // (to find our index in external_senders, always 0 since the group has only us).

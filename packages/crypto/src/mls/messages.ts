@@ -18,7 +18,8 @@ export function decodeMls(bytes: Uint8Array): MLSMessage {
     throw new MlsMessageError('malformed_mls_message', `cannot decode MLS message: ${(e as Error).message}`);
   }
   if (!decoded) throw new MlsMessageError('malformed_mls_message', 'cannot decode MLS message');
-  if (decoded[1] !== bytes.length) throw new MlsMessageError('malformed_mls_message', 'trailing bytes after MLS message');
+  if (decoded[1] !== bytes.length)
+    throw new MlsMessageError('malformed_mls_message', 'trailing bytes after MLS message');
   return decoded[0];
 }
 

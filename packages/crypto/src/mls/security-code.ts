@@ -12,7 +12,11 @@ export const SECURITY_CODE_GROUPS = 5;
  * epoch) gives a different one. 20 digits leave no room for a server to grind a collision
  * between two groups it controls.
  */
-export async function securityCode(groupId: Uint8Array, epoch: bigint, epochAuthenticator: Uint8Array): Promise<string> {
+export async function securityCode(
+  groupId: Uint8Array,
+  epoch: bigint,
+  epochAuthenticator: Uint8Array,
+): Promise<string> {
   const epochBytes = new Uint8Array(8);
   new DataView(epochBytes.buffer).setBigUint64(0, epoch);
   const len = new Uint8Array(2);

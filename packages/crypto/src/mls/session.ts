@@ -170,17 +170,33 @@ export class MlsSession {
         ]
       : [];
     const config = clientConfig({ serverKey: opts.externalSender?.signaturePublicKey, ...opts });
-    const state = await createGroup(opts.groupId, own.publicPackage, own.privatePackage, extensions, cs, config);
+    const state = await createGroup(
+      opts.groupId,
+      own.publicPackage,
+      own.privatePackage,
+      extensions,
+      cs,
+      config,
+    );
     return new MlsSession(state, device, cs);
   }
 
   /** Joins from a Welcome made for one of this device's key packages. The tree comes in the GroupInfo. */
-  static async join(device: MlsDevice, welcomeBytes: Uint8Array, opts: SessionOptions = {}): Promise<MlsSession> {
+  static async join(
+    device: MlsDevice,
+    welcomeBytes: Uint8Array,
+    opts: SessionOptions = {},
+  ): Promise<MlsSession> {
     const cs = await mlsSuite(device.suiteName);
     const msg = decodeMls(welcomeBytes);
-    if (msg.wireformat !== 'mls_welcome') throw new MlsMessageError('unexpected_mls_message', 'expected a Welcome');
+    if (msg.wireformat !== 'mls_welcome')
+      throw new MlsMessageError('unexpected_mls_message', 'expected a Welcome');
     const mine = msg.welcome.secrets.map((s) => toHex(s.newMember)).find((ref) => device.hasKeyPackage(ref));
-    if (!mine) throw new MlsSessionError('no_matching_key_package', 'the Welcome is not for any key package of this device');
+    if (!mine)
+      throw new MlsSessionError(
+        'no_matching_key_package',
+        'the Welcome is not for any key package of this device',
+      );
     const kp = device.takeKeyPackage(mine)!;
     let state: ClientState;
     try {
@@ -264,13 +280,15 @@ export class MlsSession {
       } catch (e) {
         throw new MlsSessionError('bad_key_package', (e as Error).message);
       }
-      if (msg.wireformat !== 'mls_key_package') throw new MlsSessionError('bad_key_package', 'not a key package');
+      if (msg.wireformat !== 'mls_key_package')
+        throw new MlsSessionError('bad_key_package', 'not a key package');
       proposals.push({ proposalType: 'add', add: { keyPackage: msg.keyPackage } });
     }
     const members = new Set(this.members().map((m) => m.leafIndex));
     for (const leaf of opts.remove ?? []) {
       if (!members.has(leaf)) throw new MlsSessionError('not_a_member', `leaf ${leaf} is not in the group`);
-      if (leaf === this.ownLeafIndex) throw new MlsSessionError('rejected', 'a member cannot commit its own removal');
+      if (leaf === this.ownLeafIndex)
+        throw new MlsSessionError('rejected', 'a member cannot commit its own removal');
       proposals.push({ proposalType: 'remove', remove: { removed: leaf } });
     }
     let result;
@@ -281,7 +299,10 @@ export class MlsSession {
       );
     } catch (e) {
       const message = (e as Error).message;
-      throw new MlsSessionError(opts.add?.length ? 'bad_key_package' : 'rejected', `cannot create commit: ${message}`);
+      throw new MlsSessionError(
+        opts.add?.length ? 'bad_key_package' : 'rejected',
+        `cannot create commit: ${message}`,
+      );
     }
     const removed = [
       ...(opts.remove ?? []),
@@ -305,7 +326,10 @@ export class MlsSession {
   /** Applies a commit this member created, once the delivery service accepted it. */
   applyCommit(pending: PendingCommit): void {
     if (pending.baseEpoch !== this.epoch) {
-      throw new MlsSessionError('stale_epoch', `commit was made for epoch ${pending.baseEpoch}, group is at ${this.epoch}`);
+      throw new MlsSessionError(
+        'stale_epoch',
+        `commit was made for epoch ${pending.baseEpoch}, group is at ${this.epoch}`,
+      );
     }
     this.state = pending.newState;
   }
@@ -339,16 +363,31 @@ export class MlsSession {
         if (msg.privateMessage.contentType === 'application') {
           throw new MlsMessageError('unexpected_mls_message', 'application message passed as handshake');
         }
-        const r = await processPrivateMessage(this.state, msg.privateMessage, emptyPskIndex, this.cs, recording);
-        if (r.kind !== 'newState') throw new MlsMessageError('unexpected_mls_message', 'not a handshake message');
-        if (r.actionTaken === 'reject') throw new MlsSessionError('rejected', 'handshake message refused by policy');
+        const r = await processPrivateMessage(
+          this.state,
+          msg.privateMessage,
+          emptyPskIndex,
+          this.cs,
+          recording,
+        );
+        if (r.kind !== 'newState')
+          throw new MlsMessageError('unexpected_mls_message', 'not a handshake message');
+        if (r.actionTaken === 'reject')
+          throw new MlsSessionError('rejected', 'handshake message refused by policy');
         newState = r.newState;
         isCommit = msg.privateMessage.contentType === 'commit';
       } else if (msg.wireformat === 'mls_public_message') {
         const content = msg.publicMessage.content;
         if (content.epoch !== this.epoch) throw this.epochError(content.epoch);
-        const r = await processPublicMessage(this.state, msg.publicMessage, emptyPskIndex, this.cs, recording);
-        if (r.actionTaken === 'reject') throw new MlsSessionError('rejected', 'handshake message refused by policy');
+        const r = await processPublicMessage(
+          this.state,
+          msg.publicMessage,
+          emptyPskIndex,
+          this.cs,
+          recording,
+        );
+        if (r.actionTaken === 'reject')
+          throw new MlsSessionError('rejected', 'handshake message refused by policy');
         newState = r.newState;
         isCommit = content.contentType === 'commit';
       } else {
@@ -381,7 +420,11 @@ export class MlsSession {
     this.requireActive();
     const r = await createApplicationMessage(this.state, data, this.cs);
     this.state = r.newState;
-    return encodeMls({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: r.privateMessage });
+    return encodeMls({
+      version: 'mls10',
+      wireformat: 'mls_private_message',
+      privateMessage: r.privateMessage,
+    });
   }
 
   /**
@@ -417,11 +460,15 @@ export class MlsSession {
         this.cs,
       );
     } catch (e) {
-      throw new MlsSessionError('invalid_message', `cannot decrypt application message: ${(e as Error).message}`);
+      throw new MlsSessionError(
+        'invalid_message',
+        `cannot decrypt application message: ${(e as Error).message}`,
+      );
     }
     if (result.content.content.contentType !== 'application') throw new Error('unreachable');
     const sender = result.content.content.sender;
-    if (sender.senderType !== 'member') throw new MlsSessionError('invalid_message', 'application message from a non-member');
+    if (sender.senderType !== 'member')
+      throw new MlsSessionError('invalid_message', 'application message from a non-member');
     if (past) {
       const hist = new Map(this.state.historicalReceiverData);
       hist.set(pm.epoch, { ...past, secretTree: result.tree });

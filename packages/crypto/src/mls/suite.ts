@@ -1,4 +1,9 @@
-import { getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName } from 'ts-mls';
+import {
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  type CiphersuiteImpl,
+  type CiphersuiteName,
+} from 'ts-mls';
 
 /** MLS cipher suite 1: X25519 + AES-128-GCM + SHA-256 + Ed25519. All of it is WebCrypto in browsers and Node. */
 export const DEFAULT_MLS_SUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';

@@ -2,15 +2,26 @@
 // (SFrame vectors, an MLS meeting with SFrame media keys) with the browser's WebCrypto.
 import { MediaKeys, MlsDevice, MlsSession, runSFrameVectors, toHex } from '../../src/index.js';
 
-async function mlsScenario(): Promise<{ codes: string[]; baseKeys: string[]; decrypted: number; removedFailed: boolean; epochs: string[] }> {
+async function mlsScenario(): Promise<{
+  codes: string[];
+  baseKeys: string[];
+  decrypted: number;
+  removedFailed: boolean;
+  epochs: string[];
+}> {
   const names = ['alice', 'bob', 'carol'];
   const devices = await Promise.all(
     names.map((n) => MlsDevice.create({ kind: 'guest', deviceId: `browser-${n}`, displayName: n })),
   );
   const host = await MlsSession.create(devices[0]!, { groupId: new TextEncoder().encode('browser-meeting') });
-  const p = await host.prepareCommit({ add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())) });
+  const p = await host.prepareCommit({
+    add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())),
+  });
   host.applyCommit(p);
-  const sessions = [host, ...(await Promise.all(devices.slice(1).map((d) => MlsSession.join(d, p.welcome!))))];
+  const sessions = [
+    host,
+    ...(await Promise.all(devices.slice(1).map((d) => MlsSession.join(d, p.welcome!)))),
+  ];
   const keys = sessions.map(() => new MediaKeys());
   const sync = async () => {
     for (let i = 0; i < sessions.length; i++) {
@@ -44,7 +55,13 @@ async function mlsScenario(): Promise<{ codes: string[]; baseKeys: string[]; dec
     () => false,
     () => true,
   );
-  return { codes, baseKeys, decrypted, removedFailed, epochs: sessions.filter((s) => s.active).map((s) => String(s.epoch)) };
+  return {
+    codes,
+    baseKeys,
+    decrypted,
+    removedFailed,
+    epochs: sessions.filter((s) => s.active).map((s) => String(s.epoch)),
+  };
 }
 
 declare global {

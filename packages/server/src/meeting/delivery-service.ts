@@ -26,7 +26,8 @@ export class DeliveryService {
   create(groupIdB64: string): void {
     if (this.group) throw new ProtocolError('group_exists', 'this meeting already has an MLS group');
     const groupId = fromBase64(groupIdB64);
-    if (groupId.length < 8 || groupId.length > 64) throw new ProtocolError('bad_request', 'group id must be 8-64 bytes');
+    if (groupId.length < 8 || groupId.length > 64)
+      throw new ProtocolError('bad_request', 'group id must be 8-64 bytes');
     this.group = { groupId, groupIdB64, epoch: 0n };
   }
 
@@ -40,10 +41,17 @@ export class DeliveryService {
    * The framing (group id, epoch, content type) is in clear in every MLS message; the server
    * reads only that.
    */
-  acceptCommit(epochClaimed: string, commitB64: string, welcomeB64: string | undefined): { epoch: bigint; newEpoch: bigint } {
+  acceptCommit(
+    epochClaimed: string,
+    commitB64: string,
+    welcomeB64: string | undefined,
+  ): { epoch: bigint; newEpoch: bigint } {
     const group = this.requireGroup();
     if (BigInt(epochClaimed) !== group.epoch) {
-      throw new ProtocolError('stale_epoch', `commit for epoch ${epochClaimed}, the group is at epoch ${group.epoch}`);
+      throw new ProtocolError(
+        'stale_epoch',
+        `commit for epoch ${epochClaimed}, the group is at epoch ${group.epoch}`,
+      );
     }
     let framing;
     try {
@@ -52,14 +60,21 @@ export class DeliveryService {
       throw new ProtocolError('bad_mls_message', `commit does not parse: ${(e as Error).message}`);
     }
     if (framing.wireformat !== 'mls_private_message' && framing.wireformat !== 'mls_public_message') {
-      throw new ProtocolError('bad_mls_message', `a commit must be a private or public message, not ${framing.wireformat}`);
+      throw new ProtocolError(
+        'bad_mls_message',
+        `a commit must be a private or public message, not ${framing.wireformat}`,
+      );
     }
-    if (framing.contentType !== 'commit') throw new ProtocolError('bad_mls_message', 'message is not a commit');
+    if (framing.contentType !== 'commit')
+      throw new ProtocolError('bad_mls_message', 'message is not a commit');
     if (!framing.groupId || !constantTimeEqual(framing.groupId, group.groupId)) {
       throw new ProtocolError('bad_mls_message', 'commit is for another group');
     }
     if (framing.epoch !== group.epoch) {
-      throw new ProtocolError('stale_epoch', `commit framing says epoch ${framing.epoch}, the group is at epoch ${group.epoch}`);
+      throw new ProtocolError(
+        'stale_epoch',
+        `commit framing says epoch ${framing.epoch}, the group is at epoch ${group.epoch}`,
+      );
     }
     if (welcomeB64 !== undefined) {
       let wf;
@@ -82,7 +97,10 @@ export class DeliveryService {
     try {
       framing = readMlsFraming(fromBase64(dataB64));
     } catch (e) {
-      throw new ProtocolError('bad_mls_message', `application message does not parse: ${(e as Error).message}`);
+      throw new ProtocolError(
+        'bad_mls_message',
+        `application message does not parse: ${(e as Error).message}`,
+      );
     }
     if (framing.wireformat !== 'mls_private_message' || framing.contentType !== 'application') {
       throw new ProtocolError('bad_mls_message', 'not an MLS application message');
@@ -90,8 +108,15 @@ export class DeliveryService {
     if (!framing.groupId || !constantTimeEqual(framing.groupId, group.groupId)) {
       throw new ProtocolError('bad_mls_message', 'application message is for another group');
     }
-    if (framing.epoch === undefined || framing.epoch > group.epoch || String(framing.epoch) !== epochClaimed) {
-      throw new ProtocolError('stale_epoch', `application message epoch ${framing.epoch} does not fit group epoch ${group.epoch}`);
+    if (
+      framing.epoch === undefined ||
+      framing.epoch > group.epoch ||
+      String(framing.epoch) !== epochClaimed
+    ) {
+      throw new ProtocolError(
+        'stale_epoch',
+        `application message epoch ${framing.epoch} does not fit group epoch ${group.epoch}`,
+      );
     }
   }
 

@@ -4,7 +4,11 @@ import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } fro
 export interface MeetingDirectory {
   get(id: string): Promise<MeetingInfo | undefined>;
   checkHostSecret(id: string, secret: string): Promise<boolean>;
-  checkPasscode(id: string, passcode: string, clientKey: string): Promise<'ok' | 'wrong' | 'rate_limited' | 'not_required'>;
+  checkPasscode(
+    id: string,
+    passcode: string,
+    clientKey: string,
+  ): Promise<'ok' | 'wrong' | 'rate_limited' | 'not_required'>;
   update(id: string, patch: UpdateMeetingRequest): Promise<MeetingInfo | undefined>;
   end(id: string): Promise<void>;
 }
@@ -16,13 +20,29 @@ export interface MediaRouter {
   join(meetingId: string, participantId: string): Promise<void>;
   publishOffer(meetingId: string, participantId: string, sdp: string): Promise<string>;
   subscribeAnswer(meetingId: string, participantId: string, sdp: string): Promise<void>;
-  addIceCandidate(meetingId: string, participantId: string, pc: 'publish' | 'subscribe', candidate: IceCandidate): Promise<void>;
+  addIceCandidate(
+    meetingId: string,
+    participantId: string,
+    pc: 'publish' | 'subscribe',
+    candidate: IceCandidate,
+  ): Promise<void>;
   setReceiving(meetingId: string, participantId: string, allowed: boolean): Promise<void>;
   setMuted(meetingId: string, participantId: string, kind: 'audio' | 'video', muted: boolean): Promise<void>;
   leave(meetingId: string, participantId: string): Promise<void>;
   closeMeeting(meetingId: string): Promise<void>;
-  on(event: 'subscribeOffer', cb: (meetingId: string, participantId: string, sdp: string, streams: StreamInfo[]) => void): unknown;
-  on(event: 'ice', cb: (meetingId: string, participantId: string, pc: 'publish' | 'subscribe', candidate: IceCandidate) => void): unknown;
+  on(
+    event: 'subscribeOffer',
+    cb: (meetingId: string, participantId: string, sdp: string, streams: StreamInfo[]) => void,
+  ): unknown;
+  on(
+    event: 'ice',
+    cb: (
+      meetingId: string,
+      participantId: string,
+      pc: 'publish' | 'subscribe',
+      candidate: IceCandidate,
+    ) => void,
+  ): unknown;
 }
 
 export interface HubLogger {

@@ -1,7 +1,12 @@
 import type { WebSocket } from 'ws';
 import { createHash } from 'node:crypto';
 import type { ExternalSender } from '@conclave/crypto';
-import { PROTOCOL_VERSION as v, ProtocolError, parseClientMessage, type ServerMessage } from '@conclave/protocol';
+import {
+  PROTOCOL_VERSION as v,
+  ProtocolError,
+  parseClientMessage,
+  type ServerMessage,
+} from '@conclave/protocol';
 import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
 import { ResumeTokens } from './resume-token.js';
 import { Room, type RoomTimings } from './room.js';
@@ -33,11 +38,16 @@ export class MeetingHub {
     // The resume-token key is derived from the server's persistent signing key, so tokens
     // survive restarts without another stored secret.
     this.tokens = new ResumeTokens(
-      createHash('sha256').update('conclave resume tokens v1').update(deps.externalSender.keys.signKey).digest(),
+      createHash('sha256')
+        .update('conclave resume tokens v1')
+        .update(deps.externalSender.keys.signKey)
+        .digest(),
     );
     this.timings = { rekeyMs: 300_000, commitTimeoutMs: 1_500, ...deps.timings };
     deps.sfu?.on('subscribeOffer', (meetingId, participantId, sdp, streams) =>
-      this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'media_offer', pc: 'subscribe', sdp, streams }),
+      this.rooms
+        .get(meetingId)
+        ?.sendTo(participantId, { v, type: 'media_offer', pc: 'subscribe', sdp, streams }),
     );
     deps.sfu?.on('ice', (meetingId, participantId, pc, candidate) =>
       this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'ice', pc, candidate }),
@@ -56,7 +66,8 @@ export class MeetingHub {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
       },
       close(code = 1000, reason = '') {
-        if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
+        if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING)
+          socket.close(code, reason);
       },
     };
     const fail = (code: ProtocolError['code'], message: string, ref?: string) =>
@@ -116,26 +127,29 @@ export class MeetingHub {
     if (existing) return existing;
     let pending = this.opening.get(meetingId);
     if (!pending) {
-      pending = this.deps.store.get(meetingId).finally(() => this.opening.delete(meetingId)).then((meeting) => {
-        if (!meeting) return undefined;
-        if (meeting.ended) throw new ProtocolError('meeting_ended', 'this meeting has ended');
-        const room = new Room(meeting, {
-          store: this.deps.store,
-          sfu: this.deps.sfu,
-          logger: this.deps.logger,
-          externalSender: this.deps.externalSender,
-          tokens: this.tokens,
-          timings: this.timings,
-          onEmpty: (r) => {
-            if (this.rooms.get(r.id) === r) {
-              this.rooms.delete(r.id);
-              void r.close();
-            }
-          },
+      pending = this.deps.store
+        .get(meetingId)
+        .finally(() => this.opening.delete(meetingId))
+        .then((meeting) => {
+          if (!meeting) return undefined;
+          if (meeting.ended) throw new ProtocolError('meeting_ended', 'this meeting has ended');
+          const room = new Room(meeting, {
+            store: this.deps.store,
+            sfu: this.deps.sfu,
+            logger: this.deps.logger,
+            externalSender: this.deps.externalSender,
+            tokens: this.tokens,
+            timings: this.timings,
+            onEmpty: (r) => {
+              if (this.rooms.get(r.id) === r) {
+                this.rooms.delete(r.id);
+                void r.close();
+              }
+            },
+          });
+          this.rooms.set(meetingId, room);
+          return room;
         });
-        this.rooms.set(meetingId, room);
-        return room;
-      });
       this.opening.set(meetingId, pending);
     }
     return pending;

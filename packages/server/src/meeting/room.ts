@@ -104,7 +104,13 @@ export class Room {
           peer?.send({ v, type: 'error', code: e.code, message: e.message, ref });
         } else {
           this.deps.logger.error({ err: e, meetingId: this.id, ref }, 'room task failed');
-          peer?.send({ v, type: 'error', code: 'internal_error', message: 'the server could not process this message', ref });
+          peer?.send({
+            v,
+            type: 'error',
+            code: 'internal_error',
+            message: 'the server could not process this message',
+            ref,
+          });
         }
       }
     };
@@ -116,8 +122,10 @@ export class Room {
 
   async join(peer: Peer, msg: JoinMessage): Promise<string> {
     if (this.meeting.ended) throw new ProtocolError('meeting_ended', 'this meeting has ended');
-    if (this.banned.has(msg.deviceId)) throw new ProtocolError('denied', 'you were removed from this meeting by the host');
-    if (this.e2ee && !msg.keyPackage) throw new ProtocolError('bad_request', 'an E2EE meeting needs an MLS key package to join');
+    if (this.banned.has(msg.deviceId))
+      throw new ProtocolError('denied', 'you were removed from this meeting by the host');
+    if (this.e2ee && !msg.keyPackage)
+      throw new ProtocolError('bad_request', 'an E2EE meeting needs an MLS key package to join');
     let role: Role = 'participant';
     let id: string | undefined;
     let skipGates = false;
@@ -137,15 +145,27 @@ export class Room {
       skipGates = true;
     }
     if (!skipGates) {
-      if (this.meeting.settings.locked) throw new ProtocolError('meeting_locked', 'the host has locked this meeting');
+      if (this.meeting.settings.locked)
+        throw new ProtocolError('meeting_locked', 'the host has locked this meeting');
       if (this.meeting.settings.passcodeRequired) {
         const r = await this.deps.store.checkPasscode(this.id, msg.passcode ?? '', `${this.id}|${peer.ip}`);
-        if (r === 'rate_limited') throw new ProtocolError('rate_limited', 'too many wrong passcodes: wait a few minutes and try again');
-        if (r === 'wrong') throw new ProtocolError('wrong_passcode', msg.passcode ? 'the passcode is wrong' : 'this meeting needs a passcode');
+        if (r === 'rate_limited')
+          throw new ProtocolError(
+            'rate_limited',
+            'too many wrong passcodes: wait a few minutes and try again',
+          );
+        if (r === 'wrong')
+          throw new ProtocolError(
+            'wrong_passcode',
+            msg.passcode ? 'the passcode is wrong' : 'this meeting needs a passcode',
+          );
       }
     }
     if (this.members.size >= this.meeting.settings.maxParticipants) {
-      throw new ProtocolError('meeting_full', `this meeting is full (${this.meeting.settings.maxParticipants} participants)`);
+      throw new ProtocolError(
+        'meeting_full',
+        `this meeting is full (${this.meeting.settings.maxParticipants} participants)`,
+      );
     }
     id ??= randomBytes(9).toString('base64url');
     const member: Member = {
@@ -166,7 +186,13 @@ export class Room {
     };
     this.members.set(id, member);
     if (this.meeting.settings.waitingRoom && !skipGates && role === 'participant') {
-      peer.send({ v, type: 'waiting', participantId: id, resumeToken: this.deps.tokens.issue(this.id, id, role), meeting: this.meeting });
+      peer.send({
+        v,
+        type: 'waiting',
+        participantId: id,
+        resumeToken: this.deps.tokens.issue(this.id, id, role),
+        meeting: this.meeting,
+      });
       this.sendWaitingRoom();
     } else {
       await this.admit(member);
@@ -226,10 +252,12 @@ export class Room {
         this.requireE2ee();
         if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group yet');
         this.ds.checkApplication(msg.epoch, msg.data);
-        for (const o of this.inGroup()) if (o !== m) o.peer.send({ v, type: 'app', epoch: msg.epoch, data: msg.data, from: m.id });
+        for (const o of this.inGroup())
+          if (o !== m) o.peer.send({ v, type: 'app', epoch: msg.epoch, data: msg.data, from: m.id });
         return;
       case 'chat':
-        if (this.e2ee) throw new ProtocolError('forbidden', 'chat in an E2EE meeting must be an MLS application message');
+        if (this.e2ee)
+          throw new ProtocolError('forbidden', 'chat in an E2EE meeting must be an MLS application message');
         this.broadcast({ v, type: 'chat', text: msg.text, from: m.id }, m.id);
         return;
       case 'media_offer': {
@@ -241,14 +269,18 @@ export class Room {
         return;
       }
       case 'media_answer':
-        await this.requireSfu().subscribeAnswer(this.id, m.id, msg.sdp).catch((e: Error) => {
-          throw new ProtocolError('media_error', `the SFU refused the answer: ${e.message}`);
-        });
+        await this.requireSfu()
+          .subscribeAnswer(this.id, m.id, msg.sdp)
+          .catch((e: Error) => {
+            throw new ProtocolError('media_error', `the SFU refused the answer: ${e.message}`);
+          });
         return;
       case 'ice':
-        await this.requireSfu().addIceCandidate(this.id, m.id, msg.pc, msg.candidate).catch((e: Error) => {
-          throw new ProtocolError('media_error', `bad ICE candidate: ${e.message}`);
-        });
+        await this.requireSfu()
+          .addIceCandidate(this.id, m.id, msg.pc, msg.candidate)
+          .catch((e: Error) => {
+            throw new ProtocolError('media_error', `bad ICE candidate: ${e.message}`);
+          });
         return;
       case 'media_state':
         m.audio = msg.audio;
@@ -275,7 +307,8 @@ export class Room {
 
   private onGroupCreate(m: Member, msg: ClientMessageOf<'group_create'>): void {
     this.requireE2ee();
-    if (this.creator !== m.id) throw new ProtocolError('forbidden', 'another participant creates this meeting\u2019s group');
+    if (this.creator !== m.id)
+      throw new ProtocolError('forbidden', 'another participant creates this meeting\u2019s group');
     this.ds.create(msg.groupId);
     this.creator = undefined;
     m.inGroup = true;
@@ -292,15 +325,20 @@ export class Room {
     const adds = msg.adds.map((id) => this.members.get(id));
     for (const [i, a] of adds.entries()) {
       if (!a || a.state !== 'joined' || a.inGroup) {
-        throw new ProtocolError('forbidden', `participant ${msg.adds[i]} is not an admitted joiner waiting to be added`);
+        throw new ProtocolError(
+          'forbidden',
+          `participant ${msg.adds[i]} is not an admitted joiner waiting to be added`,
+        );
       }
     }
-    if (adds.length > 0 && !msg.welcome) throw new ProtocolError('bad_request', 'a commit that adds participants needs their Welcome');
+    if (adds.length > 0 && !msg.welcome)
+      throw new ProtocolError('bad_request', 'a commit that adds participants needs their Welcome');
     const { newEpoch } = this.ds.acceptCommit(msg.epoch, msg.commit, msg.welcome);
     this.clearCommitDeadline();
     this.committerSkips = 0;
     m.peer.send({ v, type: 'commit_accepted', epoch: msg.epoch, newEpoch: String(newEpoch) });
-    for (const o of this.inGroup()) if (o !== m) o.peer.send({ v, type: 'commit', epoch: msg.epoch, commit: msg.commit, from: m.id });
+    for (const o of this.inGroup())
+      if (o !== m) o.peer.send({ v, type: 'commit', epoch: msg.epoch, commit: msg.commit, from: m.id });
     for (const id of msg.removes) this.departures.delete(id);
     for (const a of adds) {
       if (!a) continue;
@@ -311,7 +349,13 @@ export class Room {
       a.peer.send({ v, type: 'welcome', epoch: String(newEpoch), welcome: msg.welcome! });
     }
     this.deps.logger.info(
-      { meetingId: this.id, by: m.id, epoch: String(newEpoch), adds: msg.adds.length, removes: msg.removes.length },
+      {
+        meetingId: this.id,
+        by: m.id,
+        epoch: String(newEpoch),
+        adds: msg.adds.length,
+        removes: msg.removes.length,
+      },
       'commit accepted',
     );
     this.scheduleRekey();
@@ -400,7 +444,8 @@ export class Room {
     this.rekeyTimer = setTimeout(() => {
       void this.enqueue(undefined, 'rekey', () => {
         const committer = this.chooseCommitter();
-        if (committer && this.ds.exists) committer.peer.send({ v, type: 'rekey_request', epoch: String(this.ds.epoch) });
+        if (committer && this.ds.exists)
+          committer.peer.send({ v, type: 'rekey_request', epoch: String(this.ds.epoch) });
         this.scheduleRekey();
       });
     }, this.deps.timings.rekeyMs);
@@ -457,22 +502,28 @@ export class Room {
 
   // ------------------------------------------------------------------ host controls
 
-  private async onHostAction(m: Member, msg: ClientMessageOf<'admit' | 'deny' | 'remove' | 'mute' | 'mute_all' | 'set_role' | 'lock' | 'end'>): Promise<void> {
-    if (m.role === 'participant') throw new ProtocolError('forbidden', 'only the host or a co-host can do this');
+  private async onHostAction(
+    m: Member,
+    msg: ClientMessageOf<'admit' | 'deny' | 'remove' | 'mute' | 'mute_all' | 'set_role' | 'lock' | 'end'>,
+  ): Promise<void> {
+    if (m.role === 'participant')
+      throw new ProtocolError('forbidden', 'only the host or a co-host can do this');
     if ((msg.type === 'end' || msg.type === 'set_role') && m.role !== 'host') {
       throw new ProtocolError('forbidden', 'only the host can do this');
     }
     switch (msg.type) {
       case 'admit': {
         const t = this.target(msg.participantId);
-        if (t.state !== 'waiting') throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
+        if (t.state !== 'waiting')
+          throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
         await this.admit(t);
         this.sendWaitingRoom();
         return;
       }
       case 'deny': {
         const t = this.target(msg.participantId);
-        if (t.state !== 'waiting') throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
+        if (t.state !== 'waiting')
+          throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
         t.peer.send({ v, type: 'denied', reason: 'the host did not let you in' });
         this.depart(t, 'removed', false);
         t.peer.close(4003, 'denied');
@@ -558,7 +609,8 @@ export class Room {
   }
 
   private requireE2ee(): void {
-    if (!this.e2ee) throw new ProtocolError('not_e2ee', 'this is a standard-mode meeting: there is no MLS group');
+    if (!this.e2ee)
+      throw new ProtocolError('not_e2ee', 'this is a standard-mode meeting: there is no MLS group');
   }
 
   private requireSfu(): MediaRouter {
@@ -579,8 +631,11 @@ export class Room {
   }
 
   private sendWaitingRoom(): void {
-    const waiting = [...this.members.values()].filter((p) => p.state === 'waiting').map((p) => this.describe(p));
-    for (const p of this.joined()) if (p.role !== 'participant') p.peer.send({ v, type: 'waiting_room', waiting });
+    const waiting = [...this.members.values()]
+      .filter((p) => p.state === 'waiting')
+      .map((p) => this.describe(p));
+    for (const p of this.joined())
+      if (p.role !== 'participant') p.peer.send({ v, type: 'waiting_room', waiting });
   }
 
   private describe(p: Member): Participant {
