@@ -7,6 +7,7 @@ import {
 } from '@conclave/crypto';
 import type {
   ErrorCode,
+  Joiner,
   MeetingInfo,
   Participant,
   Role,
@@ -65,6 +66,8 @@ export interface ClientOptions {
   media?: () => MediaTransport;
   device?: MlsDevice;
   directory?: KeyDirectoryHook;
+  /** When this client holds the keys: decides per announced joiner whether to commit its Add (default: yes). */
+  admitJoiner?: (joiner: Joiner) => boolean;
   /** Automatic reconnect (rejoins the meeting and its MLS group). Default: 10 attempts, 500 ms apart. */
   reconnect?: { attempts: number; delayMs: number } | false;
 }

@@ -8,7 +8,7 @@ import {
   type KeyDirectoryHook,
   type PendingCommit,
 } from '@conclave/crypto';
-import type { ServerMessage, ServerMessageOf } from '@conclave/protocol';
+import type { Joiner, ServerMessage, ServerMessageOf } from '@conclave/protocol';
 import { Emitter } from './emitter.js';
 import type { SignalingConnection } from './signaling.js';
 
@@ -54,7 +54,14 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     readonly device: MlsDevice,
     readonly mediaKeys: MediaKeys,
     private readonly signaling: () => SignalingConnection | undefined,
-    private readonly opts: { directory?: KeyDirectoryHook } = {},
+    private readonly opts: {
+      directory?: KeyDirectoryHook;
+      /**
+       * The key holder's own admission decision for each joiner the server announces (default:
+       * accept). A refused joiner may be in the SFU session but never gets the group's keys.
+       */
+      admit?: (joiner: Joiner) => boolean;
+    } = {},
   ) {
     super();
   }
@@ -168,7 +175,8 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   private async onAddRequest(msg: ServerMessageOf<'add_request'>): Promise<void> {
     const s = this.session;
     if (!s?.active || this.inFlight || String(s.epoch) !== msg.epoch) return; // asked again after the next commit
-    let joiners = msg.joiners;
+    let joiners = msg.joiners.filter((j) => this.opts.admit?.(j) ?? true);
+    if (joiners.length === 0) return;
     let pending: PendingCommit | undefined;
     try {
       pending = await s.prepareCommit({ add: joiners.map((j) => fromBase64(j.keyPackage)) });

@@ -1,0 +1,295 @@
+import type { MediaSource, StreamInfo } from '@conclave/protocol';
+import {
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  RtpHeader,
+  RtpPacket,
+  type MediaStreamTrack,
+  type RTCIceCandidate,
+  type RTCRtpTransceiver,
+} from 'werift';
+import { FrameAssembler } from './depacketizer.js';
+import { RtpFramer } from './packetizer.js';
+import { OPUS_PT, VP8_PT, botPeerConfig, filterSdpCandidates, keepCandidate } from './peer-config.js';
+
+export type PcKind = 'publish' | 'subscribe';
+/** The published sources of a bot: one Opus track and one VP8 camera track. */
+export type BotSource = 'audio' | 'camera';
+
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+export interface ReceivedFrame {
+  participantId: string;
+  source: MediaSource;
+  frame: Uint8Array;
+  rtpTimestamp: number;
+}
+
+export interface SendFrameOptions {
+  /** Asserted against the frame's VP8 key-frame bit (bit 0 of byte 0 == 0): the SFU reads that bit, not this flag. */
+  keyFrame?: boolean;
+  /** RTP timestamp in the track's clock (48 kHz audio, 90 kHz video). Default: from the wall clock, strictly increasing. */
+  timestamp?: number;
+}
+
+export interface NodeMediaPeerOptions {
+  /** Only 127.0.0.1 candidates (tests in a loopback-only network namespace). */
+  loopbackOnly?: boolean;
+}
+
+interface OutTrack {
+  transceiver: RTCRtpTransceiver;
+  framer: RtpFramer;
+  payloadType: number;
+}
+
+interface InTrack {
+  transceiver: RTCRtpTransceiver;
+  assembler: FrameAssembler;
+  /** The stream this mid carried when its assembler was last reset. */
+  streamKey: string | undefined;
+  lastSsrc: number | undefined;
+}
+
+type Unsubscribe = () => void;
+
+/** RTCP payload-specific feedback message type of a Full Intra Request (RFC 5104). */
+const FIR_FMT = 4;
+
+function listen<A extends unknown[]>(set: Set<(...a: A) => void>, cb: (...a: A) => void): Unsubscribe {
+  set.add(cb);
+  return () => set.delete(cb);
+}
+
+/**
+ * The participant side of the media plane for Node bots, over werift: a publish connection that
+ * offers one Opus and one VP8 track (sendonly), and a subscribe connection that answers the SFU's
+ * offers. It deals in opaque encoded frames: E2EE (SFrame) wraps sendFrame/onFrame one level up.
+ *
+ * ICE: candidates gathered while a description is being set are in that description's SDP, so
+ * onIce only reports later ones (none with host-only gathering).
+ */
+export class NodeMediaPeer {
+  private readonly loopbackOnly: boolean;
+  private readonly pcs: Record<PcKind, RTCPeerConnection>;
+  private readonly out: Record<BotSource, OutTrack>;
+  private readonly inTracks = new Map<string, InTrack>();
+  private streams = new Map<string, StreamInfo>();
+  private readonly settingLocal: Record<PcKind, boolean> = { publish: false, subscribe: false };
+  private readonly iceListeners = new Set<(pc: PcKind, c: IceCandidateInit) => void>();
+  private readonly frameListeners = new Set<(f: ReceivedFrame) => void>();
+  private readonly keyFrameListeners = new Set<(source: BotSource) => void>();
+  private closed = false;
+
+  constructor(opts: NodeMediaPeerOptions = {}) {
+    this.loopbackOnly = opts.loopbackOnly ?? false;
+    this.pcs = {
+      publish: new RTCPeerConnection(botPeerConfig(this.loopbackOnly)),
+      subscribe: new RTCPeerConnection(botPeerConfig(this.loopbackOnly)),
+    };
+    for (const kind of ['publish', 'subscribe'] as const) {
+      this.pcs[kind].onIceCandidate.subscribe((c) => this.onLocalCandidate(kind, c));
+    }
+    // m-line order is the source convention the SFU reads: first audio = 'audio', first video = 'camera'.
+    const audio = this.pcs.publish.addTransceiver('audio', { direction: 'sendonly' });
+    const video = this.pcs.publish.addTransceiver('video', { direction: 'sendonly' });
+    this.out = {
+      audio: { transceiver: audio, framer: new RtpFramer('opus', 48_000), payloadType: OPUS_PT },
+      camera: { transceiver: video, framer: new RtpFramer('vp8', 90_000), payloadType: VP8_PT },
+    };
+    video.sender.onPictureLossIndication.subscribe(() => this.emitKeyFrameRequest('camera'));
+    video.sender.onRtcp.subscribe((packet) => {
+      // werift routes FIR to the sender but only raises an event for PLI (FIR is PSFB FMT 4).
+      if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT) {
+        this.emitKeyFrameRequest('camera');
+      }
+    });
+    this.pcs.subscribe.onRemoteTransceiverAdded.subscribe((t) => this.watchRemoteTransceiver(t));
+  }
+
+  async createPublishOffer(): Promise<string> {
+    const pc = this.pcs.publish;
+    const offer = await pc.createOffer();
+    await this.setLocal('publish', offer);
+    return this.localSdp('publish');
+  }
+
+  async applyPublishAnswer(sdp: string): Promise<void> {
+    await this.pcs.publish.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  /** Applies the SFU's subscribe offer; `streams` maps its mids to participants and sources. Returns the answer SDP. */
+  async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
+    const pc = this.pcs.subscribe;
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    this.streams = new Map(streams.map((s) => [s.mid, s]));
+    for (const t of pc.getTransceivers()) this.watchRemoteTransceiver(t);
+    for (const [mid, track] of this.inTracks) {
+      const info = this.streams.get(mid);
+      const key = info ? `${info.participantId}/${info.source}` : undefined;
+      if (key !== track.streamKey) {
+        track.assembler.reset();
+        track.streamKey = key;
+      }
+    }
+    const answer = await pc.createAnswer();
+    await this.setLocal('subscribe', answer);
+    return this.localSdp('subscribe');
+  }
+
+  async addIce(pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+    await this.pcs[pc].addIceCandidate({
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid ?? undefined,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+    });
+  }
+
+  onIce(cb: (pc: PcKind, candidate: IceCandidateInit) => void): Unsubscribe {
+    return listen(this.iceListeners, cb);
+  }
+
+  onFrame(cb: (info: ReceivedFrame) => void): Unsubscribe {
+    return listen(this.frameListeners, cb);
+  }
+
+  /** Called when the SFU relays a PLI or FIR for our camera: the next camera frame should be a key frame. */
+  onKeyFrameRequest(cb: (source: BotSource) => void): Unsubscribe {
+    return listen(this.keyFrameListeners, cb);
+  }
+
+  /** Packetizes one encoded frame onto the published track. Packets are dropped while the connection is not up. */
+  async sendFrame(source: BotSource, frame: Uint8Array, opts: SendFrameOptions = {}): Promise<void> {
+    if (this.closed) return;
+    const out = this.out[source];
+    if (source === 'camera' && opts.keyFrame !== undefined) {
+      const isKey = frame.length > 0 && ((frame[0] ?? 1) & 0x01) === 0;
+      if (isKey !== opts.keyFrame) {
+        throw new TypeError(`sendFrame: keyFrame=${opts.keyFrame} but the VP8 frame tag says ${isKey ? 'key' : 'delta'} frame`);
+      }
+    }
+    const timestamp = out.framer.nextTimestamp(opts.timestamp);
+    for (const plan of out.framer.packetize(frame, timestamp)) {
+      const header = new RtpHeader({
+        sequenceNumber: plan.sequenceNumber,
+        timestamp: plan.timestamp,
+        marker: plan.marker,
+        payloadType: out.payloadType,
+      });
+      await out.transceiver.sender.sendRtp(new RtpPacket(header, plan.payload));
+    }
+  }
+
+  /** Sends a PLI to the SFU for a received video stream (as a browser does after loss). */
+  async requestKeyFrame(participantId: string, source: MediaSource): Promise<boolean> {
+    for (const [mid, info] of this.streams) {
+      if (info.participantId !== participantId || info.source !== source) continue;
+      const t = this.inTracks.get(mid);
+      if (!t || t.lastSsrc === undefined) return false;
+      await t.transceiver.receiver.sendRtcpPLI(t.lastSsrc);
+      return true;
+    }
+    return false;
+  }
+
+  connectionState(pc: PcKind): string {
+    return this.pcs[pc].connectionState;
+  }
+
+  /** Resolves when the connection is up; rejects on failure or timeout. */
+  waitConnected(pc: PcKind, timeoutMs = 15_000): Promise<void> {
+    const conn = this.pcs[pc];
+    if (conn.connectionState === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unSubscribe();
+        reject(new Error(`${pc} connection not up after ${timeoutMs} ms (${conn.connectionState})`));
+      }, timeoutMs);
+      const sub = conn.connectionStateChange.subscribe((s) => {
+        if (s === 'connected' || s === 'failed' || s === 'closed') {
+          clearTimeout(timer);
+          sub.unSubscribe();
+          if (s === 'connected') resolve();
+          else reject(new Error(`${pc} connection ${s}`));
+        }
+      });
+    });
+  }
+
+  /** The StreamInfo of the current subscribe offer. */
+  currentStreams(): StreamInfo[] {
+    return [...this.streams.values()];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.iceListeners.clear();
+    this.frameListeners.clear();
+    this.keyFrameListeners.clear();
+    await Promise.allSettled([this.pcs.publish.close(), this.pcs.subscribe.close()]);
+  }
+
+  private async setLocal(kind: PcKind, desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string }): Promise<void> {
+    this.settingLocal[kind] = true;
+    try {
+      await this.pcs[kind].setLocalDescription(desc);
+    } finally {
+      this.settingLocal[kind] = false;
+    }
+  }
+
+  private localSdp(kind: PcKind): string {
+    const sdp = this.pcs[kind].localDescription?.sdp;
+    if (!sdp) throw new Error(`${kind}: no local description`);
+    return filterSdpCandidates(sdp, this.loopbackOnly);
+  }
+
+  private onLocalCandidate(kind: PcKind, c: RTCIceCandidate | undefined): void {
+    // Candidates found while setLocalDescription runs are already in the returned SDP.
+    if (!c || this.settingLocal[kind] || this.closed) return;
+    if (!keepCandidate(c.candidate, this.loopbackOnly)) return;
+    const init: IceCandidateInit = { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
+    for (const cb of this.iceListeners) cb(kind, init);
+  }
+
+  private watchRemoteTransceiver(t: RTCRtpTransceiver): void {
+    const mid = t.mid;
+    if (mid === null || this.inTracks.has(mid)) return;
+    const entry: InTrack = {
+      transceiver: t,
+      assembler: new FrameAssembler(t.kind === 'audio' ? 'opus' : 'vp8'),
+      streamKey: undefined,
+      lastSsrc: undefined,
+    };
+    this.inTracks.set(mid, entry);
+    const seen = new Set<string>();
+    const watchTrack = (track: MediaStreamTrack): void => {
+      // onTrack fires again on every renegotiation that keeps the m-line sending.
+      if (seen.has(track.uuid)) return;
+      seen.add(track.uuid);
+      track.onReceiveRtp.subscribe((rtp) => this.onRtp(mid, entry, rtp));
+    };
+    t.onTrack.subscribe(watchTrack);
+    for (const track of t.receiver.tracks) watchTrack(track);
+  }
+
+  private onRtp(mid: string, entry: InTrack, rtp: RtpPacket): void {
+    entry.lastSsrc = rtp.header.ssrc;
+    const info = this.streams.get(mid);
+    if (!info) return;
+    const { header } = rtp;
+    const done = entry.assembler.push(header.sequenceNumber, header.timestamp, header.marker, rtp.payload);
+    if (!done) return;
+    const frame: ReceivedFrame = { participantId: info.participantId, source: info.source, frame: done.frame, rtpTimestamp: done.rtpTimestamp };
+    for (const cb of this.frameListeners) cb(frame);
+  }
+
+  private emitKeyFrameRequest(source: BotSource): void {
+    for (const cb of this.keyFrameListeners) cb(source);
+  }
+}
