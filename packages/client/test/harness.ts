@@ -11,6 +11,8 @@ import { nodeWebSocket } from '../src/node/index.js';
 export class MemoryDirectory implements MeetingDirectory {
   meetings = new Map<string, { info: MeetingInfo; passcode?: string; hostSecret: string }>();
   wrongAttempts = 0;
+  /** Like MeetingStore.onChange: the hub hears of stored changes. */
+  onUpdate: (m: MeetingInfo) => void = () => undefined;
 
   add(
     id: string,
@@ -84,6 +86,7 @@ export async function startHubServer(
     logger: silent,
     timings,
   });
+  directory.onUpdate = (m) => hub.meetingUpdated(m);
   const http: Server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server: http, path: '/ws' });
   wss.on('connection', (socket, req) => hub.handleConnection(socket, { ip: req.socket.remoteAddress ?? '' }));

@@ -10,7 +10,7 @@ export interface MeetingDirectory {
     clientKey: string,
   ): Promise<'ok' | 'wrong' | 'rate_limited' | 'not_required'>;
   update(id: string, patch: UpdateMeetingRequest): Promise<MeetingInfo | undefined>;
-  end(id: string): Promise<void>;
+  end(id: string): Promise<unknown>;
 }
 
 export type IceCandidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };

@@ -5,6 +5,7 @@ import {
   PROTOCOL_VERSION as v,
   ProtocolError,
   parseClientMessage,
+  type MeetingInfo,
   type ServerMessage,
 } from '@conclave/protocol';
 import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
@@ -21,6 +22,11 @@ export interface MeetingHubDeps {
 
 /** Per connection: at most this many messages per second on average (bursts of twice that). */
 const MESSAGES_PER_SECOND = 50;
+/**
+ * A connection that does not answer a WebSocket ping within this time is treated as dropped
+ * (a participant whose network vanished without closing the socket): its leaf is removed.
+ */
+const HEARTBEAT_MS = 5_000;
 
 /**
  * The signaling hub: one WebSocket per participant, messages validated by the protocol
@@ -115,7 +121,20 @@ export class MeetingHub {
       if (!r) return fail('not_joined', 'join a meeting first', msg.type);
       void r.enqueue(peer, msg.type, () => r.handle(r.memberFor(peer), peer, msg));
     });
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const heartbeat = setInterval(() => {
+      if (!alive) {
+        log.info({ ip: info.ip }, 'signaling connection timed out');
+        socket.terminate();
+        return;
+      }
+      alive = false;
+      socket.ping();
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
     socket.on('close', () => {
+      clearInterval(heartbeat);
       const r = room;
       if (r) void r.enqueue(undefined, 'disconnect', () => r.disconnected(peer));
     });
@@ -153,6 +172,12 @@ export class MeetingHub {
       this.opening.set(meetingId, pending);
     }
     return pending;
+  }
+
+  /** A meeting's settings changed in the store (e.g. PATCH over HTTP): tell the live room. */
+  meetingUpdated(meeting: MeetingInfo): void {
+    const room = this.rooms.get(meeting.id);
+    if (room) void room.enqueue(undefined, 'meeting_updated', () => room.applySettings(meeting));
   }
 
   /** Ends the meeting's live session (used by the HTTP end endpoint). */

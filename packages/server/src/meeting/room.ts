@@ -65,6 +65,7 @@ export class Room {
   private rekeyTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  private ending = false;
 
   constructor(
     public meeting: MeetingInfo,
@@ -148,7 +149,7 @@ export class Room {
       if (this.meeting.settings.locked)
         throw new ProtocolError('meeting_locked', 'the host has locked this meeting');
       if (this.meeting.settings.passcodeRequired) {
-        const r = await this.deps.store.checkPasscode(this.id, msg.passcode ?? '', `${this.id}|${peer.ip}`);
+        const r = await this.deps.store.checkPasscode(this.id, msg.passcode ?? '', peer.ip);
         if (r === 'rate_limited')
           throw new ProtocolError(
             'rate_limited',
@@ -565,9 +566,8 @@ export class Room {
         return;
       }
       case 'lock': {
-        const updated = await this.deps.store.update(this.id, { v, locked: msg.locked });
-        if (updated) this.meeting = updated;
-        this.broadcast({ v, type: 'meeting_updated', meeting: this.meeting });
+        // The store tells the hub, which calls applySettings: everyone hears of the lock.
+        await this.deps.store.update(this.id, { v, locked: msg.locked });
         return;
       }
       case 'end':
@@ -576,7 +576,15 @@ export class Room {
     }
   }
 
+  /** New settings from the store: every participant hears about them. */
+  applySettings(meeting: MeetingInfo): void {
+    this.meeting = meeting;
+    this.broadcast({ v, type: 'meeting_updated', meeting });
+  }
+
   async end(): Promise<void> {
+    if (this.ending) return;
+    this.ending = true;
     await this.deps.store.end(this.id);
     this.meeting = { ...this.meeting, ended: true };
     for (const p of [...this.members.values()]) {

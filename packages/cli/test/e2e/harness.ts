@@ -1,0 +1,64 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, startConclave, type ConclaveServer, type ConclaveStartOptions } from '@conclave/server';
+
+export interface TestServer {
+  server: ConclaveServer;
+  url: string;
+  dataDir: string;
+  /** Stops the server (not the data dir): for restart tests. */
+  stop(): Promise<void>;
+  /** Stops the server and removes its data dir. */
+  close(): Promise<void>;
+}
+
+/** A full Conclave server (HTTP, signaling, SFU workers) on 127.0.0.1 with a temporary data dir. */
+export async function startTestServer(
+  opts: { dataDir?: string; port?: number; rekeySeconds?: number } & ConclaveStartOptions = {},
+): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'conclave-e2e-')));
+  const config = loadConfig(
+    [
+      '--port',
+      String(opts.port ?? 0),
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+      '--sfu-workers',
+      '1',
+      '--rekey-seconds',
+      String(opts.rekeySeconds ?? 300),
+    ],
+    { CONCLAVE_LOG_LEVEL: process.env.CONCLAVE_TEST_LOG_LEVEL ?? 'warn' },
+  );
+  const server = await startConclave(config, { loopbackOnly: true, ...opts });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await server.close();
+  };
+  return {
+    server,
+    url: server.url,
+    dataDir,
+    stop,
+    async close() {
+      await stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function until(pred: () => boolean, what: string, ms = 10_000): Promise<number> {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - t0;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,281 @@
+import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/**
+ * Server configuration. Every setting comes from, in order of precedence: a command-line flag,
+ * an environment variable, a default. Empty environment variables count as unset.
+ *
+ * | setting        | flag              | environment              | default                                  |
+ * |----------------|-------------------|--------------------------|------------------------------------------|
+ * | port           | --port            | CONCLAVE_PORT            | 8080 (0 = any free port)                 |
+ * | host           | --host            | CONCLAVE_HOST            | 127.0.0.1                                |
+ * | dataDir        | --data-dir        | CONCLAVE_DATA_DIR        | ./data (resolved against the cwd)        |
+ * | publicUrl      | --public-url      | CONCLAVE_PUBLIC_URL      | http://<host>:<actual port>              |
+ * | mediaAddress   | --media-address   | CONCLAVE_MEDIA_ADDRESS   | 127.0.0.1                                |
+ * | mediaPorts     | --media-ports     | CONCLAVE_MEDIA_PORTS     | 40000-40999                              |
+ * | sfuWorkers     | --sfu-workers     | CONCLAVE_SFU_WORKERS     | min(2, available CPUs)                   |
+ * | rekeySeconds   | --rekey-seconds   | CONCLAVE_REKEY_SECONDS   | 300                                      |
+ * | logLevel       | --log-level       | CONCLAVE_LOG_LEVEL       | info                                     |
+ * | trustProxy     | --trust-proxy     | CONCLAVE_TRUST_PROXY     | false                                    |
+ *
+ * `publicUrl` is `undefined` when not set: the server then derives it from the address it
+ * actually listens on (so `--port 0` gives correct meeting links).
+ *
+ * `trustProxy` (not in the first design list, added because per-IP rate limits are useless
+ * behind a reverse proxy without it): `false`, `true` (trust every hop: only when the server
+ * is reachable solely through the proxy), or a comma-separated list of proxy addresses/CIDRs
+ * or the names `loopback`, `linklocal`, `uniquelocal` (as understood by `proxy-addr`).
+ */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Absolute path. */
+  dataDir: string;
+  /** Without a trailing slash; `undefined` = derive from the listening address. */
+  publicUrl: string | undefined;
+  /** IPv4/IPv6 address the SFU announces in its ICE candidates. */
+  mediaAddress: string;
+  /** Inclusive UDP port range for the SFU. */
+  mediaPorts: { min: number; max: number };
+  sfuWorkers: number;
+  /** How often the server asks an E2EE meeting to make an empty MLS commit (new media keys). */
+  rekeySeconds: number;
+  logLevel: LogLevel;
+  trustProxy: boolean | string[];
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A setting that does not parse. `message` names the setting, where it came from and what it got. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, `must be an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `must be an integer from ${min} to ${max}`)
+        .max(max, `must be an integer from ${min} to ${max}`),
+    );
+
+const hostSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .regex(/^[A-Za-z0-9.:%_-]+$/, 'must be a host name or an IP address');
+
+const publicUrlSchema = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'must be an absolute URL such as https://meet.example.org',
+      });
+      return z.NEVER;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must use http or https' });
+      return z.NEVER;
+    }
+    if (u.search || u.hash || u.username || u.password) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'must not contain a query, a fragment or credentials',
+      });
+      return z.NEVER;
+    }
+    // Links are built as `${publicUrl}/m/<id>`: keep any path prefix, drop the trailing slash.
+    return u.href.replace(/\/+$/, '');
+  });
+
+const ipSchema = z
+  .string()
+  .trim()
+  .refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+
+const portRangeSchema = z
+  .string()
+  .trim()
+  .regex(/^[0-9]{1,5}-[0-9]{1,5}$/, 'must be a range like 40000-40999')
+  .transform((s) => {
+    const [min, max] = s.split('-').map(Number) as [number, number];
+    return { min, max };
+  })
+  .refine((r) => r.min >= 1 && r.max <= 65535, 'ports must be from 1 to 65535')
+  .refine((r) => r.min <= r.max, 'the first port must not be greater than the last');
+
+const trustProxySchema = z
+  .string()
+  .trim()
+  .transform((s): boolean | string[] => {
+    const lower = s.toLowerCase();
+    if (lower === 'true') return true;
+    if (lower === 'false' || lower === '') return false;
+    return s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0);
+  })
+  .refine(
+    (v) =>
+      typeof v === 'boolean' ||
+      v.every(
+        (x) => ['loopback', 'linklocal', 'uniquelocal'].includes(x) || isIP(x.split('/')[0] ?? '') !== 0,
+      ),
+    'must be true, false, or a comma-separated list of addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+  );
+
+interface Setting<K extends keyof ServerConfig> {
+  flag: string;
+  env: string;
+  schema: z.ZodType<ServerConfig[K], z.ZodTypeDef, string>;
+  /** Used when neither the flag nor the variable is set. */
+  fallback: () => ServerConfig[K];
+}
+
+const SETTINGS: { [K in keyof ServerConfig]: Setting<K> } = {
+  port: { flag: 'port', env: 'CONCLAVE_PORT', schema: integer(0, 65535), fallback: () => 8080 },
+  host: { flag: 'host', env: 'CONCLAVE_HOST', schema: hostSchema, fallback: () => '127.0.0.1' },
+  dataDir: {
+    flag: 'data-dir',
+    env: 'CONCLAVE_DATA_DIR',
+    schema: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .transform((s) => resolve(s)),
+    fallback: () => resolve('data'),
+  },
+  publicUrl: {
+    flag: 'public-url',
+    env: 'CONCLAVE_PUBLIC_URL',
+    schema: publicUrlSchema,
+    fallback: () => undefined,
+  },
+  mediaAddress: {
+    flag: 'media-address',
+    env: 'CONCLAVE_MEDIA_ADDRESS',
+    schema: ipSchema,
+    fallback: () => '127.0.0.1',
+  },
+  mediaPorts: {
+    flag: 'media-ports',
+    env: 'CONCLAVE_MEDIA_PORTS',
+    schema: portRangeSchema,
+    fallback: () => ({ min: 40000, max: 40999 }),
+  },
+  sfuWorkers: {
+    flag: 'sfu-workers',
+    env: 'CONCLAVE_SFU_WORKERS',
+    schema: integer(1, 256),
+    fallback: () => Math.min(2, availableParallelism()),
+  },
+  rekeySeconds: {
+    flag: 'rekey-seconds',
+    env: 'CONCLAVE_REKEY_SECONDS',
+    // Below 10 s a meeting would spend its time committing; a day is a generous upper bound.
+    schema: integer(10, 86400),
+    fallback: () => 300,
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'CONCLAVE_LOG_LEVEL',
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(LOG_LEVELS, { errorMap: () => ({ message: `must be one of ${LOG_LEVELS.join(', ')}` }) })),
+    fallback: () => 'info',
+  },
+  trustProxy: {
+    flag: 'trust-proxy',
+    env: 'CONCLAVE_TRUST_PROXY',
+    schema: trustProxySchema,
+    fallback: () => false,
+  },
+};
+
+/** One line per setting, for `conclave serve --help`. */
+export const CONFIG_HELP = `Settings (flag, environment variable, default):
+  --port N             CONCLAVE_PORT           8080 (0 = any free port)
+  --host ADDR          CONCLAVE_HOST           127.0.0.1
+  --data-dir DIR       CONCLAVE_DATA_DIR       ./data
+  --public-url URL     CONCLAVE_PUBLIC_URL     http://<host>:<port>
+  --media-address IP   CONCLAVE_MEDIA_ADDRESS  127.0.0.1
+  --media-ports A-B    CONCLAVE_MEDIA_PORTS    40000-40999
+  --sfu-workers N      CONCLAVE_SFU_WORKERS    min(2, CPUs)
+  --rekey-seconds N    CONCLAVE_REKEY_SECONDS  300
+  --log-level LEVEL    CONCLAVE_LOG_LEVEL      info (${LOG_LEVELS.join(', ')})
+  --trust-proxy VALUE  CONCLAVE_TRUST_PROXY    false (true, or a list of proxy addresses/CIDRs)`;
+
+/**
+ * Reads the configuration. `argv` holds only the flags (no node path, script or subcommand).
+ * Throws `ConfigError` for an unknown flag, a positional argument, or a value that does not parse.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
+  let flags: Record<string, string | undefined>;
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    });
+    flags = parsed.values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+
+  const read = <K extends keyof ServerConfig>(key: K): ServerConfig[K] => {
+    const s: Setting<K> = SETTINGS[key];
+    const fromFlag = flags[s.flag];
+    const fromEnv = env[s.env];
+    const source =
+      fromFlag !== undefined
+        ? { raw: fromFlag, where: `--${s.flag}` }
+        : fromEnv !== undefined && fromEnv !== ''
+          ? { raw: fromEnv, where: s.env }
+          : undefined;
+    if (!source) return s.fallback();
+    const result = s.schema.safeParse(source.raw);
+    if (!result.success) {
+      const reason = result.error.issues[0]?.message ?? 'is not valid';
+      throw new ConfigError(
+        `Invalid setting ${key} (${source.where}=${JSON.stringify(source.raw)}): ${reason}`,
+      );
+    }
+    return result.data;
+  };
+
+  return {
+    port: read('port'),
+    host: read('host'),
+    dataDir: read('dataDir'),
+    publicUrl: read('publicUrl'),
+    mediaAddress: read('mediaAddress'),
+    mediaPorts: read('mediaPorts'),
+    sfuWorkers: read('sfuWorkers'),
+    rekeySeconds: read('rekeySeconds'),
+    logLevel: read('logLevel'),
+    trustProxy: read('trustProxy'),
+  };
+}

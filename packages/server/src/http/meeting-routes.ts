@@ -1,0 +1,125 @@
+import {
+  createMeetingRequest,
+  parseBody,
+  PROTOCOL_VERSION,
+  updateMeetingRequest,
+  type CreateMeetingResponse,
+  type MeetingInfo,
+  type ParseResult,
+} from '@conclave/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { clientKeyForIp } from '../meetings/client-key.js';
+import type { MeetingStore } from '../meetings/meeting-store.js';
+import { sendError } from './errors.js';
+import type { TokenBucketLimiter } from './rate-limit.js';
+
+export const HOST_SECRET_HEADER = 'x-host-secret';
+
+interface MeetingRouteDeps {
+  store: MeetingStore;
+  /** The base of meeting links, without a trailing slash. */
+  publicUrl: () => string;
+  createLimiter: TokenBucketLimiter;
+}
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** The protocol's `parseBody`, with a plainer message when there is no JSON object at all. */
+function parseJsonObject<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: unknown): ParseResult<T> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return {
+      ok: false,
+      code: 'bad_request',
+      message: 'the body must be a JSON object (content-type: application/json)',
+    };
+  }
+  return parseBody(schema, body);
+}
+
+/**
+ * The meetings API. Until accounts exist anybody may create a meeting (rate limited per client)
+ * and the host secret returned at creation is what authorises changes. Bodies are validated
+ * with the protocol package's schemas; every error is an `errorResponse`.
+ */
+export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDeps): void {
+  const { store } = deps;
+
+  const meetingBody = (meeting: MeetingInfo) => ({ v: PROTOCOL_VERSION, meeting });
+
+  /** The meeting, or an error already sent (404, or 403 when `hostOnly` and the secret is wrong). */
+  async function loadMeeting(
+    req: IdRequest,
+    reply: FastifyReply,
+    hostOnly: boolean,
+  ): Promise<MeetingInfo | undefined> {
+    const meeting = await store.get(req.params.id);
+    if (!meeting) {
+      sendError(reply, 404, 'unknown_meeting', 'no such meeting');
+      return undefined;
+    }
+    if (hostOnly) {
+      const secret = req.headers[HOST_SECRET_HEADER];
+      if (typeof secret !== 'string' || !(await store.checkHostSecret(meeting.id, secret))) {
+        sendError(reply, 403, 'forbidden', `the ${HOST_SECRET_HEADER} header is missing or wrong`);
+        return undefined;
+      }
+    }
+    return meeting;
+  }
+
+  app.post('/api/meetings', async (req, reply) => {
+    const parsed = parseJsonObject(createMeetingRequest, req.body);
+    if (!parsed.ok) return sendError(reply, 400, parsed.code, parsed.message);
+    // Only valid requests spend a token: a client fixing its body is not punished.
+    const limit = deps.createLimiter.take(clientKeyForIp(req.ip));
+    if (!limit.ok) {
+      reply.header('retry-after', String(limit.retryAfterSeconds));
+      return sendError(
+        reply,
+        429,
+        'rate_limited',
+        `too many meetings created from this address; try again in ${limit.retryAfterSeconds} s`,
+      );
+    }
+    const { meeting, hostSecret } = await store.create(parsed.value);
+    const base = deps.publicUrl();
+    const body: CreateMeetingResponse = {
+      v: PROTOCOL_VERSION,
+      meeting,
+      joinUrl: `${base}/m/${meeting.id}`,
+      // In the fragment: browsers never send it to the server when they load the page.
+      hostUrl: `${base}/m/${meeting.id}#host=${hostSecret}`,
+      hostSecret,
+    };
+    req.log.info({ meetingId: meeting.id, mode: meeting.mode }, 'meeting created');
+    return reply.code(201).send(body);
+  });
+
+  app.get('/api/meetings/:id', async (req: IdRequest, reply) => {
+    const meeting = await loadMeeting(req, reply, false);
+    return meeting ? reply.send(meetingBody(meeting)) : reply;
+  });
+
+  app.patch('/api/meetings/:id', async (req: IdRequest, reply) => {
+    const meeting = await loadMeeting(req, reply, true);
+    if (!meeting) return reply;
+    const parsed = parseJsonObject(updateMeetingRequest, req.body);
+    if (!parsed.ok) return sendError(reply, 400, parsed.code, parsed.message);
+    // An ended meeting throws ProtocolError('meeting_ended'): 409 from the error handler.
+    const updated = await store.update(meeting.id, parsed.value);
+    req.log.info(
+      { meetingId: meeting.id, fields: Object.keys(parsed.value).filter((k) => k !== 'v') },
+      'meeting updated',
+    );
+    return reply.send(meetingBody(updated));
+  });
+
+  app.post('/api/meetings/:id/end', async (req: IdRequest, reply) => {
+    const meeting = await loadMeeting(req, reply, true);
+    if (!meeting) return reply;
+    const ended = await store.end(meeting.id);
+    req.log.info({ meetingId: meeting.id }, 'meeting ended');
+    return reply.send(meetingBody(ended));
+  });
+}

@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/** `packages/web/dist` of this repository (the Vite build of the browser app). */
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+
+const NOT_BUILT_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Conclave</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Conclave</h1>
+<p>The server is running, but the web app is not built.</p>
+<p>Build it with <code>npm run build -w @conclave/web</code> and restart the server.
+The API is at <code>/api</code>, the health check at <code>/healthz</code>.</p>
+</body>
+</html>
+`;
+
+/**
+ * Serves the browser app from `webRoot` when that folder holds a build: its files as they are,
+ * and `index.html` for every meeting link (`/m/<id>`, the app routes on the client). Without a
+ * build, `/` and `/m/*` answer with a short page that says so.
+ */
+export async function registerWebApp(app: FastifyInstance, webRoot: string | null): Promise<void> {
+  if (webRoot && existsSync(`${webRoot}/index.html`)) {
+    await app.register(fastifyStatic, { root: webRoot, wildcard: true, index: 'index.html' });
+    app.get('/m/*', (_req, reply) => reply.sendFile('index.html'));
+    return;
+  }
+  const notBuilt = (_req: unknown, reply: FastifyReply) =>
+    reply.type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
+  app.get('/', notBuilt);
+  app.get('/m/*', notBuilt);
+}

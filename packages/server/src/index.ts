@@ -1,0 +1,39 @@
+export {
+  loadConfig,
+  ConfigError,
+  CONFIG_HELP,
+  LOG_LEVELS,
+  type ServerConfig,
+  type LogLevel,
+} from './config.js';
+export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger.js';
+export {
+  startServer,
+  type SignalingHub,
+  type HubDeps,
+  type StartServerOptions,
+  type RunningServer,
+} from './server.js';
+export { PlaceholderHub } from './placeholder-hub.js';
+export { SIGNALING_PATH } from './ws-endpoint.js';
+export { buildHttpApp, HTTP_BODY_LIMIT, type HttpAppDeps } from './http/app.js';
+export { HOST_SECRET_HEADER } from './http/meeting-routes.js';
+export {
+  TokenBucketLimiter,
+  DEFAULT_CREATE_MEETING_LIMIT,
+  type TokenBucketOptions,
+} from './http/rate-limit.js';
+export {
+  MeetingStore,
+  type MeetingStoreOptions,
+  type MeetingChange,
+  type PasscodeCheck,
+} from './meetings/meeting-store.js';
+export { DEFAULT_PASSCODE_LIMIT, type PasscodeLimit } from './meetings/passcode-limiter.js';
+export { clientKeyForIp } from './meetings/client-key.js';
+export { loadOrCreateExternalSender, EXTERNAL_SENDER_KEY_NAME } from './meetings/server-key.js';
+export { createDatabase, SQLITE_FILE_NAME } from './store/database.js';
+export { migrateToLatest, appliedMigrations, MigrationError } from './store/migrate.js';
+export type { Db, DatabaseSchema } from './store/schema.js';
+export { SERVER_VERSION } from './version.js';
+export { startConclave, type ConclaveServer, type ConclaveStartOptions } from './conclave.js';

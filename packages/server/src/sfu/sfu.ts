@@ -1,0 +1,288 @@
+import { EventEmitter } from 'node:events';
+import type { StreamInfo } from '@conclave/protocol';
+import type { IceCandidateInit, MediaKind, PcKind, RequestBody, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
+import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
+
+export interface SfuLogger {
+  info(o: object, m?: string): void;
+  warn(o: object, m?: string): void;
+  error(o: object, m?: string): void;
+}
+
+export interface SfuOptions {
+  /** Worker processes (one per core is the intent). */
+  workers: number;
+  /** The address put in our ICE candidates (the public one behind a 1:1 NAT). */
+  announcedAddress: string;
+  /** UDP ports for ICE, shared out between the workers. */
+  portRange: [number, number];
+  /** Tests: bind and advertise 127.0.0.1 only. */
+  loopbackOnly?: boolean;
+  /** Tests: emit a 'tap' event with every forwarded RTP payload. */
+  tap?: boolean;
+  logger?: SfuLogger;
+}
+
+export interface SfuWorkerStats {
+  worker: number;
+  pid: number;
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+  rssBytes: number;
+  packetsIn: number;
+  packetsForwarded: number;
+  meetings: number;
+}
+
+export interface SfuEvents {
+  /** A new offer for the participant's subscribe connection; `streams` names its sending m-lines. */
+  subscribeOffer: [meetingId: string, participantId: string, sdp: string, streams: StreamInfo[]];
+  /** A trickled SFU candidate (rare: candidates gathered before an SDP left are inside it). */
+  ice: [meetingId: string, participantId: string, pc: PcKind, candidate: IceCandidateInit];
+  tap: [record: TapRecord];
+  /** A worker died; these meetings lost their media state (participants must join again). */
+  workerExit: [meetingIds: string[]];
+}
+
+interface MeetingSlot {
+  worker: WorkerHandle;
+  participants: Set<string>;
+}
+
+const silentLogger: SfuLogger = {
+  info: () => undefined,
+  warn: (o, m) => console.warn(m ?? '', o),
+  error: (o, m) => console.error(m ?? '', o),
+};
+
+/** Delay before a crashed worker is replaced; doubles while replacements keep dying young. */
+const RESTART_DELAY_MIN_MS = 100;
+const RESTART_DELAY_MAX_MS = 10_000;
+/** A worker that lived this long resets the restart backoff. */
+const STABLE_UPTIME_MS = 10_000;
+
+/**
+ * The SFU as the signaling side sees it: a facade over worker processes that run werift, so
+ * packet forwarding never competes with the signaling event loop. Every meeting lives on one
+ * worker (the least loaded when it starts). A crashed worker is logged, reported with the
+ * meetings it took along ('workerExit'), and replaced.
+ */
+export class Sfu extends EventEmitter<SfuEvents> {
+  private readonly workers: WorkerHandle[] = [];
+  private readonly meetings = new Map<string, MeetingSlot>();
+  private readonly restartDelay: number[];
+  private readonly logger: SfuLogger;
+  private closing = false;
+
+  private constructor(private readonly opts: SfuOptions) {
+    super();
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new RangeError('workers must be a positive integer');
+    const [lo, hi] = opts.portRange;
+    if (!(lo >= 1 && hi <= 65535 && lo < hi)) throw new RangeError('portRange must be [min, max] with min < max');
+    this.logger = opts.logger ?? silentLogger;
+    this.restartDelay = Array.from({ length: opts.workers }, () => RESTART_DELAY_MIN_MS);
+  }
+
+  static async start(opts: SfuOptions): Promise<Sfu> {
+    const sfu = new Sfu(opts);
+    try {
+      await Promise.all(Array.from({ length: opts.workers }, (_, slot) => sfu.spawn(slot).ready));
+    } catch (err) {
+      await sfu.close();
+      throw err;
+    }
+    return sfu;
+  }
+
+  async join(meetingId: string, participantId: string): Promise<void> {
+    let slot = this.meetings.get(meetingId);
+    if (!slot) {
+      slot = { worker: this.pickWorker(), participants: new Set() };
+      this.meetings.set(meetingId, slot);
+    }
+    if (slot.participants.has(participantId)) throw new Error(`participant ${participantId} already joined meeting ${meetingId}`);
+    // Counted before the round trip, so concurrent joins spread over the workers.
+    slot.participants.add(participantId);
+    try {
+      await slot.worker.ready;
+      await slot.worker.request({ op: 'join', meetingId, participantId });
+    } catch (err) {
+      slot.participants.delete(participantId);
+      if (slot.participants.size === 0 && this.meetings.get(meetingId) === slot) this.meetings.delete(meetingId);
+      throw err;
+    }
+  }
+
+  publishOffer(meetingId: string, participantId: string, sdp: string): Promise<string> {
+    return this.call(meetingId, { op: 'publishOffer', meetingId, participantId, sdp });
+  }
+
+  async subscribeAnswer(meetingId: string, participantId: string, sdp: string): Promise<void> {
+    await this.call(meetingId, { op: 'subscribeAnswer', meetingId, participantId, sdp });
+  }
+
+  async addIceCandidate(meetingId: string, participantId: string, pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+    await this.call(meetingId, { op: 'addIce', meetingId, participantId, pc, candidate });
+  }
+
+  /** Media reaches the participant only while allowed (admitted members); off by default. */
+  async setReceiving(meetingId: string, participantId: string, allowed: boolean): Promise<void> {
+    await this.call(meetingId, { op: 'setReceiving', meetingId, participantId, allowed });
+  }
+
+  /** While muted, the publisher's streams of that kind are not forwarded to anybody. */
+  async setMuted(meetingId: string, participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
+    await this.call(meetingId, { op: 'setMuted', meetingId, participantId, kind, muted });
+  }
+
+  /**
+   * Simulcast policy hook: the layer (rid) `participantId` should receive of `publisherId`'s
+   * video, or null for the default (the highest active layer). Switches happen at key frames.
+   */
+  async setPreferredLayer(meetingId: string, participantId: string, publisherId: string, rid: string | null): Promise<void> {
+    await this.call(meetingId, { op: 'setPreferredLayer', meetingId, participantId, publisherId, rid });
+  }
+
+  async leave(meetingId: string, participantId: string): Promise<void> {
+    const slot = this.meetings.get(meetingId);
+    if (!slot || !slot.participants.has(participantId)) return;
+    slot.participants.delete(participantId);
+    if (slot.participants.size === 0) this.meetings.delete(meetingId);
+    await this.request(slot.worker, { op: 'leave', meetingId, participantId });
+  }
+
+  async closeMeeting(meetingId: string): Promise<void> {
+    const slot = this.meetings.get(meetingId);
+    if (!slot) return;
+    this.meetings.delete(meetingId);
+    await this.request(slot.worker, { op: 'closeMeeting', meetingId });
+  }
+
+  /** One entry per running worker; cumulative counters (take deltas for rates). */
+  async stats(): Promise<SfuWorkerStats[]> {
+    const results = await Promise.allSettled(
+      this.workers.map(async (w) => {
+        const s = await this.request(w, { op: 'stats' });
+        return {
+          worker: w.config.worker,
+          pid: s.pid,
+          cpuUserMicros: s.cpuUserMicros,
+          cpuSystemMicros: s.cpuSystemMicros,
+          rssBytes: s.rssBytes,
+          packetsIn: s.packetsIn,
+          packetsForwarded: s.packetsForwarded,
+          meetings: s.meetings,
+        };
+      }),
+    );
+    return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  /** The worker slot and process id hosting a meeting (for operators and tests). */
+  workerOf(meetingId: string): { worker: number; pid: number } | undefined {
+    const slot = this.meetings.get(meetingId);
+    return slot ? { worker: slot.worker.config.worker, pid: slot.worker.pid } : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.meetings.clear();
+    await Promise.all(
+      this.workers.map(async (w) => {
+        await w.request({ op: 'shutdown' }, 3_000).catch(() => undefined);
+        if (!(await w.waitExit(2_000))) {
+          w.kill('SIGKILL');
+          await w.waitExit(2_000);
+        }
+      }),
+    );
+  }
+
+  private spawn(slot: number): WorkerHandle {
+    const config: WorkerConfig = {
+      worker: slot,
+      workers: this.opts.workers,
+      announcedAddress: this.opts.announcedAddress,
+      portRange: this.opts.portRange,
+      loopbackOnly: this.opts.loopbackOnly ?? false,
+      tap: this.opts.tap ?? false,
+    };
+    const w = new WorkerHandle(config);
+    this.workers[slot] = w;
+    w.on('event', (msg) => this.onWorkerEvent(w, msg));
+    w.on('invalid', (issue) => this.logger.warn({ worker: slot, pid: w.pid, issue }, 'SFU worker sent an invalid message'));
+    w.on('exit', (code, signal) => this.onWorkerExit(w, code, signal));
+    return w;
+  }
+
+  private onWorkerExit(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
+    const slot = w.config.worker;
+    if (this.workers[slot] !== w || this.closing) return;
+    const lost: string[] = [];
+    for (const [meetingId, m] of this.meetings) {
+      if (m.worker !== w) continue;
+      lost.push(meetingId);
+      this.meetings.delete(meetingId);
+    }
+    const uptime = Date.now() - w.startedAt;
+    this.logger.error({ worker: slot, pid: w.pid, code, signal, uptimeMs: uptime, meetings: lost }, 'SFU worker exited; replacing it');
+    const delay = uptime >= STABLE_UPTIME_MS ? RESTART_DELAY_MIN_MS : (this.restartDelay[slot] ?? RESTART_DELAY_MIN_MS);
+    this.restartDelay[slot] = Math.min(delay * 2, RESTART_DELAY_MAX_MS);
+    setTimeout(() => {
+      if (this.closing || this.workers[slot] !== w) return;
+      const next = this.spawn(slot);
+      next.ready.then(
+        () => this.logger.info({ worker: slot, pid: next.pid }, 'SFU worker replaced'),
+        () => undefined, // its exit handler schedules the next attempt
+      );
+    }, delay).unref();
+    this.emit('workerExit', lost);
+  }
+
+  private onWorkerEvent(w: WorkerHandle, msg: WorkerEvent): void {
+    switch (msg.type) {
+      case 'subscribeOffer':
+        this.emit('subscribeOffer', msg.meetingId, msg.participantId, msg.sdp, msg.streams);
+        break;
+      case 'ice':
+        this.emit('ice', msg.meetingId, msg.participantId, msg.pc, msg.candidate);
+        break;
+      case 'tap':
+        this.emit('tap', msg.record);
+        break;
+      case 'log':
+        this.logger[msg.level]({ ...msg.obj, worker: w.config.worker, pid: w.pid }, msg.msg);
+        break;
+    }
+  }
+
+  /** Least loaded live worker: fewest participants, then fewest meetings. */
+  private pickWorker(): WorkerHandle {
+    let best: WorkerHandle | undefined;
+    let bestScore = Infinity;
+    const load = new Map<WorkerHandle, number>();
+    for (const m of this.meetings.values()) load.set(m.worker, (load.get(m.worker) ?? 0) + m.participants.size * 1000 + 1);
+    for (const w of this.workers) {
+      if (w.exited) continue;
+      const score = load.get(w) ?? 0;
+      if (score < bestScore) {
+        best = w;
+        bestScore = score;
+      }
+    }
+    if (!best) throw new Error('no SFU worker is running');
+    return best;
+  }
+
+  private call<R extends RequestBody>(meetingId: string, req: R): Promise<ResultOf<R['op']>> {
+    const slot = this.meetings.get(meetingId);
+    if (!slot) return Promise.reject(new Error(`meeting ${meetingId} is not on the SFU`));
+    return this.request(slot.worker, req);
+  }
+
+  private async request<R extends RequestBody>(w: WorkerHandle, req: R): Promise<ResultOf<R['op']>> {
+    await w.ready;
+    return w.request(req);
+  }
+}

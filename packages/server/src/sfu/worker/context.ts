@@ -1,0 +1,29 @@
+import type { WorkerConfig, WorkerMessage } from '../ipc.js';
+import type { Mutex } from './mutex.js';
+
+export interface WorkerLog {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+/** What every meeting of a worker shares. */
+export interface WorkerContext {
+  readonly config: WorkerConfig;
+  /** This worker's slice of the port range. */
+  readonly portRange: [number, number];
+  /** The address of every candidate we advertise. */
+  readonly address: string;
+  readonly counters: { packetsIn: number; packetsForwarded: number };
+  /** Serialises ICE gathering: werift probes a port and binds it later, so concurrent gatherings could pick the same one. */
+  readonly gatherLock: Mutex;
+  send(msg: WorkerMessage): void;
+  readonly log: WorkerLog;
+}
+
+/** Minimum interval between two key-frame requests relayed to one publisher stream (layer). */
+export const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
+/** Period of the simulcast measurement and layer choice. */
+export const LAYER_TICK_MS = 500;
+
+export const noop = (): void => undefined;

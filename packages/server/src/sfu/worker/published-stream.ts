@@ -1,0 +1,128 @@
+import { RTP_EXTENSION_URI, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
+import type { MediaKind } from '../ipc.js';
+import { KEY_FRAME_REQUEST_INTERVAL_MS, noop, type WorkerContext } from './context.js';
+import type { Forwarder } from './forwarder.js';
+import type { LayerView } from './layer-policy.js';
+import { isVp8KeyFrameStart } from './vp8.js';
+
+export type Source = 'audio' | 'camera' | 'screen' | 'screenAudio';
+
+/** The publisher state a stream reads on every packet. */
+export interface PublisherView {
+  readonly id: string;
+  readonly muted: Record<MediaKind, boolean>;
+}
+
+/** One RTP stream of a published track: the only one, or one simulcast encoding (rid). */
+interface Layer {
+  rid: string;
+  ssrc: number | undefined;
+  bytes: number;
+  packets: number;
+  rate: number;
+  active: boolean;
+  lastKeyFrameRequestAt: number;
+}
+
+/** Weight of the newest window in the smoothed layer bitrate. */
+const RATE_ALPHA = 0.5;
+
+/**
+ * A track a participant publishes (one m-line of its publish connection) and the forwarders
+ * that copy it to subscribers. Payloads are never looked into beyond the clear VP8 frame tag.
+ */
+export class PublishedStream {
+  readonly layers = new Map<string, Layer>();
+  readonly forwarders = new Set<Forwarder>();
+  /** Key-frame requests actually sent to the publisher (after throttling). */
+  keyFrameRequestsSent = 0;
+  /** The publisher's id of the audio-level extension, forwarded under the subscriber's id. */
+  audioLevelId: number | undefined;
+  private readonly watchedTracks = new Set<string>();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    readonly publisher: PublisherView,
+    readonly mid: string,
+    readonly kind: MediaKind,
+    readonly source: Source,
+    readonly transceiver: RTCRtpTransceiver,
+    private readonly ctx: WorkerContext,
+  ) {
+    this.refreshExtensions();
+    const sub = transceiver.onTrack.subscribe((track) => this.watchTrack(track));
+    this.unsubscribe.push(sub.unSubscribe);
+    for (const track of transceiver.receiver.tracks) this.watchTrack(track);
+  }
+
+  /** After a renegotiation of the publish connection: the extension ids may have changed. */
+  refreshExtensions(): void {
+    this.audioLevelId = this.transceiver.headerExtensions.find((e) => e.uri === RTP_EXTENSION_URI.audioLevelIndication)?.id;
+  }
+
+  /** Simulcast tracks (one per rid) appear as packets arrive, so tracks are watched as they come. */
+  watchTrack(track: MediaStreamTrack): void {
+    if (this.watchedTracks.has(track.uuid)) return;
+    this.watchedTracks.add(track.uuid);
+    const rid = track.rid ?? '';
+    const sub = track.onReceiveRtp.subscribe((rtp) => this.onRtp(rid, rtp));
+    this.unsubscribe.push(sub.unSubscribe);
+  }
+
+  /** The hot path: every packet the publisher sends on this track. */
+  onRtp(rid: string, rtp: RtpPacket): void {
+    this.ctx.counters.packetsIn++;
+    let layer = this.layers.get(rid);
+    if (!layer) {
+      layer = { rid, ssrc: undefined, bytes: 0, packets: 0, rate: 0, active: true, lastKeyFrameRequestAt: -Infinity };
+      this.layers.set(rid, layer);
+      for (const f of this.forwarders) f.updateTarget();
+    }
+    layer.ssrc = rtp.header.ssrc;
+    layer.bytes += rtp.payload.length;
+    layer.packets++;
+    if (this.publisher.muted[this.kind]) return;
+    // Padding-only packets (bandwidth probes) carry nothing to forward.
+    if (rtp.payload.length === 0) return;
+    const keyFrameStart = this.kind === 'video' && isVp8KeyFrameStart(rtp.payload);
+    for (const f of this.forwarders) f.forward(rid, rtp, keyFrameStart);
+  }
+
+  /**
+   * Asks the publisher for a key frame on one layer (PLI), at most once per
+   * KEY_FRAME_REQUEST_INTERVAL_MS per layer: many subscribers' PLIs become one.
+   */
+  requestKeyFrame(rid: string | undefined): void {
+    if (this.kind !== 'video') return;
+    const layer = rid === undefined ? undefined : this.layers.get(rid);
+    const targets = layer ? [layer] : [...this.layers.values()];
+    const now = performance.now();
+    for (const l of targets) {
+      if (l.ssrc === undefined || now - l.lastKeyFrameRequestAt < KEY_FRAME_REQUEST_INTERVAL_MS) continue;
+      l.lastKeyFrameRequestAt = now;
+      this.keyFrameRequestsSent++;
+      this.transceiver.receiver.sendRtcpPLI(l.ssrc).catch(noop);
+    }
+  }
+
+  /** Measurement window ended: update layer rates, then every forwarder's layer choice. */
+  tick(windowMs: number): void {
+    for (const l of this.layers.values()) {
+      const rate = (l.bytes * 1000) / windowMs;
+      l.rate = l.rate === 0 ? rate : RATE_ALPHA * rate + (1 - RATE_ALPHA) * l.rate;
+      l.active = l.packets > 0;
+      l.bytes = 0;
+      l.packets = 0;
+    }
+    if (this.layers.size > 1) for (const f of this.forwarders) f.updateTarget();
+  }
+
+  layerViews(): LayerView[] {
+    return [...this.layers.values()].map((l) => ({ rid: l.rid, rate: l.rate, active: l.active }));
+  }
+
+  close(): void {
+    for (const f of [...this.forwarders]) f.detach();
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+}

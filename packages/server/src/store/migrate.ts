@@ -1,0 +1,41 @@
+import { Migrator, type Kysely, type MigrationResult } from 'kysely';
+import { MIGRATIONS } from './migrations/index.js';
+
+export class MigrationError extends Error {
+  constructor(
+    message: string,
+    readonly results: MigrationResult[],
+  ) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+function migrator(db: Kysely<unknown>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve(MIGRATIONS) } });
+}
+
+/**
+ * Brings the schema to the newest version. Each migration runs in its own transaction (Kysely
+ * takes a lock so two processes do not migrate at once). Returns the names applied now.
+ * Throws `MigrationError` when one fails, or when the database knows a migration this code
+ * does not (a newer server wrote it: refuse to run against a schema we do not understand).
+ */
+export async function migrateToLatest<T>(db: Kysely<T>): Promise<string[]> {
+  const { error, results = [] } = await migrator(db as Kysely<unknown>).migrateToLatest();
+  if (error) {
+    const failed = results.find((r) => r.status === 'Error');
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MigrationError(
+      failed ? `migration ${failed.migrationName} failed: ${reason}` : `migrations failed: ${reason}`,
+      results,
+    );
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Names of the migrations applied to this database, oldest first. */
+export async function appliedMigrations<T>(db: Kysely<T>): Promise<string[]> {
+  const all = await migrator(db as Kysely<unknown>).getMigrations();
+  return all.filter((m) => m.executedAt !== undefined).map((m) => m.name);
+}

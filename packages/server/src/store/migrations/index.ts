@@ -1,0 +1,15 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_meetings.js';
+import * as m0002 from './0002_server_keys.js';
+import * as m0003 from './0003_passcode_attempts.js';
+
+/**
+ * Every migration, by name. A static list (not a folder scan) so it works when bundled.
+ * Names sort in the order they run; never rename or edit a migration that has shipped:
+ * add a new one.
+ */
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_meetings': m0001,
+  '0002_server_keys': m0002,
+  '0003_passcode_attempts': m0003,
+};

@@ -1,0 +1,208 @@
+/**
+ * Forwarding logic without a network: a real PublishedStream and Forwarder, a real werift
+ * RTCRtpSender (so its sequence/timestamp rewriting is the real one) on a fake DTLS transport.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Event,
+  RTCRtpSender,
+  RtpHeader,
+  RtpPacket,
+  useVP8,
+  type RTCDtlsTransport,
+  type RTCRtpTransceiver,
+} from 'werift';
+import type { WorkerContext } from '../../src/sfu/worker/context.js';
+import { Forwarder } from '../../src/sfu/worker/forwarder.js';
+import { chooseLayer } from '../../src/sfu/worker/layer-policy.js';
+import { Mutex } from '../../src/sfu/worker/mutex.js';
+import { PublishedStream } from '../../src/sfu/worker/published-stream.js';
+import { isVp8KeyFrameStart } from '../../src/sfu/worker/vp8.js';
+
+interface Sent {
+  seq: number;
+  ts: number;
+  payload: Buffer;
+}
+
+const senders: RTCRtpSender[] = [];
+afterEach(() => {
+  for (const s of senders.splice(0)) s.stop();
+});
+
+function context(): WorkerContext {
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  return {
+    config: { worker: 0, workers: 1, announcedAddress: '127.0.0.1', portRange: [40000, 40100], loopbackOnly: true, tap: false },
+    portRange: [40000, 40100],
+    address: '127.0.0.1',
+    counters: { packetsIn: 0, packetsForwarded: 0 },
+    gatherLock: new Mutex(),
+    send: () => undefined,
+    log: quiet,
+  };
+}
+
+/** The publish side: only what PublishedStream touches (onTrack, receiver tracks and PLI). */
+function publishTransceiver(plis: number[]): RTCRtpTransceiver {
+  const fake = {
+    onTrack: new Event(),
+    headerExtensions: [],
+    receiver: { tracks: [], sendRtcpPLI: async (ssrc: number) => void plis.push(ssrc) },
+  };
+  // A structural stand-in for the fields PublishedStream uses.
+  return fake as unknown as RTCRtpTransceiver;
+}
+
+/** The subscribe side: a real sender whose DTLS transport records what it would encrypt. */
+function subscribeTransceiver(sent: Sent[]): RTCRtpTransceiver {
+  const sender = new RTCRtpSender('video');
+  senders.push(sender);
+  const dtls = {
+    state: 'connected',
+    onStateChange: new Event(),
+    transportSequenceNumber: 0,
+    sendRtp: async (payload: Buffer, header: RtpHeader) => {
+      sent.push({ seq: header.sequenceNumber, ts: header.timestamp, payload });
+      return payload.length;
+    },
+    sendRtcp: async () => 0,
+  };
+  // Only state, sendRtp and sendRtcp are used by RTCRtpSender.sendRtp / runRtcp.
+  sender.setDtlsTransport(dtls as unknown as RTCDtlsTransport);
+  sender.prepareSend({ codecs: [useVP8({ payloadType: 96 })], headerExtensions: [], muxId: '0' });
+  const fake = { kind: 'video', mid: '0', sender, headerExtensions: [] };
+  return fake as unknown as RTCRtpTransceiver;
+}
+
+/** A VP8 packet: 1-byte descriptor (S on the first packet of a frame), then the frame tag byte. */
+function vp8(ssrc: number, seq: number, ts: number, opts: { key?: boolean; start?: boolean; size?: number } = {}): RtpPacket {
+  const start = opts.start ?? true;
+  const payload = Buffer.alloc(opts.size ?? 100, 0xab);
+  payload[0] = start ? 0x10 : 0x00;
+  payload[1] = opts.key ? 0x00 : 0x01;
+  return new RtpPacket(new RtpHeader({ ssrc, sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, payloadType: 100, marker: true }), payload);
+}
+
+function setup(): { stream: PublishedStream; forwarder: Forwarder; sent: Sent[]; plis: number[] } {
+  const plis: number[] = [];
+  const sent: Sent[] = [];
+  const ctx = context();
+  const stream = new PublishedStream({ id: 'alice', muted: { audio: false, video: false } }, '1', 'video', 'camera', publishTransceiver(plis), ctx);
+  const forwarder = new Forwarder(stream, { id: 'bob', meetingId: 'm1', receiving: true }, subscribeTransceiver(sent), ctx);
+  forwarder.activate();
+  return { stream, forwarder, sent, plis };
+}
+
+describe('vp8 key frame detection', () => {
+  it('reads the frame tag after 1-byte and extended descriptors', () => {
+    expect(isVp8KeyFrameStart(Uint8Array.from([0x10, 0x00]))).toBe(true);
+    expect(isVp8KeyFrameStart(Uint8Array.from([0x10, 0x01]))).toBe(false);
+    expect(isVp8KeyFrameStart(Uint8Array.from([0x00, 0x00]))).toBe(false); // not a frame start
+    // X=1, I=1 with a 15-bit picture id (M=1), then the key frame tag.
+    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0x80, 0x81, 0x23, 0x50]))).toBe(true);
+    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0x80, 0x81, 0x23, 0x51]))).toBe(false);
+    // X=1 with I, L, T: 1 + 1 + 2 + 1 + 1 descriptor bytes.
+    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0xe0, 0x81, 0x23, 0x05, 0x40, 0x00]))).toBe(true);
+    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0xe0, 0x81]))).toBe(false); // truncated
+  });
+});
+
+describe('simulcast layer policy', () => {
+  it('picks the preferred layer, else the highest active one, without flapping', () => {
+    const layers = [
+      { rid: 'l', rate: 20_000, active: true },
+      { rid: 'h', rate: 200_000, active: true },
+    ];
+    expect(chooseLayer(layers, undefined, null)).toBe('h');
+    expect(chooseLayer(layers, 'h', 'l')).toBe('l');
+    expect(chooseLayer([{ rid: 'l', rate: 20_000, active: true }, { rid: 'h', rate: 200_000, active: false }], 'h', null)).toBe('l');
+    expect(chooseLayer([{ rid: 'a', rate: 100, active: true }, { rid: 'b', rate: 120, active: true }], 'a', null)).toBe('a');
+    expect(chooseLayer([], 'h', null)).toBe('h');
+  });
+});
+
+describe('Forwarder', () => {
+  it('starts at a key frame, then forwards with continuous sequence numbers', () => {
+    const { stream, sent, plis } = setup();
+    stream.onRtp('', vp8(1, 10, 1000));
+    stream.onRtp('', vp8(1, 11, 4000));
+    expect(sent).toHaveLength(0);
+    expect(plis).toEqual([1]); // asked once, throttled afterwards
+    stream.onRtp('', vp8(1, 12, 7000, { key: true }));
+    stream.onRtp('', vp8(1, 13, 7000, { start: false }));
+    stream.onRtp('', vp8(1, 14, 10000));
+    expect(sent.map((s) => s.seq)).toEqual([12, 13, 14]);
+  });
+
+  it('switches simulcast layers only at a key frame of the target, keeping sequence and time lines', () => {
+    const { stream, forwarder, sent, plis } = setup();
+    let seqL = 100;
+    let seqH = 5000;
+    let ts = 0;
+    const frame = (keyL = false, keyH = false): void => {
+      ts += 3000;
+      stream.onRtp('l', vp8(11, seqL++, 1_000_000 + ts, { key: keyL, size: 200 }));
+      stream.onRtp('h', vp8(22, seqH++, 9_000_000 + ts, { key: keyH, size: 1000 }));
+    };
+    frame(true, true); // only layer l is known when its key frame arrives: it starts there
+    stream.tick(500);
+    const beforeUp = sent.length;
+    frame(); // h is now the highest: l keeps flowing until h's key frame
+    expect(sent.slice(beforeUp).map((s) => s.payload.length)).toEqual([200]);
+    frame(false, true);
+    frame();
+    const afterStart = sent.length;
+    // That frame's l packet came first; from h's key frame on, only h.
+    expect(sent.slice(beforeUp + 1).map((s) => s.payload.length)).toEqual([200, 1000, 1000]);
+
+    plis.length = 0;
+    forwarder.setPreferredLayer('l');
+    expect(plis).toEqual([11]); // key frame asked on the new target
+    frame();
+    frame(); // still on h: no key frame on l yet
+    expect(sent.slice(afterStart).every((s) => s.payload.length === 1000)).toBe(true);
+    const beforeSwitch = sent.length;
+    frame(true, false);
+    frame();
+    const switched = sent.slice(beforeSwitch);
+    expect(switched.every((s) => s.payload.length === 200)).toBe(true);
+    // One sequence line and increasing timestamps for the subscriber across the switch.
+    const seqs = sent.map((s) => s.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(((seqs[i - 1] ?? 0) + 1) & 0xffff);
+    const tss = sent.map((s) => s.ts);
+    for (let i = 1; i < tss.length; i++) expect((((tss[i] ?? 0) - (tss[i - 1] ?? 0)) >>> 0) < 0x80000000).toBe(true);
+  });
+
+  it('relays at most one key-frame request per 500 ms per layer', async () => {
+    const { stream, plis } = setup();
+    stream.onRtp('', vp8(7, 1, 1000, { key: true }));
+    plis.length = 0;
+    for (let i = 0; i < 50; i++) stream.requestKeyFrame('');
+    expect(plis).toEqual([7]);
+    await new Promise((r) => setTimeout(r, 520));
+    for (let i = 0; i < 50; i++) stream.requestKeyFrame('');
+    expect(plis).toEqual([7, 7]);
+  });
+
+  it('forwards nothing while the publisher is muted or the subscriber may not receive', () => {
+    const plis: number[] = [];
+    const sent: Sent[] = [];
+    const ctx = context();
+    const publisher = { id: 'alice', muted: { audio: false, video: false } };
+    const subscriber = { id: 'bob', meetingId: 'm1', receiving: false };
+    const stream = new PublishedStream(publisher, '1', 'video', 'camera', publishTransceiver(plis), ctx);
+    const f = new Forwarder(stream, subscriber, subscribeTransceiver(sent), ctx);
+    f.activate();
+    stream.onRtp('', vp8(1, 1, 1000, { key: true }));
+    expect(sent).toHaveLength(0);
+    subscriber.receiving = true;
+    publisher.muted.video = true;
+    stream.onRtp('', vp8(1, 2, 4000, { key: true }));
+    expect(sent).toHaveLength(0);
+    publisher.muted.video = false;
+    stream.onRtp('', vp8(1, 3, 7000, { key: true }));
+    expect(sent).toHaveLength(1);
+    expect(ctx.counters).toEqual({ packetsIn: 3, packetsForwarded: 1 });
+  });
+});
