@@ -209,8 +209,12 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.signaling?.send({ type: 'end' });
   }
 
-  /** Test hook: drops the connection as a network failure would (the client then reconnects). */
-  simulateConnectionLoss(): void {
+  /**
+   * Test hook: drops the connection as a network failure would. The client then reconnects,
+   * unless `reconnect: false` (a participant that is simply gone).
+   */
+  simulateConnectionLoss(opts: { reconnect?: boolean } = {}): void {
+    if (opts.reconnect === false) this.resume = undefined;
     this.signaling?.close(4000, 'simulated loss');
     this.onClosed(4000);
   }

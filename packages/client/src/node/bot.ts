@@ -1,5 +1,5 @@
 import type { MediaSource } from '@conclave/protocol';
-import { ConclaveClient, type MediaTransport } from '../client.js';
+import { ConclaveClient, type ClientOptions, type MediaTransport } from '../client.js';
 import { nodeWebSocket } from './websocket.js';
 
 /** A media transport that sends and receives whole encoded frames (NodeMediaPeer). */
@@ -22,6 +22,8 @@ export interface BotOptions {
   transport?: () => FrameTransport;
   /** Called with every frame the bot sends after protection: tests use it to record ciphertext. */
   onSent?: (source: 'audio' | 'camera', wire: Uint8Array) => void;
+  /** Further SDK options (e.g. `admitJoiner`, `reconnect`). */
+  clientOptions?: Partial<ClientOptions>;
 }
 
 export interface BotReport {
@@ -105,6 +107,7 @@ export class Bot {
       passcode: opts.passcode,
       webSocket: nodeWebSocket,
       media: opts.transport ? () => this.attach(opts.transport!()) : undefined,
+      ...opts.clientOptions,
     });
     this.client.on('epoch', (epoch) => this.epochs.add(epoch));
   }
