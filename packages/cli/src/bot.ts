@@ -17,7 +17,10 @@ export interface BotRunResult {
   bots: BotReport[];
 }
 
-async function createMeeting(server: string, mode: 'e2ee' | 'standard'): Promise<{ id: string; hostSecret: string }> {
+async function createMeeting(
+  server: string,
+  mode: 'e2ee' | 'standard',
+): Promise<{ id: string; hostSecret: string }> {
   const res = await fetch(new URL('/api/meetings', server), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -26,7 +29,9 @@ async function createMeeting(server: string, mode: 'e2ee' | 'standard'): Promise
   const body: unknown = await res.json().catch(() => undefined);
   if (!res.ok) {
     const err = errorResponse.safeParse(body);
-    throw new Error(`cannot create a meeting: ${err.success ? err.data.error.message : `HTTP ${res.status}`}`);
+    throw new Error(
+      `cannot create a meeting: ${err.success ? err.data.error.message : `HTTP ${res.status}`}`,
+    );
   }
   const parsed = createMeetingResponse.parse(body);
   return { id: parsed.meeting.id, hostSecret: parsed.hostSecret };

@@ -231,6 +231,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private createE2eeMember(device: MlsDevice): E2eeMember {
     const m = new E2eeMember(device, this.mediaKeys, () => this.signaling, {
       directory: this.opts.directory,
+      admit: this.opts.admitJoiner,
     });
     m.on('epoch', (epoch, code) => this.emit('epoch', epoch, code));
     m.on('roster', (members) => this.emit('roster', members));

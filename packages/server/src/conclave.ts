@@ -22,7 +22,10 @@ export interface ConclaveServer extends RunningServer {
  * The whole service in one process tree: HTTP API and signaling (this process), the MLS
  * delivery service (in the hub) and the werift SFU (worker processes). `conclave serve` runs it.
  */
-export async function startConclave(config: ServerConfig, opts: ConclaveStartOptions = {}): Promise<ConclaveServer> {
+export async function startConclave(
+  config: ServerConfig,
+  opts: ConclaveStartOptions = {},
+): Promise<ConclaveServer> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const sfu = await Sfu.start({
     workers: config.sfuWorkers,
@@ -58,7 +61,9 @@ export async function startConclave(config: ServerConfig, opts: ConclaveStartOpt
     await sfu.close();
     throw e;
   }
-  sfu.on('workerExit', (meetingIds) => logger.error({ meetingIds }, 'an SFU worker died; its meetings lost media'));
+  sfu.on('workerExit', (meetingIds) =>
+    logger.error({ meetingIds }, 'an SFU worker died; its meetings lost media'),
+  );
   let closing: Promise<void> | undefined;
   return {
     ...running,

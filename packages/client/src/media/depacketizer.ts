@@ -16,7 +16,7 @@ interface Pending {
 const MAX_PENDING = 8;
 
 const seqDiff = (a: number, b: number): number => ((a - b + 0x8000) & 0xffff) - 0x8000;
-const tsNewer = (a: number, b: number): boolean => a !== b && ((a - b) >>> 0) < 0x80000000;
+const tsNewer = (a: number, b: number): boolean => a !== b && (a - b) >>> 0 < 0x80000000;
 
 /**
  * Reassembles the frames of one received track.

@@ -1,5 +1,12 @@
 export { NodeMediaPeer } from './node-peer.js';
-export type { BotSource, IceCandidateInit, NodeMediaPeerOptions, PcKind, ReceivedFrame, SendFrameOptions } from './node-peer.js';
+export type {
+  BotSource,
+  IceCandidateInit,
+  NodeMediaPeerOptions,
+  PcKind,
+  ReceivedFrame,
+  SendFrameOptions,
+} from './node-peer.js';
 export { FrameAssembler } from './depacketizer.js';
 export type { AssembledFrame } from './depacketizer.js';
 export { RtpFramer, VP8_MAX_SLICE } from './packetizer.js';

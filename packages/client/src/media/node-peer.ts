@@ -169,7 +169,9 @@ export class NodeMediaPeer {
     if (source === 'camera' && opts.keyFrame !== undefined) {
       const isKey = frame.length > 0 && ((frame[0] ?? 1) & 0x01) === 0;
       if (isKey !== opts.keyFrame) {
-        throw new TypeError(`sendFrame: keyFrame=${opts.keyFrame} but the VP8 frame tag says ${isKey ? 'key' : 'delta'} frame`);
+        throw new TypeError(
+          `sendFrame: keyFrame=${opts.keyFrame} but the VP8 frame tag says ${isKey ? 'key' : 'delta'} frame`,
+        );
       }
     }
     const timestamp = out.framer.nextTimestamp(opts.timestamp);
@@ -234,7 +236,10 @@ export class NodeMediaPeer {
     await Promise.allSettled([this.pcs.publish.close(), this.pcs.subscribe.close()]);
   }
 
-  private async setLocal(kind: PcKind, desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string }): Promise<void> {
+  private async setLocal(
+    kind: PcKind,
+    desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string },
+  ): Promise<void> {
     this.settingLocal[kind] = true;
     try {
       await this.pcs[kind].setLocalDescription(desc);
@@ -253,7 +258,11 @@ export class NodeMediaPeer {
     // Candidates found while setLocalDescription runs are already in the returned SDP.
     if (!c || this.settingLocal[kind] || this.closed) return;
     if (!keepCandidate(c.candidate, this.loopbackOnly)) return;
-    const init: IceCandidateInit = { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
+    const init: IceCandidateInit = {
+      candidate: c.candidate,
+      sdpMid: c.sdpMid ?? null,
+      sdpMLineIndex: c.sdpMLineIndex ?? null,
+    };
     for (const cb of this.iceListeners) cb(kind, init);
   }
 
@@ -285,7 +294,12 @@ export class NodeMediaPeer {
     const { header } = rtp;
     const done = entry.assembler.push(header.sequenceNumber, header.timestamp, header.marker, rtp.payload);
     if (!done) return;
-    const frame: ReceivedFrame = { participantId: info.participantId, source: info.source, frame: done.frame, rtpTimestamp: done.rtpTimestamp };
+    const frame: ReceivedFrame = {
+      participantId: info.participantId,
+      source: info.source,
+      frame: done.frame,
+      rtpTimestamp: done.rtpTimestamp,
+    };
     for (const cb of this.frameListeners) cb(frame);
   }
 

@@ -39,7 +39,10 @@ export class RtpFramer {
       ts = explicit >>> 0;
     } else {
       ts = (this.tsBase + Math.round(((performance.now() - this.t0) * this.clockRate) / 1000)) >>> 0;
-      if (this.lastTs !== undefined && ((ts - this.lastTs) >>> 0 === 0 || (ts - this.lastTs) >>> 0 > 0x80000000)) {
+      if (
+        this.lastTs !== undefined &&
+        ((ts - this.lastTs) >>> 0 === 0 || (ts - this.lastTs) >>> 0 > 0x80000000)
+      ) {
         ts = (this.lastTs + 1) >>> 0;
       }
     }

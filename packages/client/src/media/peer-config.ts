@@ -25,12 +25,19 @@ export function botPeerConfig(loopbackOnly: boolean): RTCPeerConnectionConfig {
     iceServers: [],
     iceUseIpv6: false,
     bundlePolicy: 'max-bundle',
-    ...(loopbackOnly ? { iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } } : {}),
+    ...(loopbackOnly
+      ? { iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } }
+      : {}),
     codecs: {
       audio: [useOPUS({ payloadType: OPUS_PT })],
       video: [
         useVP8({ payloadType: VP8_PT, rtcpFeedback: [useNACK(), usePLI(), useFIR()] }),
-        new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: VP8_RTX_PT, parameters: `apt=${VP8_PT}` }),
+        new RTCRtpCodecParameters({
+          mimeType: 'video/rtx',
+          clockRate: 90000,
+          payloadType: VP8_RTX_PT,
+          parameters: `apt=${VP8_PT}`,
+        }),
       ],
     },
     headerExtensions: {

@@ -94,7 +94,14 @@ export class Bot {
   private seq = { audio: 0, camera: 0 };
   private forceKeyFrame = true;
   framesSent = 0;
+  /** Frames that failed authentication or whose content did not match its MLS sender. */
   decryptFailures = 0;
+  /**
+   * Frames for which this bot holds no key: sent before it joined the group, in an epoch it
+   * is not in (after it left or was refused), or in a newer epoch during a commit's
+   * round trip. Dropped, like failures, but not a sign of tampering.
+   */
+  framesWithoutKey = 0;
   readonly decrypted = new Map<string, number>();
   readonly epochs = new Set<bigint>();
 
@@ -176,8 +183,9 @@ export class Bot {
         frame = out.frame;
         // The sender is who the MLS group says holds that leaf, not who the server says.
         claimed = this.client.roster().find((m) => m.leafIndex === out.senderIndex)?.identity.displayName;
-      } catch {
-        this.decryptFailures++;
+      } catch (e) {
+        if ((e as { code?: string }).code === 'unknown_kid') this.framesWithoutKey++;
+        else this.decryptFailures++;
         return;
       }
     } else {

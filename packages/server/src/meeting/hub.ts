@@ -100,10 +100,15 @@ export class MeetingHub {
               joining = false;
               return fail('unknown_meeting', 'there is no meeting with this id', 'join');
             }
+            // Messages after the join are queued behind it in the room, so the room is known
+            // from now on; if the join fails they find no member and get `not_joined`.
+            room = r;
             return r.enqueue(peer, 'join', async () => {
               try {
                 await r.join(peer, msg);
-                room = r;
+              } catch (e) {
+                room = undefined;
+                throw e;
               } finally {
                 joining = false;
               }

@@ -371,10 +371,19 @@ export class Room {
     m.leafIndex = msg.leafIndex;
   }
 
-  /** The member asked to commit: host first, then co-hosts, then the oldest member; skipping those that timed out. */
-  private chooseCommitter(): Member | undefined {
+  /**
+   * The member asked to commit: host first, then co-hosts, then the oldest member; a member
+   * that let its turn time out is passed over. For adds (`admission`), only the host and
+   * co-hosts are asked while one of them is in the group: admission is their decision, and a
+   * joiner they refuse must not get in through another member. Without them, the oldest member
+   * admits.
+   */
+  private chooseCommitter(admission = false): Member | undefined {
     const rank = (r: Role) => (r === 'host' ? 0 : r === 'cohost' ? 1 : 2);
-    const candidates = this.inGroup().sort((a, b) => rank(a.role) - rank(b.role) || a.joinedAt - b.joinedAt);
+    let candidates = this.inGroup().sort((a, b) => rank(a.role) - rank(b.role) || a.joinedAt - b.joinedAt);
+    if (admission && candidates.some((c) => c.role !== 'participant')) {
+      candidates = candidates.filter((c) => c.role !== 'participant');
+    }
     if (candidates.length === 0) return undefined;
     return candidates[this.committerSkips % candidates.length];
   }
@@ -384,7 +393,7 @@ export class Room {
     if (!this.e2ee || !this.ds.exists) return;
     const joiners = this.joined().filter((p) => !p.inGroup && p.keyPackage !== undefined);
     if (joiners.length === 0) return;
-    const committer = this.chooseCommitter();
+    const committer = this.chooseCommitter(true);
     if (!committer) return;
     this.pendingAdds = new Set(joiners.map((j) => j.id));
     committer.peer.send({
