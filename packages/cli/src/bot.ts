@@ -74,10 +74,11 @@ export async function runBots(opts: {
       log(`${bot.id} ${state}`);
     }
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
+    // Reports are taken while the bots are still in the meeting (leaving drops the keys and code).
+    return { meetingId, bots: bots.map((b) => b.report()) };
   } finally {
     await Promise.all(bots.map((b) => b.stop().catch(() => undefined)));
   }
-  return { meetingId, bots: bots.map((b) => b.report()) };
 }
 
 export async function botCommand(argv: string[]): Promise<number> {
