@@ -95,6 +95,8 @@ type ClientEvents = {
   warning: (message: string) => void;
 };
 
+const MEDIA_MESSAGES = new Set<ServerMessage['type']>(['media_offer', 'media_answer', 'ice']);
+
 const TERMINAL: ClientState[] = ['denied', 'removed', 'ended', 'left', 'lost'];
 
 /**
@@ -108,7 +110,11 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private e2eeMember: E2eeMember | undefined;
   private signaling: SignalingConnection | undefined;
   private media: MediaTransport | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  /**
+   * Server messages are handled in order, in two lanes: media negotiation (SDP, ICE) must not
+   * hold up MLS handshakes (a Remove commit should not wait behind a renegotiation), and vice versa.
+   */
+  private readonly lanes = { control: Promise.resolve(), media: Promise.resolve() };
   private stateValue: ClientState = 'idle';
   private resume: { participantId: string; token: string } | undefined;
   private participantsById = new Map<string, Participant>();
@@ -246,7 +252,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     const factory =
       this.opts.webSocket ?? ((url: string) => new WebSocket(url) as unknown as ReturnType<WebSocketFactory>);
     const signaling = new SignalingConnection(wsUrl, factory, {
-      message: (msg) => this.enqueue(() => this.onMessage(msg)),
+      message: (msg) =>
+        this.enqueue(MEDIA_MESSAGES.has(msg.type) ? 'media' : 'control', () => this.onMessage(msg)),
       invalid: (reason) => this.emit('warning', `ignored an invalid server message: ${reason}`),
       closed: (code) => {
         if (this.signaling === signaling) this.onClosed(code);
@@ -276,8 +283,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     return joined;
   }
 
-  private enqueue(fn: () => Promise<void>): void {
-    this.queue = this.queue
+  private enqueue(lane: keyof typeof this.lanes, fn: () => Promise<void>): void {
+    this.lanes[lane] = this.lanes[lane]
       .then(fn)
       .catch((e: unknown) => this.emit('warning', `message handling failed: ${(e as Error).message}`));
   }

@@ -49,7 +49,10 @@ export class MeetingHub {
         .update(deps.externalSender.keys.signKey)
         .digest(),
     );
-    this.timings = { rekeyMs: 300_000, commitTimeoutMs: 1_500, ...deps.timings };
+    this.timings = {
+      rekeyMs: deps.timings?.rekeyMs ?? 300_000,
+      commitTimeoutMs: deps.timings?.commitTimeoutMs ?? 1_500,
+    };
     deps.sfu?.on('subscribeOffer', (meetingId, participantId, sdp, streams) =>
       this.rooms
         .get(meetingId)
@@ -124,7 +127,9 @@ export class MeetingHub {
       }
       const r = room;
       if (!r) return fail('not_joined', 'join a meeting first', msg.type);
-      void r.enqueue(peer, msg.type, () => r.handle(r.memberFor(peer), peer, msg));
+      const lane =
+        msg.type === 'media_offer' || msg.type === 'media_answer' || msg.type === 'ice' ? 'media' : 'control';
+      void r.enqueue(peer, msg.type, () => r.handle(r.memberFor(peer), peer, msg), lane);
     });
     let alive = true;
     socket.on('pong', () => (alive = true));

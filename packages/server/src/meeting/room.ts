@@ -64,6 +64,7 @@ export class Room {
   private committerSkips = 0;
   private rekeyTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly mediaQueues = new Map<Peer, Promise<void>>();
   private closed = false;
   private ending = false;
 
@@ -94,8 +95,17 @@ export class Room {
     return this.members.size;
   }
 
-  /** Runs `fn` after every earlier task of this room; errors go to the peer that caused them. */
-  enqueue(peer: Peer | undefined, ref: string, fn: () => Promise<void> | void): Promise<void> {
+  /**
+   * Runs `fn` after every earlier task of this room; errors go to the peer that caused them.
+   * With `lane: 'media'` the task is ordered only with the same peer's other media tasks:
+   * SDP and ICE round trips to the SFU workers must not hold up the delivery service.
+   */
+  enqueue(
+    peer: Peer | undefined,
+    ref: string,
+    fn: () => Promise<void> | void,
+    lane: 'control' | 'media' = 'control',
+  ): Promise<void> {
     const run = async () => {
       if (this.closed) return;
       try {
@@ -115,6 +125,14 @@ export class Room {
         }
       }
     };
+    if (lane === 'media' && peer) {
+      const next = (this.mediaQueues.get(peer) ?? Promise.resolve()).then(run);
+      this.mediaQueues.set(peer, next);
+      void next.then(() => {
+        if (this.mediaQueues.get(peer) === next) this.mediaQueues.delete(peer);
+      });
+      return next;
+    }
     this.queue = this.queue.then(run);
     return this.queue;
   }

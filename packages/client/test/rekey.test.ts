@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConclaveClient } from '../src/index.js';
+import { client, startHubServer, until, type HubServer } from './harness.js';
+
+let server: HubServer | undefined;
+const clients: ConclaveClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.leave().catch(() => undefined)));
+  clients.length = 0;
+  await server?.close();
+});
+
+describe('periodic rekey', () => {
+  it('the server asks for an empty commit every rekey interval; everyone follows with a new code', async () => {
+    server = await startHubServer({ rekeyMs: 250, commitTimeoutMs: 1_000 });
+    const { id, hostSecret } = server.directory.add('rekey');
+    const host = client(server, id, 'host', { hostSecret });
+    const bob = client(server, id, 'bob');
+    clients.push(host, bob);
+    await host.connect();
+    await bob.connect();
+    await until(() => host.roster().length === 2 && bob.e2ee.epoch === host.e2ee.epoch, 'two in group');
+    const start = host.e2ee.epoch!;
+    const codes = new Set<string>();
+    host.on('epoch', (_e, code) => codes.add(code));
+    await until(
+      () => host.e2ee.epoch! >= start + 3n && bob.e2ee.epoch === host.e2ee.epoch,
+      'three rekeys',
+      5_000,
+    );
+    expect(codes.size).toBeGreaterThanOrEqual(3);
+    expect(bob.e2ee.securityCode).toBe(host.e2ee.securityCode);
+    expect(host.roster()).toHaveLength(2);
+  });
+});
+
+describe('departures with default timings', () => {
+  it('one Remove proposal per departure, committed once (no timeout storm)', async () => {
+    const { ExternalSender } = await import('@conclave/crypto');
+    const sender = await ExternalSender.generate();
+    let proposals = 0;
+    const sign = sender.proposeRemove.bind(sender);
+    sender.proposeRemove = (...args) => {
+      proposals++;
+      return sign(...args);
+    };
+    server = await startHubServer({ rekeyMs: 0 }, sender); // commit timeout left at its default
+    const { id, hostSecret } = server.directory.add('storm');
+    const host = client(server, id, 'host', { hostSecret });
+    const bob = client(server, id, 'bob');
+    const carol = client(server, id, 'carol');
+    clients.push(host, bob, carol);
+    for (const c of [host, bob, carol]) await c.connect();
+    await until(() => host.roster().length === 3 && carol.e2ee.epoch === host.e2ee.epoch, 'three in group');
+    const epoch = host.e2ee.epoch!;
+    await carol.leave();
+    await until(() => host.roster().length === 2 && bob.e2ee.epoch === host.e2ee.epoch, 'carol removed');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(proposals).toBe(1);
+    expect(host.e2ee.epoch).toBe(epoch + 1n);
+  });
+});
