@@ -39,7 +39,10 @@ export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
 const id = z.string().min(1).max(128);
 const target = { meetingId: id, participantId: id };
-const sdp = z.string().min(10).max(256 * 1024);
+const sdp = z
+  .string()
+  .min(10)
+  .max(256 * 1024);
 
 /** Parent → worker requests; each is answered by exactly one `result` with the same id. */
 export const requestSchema = z.discriminatedUnion('op', [
@@ -47,9 +50,21 @@ export const requestSchema = z.discriminatedUnion('op', [
   z.object({ id: z.number().int(), op: z.literal('join'), ...target }),
   z.object({ id: z.number().int(), op: z.literal('publishOffer'), ...target, sdp }),
   z.object({ id: z.number().int(), op: z.literal('subscribeAnswer'), ...target, sdp }),
-  z.object({ id: z.number().int(), op: z.literal('addIce'), ...target, pc: pcKindSchema, candidate: iceCandidateSchema }),
+  z.object({
+    id: z.number().int(),
+    op: z.literal('addIce'),
+    ...target,
+    pc: pcKindSchema,
+    candidate: iceCandidateSchema,
+  }),
   z.object({ id: z.number().int(), op: z.literal('setReceiving'), ...target, allowed: z.boolean() }),
-  z.object({ id: z.number().int(), op: z.literal('setMuted'), ...target, kind: mediaKindSchema, muted: z.boolean() }),
+  z.object({
+    id: z.number().int(),
+    op: z.literal('setMuted'),
+    ...target,
+    kind: mediaKindSchema,
+    muted: z.boolean(),
+  }),
   z.object({
     id: z.number().int(),
     op: z.literal('setPreferredLayer'),
@@ -115,7 +130,13 @@ export type TapRecord = z.infer<typeof tapRecordSchema>;
 export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   /** ok: value holds the op's result (checked against resultSchemas); otherwise error says why. */
-  z.object({ type: z.literal('result'), id: z.number().int(), ok: z.boolean(), value: z.unknown(), error: z.string().optional() }),
+  z.object({
+    type: z.literal('result'),
+    id: z.number().int(),
+    ok: z.boolean(),
+    value: z.unknown(),
+    error: z.string().optional(),
+  }),
   z.object({
     type: z.literal('subscribeOffer'),
     ...target,

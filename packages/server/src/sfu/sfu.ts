@@ -1,6 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { StreamInfo } from '@conclave/protocol';
-import type { IceCandidateInit, MediaKind, PcKind, RequestBody, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
+import type {
+  IceCandidateInit,
+  MediaKind,
+  PcKind,
+  RequestBody,
+  ResultOf,
+  TapRecord,
+  WorkerConfig,
+} from './ipc.js';
 import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
 
 export interface SfuLogger {
@@ -76,9 +84,11 @@ export class Sfu extends EventEmitter<SfuEvents> {
 
   private constructor(private readonly opts: SfuOptions) {
     super();
-    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new RangeError('workers must be a positive integer');
+    if (!Number.isInteger(opts.workers) || opts.workers < 1)
+      throw new RangeError('workers must be a positive integer');
     const [lo, hi] = opts.portRange;
-    if (!(lo >= 1 && hi <= 65535 && lo < hi)) throw new RangeError('portRange must be [min, max] with min < max');
+    if (!(lo >= 1 && hi <= 65535 && lo < hi))
+      throw new RangeError('portRange must be [min, max] with min < max');
     this.logger = opts.logger ?? silentLogger;
     this.restartDelay = Array.from({ length: opts.workers }, () => RESTART_DELAY_MIN_MS);
   }
@@ -100,7 +110,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
       slot = { worker: this.pickWorker(), participants: new Set() };
       this.meetings.set(meetingId, slot);
     }
-    if (slot.participants.has(participantId)) throw new Error(`participant ${participantId} already joined meeting ${meetingId}`);
+    if (slot.participants.has(participantId))
+      throw new Error(`participant ${participantId} already joined meeting ${meetingId}`);
     // Counted before the round trip, so concurrent joins spread over the workers.
     slot.participants.add(participantId);
     try {
@@ -108,7 +119,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
       await slot.worker.request({ op: 'join', meetingId, participantId });
     } catch (err) {
       slot.participants.delete(participantId);
-      if (slot.participants.size === 0 && this.meetings.get(meetingId) === slot) this.meetings.delete(meetingId);
+      if (slot.participants.size === 0 && this.meetings.get(meetingId) === slot)
+        this.meetings.delete(meetingId);
       throw err;
     }
   }
@@ -121,7 +133,12 @@ export class Sfu extends EventEmitter<SfuEvents> {
     await this.call(meetingId, { op: 'subscribeAnswer', meetingId, participantId, sdp });
   }
 
-  async addIceCandidate(meetingId: string, participantId: string, pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+  async addIceCandidate(
+    meetingId: string,
+    participantId: string,
+    pc: PcKind,
+    candidate: IceCandidateInit,
+  ): Promise<void> {
     await this.call(meetingId, { op: 'addIce', meetingId, participantId, pc, candidate });
   }
 
@@ -139,7 +156,12 @@ export class Sfu extends EventEmitter<SfuEvents> {
    * Simulcast policy hook: the layer (rid) `participantId` should receive of `publisherId`'s
    * video, or null for the default (the highest active layer). Switches happen at key frames.
    */
-  async setPreferredLayer(meetingId: string, participantId: string, publisherId: string, rid: string | null): Promise<void> {
+  async setPreferredLayer(
+    meetingId: string,
+    participantId: string,
+    publisherId: string,
+    rid: string | null,
+  ): Promise<void> {
     await this.call(meetingId, { op: 'setPreferredLayer', meetingId, participantId, publisherId, rid });
   }
 
@@ -211,7 +233,9 @@ export class Sfu extends EventEmitter<SfuEvents> {
     const w = new WorkerHandle(config);
     this.workers[slot] = w;
     w.on('event', (msg) => this.onWorkerEvent(w, msg));
-    w.on('invalid', (issue) => this.logger.warn({ worker: slot, pid: w.pid, issue }, 'SFU worker sent an invalid message'));
+    w.on('invalid', (issue) =>
+      this.logger.warn({ worker: slot, pid: w.pid, issue }, 'SFU worker sent an invalid message'),
+    );
     w.on('exit', (code, signal) => this.onWorkerExit(w, code, signal));
     return w;
   }
@@ -226,8 +250,12 @@ export class Sfu extends EventEmitter<SfuEvents> {
       this.meetings.delete(meetingId);
     }
     const uptime = Date.now() - w.startedAt;
-    this.logger.error({ worker: slot, pid: w.pid, code, signal, uptimeMs: uptime, meetings: lost }, 'SFU worker exited; replacing it');
-    const delay = uptime >= STABLE_UPTIME_MS ? RESTART_DELAY_MIN_MS : (this.restartDelay[slot] ?? RESTART_DELAY_MIN_MS);
+    this.logger.error(
+      { worker: slot, pid: w.pid, code, signal, uptimeMs: uptime, meetings: lost },
+      'SFU worker exited; replacing it',
+    );
+    const delay =
+      uptime >= STABLE_UPTIME_MS ? RESTART_DELAY_MIN_MS : (this.restartDelay[slot] ?? RESTART_DELAY_MIN_MS);
     this.restartDelay[slot] = Math.min(delay * 2, RESTART_DELAY_MAX_MS);
     setTimeout(() => {
       if (this.closing || this.workers[slot] !== w) return;
@@ -262,7 +290,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
     let best: WorkerHandle | undefined;
     let bestScore = Infinity;
     const load = new Map<WorkerHandle, number>();
-    for (const m of this.meetings.values()) load.set(m.worker, (load.get(m.worker) ?? 0) + m.participants.size * 1000 + 1);
+    for (const m of this.meetings.values())
+      load.set(m.worker, (load.get(m.worker) ?? 0) + m.participants.size * 1000 + 1);
     for (const w of this.workers) {
       if (w.exited) continue;
       const score = load.get(w) ?? 0;

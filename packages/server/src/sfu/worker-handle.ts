@@ -104,7 +104,8 @@ export class WorkerHandle extends EventEmitter<WorkerHandleEvents> {
   }
 
   request<R extends RequestBody>(req: R, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ResultOf<R['op']>> {
-    if (this.exitedFlag || !this.child.connected) return Promise.reject(new Error(`SFU worker ${this.config.worker} is not running`));
+    if (this.exitedFlag || !this.child.connected)
+      return Promise.reject(new Error(`SFU worker ${this.config.worker} is not running`));
     const id = this.nextId++;
     return new Promise<ResultOf<R['op']>>((resolve, reject) => {
       const timer = setTimeout(() => {

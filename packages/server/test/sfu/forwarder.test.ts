@@ -33,7 +33,14 @@ afterEach(() => {
 function context(): WorkerContext {
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
   return {
-    config: { worker: 0, workers: 1, announcedAddress: '127.0.0.1', portRange: [40000, 40100], loopbackOnly: true, tap: false },
+    config: {
+      worker: 0,
+      workers: 1,
+      announcedAddress: '127.0.0.1',
+      portRange: [40000, 40100],
+      loopbackOnly: true,
+      tap: false,
+    },
     portRange: [40000, 40100],
     address: '127.0.0.1',
     counters: { packetsIn: 0, packetsForwarded: 0 },
@@ -76,20 +83,46 @@ function subscribeTransceiver(sent: Sent[]): RTCRtpTransceiver {
 }
 
 /** A VP8 packet: 1-byte descriptor (S on the first packet of a frame), then the frame tag byte. */
-function vp8(ssrc: number, seq: number, ts: number, opts: { key?: boolean; start?: boolean; size?: number } = {}): RtpPacket {
+function vp8(
+  ssrc: number,
+  seq: number,
+  ts: number,
+  opts: { key?: boolean; start?: boolean; size?: number } = {},
+): RtpPacket {
   const start = opts.start ?? true;
   const payload = Buffer.alloc(opts.size ?? 100, 0xab);
   payload[0] = start ? 0x10 : 0x00;
   payload[1] = opts.key ? 0x00 : 0x01;
-  return new RtpPacket(new RtpHeader({ ssrc, sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, payloadType: 100, marker: true }), payload);
+  return new RtpPacket(
+    new RtpHeader({
+      ssrc,
+      sequenceNumber: seq & 0xffff,
+      timestamp: ts >>> 0,
+      payloadType: 100,
+      marker: true,
+    }),
+    payload,
+  );
 }
 
 function setup(): { stream: PublishedStream; forwarder: Forwarder; sent: Sent[]; plis: number[] } {
   const plis: number[] = [];
   const sent: Sent[] = [];
   const ctx = context();
-  const stream = new PublishedStream({ id: 'alice', muted: { audio: false, video: false } }, '1', 'video', 'camera', publishTransceiver(plis), ctx);
-  const forwarder = new Forwarder(stream, { id: 'bob', meetingId: 'm1', receiving: true }, subscribeTransceiver(sent), ctx);
+  const stream = new PublishedStream(
+    { id: 'alice', muted: { audio: false, video: false } },
+    '1',
+    'video',
+    'camera',
+    publishTransceiver(plis),
+    ctx,
+  );
+  const forwarder = new Forwarder(
+    stream,
+    { id: 'bob', meetingId: 'm1', receiving: true },
+    subscribeTransceiver(sent),
+    ctx,
+  );
   forwarder.activate();
   return { stream, forwarder, sent, plis };
 }
@@ -116,8 +149,26 @@ describe('simulcast layer policy', () => {
     ];
     expect(chooseLayer(layers, undefined, null)).toBe('h');
     expect(chooseLayer(layers, 'h', 'l')).toBe('l');
-    expect(chooseLayer([{ rid: 'l', rate: 20_000, active: true }, { rid: 'h', rate: 200_000, active: false }], 'h', null)).toBe('l');
-    expect(chooseLayer([{ rid: 'a', rate: 100, active: true }, { rid: 'b', rate: 120, active: true }], 'a', null)).toBe('a');
+    expect(
+      chooseLayer(
+        [
+          { rid: 'l', rate: 20_000, active: true },
+          { rid: 'h', rate: 200_000, active: false },
+        ],
+        'h',
+        null,
+      ),
+    ).toBe('l');
+    expect(
+      chooseLayer(
+        [
+          { rid: 'a', rate: 100, active: true },
+          { rid: 'b', rate: 120, active: true },
+        ],
+        'a',
+        null,
+      ),
+    ).toBe('a');
     expect(chooseLayer([], 'h', null)).toBe('h');
   });
 });
@@ -171,7 +222,8 @@ describe('Forwarder', () => {
     const seqs = sent.map((s) => s.seq);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(((seqs[i - 1] ?? 0) + 1) & 0xffff);
     const tss = sent.map((s) => s.ts);
-    for (let i = 1; i < tss.length; i++) expect((((tss[i] ?? 0) - (tss[i - 1] ?? 0)) >>> 0) < 0x80000000).toBe(true);
+    for (let i = 1; i < tss.length; i++)
+      expect(((tss[i] ?? 0) - (tss[i - 1] ?? 0)) >>> 0 < 0x80000000).toBe(true);
   });
 
   it('relays at most one key-frame request per 500 ms per layer', async () => {

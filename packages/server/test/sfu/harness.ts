@@ -4,6 +4,15 @@
  * Server tests may use the client's bot peer; server code never does.
  */
 import type { StreamInfo } from '@conclave/protocol';
+import {
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  RtpHeader,
+  useSdesMid,
+  useSdesRTPStreamId,
+  useVP8,
+  type RTCRtpTransceiver,
+} from 'werift';
 import { NodeMediaPeer, type ReceivedFrame } from '../../../client/src/media/index.js';
 import { Sfu, type SfuOptions, type TapRecord } from '../../src/sfu/index.js';
 
@@ -49,10 +58,23 @@ export function wire(sfu: Sfu, bots: Map<string, Bot>): void {
       .then((answer) => sfu.subscribeAnswer(m, p, answer))
       .catch((err: unknown) => console.error('subscribe negotiation failed', err));
   });
-  sfu.on('ice', (m, p, pc, c) => void bots.get(key(m, p))?.peer.addIce(pc, c).catch(() => undefined));
+  sfu.on(
+    'ice',
+    (m, p, pc, c) =>
+      void bots
+        .get(key(m, p))
+        ?.peer.addIce(pc, c)
+        .catch(() => undefined),
+  );
 }
 
-export async function joinBot(sfu: Sfu, bots: Map<string, Bot>, meetingId: string, id: string, receiving = true): Promise<Bot> {
+export async function joinBot(
+  sfu: Sfu,
+  bots: Map<string, Bot>,
+  meetingId: string,
+  id: string,
+  receiving = true,
+): Promise<Bot> {
   const bot = new Bot(sfu, meetingId, id);
   bots.set(`${meetingId}/${id}`, bot);
   await sfu.join(meetingId, id);
@@ -78,4 +100,68 @@ export function collectTaps(sfu: Sfu): TapRecord[] {
   const taps: TapRecord[] = [];
   sfu.on('tap', (r) => taps.push(r));
   return taps;
+}
+
+/**
+ * A publisher that sends two simulcast layers (rids 'lo' and 'hi') on one video m-line, as a
+ * browser does: werift cannot send simulcast, so the offer gets a=rid/a=simulcast lines and the
+ * packets go straight to the DTLS transport with the rid header extension.
+ */
+export class SimulcastPublisher {
+  readonly pc: RTCPeerConnection;
+  private readonly video: RTCRtpTransceiver;
+  private seq = { lo: 1000, hi: 30000 };
+  keyFrameRequests: number[] = [];
+
+  constructor() {
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      iceUseIpv6: false,
+      bundlePolicy: 'max-bundle',
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceInterfaceAddresses: { udp4: '127.0.0.1' },
+      codecs: { video: [useVP8({ payloadType: 96 })] },
+      headerExtensions: { video: [useSdesMid(), useSdesRTPStreamId()] },
+    });
+    this.video = this.pc.addTransceiver('video', { direction: 'sendonly' });
+    this.pc.dtlsTransports[0]?.onRtcp.subscribe((p) => {
+      if (p instanceof RtcpPayloadSpecificFeedback && p.feedback.count === 1)
+        this.keyFrameRequests.push(p.feedback.mediaSsrc);
+    });
+  }
+
+  async offer(): Promise<string> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    const sdp = this.pc.localDescription?.sdp ?? '';
+    return sdp
+      .split('\r\n')
+      .filter((l) => !l.startsWith('a=ssrc') && (!l.startsWith('a=candidate:') || l.includes(' 127.0.0.1 ')))
+      .join('\r\n')
+      .replace(/(a=mid:\S+\r\n)/, '$1a=rid:lo send\r\na=rid:hi send\r\na=simulcast:send lo;hi\r\n');
+  }
+
+  /** One frame on one layer: `size` bytes in one packet, VP8 descriptor + frame tag. */
+  async send(rid: 'lo' | 'hi', ts: number, key: boolean, size: number, seed: number): Promise<Uint8Array> {
+    const ext = (uri: string): number => {
+      const e = this.video.headerExtensions.find((h) => h.uri === uri);
+      if (!e) throw new Error(`${uri} not negotiated`);
+      return e.id;
+    };
+    const frame = Buffer.alloc(size, seed & 0xff);
+    frame[0] = key ? 0x00 : 0x01;
+    const payload = Buffer.concat([Buffer.from([0x10]), frame]);
+    const header = new RtpHeader({
+      ssrc: rid === 'lo' ? 0x1111 : 0x2222,
+      payloadType: 96,
+      sequenceNumber: this.seq[rid]++ & 0xffff,
+      timestamp: ts >>> 0,
+      marker: true,
+      extensions: [
+        { id: ext('urn:ietf:params:rtp-hdrext:sdes:mid'), payload: Buffer.from(this.video.mid ?? '0') },
+        { id: ext('urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id'), payload: Buffer.from(rid) },
+      ],
+    });
+    await this.pc.dtlsTransports[0]?.sendRtp(payload, header);
+    return new Uint8Array(frame);
+  }
 }

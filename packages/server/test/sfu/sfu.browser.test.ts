@@ -7,7 +7,16 @@ import { SFrameKeyRing, SFrameSender, protectEncodedFrame, unprotectEncodedFrame
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticOpusFrame, syntheticVp8Frame } from '../../../client/src/media/index.js';
 import { Sfu, type TapRecord } from '../../src/sfu/index.js';
-import { Bot, LOOPBACK_OPTS, collectTaps, joinBot, sleep, until, wire } from './harness.js';
+import {
+  Bot,
+  LOOPBACK_OPTS,
+  SimulcastPublisher,
+  collectTaps,
+  joinBot,
+  sleep,
+  until,
+  wire,
+} from './harness.js';
 
 const bots = new Map<string, Bot>();
 
@@ -33,7 +42,9 @@ async function prime(pub: Bot, subs: Bot[]): Promise<void> {
   for (const s of subs) await s.peer.waitConnected('subscribe');
   const t0 = Date.now();
   let i = 0;
-  while (!subs.every((s) => s.framesFrom(pub.id, 'camera').length > 0 && s.framesFrom(pub.id, 'audio').length > 0)) {
+  while (
+    !subs.every((s) => s.framesFrom(pub.id, 'camera').length > 0 && s.framesFrom(pub.id, 'audio').length > 0)
+  ) {
     if (Date.now() - t0 > 10_000) throw new Error('subscribers never got media');
     await pub.peer.sendFrame('camera', syntheticVp8Frame(600, true, i), { keyFrame: true });
     await pub.peer.sendFrame('audio', syntheticOpusFrame(80, i));
@@ -93,14 +104,20 @@ describe('SFU over loopback WebRTC', () => {
     await prime(alice, [bob, carol]);
     const sent = await burst(alice, 30);
     for (const sub of [bob, carol]) {
-      await until(() => sub.framesFrom('alice', 'camera').length >= 30 && sub.framesFrom('alice', 'audio').length >= 30, `${sub.id}'s frames`);
+      await until(
+        () => sub.framesFrom('alice', 'camera').length >= 30 && sub.framesFrom('alice', 'audio').length >= 30,
+        `${sub.id}'s frames`,
+      );
       expect(sub.framesFrom('alice', 'camera').map((f) => f.frame)).toEqual(sent.camera);
       expect(sub.framesFrom('alice', 'audio').map((f) => f.frame)).toEqual(sent.audio);
       // Frames are tagged with the StreamInfo of the subscribe offer: nothing from anybody else.
       expect(sub.frames.every((f) => f.participantId === 'alice')).toBe(true);
     }
     expect(alice.frames).toHaveLength(0); // nobody else published anything
-    const streams = bob.peer.currentStreams().map((s) => `${s.participantId}/${s.source}`).sort();
+    const streams = bob.peer
+      .currentStreams()
+      .map((s) => `${s.participantId}/${s.source}`)
+      .sort();
     expect(streams).toEqual(['alice/audio', 'alice/camera', 'carol/audio', 'carol/camera']);
   });
 
@@ -184,14 +201,20 @@ describe('SFU over loopback WebRTC', () => {
     const bob = await joinBot(sfu, bots, m, 'bob');
     const carol = await joinBot(sfu, bots, m, 'carol');
     await prime(alice, [bob]);
-    await until(() => bob.lastStreams.some((s) => s.participantId === 'carol'), "carol's streams in bob's offer");
+    await until(
+      () => bob.lastStreams.some((s) => s.participantId === 'carol'),
+      "carol's streams in bob's offer",
+    );
     const carolMids = bob.lastStreams.filter((s) => s.participantId === 'carol').map((s) => s.mid);
     const offers = bob.offers;
 
     await sfu.leave(m, 'carol');
     await carol.peer.close();
     bots.delete(`${m}/carol`);
-    await until(() => bob.offers > offers && !bob.lastStreams.some((s) => s.participantId === 'carol'), 'an offer without carol');
+    await until(
+      () => bob.offers > offers && !bob.lastStreams.some((s) => s.participantId === 'carol'),
+      'an offer without carol',
+    );
     expect(bob.lastStreams.map((s) => s.participantId)).toEqual(['alice', 'alice']);
 
     // Media from alice still flows after the renegotiation.
@@ -202,13 +225,64 @@ describe('SFU over loopback WebRTC', () => {
 
     // erin gets carol's old m-lines, and her frames are attributed to her.
     const erin = await joinBot(sfu, bots, m, 'erin');
-    await until(() => bob.lastStreams.filter((s) => s.participantId === 'erin').length === 2, "erin's streams in bob's offer");
-    expect(bob.lastStreams.filter((s) => s.participantId === 'erin').map((s) => s.mid).sort()).toEqual([...carolMids].sort());
+    await until(
+      () => bob.lastStreams.filter((s) => s.participantId === 'erin').length === 2,
+      "erin's streams in bob's offer",
+    );
+    expect(
+      bob.lastStreams
+        .filter((s) => s.participantId === 'erin')
+        .map((s) => s.mid)
+        .sort(),
+    ).toEqual([...carolMids].sort());
     await prime(erin, [bob]);
     const fromErin = await burst(erin, 10);
     await until(() => bob.framesFrom('erin', 'camera').length >= 10, "erin's frames");
     expect(bob.framesFrom('erin', 'camera').map((f) => f.frame)).toEqual(fromErin.camera);
     expect(bob.framesFrom('erin', 'audio').map((f) => f.frame)).toEqual(fromErin.audio);
+  });
+
+  it('forwards one simulcast layer, the highest by default, and switches on request at a key frame', async () => {
+    const m = meeting();
+    const pub = new SimulcastPublisher();
+    try {
+      await sfu.join(m, 'simon');
+      await pub.pc.setRemoteDescription({
+        type: 'answer',
+        sdp: await sfu.publishOffer(m, 'simon', await pub.offer()),
+      });
+      const bob = await joinBot(sfu, bots, m, 'bob');
+      await bob.peer.waitConnected('subscribe');
+      let ts = 0;
+      let i = 0;
+      const frames = async (count: number): Promise<void> => {
+        for (let k = 0; k < count; k++, i++) {
+          ts += 3000;
+          const key = i % 10 === 0;
+          await pub.send('lo', ts, key, 200, i);
+          await pub.send('hi', ts + 77, key, 1200, i);
+          await sleep(30);
+        }
+      };
+      await frames(45); // the layer rates are measured every 500 ms
+      await until(() => bob.framesFrom('simon', 'camera').length > 5, 'simulcast frames');
+      const sizes = (): number[] => bob.framesFrom('simon', 'camera').map((f) => f.frame.length);
+      expect(sizes().slice(-5)).toEqual([1200, 1200, 1200, 1200, 1200]);
+
+      pub.keyFrameRequests.length = 0;
+      await sfu.setPreferredLayer(m, 'bob', 'simon', 'lo');
+      const before = sizes().length;
+      await frames(25);
+      await until(() => sizes().slice(-1)[0] === 200, 'the switch to the low layer');
+      expect(pub.keyFrameRequests).toContain(0x1111); // a key frame was asked on the new layer
+      const after = bob.framesFrom('simon', 'camera').slice(before);
+      const firstLo = after.findIndex((f) => f.frame.length === 200);
+      expect(after.slice(0, firstLo).every((f) => f.frame.length === 1200)).toBe(true);
+      expect((after[firstLo]?.frame[0] ?? 1) & 1).toBe(0); // switched at a key frame
+      expect(after.slice(firstLo).every((f) => f.frame.length === 200)).toBe(true);
+    } finally {
+      await pub.pc.close();
+    }
   });
 
   it('taps every forwarded payload, and with SFrame they are ciphertext with a clear VP8/Opus prefix', async () => {
@@ -232,7 +306,9 @@ describe('SFU over loopback WebRTC', () => {
       const frame = syntheticVp8Frame(1800, i === 0, i);
       frame.set(marker, 40);
       plain.push(frame);
-      await alice.peer.sendFrame('camera', await protectEncodedFrame(videoSender, 'vp8', frame), { keyFrame: i === 0 });
+      await alice.peer.sendFrame('camera', await protectEncodedFrame(videoSender, 'vp8', frame), {
+        keyFrame: i === 0,
+      });
       const audio = syntheticOpusFrame(120, i);
       audio.set(marker, 20);
       await alice.peer.sendFrame('audio', await protectEncodedFrame(audioSender, 'opus', audio));
@@ -242,7 +318,9 @@ describe('SFU over loopback WebRTC', () => {
       await until(() => sub.framesFrom('alice', 'camera').length >= 10, `${sub.id}'s frames`);
       const ring = new SFrameKeyRing(); // each receiver has its own (replay windows are per receiver)
       await ring.addKey(1n, baseKey, suite);
-      const decrypted = await Promise.all(sub.framesFrom('alice', 'camera').map((f) => unprotectEncodedFrame(ring, 'vp8', f.frame)));
+      const decrypted = await Promise.all(
+        sub.framesFrom('alice', 'camera').map((f) => unprotectEncodedFrame(ring, 'vp8', f.frame)),
+      );
       expect(decrypted).toEqual(plain);
     }
     await sleep(100);

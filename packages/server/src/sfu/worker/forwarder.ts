@@ -53,11 +53,14 @@ export class Forwarder {
   ) {
     this.needKeyFrame = stream.kind === 'video';
     const sender = transceiver.sender;
-    this.unsubscribe.push(sender.onPictureLossIndication.subscribe(() => this.onKeyFrameRequest()).unSubscribe);
+    this.unsubscribe.push(
+      sender.onPictureLossIndication.subscribe(() => this.onKeyFrameRequest()).unSubscribe,
+    );
     this.unsubscribe.push(
       sender.onRtcp.subscribe((p) => {
         // werift only raises an event for PLI; FIR arrives here as PSFB FMT 4.
-        if (p instanceof RtcpPayloadSpecificFeedback && p.feedback.count === FIR_FMT) this.onKeyFrameRequest();
+        if (p instanceof RtcpPayloadSpecificFeedback && p.feedback.count === FIR_FMT)
+          this.onKeyFrameRequest();
       }).unSubscribe,
     );
     stream.forwarders.add(this);
@@ -76,7 +79,9 @@ export class Forwarder {
   activate(): void {
     if (this.active) return;
     this.active = true;
-    this.audioLevelOutId = this.transceiver.headerExtensions.find((e) => e.uri === RTP_EXTENSION_URI.audioLevelIndication)?.id;
+    this.audioLevelOutId = this.transceiver.headerExtensions.find(
+      (e) => e.uri === RTP_EXTENSION_URI.audioLevelIndication,
+    )?.id;
     this.restartVideo();
   }
 
@@ -97,7 +102,8 @@ export class Forwarder {
     const next = chooseLayer(this.stream.layerViews(), this.currentRid, this.preferredRid);
     if (next === this.targetRid) return;
     this.targetRid = next;
-    if (next !== this.currentRid && this.active && this.subscriber.receiving) this.stream.requestKeyFrame(next);
+    if (next !== this.currentRid && this.active && this.subscriber.receiving)
+      this.stream.requestKeyFrame(next);
   }
 
   /** The hot path: one packet of layer `rid` of the stream. */
@@ -112,7 +118,8 @@ export class Forwarder {
           this.currentRid = rid;
           this.needKeyFrame = false;
           this.send(rtp);
-        } else {
+        } else if (this.senderReady()) {
+          // Until the subscriber's connection is up there is no point asking; it asks on connect.
           this.stream.requestKeyFrame(rid);
         }
         return;

@@ -19,7 +19,11 @@ const SWITCH_UP_FACTOR = 1.5;
  * the highest-rate active layer. The current layer is kept unless it stopped or another layer is
  * clearly higher. Returns undefined when no layer is active.
  */
-export function chooseLayer(layers: readonly LayerView[], current: string | undefined, preferred: string | null): string | undefined {
+export function chooseLayer(
+  layers: readonly LayerView[],
+  current: string | undefined,
+  preferred: string | null,
+): string | undefined {
   const active = layers.filter((l) => l.active);
   if (active.length === 0) return current;
   if (preferred !== null && active.some((l) => l.rid === preferred)) return preferred;

@@ -2,7 +2,13 @@
  * Entry point of an SFU worker process (forked by Sfu.start with tsx as loader). It owns
  * meetings and their werift peer connections, and speaks the typed IPC of ../ipc.ts.
  */
-import { requestSchema, type WorkerConfig, type WorkerMessage, type WorkerRequest, type WorkerStats } from '../ipc.js';
+import {
+  requestSchema,
+  type WorkerConfig,
+  type WorkerMessage,
+  type WorkerRequest,
+  type WorkerStats,
+} from '../ipc.js';
 import { LAYER_TICK_MS, type WorkerContext, type WorkerLog } from './context.js';
 import { Meeting } from './meeting.js';
 import { Mutex } from './mutex.js';
@@ -133,8 +139,15 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 process.on('message', (raw: unknown) => {
   const parsed = requestSchema.safeParse(raw);
   if (!parsed.success) {
-    const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
-    send({ type: 'result', id, ok: false, value: null, error: `bad request: ${parsed.error.issues[0]?.message ?? 'invalid'}` });
+    const id =
+      typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
+    send({
+      type: 'result',
+      id,
+      ok: false,
+      value: null,
+      error: `bad request: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    });
     return;
   }
   const req = parsed.data;
@@ -144,7 +157,14 @@ process.on('message', (raw: unknown) => {
       // Exit once the reply is on its way: the parent waits for our exit.
       if (req.op === 'shutdown') setImmediate(() => process.exit(0));
     },
-    (err: unknown) => send({ type: 'result', id: req.id, ok: false, value: null, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) =>
+      send({
+        type: 'result',
+        id: req.id,
+        ok: false,
+        value: null,
+        error: err instanceof Error ? err.message : String(err),
+      }),
   );
 });
 
@@ -152,7 +172,14 @@ process.on('message', (raw: unknown) => {
 process.on('disconnect', () => process.exit(0));
 // werift raises from timers and socket callbacks now and then; one bad connection must not take
 // down every meeting of this worker.
-process.on('uncaughtException', (err) => log.error({ err: err.stack ?? String(err) }, 'uncaught exception in SFU worker'));
-process.on('unhandledRejection', (err) => log.error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'unhandled rejection in SFU worker'));
+process.on('uncaughtException', (err) =>
+  log.error({ err: err.stack ?? String(err) }, 'uncaught exception in SFU worker'),
+);
+process.on('unhandledRejection', (err) =>
+  log.error(
+    { err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+    'unhandled rejection in SFU worker',
+  ),
+);
 
 send({ type: 'ready' });

@@ -24,6 +24,8 @@ export class Meeting {
   async publishOffer(participantId: string, sdp: string): Promise<string> {
     const p = this.get(participantId);
     const answer = await p.answerPublish(sdp);
+    // It may have left while its offer was being answered: its streams must not be attached.
+    if (this.participants.get(participantId) !== p) throw new Error(`participant ${participantId} left`);
     const { added, removed } = p.syncPublished();
     for (const stream of removed) {
       for (const other of this.participants.values()) other.removeForwarder(stream);

@@ -79,12 +79,15 @@ export class Participant implements PublisherView, SubscriberView {
     const changes: StreamChanges = { added: [], removed: [] };
     const seen = new Set<string>();
     const rank: Record<MediaKind, number> = { audio: 0, video: 0 };
-    const transceivers = [...this.pcs.publish.getTransceivers()].sort((a, b) => (a.mLineIndex ?? 0) - (b.mLineIndex ?? 0));
+    const transceivers = [...this.pcs.publish.getTransceivers()].sort(
+      (a, b) => (a.mLineIndex ?? 0) - (b.mLineIndex ?? 0),
+    );
     for (const t of transceivers) {
       const kind = t.kind;
       if (kind !== 'audio' && kind !== 'video') continue;
       const source = SOURCES_BY_RANK[kind][rank[kind]++];
-      const receiving = !t.stopped && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv');
+      const receiving =
+        !t.stopped && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv');
       if (!t.mid || !source || !receiving) continue;
       seen.add(t.mid);
       const existing = this.published.get(t.mid);
@@ -107,7 +110,9 @@ export class Participant implements PublisherView, SubscriberView {
   /** Starts forwarding `stream` to this participant (on a new or recycled transceiver). */
   addForwarder(stream: PublishedStream): void {
     if (this.closed || this.forwarders.has(stream)) return;
-    const transceiver = this.free[stream.kind].pop() ?? this.pcs.subscribe.addTransceiver(stream.kind, { direction: 'sendonly' });
+    const transceiver =
+      this.free[stream.kind].pop() ??
+      this.pcs.subscribe.addTransceiver(stream.kind, { direction: 'sendonly' });
     transceiver.setDirection('sendonly');
     this.forwarders.set(stream, new Forwarder(stream, this, transceiver, this.ctx));
     this.scheduleOffer();
@@ -167,11 +172,13 @@ export class Participant implements PublisherView, SubscriberView {
     this.muted[kind] = muted;
     if (kind !== 'video' || muted || !was) return;
     // Unmuted video restarts at a key frame everywhere.
-    for (const s of this.published.values()) if (s.kind === 'video') for (const f of s.forwarders) f.restartVideo();
+    for (const s of this.published.values())
+      if (s.kind === 'video') for (const f of s.forwarders) f.restartVideo();
   }
 
   setPreferredLayer(publisherId: string, rid: string | null): void {
-    for (const [stream, f] of this.forwarders) if (stream.publisher.id === publisherId && stream.kind === 'video') f.setPreferredLayer(rid);
+    for (const [stream, f] of this.forwarders)
+      if (stream.publisher.id === publisherId && stream.kind === 'video') f.setPreferredLayer(rid);
   }
 
   async close(): Promise<void> {
@@ -189,7 +196,12 @@ export class Participant implements PublisherView, SubscriberView {
     // Coalesce the changes of one event-loop turn (a publisher's audio and video) into one offer.
     setImmediate(() => {
       this.offerScheduled = false;
-      this.negotiate().catch((err: unknown) => this.ctx.log.error({ err: String(err), meetingId: this.meetingId, participantId: this.id }, 'subscribe offer failed'));
+      this.negotiate().catch((err: unknown) =>
+        this.ctx.log.error(
+          { err: String(err), meetingId: this.meetingId, participantId: this.id },
+          'subscribe offer failed',
+        ),
+      );
     });
   }
 
@@ -231,8 +243,12 @@ export class Participant implements PublisherView, SubscriberView {
     }
   }
 
-  private async setLocal(kind: PcKind, desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string }): Promise<void> {
+  private async setLocal(
+    kind: PcKind,
+    desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string },
+  ): Promise<void> {
     await this.ctx.gatherLock.run(async () => {
+      if (this.closed) throw new Error('participant left');
       this.settingLocal[kind] = true;
       try {
         await this.pcs[kind].setLocalDescription(desc);

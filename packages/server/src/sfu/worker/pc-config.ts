@@ -35,7 +35,12 @@ function codecs(): RTCPeerConnectionConfig['codecs'] {
     audio: [useOPUS({ payloadType: OPUS_PT })],
     video: [
       useVP8({ payloadType: VP8_PT, rtcpFeedback: [useNACK(), usePLI(), useFIR()] }),
-      new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: VP8_RTX_PT, parameters: `apt=${VP8_PT}` }),
+      new RTCRtpCodecParameters({
+        mimeType: 'video/rtx',
+        clockRate: 90000,
+        payloadType: VP8_RTX_PT,
+        parameters: `apt=${VP8_PT}`,
+      }),
     ],
   };
 }
@@ -48,9 +53,18 @@ function isLocalAddress(address: string): boolean {
 }
 
 function iceConfig(config: WorkerConfig, range: [number, number]): RTCPeerConnectionConfig {
-  const base: RTCPeerConnectionConfig = { iceServers: [], iceUseIpv6: false, bundlePolicy: 'max-bundle', icePortRange: range };
+  const base: RTCPeerConnectionConfig = {
+    iceServers: [],
+    iceUseIpv6: false,
+    bundlePolicy: 'max-bundle',
+    icePortRange: range,
+  };
   if (config.loopbackOnly) {
-    return { ...base, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } };
+    return {
+      ...base,
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceInterfaceAddresses: { udp4: '127.0.0.1' },
+    };
   }
   // The announced address is always a host candidate. When it is one of ours, sockets bind to
   // it; otherwise (1:1 NAT, e.g. a cloud VM's public address) they bind to all interfaces and
@@ -58,7 +72,9 @@ function iceConfig(config: WorkerConfig, range: [number, number]): RTCPeerConnec
   return {
     ...base,
     iceAdditionalHostAddresses: [config.announcedAddress],
-    ...(isLocalAddress(config.announcedAddress) ? { iceInterfaceAddresses: { udp4: config.announcedAddress } } : {}),
+    ...(isLocalAddress(config.announcedAddress)
+      ? { iceInterfaceAddresses: { udp4: config.announcedAddress } }
+      : {}),
   };
 }
 

@@ -57,7 +57,9 @@ export class PublishedStream {
 
   /** After a renegotiation of the publish connection: the extension ids may have changed. */
   refreshExtensions(): void {
-    this.audioLevelId = this.transceiver.headerExtensions.find((e) => e.uri === RTP_EXTENSION_URI.audioLevelIndication)?.id;
+    this.audioLevelId = this.transceiver.headerExtensions.find(
+      (e) => e.uri === RTP_EXTENSION_URI.audioLevelIndication,
+    )?.id;
   }
 
   /** Simulcast tracks (one per rid) appear as packets arrive, so tracks are watched as they come. */
@@ -74,7 +76,15 @@ export class PublishedStream {
     this.ctx.counters.packetsIn++;
     let layer = this.layers.get(rid);
     if (!layer) {
-      layer = { rid, ssrc: undefined, bytes: 0, packets: 0, rate: 0, active: true, lastKeyFrameRequestAt: -Infinity };
+      layer = {
+        rid,
+        ssrc: undefined,
+        bytes: 0,
+        packets: 0,
+        rate: 0,
+        active: true,
+        lastKeyFrameRequestAt: -Infinity,
+      };
       this.layers.set(rid, layer);
       for (const f of this.forwarders) f.updateTarget();
     }
