@@ -146,4 +146,46 @@ describe('E2EE meeting signaling and MLS delivery service', () => {
     );
     expect(bob.role).toBe('participant');
   });
+  it('host controls: mute, mute all, co-host, lock, remove, end', async () => {
+    const { id, hostSecret } = server.directory.add('meeting-controls');
+    const host = join(id, 'host', { hostSecret });
+    await host.connect();
+    const bob = join(id, 'bob');
+    const carol = join(id, 'carol');
+    await bob.connect();
+    await carol.connect();
+    await until(() => agree([host, bob, carol]) && host.roster().length === 3, 'three in group');
+    const mutedBob: string[] = [];
+    bob.on('muted', (k) => mutedBob.push(k));
+    host.mute(bob.participantId!, 'video');
+    await until(() => mutedBob.includes('video'), 'bob muted');
+    host.muteAll('audio');
+    await until(() => mutedBob.includes('audio'), 'bob muted by mute all');
+    await until(
+      () =>
+        host
+          .participants()
+          .filter((p) => p.id !== host.participantId)
+          .every((p) => !p.audio),
+      'flags',
+    );
+    host.setRole(bob.participantId!, 'cohost');
+    await until(() => bob.role === 'cohost', 'bob co-host');
+    // a co-host can remove; the removed participant's leaf leaves the group
+    bob.remove(carol.participantId!);
+    await until(
+      () => carol.state === 'removed' && host.roster().length === 2 && agree([host, bob]),
+      'carol removed',
+    );
+    host.lock(true);
+    await until(() => bob.meeting?.settings.locked === true, 'lock broadcast');
+    await expect(join(id, 'late', { reconnect: false }).connect()).rejects.toMatchObject({
+      code: 'meeting_locked',
+    });
+    host.endForAll();
+    await until(() => bob.state === 'ended' && host.state === 'ended', 'ended for all');
+    await expect(join(id, 'after', { reconnect: false }).connect()).rejects.toMatchObject({
+      code: 'meeting_ended',
+    });
+  });
 });

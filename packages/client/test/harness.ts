@@ -58,6 +58,7 @@ export class MemoryDirectory implements MeetingDirectory {
     if (!m) return undefined;
     if (patch.locked !== undefined)
       m.info = { ...m.info, settings: { ...m.info.settings, locked: patch.locked } };
+    this.onUpdate(m.info);
     return m.info;
   }
   async end(id: string) {

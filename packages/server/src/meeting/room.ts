@@ -566,24 +566,11 @@ export class Room {
         t.peer.close(4003, 'removed');
         return;
       }
-      case 'mute': {
-        const t = this.target(msg.participantId);
-        await this.deps.sfu?.setMuted(this.id, t.id, msg.kind, true);
-        if (msg.kind === 'audio') t.audio = false;
-        else t.video = false;
-        t.peer.send({ v, type: 'muted', kind: msg.kind, by: m.id });
-        this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
+      case 'mute':
+        await this.mute(this.target(msg.participantId), msg.kind, m);
         return;
-      }
       case 'mute_all':
-        for (const t of this.joined()) {
-          if (t === m || t.role === 'host') continue;
-          await this.deps.sfu?.setMuted(this.id, t.id, msg.kind, true);
-          if (msg.kind === 'audio') t.audio = false;
-          else t.video = false;
-          t.peer.send({ v, type: 'muted', kind: msg.kind, by: m.id });
-          this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
-        }
+        for (const t of this.joined()) if (t !== m && t.role !== 'host') await this.mute(t, msg.kind, m);
         return;
       case 'set_role': {
         const t = this.target(msg.participantId);
@@ -601,6 +588,15 @@ export class Room {
         await this.end();
         return;
     }
+  }
+
+  /** The SFU stops forwarding `kind` from `t`; `t` and everyone else are told. */
+  private async mute(t: Member, kind: 'audio' | 'video', by: Member): Promise<void> {
+    await this.deps.sfu?.setMuted(this.id, t.id, kind, true);
+    if (kind === 'audio') t.audio = false;
+    else t.video = false;
+    t.peer.send({ v, type: 'muted', kind, by: by.id });
+    this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
   }
 
   /** New settings from the store: every participant hears about them. */
