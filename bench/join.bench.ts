@@ -53,9 +53,22 @@ try {
         transport: () => new NodeMediaPeer({ loopbackOnly: true }),
       });
     const members: Bot[] = [];
+    const warnings = new Map<string, number>();
+    const watch = (b: Bot) =>
+      b.client.on('warning', (w) => {
+        const key = w.replace(/\d+/g, '#').slice(0, 120);
+        warnings.set(key, (warnings.get(key) ?? 0) + 1);
+      });
+    const report = () =>
+      [...warnings]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([w, c]) => `    ${c}× ${w}`)
+        .join('\n');
     try {
       for (let i = 0; i < n; i++) {
         const b = mk(`m${i}`, i === 0 ? m.hostSecret : undefined);
+        watch(b);
         members.push(b);
         await b.start();
       }
@@ -64,6 +77,7 @@ try {
         60_000 + n * 1000,
       );
       const newcomer = mk('newcomer');
+      watch(newcomer);
       const t0 = performance.now();
       await newcomer.start();
       members.push(newcomer);
@@ -73,7 +87,9 @@ try {
         await until(() => heard() === n, 60_000);
       } catch {
         console.log(
-          `members ${String(n).padStart(3)}: the newcomer decrypted ${heard()} of ${n} members within 60 s (NOT reached)`,
+          `members ${String(n).padStart(3)}: the newcomer decrypted ${heard()} of ${n} members within 60 s (NOT reached;` +
+            ` in the MLS group: ${newcomer.client.e2ee.active}, roster ${newcomer.client.roster().length},` +
+            ` frames without key ${newcomer.framesWithoutKey}, failures ${newcomer.decryptFailures})\n${report()}`,
         );
         continue;
       }
@@ -84,7 +100,15 @@ try {
       const before = remaining[0]!.client.mediaKeys.epoch!;
       const t1 = performance.now();
       await leaving.stop();
-      await until(() => remaining.every((b) => (b.client.mediaKeys.epoch ?? 0n) > before), 30_000);
+      try {
+        await until(() => remaining.every((b) => (b.client.mediaKeys.epoch ?? 0n) > before), 30_000);
+      } catch {
+        const behind = remaining.filter((b) => (b.client.mediaKeys.epoch ?? 0n) <= before).length;
+        console.log(
+          `members ${String(n).padStart(3)}: join ${joinMs.toFixed(0)} ms; rekey on leave NOT reached: ${behind} of ${remaining.length} still in the old epoch after 30 s\n${report()}`,
+        );
+        continue;
+      }
       const rekeyMs = performance.now() - t1;
       console.log(
         `members ${String(n).padStart(3)}: join → first decrypted frame from all ${n}: ${joinMs.toFixed(0)} ms` +
