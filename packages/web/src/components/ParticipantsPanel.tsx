@@ -1,0 +1,174 @@
+import { useState } from 'react';
+import type { Participant } from '@conclave/protocol';
+import type { MeetingSession, Person, SessionSnapshot } from '../meeting/session.js';
+
+function Badges({ p }: { p: Person }) {
+  return (
+    <>
+      {p.isSelf && <span className="badge">You</span>}
+      {p.role === 'host' && <span className="badge badge-host">Host</span>}
+      {p.role === 'cohost' && <span className="badge badge-host">Co-host</span>}
+      <span className={p.kind === 'user' ? 'badge badge-account' : 'badge'}>
+        {p.kind === 'user' ? 'Account' : 'Guest'}
+      </span>
+    </>
+  );
+}
+
+function PersonRow({
+  p,
+  session,
+  snapshot,
+}: {
+  p: Person;
+  session: MeetingSession;
+  snapshot: SessionSnapshot;
+}) {
+  const c = session.client;
+  const canModerate = snapshot.role === 'host' || snapshot.role === 'cohost';
+  const pid = p.participantId;
+  const actionable = canModerate && !p.isSelf && pid !== undefined && p.role !== 'host';
+  return (
+    <li className="person">
+      <div className="person-line">
+        <span className="person-name">{p.displayName}</span>
+        <Badges p={p} />
+        <span className="person-media">{p.audio ? 'mic on' : 'muted'}</span>
+      </div>
+      {actionable && (
+        <div className="person-actions" role="group" aria-label={`Actions for ${p.displayName}`}>
+          {p.audio && (
+            <button type="button" onClick={() => c.mute(pid, 'audio')}>
+              Mute <span className="visually-hidden">{p.displayName}</span>
+            </button>
+          )}
+          {snapshot.role === 'host' && (
+            <button
+              type="button"
+              onClick={() => c.setRole(pid, p.role === 'cohost' ? 'participant' : 'cohost')}
+            >
+              {p.role === 'cohost' ? 'Remove co-host' : 'Make co-host'}{' '}
+              <span className="visually-hidden">{p.displayName}</span>
+            </button>
+          )}
+          <button type="button" className="danger" onClick={() => c.remove(pid)}>
+            Remove <span className="visually-hidden">{p.displayName}</span>
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+function WaitingRoom({ waiting, session }: { waiting: Participant[]; session: MeetingSession }) {
+  return (
+    <section aria-labelledby="waiting-h">
+      <h3 id="waiting-h">Waiting room ({waiting.length})</h3>
+      <ul className="people">
+        {waiting.map((w) => (
+          <li className="person" key={w.id}>
+            <div className="person-line">
+              <span className="person-name">{w.displayName}</span>
+              <span className="badge">{w.kind === 'user' ? 'Account' : 'Guest'}</span>
+            </div>
+            <div className="person-actions" role="group" aria-label={`Waiting: ${w.displayName}`}>
+              <button type="button" className="primary" onClick={() => session.client.admit(w.id)}>
+                Admit <span className="visually-hidden">{w.displayName}</span>
+              </button>
+              <button type="button" onClick={() => session.client.deny(w.id)}>
+                Deny <span className="visually-hidden">{w.displayName}</span>
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function HostControls({ session, snapshot }: { session: MeetingSession; snapshot: SessionSnapshot }) {
+  const [confirmEnd, setConfirmEnd] = useState(false);
+  const c = session.client;
+  const locked = snapshot.meeting.settings.locked;
+  return (
+    <section aria-labelledby="host-h" className="host-controls">
+      <h3 id="host-h">Host controls</h3>
+      <div className="actions">
+        <button type="button" onClick={() => c.muteAll('audio')}>
+          Mute everyone
+        </button>
+        <button type="button" onClick={() => c.lock(!locked)}>
+          {locked ? 'Unlock meeting' : 'Lock meeting'}
+        </button>
+        {snapshot.role === 'host' &&
+          (confirmEnd ? (
+            <>
+              <button type="button" className="danger" onClick={() => c.endForAll()} autoFocus>
+                Yes, end for everyone
+              </button>
+              <button type="button" onClick={() => setConfirmEnd(false)}>
+                Cancel
+              </button>
+            </>
+          ) : (
+            <button type="button" className="danger" onClick={() => setConfirmEnd(true)}>
+              End meeting for all
+            </button>
+          ))}
+      </div>
+      {locked && <p className="hint">The meeting is locked: nobody new can join.</p>}
+    </section>
+  );
+}
+
+/** Who is in the meeting: in E2EE meetings, read from the MLS group (whoever is listed holds the keys). */
+export function ParticipantsPanel({
+  session,
+  snapshot,
+}: {
+  session: MeetingSession;
+  snapshot: SessionSnapshot;
+}) {
+  const canModerate = snapshot.role === 'host' || snapshot.role === 'cohost';
+  const e2ee = snapshot.meeting.mode === 'e2ee';
+  return (
+    <div className="panel-body">
+      {canModerate && snapshot.waiting.length > 0 && (
+        <WaitingRoom waiting={snapshot.waiting} session={session} />
+      )}
+      {canModerate && <HostControls session={session} snapshot={snapshot} />}
+      <section aria-labelledby="in-h">
+        <h3 id="in-h">In the meeting ({snapshot.people.length})</h3>
+        {e2ee && snapshot.e2ee.active && (
+          <p className="hint">
+            This list is the meeting&apos;s encryption group: exactly these people can see and hear the
+            meeting.
+          </p>
+        )}
+        {e2ee && !snapshot.e2ee.active && (
+          <p className="hint">
+            You are not in the meeting&apos;s encryption group yet, so you cannot see who is.
+          </p>
+        )}
+        <ul className="people" aria-label="People in the meeting">
+          {snapshot.people.map((p) => (
+            <PersonRow key={p.key} p={p} session={session} snapshot={snapshot} />
+          ))}
+        </ul>
+      </section>
+      {e2ee && snapshot.outsiders.length > 0 && (
+        <section aria-labelledby="out-h">
+          <h3 id="out-h">Connecting ({snapshot.outsiders.length})</h3>
+          <p className="hint">
+            Connected to the server but not in the encryption group yet: they cannot see or hear anything.
+          </p>
+          <ul className="people" aria-label="Connecting, not in the encryption group">
+            {snapshot.outsiders.map((p) => (
+              <PersonRow key={p.key} p={p} session={session} snapshot={snapshot} />
+            ))}
+          </ul>
+        </section>
+      )}
+    </div>
+  );
+}

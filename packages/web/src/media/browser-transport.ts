@@ -1,0 +1,251 @@
+import type { IceCandidateInit, MediaTransport } from '@conclave/client';
+import type { MediaContext } from '@conclave/crypto';
+import type { StreamInfo } from '@conclave/protocol';
+import type { E2eeFrameCrypto } from './e2ee.js';
+import type { LocalMedia } from './local-media.js';
+import type { TransformCodec } from './worker-protocol.js';
+
+type PcKind = 'publish' | 'subscribe';
+
+/** One received stream: a receiver of the subscribe connection and what the SFU says it carries. */
+export interface RemoteTrack {
+  mid: string;
+  kind: 'audio' | 'video';
+  track: MediaStreamTrack;
+  receiver: RTCRtpReceiver;
+  /** The E2EE worker's id of this receiver's transform (E2EE meetings). */
+  transformId: number | undefined;
+  /** Undefined while the m-line carries nothing (the SFU recycles m-lines). */
+  info: StreamInfo | undefined;
+}
+
+export interface BrowserMediaTransportOptions {
+  local: LocalMedia;
+  /** E2EE meetings: every sender and receiver gets an SFrame transform. Standard meetings: none. */
+  crypto: E2eeFrameCrypto | undefined;
+  /** Extra RTCConfiguration (TURN servers, for instance). */
+  rtcConfig?: RTCConfiguration;
+  /** The meeting allows screen sharing: a third sender is negotiated for it. */
+  screenShare: boolean;
+  onRemoteTracks: (tracks: RemoteTrack[]) => void;
+  onConnectionState?: (pc: PcKind, state: RTCPeerConnectionState) => void;
+}
+
+/** Longest wait for host candidates before an SDP goes out (later ones trickle). */
+const GATHER_TIMEOUT_MS = 1500;
+
+/**
+ * Keeps only VP8 (with its retransmission codec) or Opus in a transceiver's codec list, so the
+ * SFrame clear-prefix layouts (VP8 10/3 bytes, Opus 1) always apply.
+ */
+function preferCodec(t: RTCRtpTransceiver, kind: 'audio' | 'video'): void {
+  const want = kind === 'audio' ? 'audio/opus' : 'video/vp8';
+  const caps = RTCRtpReceiver.getCapabilities(kind)?.codecs ?? [];
+  const chosen = caps.filter((c) => c.mimeType.toLowerCase() === want);
+  const rtx = caps.filter((c) => c.mimeType.toLowerCase() === 'video/rtx');
+  if (chosen.length === 0) return; // cannot happen in WebRTC browsers (both codecs are mandatory)
+  try {
+    t.setCodecPreferences([...chosen, ...(kind === 'video' ? rtx : [])]);
+  } catch {
+    // Engines without setCodecPreferences: the SFU offers and answers only VP8 and Opus anyway.
+  }
+}
+
+function codecOf(kind: 'audio' | 'video'): TransformCodec {
+  return kind === 'audio' ? 'opus' : 'vp8';
+}
+
+/**
+ * werift (the SFU) writes an inactive m-line with port 0, which in JSEP means *rejected*: the
+ * browser then stops that transceiver for good, and when every m-line of the BUNDLE group is
+ * rejected at once (the only other participant left or reconnected), the transport itself is
+ * torn down and media never comes back. The SFU means "inactive, to be reused later", so the
+ * port is put back to 9 (the usual placeholder) for m-lines that say a=inactive. A no-op once
+ * the SFU stops sending port 0 (proposed server fix).
+ */
+export function keepInactiveMlines(sdp: string): string {
+  const sections = sdp.split(/\r\n(?=m=)/);
+  return sections
+    .map((section) =>
+      /^m=\S+ 0 /.test(section) && /\r\na=inactive(\r\n|$)/.test(section)
+        ? section.replace(/^(m=\S+) 0 /, '$1 9 ')
+        : section,
+    )
+    .join('\r\n');
+}
+
+/** Resolves when the connection has its host candidates (or after a timeout). */
+function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+/**
+ * The browser's media side of a meeting, with two peer connections to the SFU:
+ *
+ * - publish (we offer): microphone (Opus), camera (VP8) and — when the meeting allows it — a
+ *   screen-share sender (VP8), in that m-line order, which is how the SFU tells the sources
+ *   apart (first audio = microphone, first video = camera, second video = screen).
+ *   Decision: the screen sender is negotiated up front without a track and screen sharing is
+ *   `replaceTrack` — no renegotiation, because the SDK's MediaTransport has no way to send a
+ *   second publish offer yet (proposed hook in the report). Receivers show a screen tile while
+ *   its frames arrive.
+ * - subscribe (the SFU offers): one receiver per stream of the others, described by StreamInfo.
+ *   We add no tracks to it, so every transform sits on the transceiver that really receives.
+ *
+ * In E2EE meetings every sender and receiver gets an SFrame transform from the E2EE worker
+ * before any frame flows. Camera and microphone changes swap tracks on the senders.
+ * ICE: we wait (briefly) for host candidates so they travel inside the SDP; later ones trickle.
+ */
+export class BrowserMediaTransport implements MediaTransport {
+  readonly pcs: Record<PcKind, RTCPeerConnection>;
+  private readonly senders: Partial<Record<MediaContext, RTCRtpSender>> = {};
+  private readonly remote = new Map<RTCRtpReceiver, RemoteTrack>();
+  private streams = new Map<string, StreamInfo>();
+  private readonly sdpSent: Record<PcKind, boolean> = { publish: false, subscribe: false };
+  private iceCallback: ((pc: PcKind, c: IceCandidateInit) => void) | undefined;
+  private readonly offLocal: () => void;
+  private closed = false;
+
+  constructor(private readonly opts: BrowserMediaTransportOptions) {
+    const config: RTCConfiguration = {
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      rtcpMuxPolicy: 'require',
+      ...opts.rtcConfig,
+      ...opts.crypto?.peerConnectionConfig(),
+    };
+    this.pcs = { publish: new RTCPeerConnection(config), subscribe: new RTCPeerConnection(config) };
+    for (const kind of ['publish', 'subscribe'] as const) {
+      const pc = this.pcs[kind];
+      pc.addEventListener('icecandidate', (ev) => this.onCandidate(kind, ev.candidate));
+      pc.addEventListener('connectionstatechange', () => opts.onConnectionState?.(kind, pc.connectionState));
+    }
+    this.addSender('audio', 'audio', opts.local.mic);
+    this.addSender('camera', 'video', opts.local.camera);
+    if (opts.screenShare) this.addSender('screen', 'video', opts.local.screen);
+    this.offLocal = opts.local.on('change', () => void this.syncTracks());
+  }
+
+  async createPublishOffer(): Promise<string> {
+    const pc = this.pcs.publish;
+    await pc.setLocalDescription(await pc.createOffer());
+    return this.localSdp('publish');
+  }
+
+  async applyPublishAnswer(sdp: string): Promise<void> {
+    if (this.closed) return;
+    await this.pcs.publish.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
+    const pc = this.pcs.subscribe;
+    this.sdpSent.subscribe = false;
+    await pc.setRemoteDescription({ type: 'offer', sdp: keepInactiveMlines(sdp) });
+    this.streams = new Map(streams.map((s) => [s.mid, s]));
+    for (const t of pc.getTransceivers()) this.watchReceiver(t);
+    for (const r of this.remote.values()) r.info = this.streams.get(r.mid);
+    await pc.setLocalDescription(await pc.createAnswer());
+    // An m-line the SFU rejected stops its transceiver, which then leaves the connection; a
+    // later offer may bring a new transceiver under the same mid. Forget the receivers gone.
+    const live = new Set(
+      pc
+        .getTransceivers()
+        .filter((t) => t.currentDirection !== 'stopped')
+        .map((t) => t.receiver),
+    );
+    for (const r of [...this.remote.keys()]) if (!live.has(r)) this.remote.delete(r);
+    this.opts.onRemoteTracks(this.remoteTracks());
+    return this.localSdp('subscribe');
+  }
+
+  async addIce(pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+    if (this.closed) return;
+    await this.pcs[pc].addIceCandidate(candidate);
+  }
+
+  onIce(cb: (pc: PcKind, candidate: IceCandidateInit) => void): void {
+    this.iceCallback = cb;
+  }
+
+  remoteTracks(): RemoteTrack[] {
+    return [...this.remote.values()];
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.offLocal();
+    this.pcs.publish.close();
+    this.pcs.subscribe.close();
+    this.opts.onRemoteTracks([]);
+  }
+
+  private addSender(
+    context: MediaContext,
+    kind: 'audio' | 'video',
+    track: MediaStreamTrack | undefined,
+  ): void {
+    const t = this.pcs.publish.addTransceiver(track ?? kind, { direction: 'sendonly' });
+    preferCodec(t, kind);
+    // The transform goes on before the first frame: nothing is ever sent in clear.
+    this.opts.crypto?.protectSender(t.sender, context, codecOf(kind));
+    this.senders[context] = t.sender;
+  }
+
+  /** Puts the current local tracks on the senders (camera off → no track: nothing is sent). */
+  private async syncTracks(): Promise<void> {
+    const want: [MediaContext, MediaStreamTrack | undefined][] = [
+      ['audio', this.opts.local.mic],
+      ['camera', this.opts.local.camera],
+      ['screen', this.opts.local.screen],
+    ];
+    for (const [context, track] of want) {
+      const sender = this.senders[context];
+      if (!sender || this.closed || sender.track === (track ?? null)) continue;
+      await sender.replaceTrack(track ?? null).catch(() => undefined);
+    }
+  }
+
+  private watchReceiver(t: RTCRtpTransceiver): void {
+    const { receiver } = t;
+    const kind = receiver.track.kind;
+    if (t.mid === null || this.remote.has(receiver) || (kind !== 'audio' && kind !== 'video')) return;
+    preferCodec(t, kind);
+    const transformId = this.opts.crypto?.protectReceiver(receiver, codecOf(kind));
+    this.remote.set(receiver, {
+      mid: t.mid,
+      kind,
+      track: receiver.track,
+      receiver,
+      transformId,
+      info: undefined,
+    });
+  }
+
+  private async localSdp(kind: PcKind): Promise<string> {
+    const pc = this.pcs[kind];
+    await gathered(pc);
+    const sdp = pc.localDescription?.sdp;
+    if (!sdp) throw new Error(`${kind}: no local description`);
+    // Candidates found from now on trickle; the ones before are in this SDP.
+    this.sdpSent[kind] = true;
+    return sdp;
+  }
+
+  private onCandidate(kind: PcKind, c: RTCIceCandidate | null): void {
+    if (!c || !c.candidate || this.closed || !this.sdpSent[kind]) return;
+    this.iceCallback?.(kind, { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex });
+  }
+}

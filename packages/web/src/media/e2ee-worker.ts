@@ -1,0 +1,160 @@
+/**
+ * The E2EE encoded-transform worker: SFrame (RFC 9605) on every encoded frame that leaves or
+ * enters this browser, with keys from the meeting's MLS group.
+ *
+ * - Senders: `MediaKeys.protect(context, codec, frame)` with the codec's clear prefix (VP8 10/3
+ *   bytes, Opus 1), so packetizers, key-frame detection and the SFU keep working. Without a key
+ *   (not in the MLS group yet) frames are dropped: nothing leaves in clear.
+ * - Receivers: `MediaKeys.unprotect`; a frame that fails (unknown key, failed authentication,
+ *   replay, malformed) is dropped and counted, never handed to the decoder.
+ * - One worker serves every sender and receiver of the session, so one `MediaKeys` holds the
+ *   send counters: no (KID, CTR) pair is ever used twice.
+ *
+ * Two ways frames get here: RTCRtpScriptTransform (the `rtctransform` event; Chromium,
+ * Firefox, Safari) or, as a fallback, the streams of `createEncodedStreams()` transferred by
+ * the main thread (older Chromium). Keys are never logged; only counters go back.
+ */
+import { MediaKeys } from '@conclave/crypto';
+import type {
+  EncodedFrame,
+  FromWorker,
+  ToWorker,
+  TransformCounters,
+  TransformOptions,
+} from './worker-protocol.js';
+
+/** The worker side of RTCRtpScriptTransform (lib.webworker's types are not in our DOM build). */
+interface ScriptTransformer {
+  readonly readable: ReadableStream<EncodedFrame>;
+  readonly writable: WritableStream<EncodedFrame>;
+  readonly options: unknown;
+  generateKeyFrame?: () => Promise<unknown>;
+}
+
+interface WorkerScope {
+  onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
+  onrtctransform: ((ev: { transformer: ScriptTransformer }) => void) | null;
+  postMessage(msg: FromWorker): void;
+}
+
+const scope = self as unknown as WorkerScope;
+
+const STATS_INTERVAL_MS = 1000;
+
+let keys = new MediaKeys();
+const counters = new Map<number, TransformCounters>();
+/** Sender transformers, asked for a key frame when the first key arrives. */
+const senders = new Set<ScriptTransformer>();
+
+function isTransformOptions(o: unknown): o is TransformOptions {
+  if (typeof o !== 'object' || o === null) return false;
+  const r = o as Record<string, unknown>;
+  return (r.operation === 'encrypt' || r.operation === 'decrypt') && typeof r.id === 'number';
+}
+
+/** The bytes as an ArrayBuffer of exactly their length (copies only when `u` is a view). */
+function exactBuffer(u: Uint8Array): ArrayBuffer {
+  if (u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && u.buffer instanceof ArrayBuffer)
+    return u.buffer;
+  return u.slice().buffer as ArrayBuffer;
+}
+
+/** Encrypts or decrypts one frame in place; false or a throw means: drop it. */
+async function transformFrame(
+  options: TransformOptions,
+  c: TransformCounters,
+  frame: EncodedFrame,
+): Promise<boolean> {
+  const data = new Uint8Array(frame.data);
+  if (options.operation === 'encrypt') {
+    // No key yet (or any more): drop, never send in clear. Empty frames carry nothing.
+    if (keys.epoch === undefined || data.length === 0) return false;
+    frame.data = exactBuffer(await keys.protect(options.context, options.codec, data));
+    return true;
+  }
+  const result = await keys.unprotect(options.codec, data);
+  frame.data = exactBuffer(result.frame);
+  c.lastSender = result.senderIndex;
+  return true;
+}
+
+function run(
+  options: TransformOptions,
+  readable: ReadableStream<EncodedFrame>,
+  writable: WritableStream<EncodedFrame>,
+  onEnd?: () => void,
+): void {
+  const c: TransformCounters = { ok: 0, dropped: 0, lastSender: undefined };
+  counters.set(options.id, c);
+  const transform = new TransformStream<EncodedFrame, EncodedFrame>({
+    // Frames are handled one at a time, in order (pipeThrough awaits each transform call).
+    async transform(frame, controller) {
+      // A throw (no key, failed authentication, replay, malformed) counts as a drop below;
+      // MediaKeys also counts it against the frame's sender.
+      const ok = await transformFrame(options, c, frame).catch(() => false);
+      if (ok) {
+        c.ok++;
+        controller.enqueue(frame);
+      } else {
+        c.dropped++;
+      }
+    },
+  });
+  readable
+    .pipeThrough(transform)
+    .pipeTo(writable)
+    .catch(() => {
+      // The sender or receiver went away (connection closed): nothing to do.
+    })
+    .finally(() => {
+      counters.delete(options.id);
+      onEnd?.();
+    });
+}
+
+function requestKeyFrame(t: ScriptTransformer): void {
+  try {
+    void t.generateKeyFrame?.().catch(() => undefined);
+  } catch {
+    // Not supported for this transformer (or not yet negotiated): receivers ask with a PLI anyway.
+  }
+}
+
+scope.onrtctransform = (ev) => {
+  const { transformer } = ev;
+  if (!isTransformOptions(transformer.options)) return;
+  if (transformer.options.operation === 'encrypt') senders.add(transformer);
+  run(transformer.options, transformer.readable, transformer.writable, () => senders.delete(transformer));
+};
+
+scope.onmessage = (ev) => {
+  const msg = ev.data;
+  switch (msg.type) {
+    case 'init':
+      keys = new MediaKeys({ suite: msg.suite });
+      return;
+    case 'key': {
+      const first = keys.epoch === undefined;
+      keys.setEpoch(msg.epoch, msg.baseKey, msg.ownLeafIndex);
+      msg.baseKey.fill(0); // MediaKeys keeps its own copy
+      // Video frames were dropped until now: start the receivers off with a key frame.
+      if (first) for (const t of senders) requestKeyFrame(t);
+      return;
+    }
+    case 'forget':
+      keys.forget();
+      return;
+    case 'streams':
+      run(msg.options, msg.readable, msg.writable);
+      return;
+  }
+};
+
+setInterval(() => {
+  scope.postMessage({
+    type: 'stats',
+    epoch: keys.epoch === undefined ? undefined : String(keys.epoch),
+    senders: [...keys.senderStats()],
+    transforms: [...counters].map(([id, c]) => [id, { ...c }]),
+  });
+}, STATS_INTERVAL_MS);

@@ -1,0 +1,167 @@
+import type { ConclaveClient } from '@conclave/client';
+import type { MediaContext } from '@conclave/crypto';
+import type {
+  FromWorker,
+  ToWorker,
+  TransformCodec,
+  TransformOptions,
+  WorkerStats,
+} from './worker-protocol.js';
+
+/**
+ * How this browser can run a function on every encoded frame:
+ * - 'script-transform': RTCRtpScriptTransform (WebRTC Encoded Transform; Chromium 141+,
+ *   Firefox, Safari). Preferred.
+ * - 'encoded-streams': the older Chromium-only `createEncodedStreams()`, which needs
+ *   `encodedInsertableStreams: true` in the RTCPeerConnection configuration.
+ */
+export type E2eeApi = 'script-transform' | 'encoded-streams';
+
+interface EncodedStreams {
+  readable: ReadableStream<{ data: ArrayBuffer }>;
+  writable: WritableStream<{ data: ArrayBuffer }>;
+}
+interface WithEncodedStreams {
+  createEncodedStreams(): EncodedStreams;
+}
+function hasEncodedStreams(x: unknown): x is WithEncodedStreams {
+  return typeof (x as Partial<WithEncodedStreams>).createEncodedStreams === 'function';
+}
+
+/** The API to use; `prefer` (a test switch) can pick the fallback where both exist. */
+export function detectE2eeApi(prefer?: E2eeApi): E2eeApi | undefined {
+  const script = typeof RTCRtpScriptTransform === 'function';
+  const streams = typeof RTCRtpSender !== 'undefined' && hasEncodedStreams(RTCRtpSender.prototype);
+  if (prefer === 'encoded-streams' && streams) return prefer;
+  if (script) return 'script-transform';
+  if (streams) return 'encoded-streams';
+  return undefined;
+}
+
+/** Why E2EE cannot run here, as a sentence for the user, or undefined when it can. */
+export function e2eeUnsupportedReason(): string | undefined {
+  if (!window.isSecureContext || !globalThis.crypto?.subtle) {
+    return 'This page was not loaded over HTTPS, so the browser withholds the cryptography that end-to-end encryption needs. Open the meeting link with https:// (or ask whoever runs this server to enable HTTPS).';
+  }
+  if (typeof RTCPeerConnection === 'undefined') {
+    return 'This browser has no WebRTC, which video meetings need. Use a current version of Chrome, Edge, Firefox or Safari.';
+  }
+  if (!detectE2eeApi()) {
+    return 'This browser cannot encrypt video and audio end-to-end (it lacks WebRTC Encoded Transform). Join from a current version of Chrome, Edge, Firefox or Safari.';
+  }
+  return undefined;
+}
+
+/**
+ * The main-thread side of end-to-end media encryption: owns the E2EE worker, hands it the
+ * MLS epoch keys, attaches a transform to every sender and receiver, and collects the
+ * worker's counters once a second. One per meeting session (it outlives reconnects, whose new
+ * peer connections attach to the same worker).
+ */
+export class E2eeFrameCrypto {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private latest: WorkerStats = { type: 'stats', epoch: undefined, senders: [], transforms: [] };
+  private readonly listeners = new Set<(s: WorkerStats) => void>();
+  private detachClient: (() => void) | undefined;
+
+  constructor(
+    readonly api: E2eeApi,
+    suite: number,
+  ) {
+    // Vite bundles this as a module worker (vite.config.ts: worker.format = 'es').
+    this.worker = new Worker(new URL('./e2ee-worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'conclave-e2ee',
+    });
+    this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+      this.latest = ev.data;
+      for (const cb of this.listeners) cb(ev.data);
+    };
+    this.post({ type: 'init', suite });
+  }
+
+  /** Extra RTCPeerConnection configuration the chosen API needs. */
+  peerConnectionConfig(): RTCConfiguration {
+    // `encodedInsertableStreams` is a Chromium extension of RTCConfiguration (not in lib.dom).
+    return this.api === 'encoded-streams' ? ({ encodedInsertableStreams: true } as RTCConfiguration) : {};
+  }
+
+  stats(): WorkerStats {
+    return this.latest;
+  }
+
+  onStats(cb: (s: WorkerStats) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Encrypts everything `sender` sends (from the first frame: frames without a key are dropped). */
+  protectSender(sender: RTCRtpSender, context: MediaContext, codec: TransformCodec): number {
+    const id = this.nextId++;
+    this.attach(sender, { operation: 'encrypt', id, context, codec });
+    return id;
+  }
+
+  /** Decrypts everything `receiver` receives; frames that fail are dropped in the worker. */
+  protectReceiver(receiver: RTCRtpReceiver, codec: TransformCodec): number {
+    const id = this.nextId++;
+    this.attach(receiver, { operation: 'decrypt', id, codec });
+    return id;
+  }
+
+  /**
+   * Feeds the worker every MLS epoch key of `client`.
+   *
+   * SDK BRIDGE — the only place that reaches into the SDK: `ConclaveClient` has no event that
+   * carries an epoch's SFrame base key (its `epoch` event has only the epoch and the security
+   * code), and the worker needs its own `MediaKeys`. Until the SDK offers one (proposed:
+   * `client.on('mediaKey', (epoch, baseKey, ownLeafIndex) => …)` and `'mediaKeysForgotten'`),
+   * we wrap `client.mediaKeys.setEpoch` and `forget`, which the SDK calls on every epoch change
+   * and on reset. The wrapped methods still run first and unchanged.
+   */
+  attachClient(client: ConclaveClient): void {
+    this.detachClient?.();
+    const mk = client.mediaKeys;
+    const { setEpoch, forget } = mk;
+    mk.setEpoch = (epoch, baseKey, ownLeafIndex) => {
+      setEpoch.call(mk, epoch, baseKey, ownLeafIndex);
+      this.setKey(epoch, baseKey, ownLeafIndex);
+    };
+    mk.forget = () => {
+      forget.call(mk);
+      this.post({ type: 'forget' });
+    };
+    this.detachClient = () => {
+      mk.setEpoch = setEpoch;
+      mk.forget = forget;
+    };
+  }
+
+  close(): void {
+    this.detachClient?.();
+    this.detachClient = undefined;
+    this.listeners.clear();
+    this.worker.terminate();
+  }
+
+  private setKey(epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number): void {
+    // A copy moves to the worker (transferred: no second copy stays behind on this side).
+    const copy = baseKey.slice();
+    this.post({ type: 'key', epoch, baseKey: copy, ownLeafIndex }, [copy.buffer]);
+  }
+
+  private attach(target: RTCRtpSender | RTCRtpReceiver, options: TransformOptions): void {
+    if (this.api === 'script-transform') {
+      target.transform = new RTCRtpScriptTransform(this.worker, options);
+      return;
+    }
+    if (!hasEncodedStreams(target)) throw new Error('createEncodedStreams is not available');
+    const { readable, writable } = target.createEncodedStreams();
+    this.post({ type: 'streams', options, readable, writable }, [readable, writable]);
+  }
+
+  private post(msg: ToWorker, transfer: Transferable[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Messages between the main thread and the E2EE worker (e2ee-worker.ts).
+ *
+ * Keys travel main → worker only, by postMessage (structured clone within this origin's
+ * process); neither side ever logs them. The worker answers with counters only.
+ */
+import type { MediaContext } from '@conclave/crypto';
+
+/** Which SFrame codec layout a stream uses: the transport forces VP8 video and Opus audio. */
+export type TransformCodec = 'vp8' | 'opus';
+
+/** Options of one RTCRtpScriptTransform (or the transferred streams of the fallback path). */
+export type TransformOptions =
+  | { operation: 'encrypt'; id: number; context: MediaContext; codec: TransformCodec }
+  | { operation: 'decrypt'; id: number; codec: TransformCodec };
+
+/** What both encoded-frame kinds have in common (RTCEncodedVideoFrame, RTCEncodedAudioFrame). */
+export interface EncodedFrame {
+  data: ArrayBuffer;
+}
+
+export type ToWorker =
+  | { type: 'init'; suite: number }
+  /** A new MLS epoch: its SFrame base key (RFC 9605 §5.2) and our leaf index in it. */
+  | { type: 'key'; epoch: bigint; baseKey: Uint8Array; ownLeafIndex: number }
+  /** Left, removed or reconnecting: drop every key (frames are dropped until the next 'key'). */
+  | { type: 'forget' }
+  /** createEncodedStreams() fallback: the streams of one sender or receiver, transferred. */
+  | {
+      type: 'streams';
+      options: TransformOptions;
+      readable: ReadableStream<EncodedFrame>;
+      writable: WritableStream<EncodedFrame>;
+    };
+
+/** Counters of one transform (one sender or one receiver of a peer connection). */
+export interface TransformCounters {
+  /** Frames encrypted (sender) or decrypted (receiver) and passed on. */
+  ok: number;
+  /** Frames dropped: no key yet, failed authentication, unknown key, malformed. */
+  dropped: number;
+  /** Receivers: the MLS leaf index of the last frame that decrypted (who is sending on it). */
+  lastSender: number | undefined;
+}
+
+export interface WorkerStats {
+  type: 'stats';
+  /** The epoch the worker encrypts with (decimal string), if it has a key. */
+  epoch: string | undefined;
+  /** Per MLS sender leaf index (-1: frames whose SFrame header could not be read). */
+  senders: [number, { decrypted: number; failures: number }][];
+  transforms: [number, TransformCounters][];
+}
+
+export type FromWorker = WorkerStats;

@@ -1,0 +1,566 @@
+import { ConclaveClient, type ClientState, type E2eeState } from '@conclave/client';
+import type { GroupMember } from '@conclave/crypto';
+import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
+import { humanError, type HumanError } from '../errors.js';
+import { BrowserMediaTransport, type RemoteTrack } from '../media/browser-transport.js';
+import { detectE2eeApi, E2eeFrameCrypto, type E2eeApi } from '../media/e2ee.js';
+import type { LocalMedia } from '../media/local-media.js';
+import type { WorkerStats } from '../media/worker-protocol.js';
+import { publishTestView, testSwitches } from '../test-hooks.js';
+import { sampleStats, SPEAKER_HOLD_MS, SPEAKING_LEVEL, type InboundSample } from './stats.js';
+
+export interface ChatEntry {
+  id: number;
+  author: string;
+  /** self: sent from here; member: MLS-verified sender (E2EE); server: named by the server (standard). */
+  authorKind: 'self' | 'member' | 'server';
+  text: string;
+  sentAt: number;
+}
+
+/** One person as the panels and tiles show them. */
+export interface Person {
+  /** Stable React key. */
+  key: string;
+  participantId: string | undefined;
+  displayName: string;
+  kind: 'user' | 'guest';
+  /** In the meeting's MLS group (E2EE): they hold the keys and can see and hear everything. */
+  inGroup: boolean;
+  role: Role | undefined;
+  audio: boolean;
+  video: boolean;
+  isSelf: boolean;
+}
+
+export interface RemoteStream {
+  mid: string;
+  participantId: string;
+  source: MediaSource;
+  kind: 'audio' | 'video';
+  track: MediaStreamTrack;
+  /** Frames (video) or packets (audio) arrived in the last couple of seconds. */
+  flowing: boolean;
+}
+
+export interface DecryptIssue {
+  participantId: string;
+  displayName: string;
+  failures: number;
+  /** Failed within the last few seconds. */
+  recent: boolean;
+}
+
+export interface SessionSnapshot {
+  state: ClientState;
+  meeting: MeetingInfo;
+  role: Role | undefined;
+  selfId: string | undefined;
+  /** E2EE: the MLS roster (whoever is shown can decrypt). Standard: the server's list. */
+  people: Person[];
+  /** E2EE: in the meeting according to the server but not in the MLS group (cannot decrypt). */
+  outsiders: Person[];
+  waiting: Participant[];
+  e2ee: E2eeState;
+  e2eeApi: E2eeApi | undefined;
+  chat: ChatEntry[];
+  remote: RemoteStream[];
+  /** participantId of the active speaker, or 'self'. */
+  activeSpeaker: string | undefined;
+  decryptIssues: DecryptIssue[];
+  framesDecrypted: number;
+  decryptFailures: number;
+  framesEncrypted: number;
+  /** A short message to announce (the host muted you, ...). */
+  notice: string | undefined;
+  /** Media could not start (with what to do). */
+  mediaError: HumanError | undefined;
+}
+
+export interface SessionOptions {
+  meetingId: string;
+  displayName: string;
+  passcode: string | undefined;
+  hostSecret: string | undefined;
+  /** From the HTTP API before joining (mode, settings); replaced by the server's view once joined. */
+  meeting: MeetingInfo;
+  local: LocalMedia;
+}
+
+const POLL_MS = 500;
+const FLOWING_MS = 2000;
+const RECENT_FAILURE_MS = 5000;
+const NOTICE_MS = 6000;
+
+/**
+ * One participation in a meeting: the SDK client, the media transport it creates on every
+ * (re)join, the E2EE worker, and the state the UI renders. React reads it through
+ * `subscribe`/`snapshot` (useSyncExternalStore); the snapshot is rebuilt at most once per task.
+ */
+export class MeetingSession {
+  readonly client: ConclaveClient;
+  readonly crypto: E2eeFrameCrypto | undefined;
+  private transport: BrowserMediaTransport | undefined;
+  private remoteTracks: RemoteTrack[] = [];
+  private meeting: MeetingInfo;
+  private waiting: Participant[] = [];
+  private chat: ChatEntry[] = [];
+  private chatId = 0;
+  private inbound = new Map<string, InboundSample & { lastFrameAt: number }>();
+  private speaker: { id: string; at: number } | undefined;
+  private readonly failures = new Map<string, { failures: number; lastAt: number }>();
+  private readonly lastDropped = new Map<number, number>();
+  private workerStats: WorkerStats | undefined;
+  private notice: { text: string; at: number } | undefined;
+  private mediaError: HumanError | undefined;
+  private lastMediaState = '';
+  private readonly listeners = new Set<() => void>();
+  private current: SessionSnapshot;
+  private scheduled = false;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(private readonly opts: SessionOptions) {
+    this.meeting = opts.meeting;
+    const test = testSwitches();
+    const refused = new Set(test.refuseJoiners ?? []);
+    this.client = new ConclaveClient({
+      serverUrl: window.location.origin,
+      meetingId: opts.meetingId,
+      displayName: opts.displayName,
+      passcode: opts.passcode || undefined,
+      hostSecret: opts.hostSecret,
+      deviceId: deviceId(),
+      media: () => this.createTransport(),
+      admitJoiner: refused.size > 0 ? (j) => !refused.has(j.displayName) : undefined,
+    });
+    if (opts.meeting.mode === 'e2ee') {
+      const api = detectE2eeApi(test.e2eeApi);
+      // Unsupported browsers never get here: the pre-join page explains and offers no Join.
+      if (api) {
+        this.crypto = new E2eeFrameCrypto(api, this.client.mediaKeys.suite);
+        this.crypto.attachClient(this.client);
+        this.cleanups.push(this.crypto.onStats((s) => this.onWorkerStats(s)));
+      }
+    }
+    this.wireClient();
+    this.cleanups.push(opts.local.on('change', () => this.onLocalChange()));
+    this.timers.push(setInterval(() => void this.poll(), POLL_MS));
+    window.__conclaveTestActions = { dropConnection: () => this.client.simulateConnectionLoss() };
+    this.cleanups.push(() => {
+      window.__conclaveTestActions = undefined;
+    });
+    this.current = this.build();
+  }
+
+  get local(): LocalMedia {
+    return this.opts.local;
+  }
+
+  /** Joins; resolves 'joined' or 'waiting'; rejects with a HumanError. */
+  async join(): Promise<'joined' | 'waiting'> {
+    try {
+      return await this.client.connect();
+    } catch (e) {
+      throw humanError(e);
+    }
+  }
+
+  async leave(): Promise<void> {
+    await this.client.leave();
+    this.dispose();
+  }
+
+  /** Stops timers, the worker and (unless told otherwise) local devices; the session cannot be used again. */
+  dispose(stopLocal = true): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    for (const c of this.cleanups) c();
+    this.cleanups.length = 0;
+    // Unmounted while in the meeting (or after a failed join, which leaves the socket open): leave.
+    if (!['left', 'ended', 'removed', 'denied'].includes(this.client.state)) void this.client.leave();
+    this.transport?.close();
+    this.transport = undefined;
+    this.crypto?.close();
+    if (stopLocal) this.opts.local.stop();
+  }
+
+  async sendChat(text: string): Promise<void> {
+    await this.client.sendChat(text);
+    this.addChat({ author: 'You', authorKind: 'self', text, sentAt: Date.now() });
+  }
+
+  subscribe = (cb: () => void): (() => void) => {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  };
+
+  snapshot = (): SessionSnapshot => this.current;
+
+  // ------------------------------------------------------------------ internals
+
+  private createTransport(): BrowserMediaTransport {
+    const meeting = this.client.meeting ?? this.meeting;
+    if (meeting.mode === 'e2ee' && !this.crypto) {
+      // Never send media in clear into an E2EE meeting.
+      this.mediaError = {
+        code: 'e2ee_unsupported',
+        title: 'This browser cannot encrypt media end-to-end, so your camera and microphone stay off.',
+        next: 'Join from a current version of Chrome, Edge, Firefox or Safari.',
+      };
+      this.changed();
+      throw new Error('E2EE media is not supported by this browser');
+    }
+    this.transport?.close();
+    this.remoteTracks = [];
+    this.lastDropped.clear();
+    const transport = new BrowserMediaTransport({
+      local: this.opts.local,
+      crypto: meeting.mode === 'e2ee' ? this.crypto : undefined,
+      screenShare: meeting.settings.allowScreenShare,
+      onConnectionState: (pc, state) => {
+        if (this.transport !== transport) return;
+        if (state === 'failed') {
+          this.mediaError = {
+            code: 'media_failed',
+            title: `The ${pc === 'publish' ? 'outgoing' : 'incoming'} audio and video connection failed.`,
+            next: 'Your network may block WebRTC (UDP). Try another network, or ask whoever runs this server to set up a TURN relay; then rejoin.',
+          };
+        } else if (state === 'connected' && this.mediaError?.code === 'media_failed') {
+          this.mediaError = undefined;
+        }
+        this.changed();
+      },
+      onRemoteTracks: (tracks) => {
+        if (this.transport !== transport) return;
+        this.remoteTracks = tracks;
+        this.changed();
+      },
+    });
+    this.transport = transport;
+    return transport;
+  }
+
+  private wireClient(): void {
+    const c = this.client;
+    const keep = (unsubscribe: () => void): void => void this.cleanups.push(unsubscribe);
+    keep(
+      c.on('state', (s) => {
+        if (s === 'joined') this.sendMediaState(true);
+        if (s === 'removed' || s === 'ended' || s === 'denied' || s === 'left') this.opts.local.stop();
+        this.changed();
+      }),
+    );
+    keep(c.on('participants', () => this.changed()));
+    // The SDK's warnings (ignored invalid messages, failed handling) carry no secrets: keep them in the console for diagnosis.
+    keep(c.on('warning', (w) => console.warn(`conclave: ${w}`)));
+    keep(c.on('error', (code, message) => console.warn(`conclave: server error ${code}: ${message}`)));
+    keep(
+      c.on('waitingRoom', (w) => {
+        this.waiting = w;
+        this.changed();
+      }),
+    );
+    keep(c.on('epoch', () => this.changed()));
+    keep(c.on('roster', () => this.changed()));
+    keep(
+      c.on('meeting', (m) => {
+        this.meeting = m;
+        this.changed();
+      }),
+    );
+    keep(
+      c.on('chat', (msg) => {
+        if ('sender' in msg) {
+          // E2EE: the author is the MLS-verified sender, not what the server says.
+          this.addChat({
+            author: msg.sender.identity.displayName,
+            authorKind: 'member',
+            text: msg.text,
+            sentAt: msg.sentAt,
+          });
+        } else {
+          const p = this.client.participants().find((x) => x.id === msg.from);
+          this.addChat({
+            author: p?.displayName ?? 'Someone',
+            authorKind: 'server',
+            text: msg.text,
+            sentAt: msg.sentAt,
+          });
+        }
+      }),
+    );
+    keep(
+      c.on('muted', (kind) => {
+        if (kind === 'audio') {
+          this.opts.local.setMicOn(false);
+          this.setNotice('The host muted your microphone.');
+        } else {
+          void this.opts.local.setCameraOn(false);
+          this.setNotice('The host turned off your camera.');
+        }
+      }),
+    );
+  }
+
+  private onLocalChange(): void {
+    this.sendMediaState(false);
+    this.changed();
+  }
+
+  /** Tells the server our microphone/camera state (it shows it to the others). */
+  private sendMediaState(force: boolean): void {
+    if (this.client.state !== 'joined') return;
+    const audio = this.selfAudio();
+    const video = this.selfVideo();
+    const key = `${audio}/${video}`;
+    if (!force && key === this.lastMediaState) return;
+    this.lastMediaState = key;
+    this.client.setMediaState(audio, video);
+  }
+
+  private addChat(e: Omit<ChatEntry, 'id'>): void {
+    this.chat = [...this.chat, { ...e, id: ++this.chatId }].slice(-200);
+    this.changed();
+  }
+
+  private setNotice(text: string): void {
+    this.notice = { text, at: Date.now() };
+    this.changed();
+  }
+
+  /** Attributes the worker's dropped frames to the participant each receiver carries. */
+  private onWorkerStats(s: WorkerStats): void {
+    this.workerStats = s;
+    const now = Date.now();
+    const byTransform = new Map(this.remoteTracks.map((r) => [r.transformId, r]));
+    for (const [id, c] of s.transforms) {
+      const delta = c.dropped - (this.lastDropped.get(id) ?? 0);
+      this.lastDropped.set(id, c.dropped);
+      const pid = byTransform.get(id)?.info?.participantId;
+      if (delta <= 0 || !pid) continue;
+      const f = this.failures.get(pid) ?? { failures: 0, lastAt: 0 };
+      f.failures += delta;
+      f.lastAt = now;
+      this.failures.set(pid, f);
+    }
+    this.changed();
+  }
+
+  private async poll(): Promise<void> {
+    const t = this.transport;
+    if (!t || this.client.state !== 'joined') {
+      this.expireNotice();
+      return;
+    }
+    const sample = await sampleStats(t.pcs.publish, t.pcs.subscribe, this.remoteTracks);
+    const now = Date.now();
+    const next = new Map<string, InboundSample & { lastFrameAt: number }>();
+    let loudest: { id: string; level: number } | undefined;
+    for (const s of sample.inbound) {
+      const prev = this.inbound.get(s.mid);
+      const progressed =
+        s.kind === 'video'
+          ? s.framesDecoded > (prev?.framesDecoded ?? 0)
+          : s.packetsReceived > (prev?.packetsReceived ?? 0);
+      next.set(s.mid, { ...s, lastFrameAt: progressed ? now : (prev?.lastFrameAt ?? 0) });
+      if (s.kind === 'audio' && s.participantId && (s.audioLevel ?? 0) > (loudest?.level ?? SPEAKING_LEVEL)) {
+        loudest = { id: s.participantId, level: s.audioLevel ?? 0 };
+      }
+    }
+    const own = this.selfAudio() ? (sample.ownAudioLevel ?? 0) : 0;
+    if (own > (loudest?.level ?? SPEAKING_LEVEL)) loudest = { id: 'self', level: own };
+    this.inbound = next;
+    if (loudest) this.speaker = { id: loudest.id, at: now };
+    else if (this.speaker && now - this.speaker.at > SPEAKER_HOLD_MS) this.speaker = undefined;
+    this.expireNotice();
+    this.changed();
+  }
+
+  private expireNotice(): void {
+    if (this.notice && Date.now() - this.notice.at > NOTICE_MS) {
+      this.notice = undefined;
+      this.changed();
+    }
+  }
+
+  private changed(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.current = this.build();
+      for (const cb of this.listeners) cb();
+    });
+  }
+
+  private build(): SessionSnapshot {
+    const c = this.client;
+    const meeting = c.meeting ?? this.meeting;
+    const participants = c.participants();
+    const roster = c.roster();
+    const { people, outsiders } =
+      meeting.mode === 'e2ee' ? this.e2eePeople(roster, participants) : this.standardPeople(participants);
+    const names = new Map(
+      [...people, ...outsiders].flatMap((p) =>
+        p.participantId ? [[p.participantId, p.displayName] as const] : [],
+      ),
+    );
+    const now = Date.now();
+    const remote: RemoteStream[] = this.remoteTracks.flatMap((r) => {
+      if (!r.info) return [];
+      const sample = this.inbound.get(r.mid);
+      const flowing = sample !== undefined && now - sample.lastFrameAt < FLOWING_MS;
+      return [
+        {
+          mid: r.mid,
+          participantId: r.info.participantId,
+          source: r.info.source,
+          kind: r.kind,
+          track: r.track,
+          flowing,
+        },
+      ];
+    });
+    const decryptIssues: DecryptIssue[] = [...this.failures].map(([pid, f]) => ({
+      participantId: pid,
+      displayName: names.get(pid) ?? 'Somebody who left',
+      failures: f.failures,
+      recent: now - f.lastAt < RECENT_FAILURE_MS,
+    }));
+    const senders = this.workerStats?.senders ?? [];
+    const transforms = this.workerStats?.transforms ?? [];
+    const receiverIds = new Set(this.remoteTracks.map((r) => r.transformId));
+    const snapshot: SessionSnapshot = {
+      state: c.state,
+      meeting,
+      role: c.role,
+      selfId: c.participantId,
+      people,
+      outsiders,
+      waiting: this.waiting,
+      e2ee: c.e2ee,
+      e2eeApi: this.crypto?.api,
+      chat: this.chat,
+      remote,
+      activeSpeaker: this.speaker?.id,
+      decryptIssues,
+      framesDecrypted: senders.reduce((n, [, s]) => n + s.decrypted, 0),
+      decryptFailures: senders.reduce((n, [, s]) => n + s.failures, 0),
+      framesEncrypted: transforms.reduce((n, [id, t]) => n + (receiverIds.has(id) ? 0 : t.ok), 0),
+      notice: this.notice?.text,
+      mediaError: this.mediaError,
+    };
+    this.publishTestView(snapshot, roster);
+    return snapshot;
+  }
+
+  private e2eePeople(
+    roster: GroupMember[],
+    participants: Participant[],
+  ): { people: Person[]; outsiders: Person[] } {
+    const byDevice = new Map(participants.map((p) => [p.deviceId, p]));
+    const ownLeaf = this.client.ownLeafIndex;
+    const matched = new Set<string>();
+    const people = roster.map((m): Person => {
+      const p = byDevice.get(m.identity.deviceId);
+      if (p) matched.add(p.id);
+      const isSelf = m.leafIndex === ownLeaf;
+      return {
+        key: `leaf-${m.leafIndex}`,
+        participantId: isSelf ? this.client.participantId : p?.id,
+        // The name is the one in the MLS credential, not the server's.
+        displayName: m.identity.displayName,
+        kind: m.identity.kind === 'user' ? 'user' : 'guest',
+        inGroup: true,
+        role: isSelf ? this.client.role : p?.role,
+        audio: isSelf ? this.selfAudio() : (p?.audio ?? false),
+        video: isSelf ? this.selfVideo() : (p?.video ?? false),
+        isSelf,
+      };
+    });
+    // Only a member can tell who is outside the group (a non-member sees no roster at all).
+    const outsiders =
+      ownLeaf === undefined
+        ? []
+        : participants
+            .filter((p) => p.state === 'joined' && !matched.has(p.id) && p.id !== this.client.participantId)
+            .map((p) => this.fromServer(p, false));
+    return { people, outsiders };
+  }
+
+  private standardPeople(participants: Participant[]): { people: Person[]; outsiders: Person[] } {
+    const people = participants.filter((p) => p.state === 'joined').map((p) => this.fromServer(p, true));
+    if (this.client.participantId && !people.some((p) => p.isSelf)) {
+      people.unshift({
+        key: 'self',
+        participantId: this.client.participantId,
+        displayName: this.opts.displayName,
+        kind: 'guest',
+        inGroup: true,
+        role: this.client.role,
+        audio: this.selfAudio(),
+        video: this.selfVideo(),
+        isSelf: true,
+      });
+    }
+    return { people, outsiders: [] };
+  }
+
+  private fromServer(p: Participant, inGroup: boolean): Person {
+    const isSelf = p.id === this.client.participantId;
+    return {
+      key: `p-${p.id}`,
+      participantId: p.id,
+      displayName: p.displayName,
+      kind: p.kind,
+      inGroup,
+      role: isSelf ? this.client.role : p.role,
+      audio: isSelf ? this.selfAudio() : p.audio,
+      video: isSelf ? this.selfVideo() : p.video,
+      isSelf,
+    };
+  }
+
+  private selfAudio(): boolean {
+    return this.opts.local.micOn && this.opts.local.mic !== undefined;
+  }
+
+  private selfVideo(): boolean {
+    return this.opts.local.cameraOn && this.opts.local.camera !== undefined;
+  }
+
+  private publishTestView(s: SessionSnapshot, roster: GroupMember[]): void {
+    publishTestView({
+      state: s.state,
+      mode: s.meeting.mode,
+      participantId: s.selfId,
+      framesDecrypted: s.framesDecrypted,
+      decryptFailures: s.decryptFailures,
+      framesEncrypted: s.framesEncrypted,
+      securityCode: s.e2ee.securityCode,
+      epoch: s.e2ee.epoch === undefined ? undefined : String(s.e2ee.epoch),
+      e2eeActive: s.e2ee.active,
+      roster: roster.map((m) => ({
+        leafIndex: m.leafIndex,
+        displayName: m.identity.displayName,
+        kind: m.identity.kind,
+      })),
+      inbound: [...this.inbound.values()].map((i) => ({
+        participantId: i.participantId,
+        source: i.source,
+        kind: i.kind,
+        framesDecoded: i.framesDecoded,
+        packetsReceived: i.packetsReceived,
+        bytesReceived: i.bytesReceived,
+        codec: i.codec,
+      })),
+    });
+  }
+}
+
+/** A random device id per join (guests get a fresh MLS identity per meeting anyway). */
+function deviceId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}

@@ -1,0 +1,53 @@
+import type { ClientState } from '@conclave/client';
+import { useFocusOnMount } from '../components/common.js';
+import { navigate } from '../router.js';
+
+const TEXT: Partial<Record<ClientState, { title: string; next: string; canRejoin: boolean }>> = {
+  left: {
+    title: 'You left the meeting.',
+    next: 'You can rejoin while it is still going on.',
+    canRejoin: true,
+  },
+  ended: {
+    title: 'The host ended the meeting for everyone.',
+    next: 'Ask the host for a new link if you need to meet again.',
+    canRejoin: false,
+  },
+  removed: {
+    title: 'The host removed you from the meeting.',
+    next: 'If you think this is a mistake, contact the host.',
+    canRejoin: false,
+  },
+  denied: {
+    title: 'The host did not let you in.',
+    next: 'If you think this is a mistake, contact the host and ask to be admitted.',
+    canRejoin: true,
+  },
+};
+
+export function EndScreen({ state, onRejoin }: { state: ClientState; onRejoin: () => void }) {
+  const heading = useFocusOnMount<HTMLHeadingElement>();
+  const t = TEXT[state] ?? {
+    title: 'You are no longer in the meeting.',
+    next: 'You can try to rejoin.',
+    canRejoin: true,
+  };
+  return (
+    <main className="page narrow">
+      <h1 tabIndex={-1} ref={heading}>
+        {t.title}
+      </h1>
+      <p>{t.next}</p>
+      <div className="actions">
+        {t.canRejoin && (
+          <button type="button" className="primary" onClick={onRejoin}>
+            Rejoin
+          </button>
+        )}
+        <button type="button" onClick={() => navigate('/')}>
+          Go to the home page
+        </button>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,207 @@
+import { useId, useState, type FormEvent } from 'react';
+import type { CreateMeetingResponse, MeetingMode } from '@conclave/protocol';
+import { createMeeting } from '../api.js';
+import { CopyField, ErrorBox, MODE_TEXT, useFocusOnMount } from '../components/common.js';
+import { humanError, type HumanError } from '../errors.js';
+import { meetingIdFromInput, navigate } from '../router.js';
+
+export function HomePage() {
+  const [created, setCreated] = useState<CreateMeetingResponse | undefined>();
+  return (
+    <main className="page narrow">
+      <header className="home-header">
+        <h1>Conclave</h1>
+        <p className="tagline">Video meetings with end-to-end encryption for everyone.</p>
+      </header>
+      {created ? (
+        <CreatedMeeting created={created} onAnother={() => setCreated(undefined)} />
+      ) : (
+        <CreateForm onCreated={setCreated} />
+      )}
+      <JoinForm />
+    </main>
+  );
+}
+
+function CreateForm({ onCreated }: { onCreated: (r: CreateMeetingResponse) => void }) {
+  const [mode, setMode] = useState<MeetingMode>('e2ee');
+  const [title, setTitle] = useState('');
+  const [passcode, setPasscode] = useState('');
+  const [waitingRoom, setWaitingRoom] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<HumanError | undefined>();
+  const ids = useId();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      onCreated(
+        await createMeeting({ mode, title: title.trim(), passcode: passcode || undefined, waitingRoom }),
+      );
+    } catch (err) {
+      setError(humanError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby={`${ids}-h`}>
+      <h2 id={`${ids}-h`}>Start a meeting</h2>
+      <form onSubmit={(e) => void submit(e)}>
+        <div className="field">
+          <label htmlFor={`${ids}-title`}>Meeting name (optional)</label>
+          <input
+            id={`${ids}-title`}
+            value={title}
+            maxLength={200}
+            onChange={(e) => setTitle(e.target.value)}
+          />
+        </div>
+        <fieldset className="field">
+          <legend>Encryption</legend>
+          {(['e2ee', 'standard'] as const).map((m) => (
+            <div className="radio" key={m}>
+              <input
+                type="radio"
+                id={`${ids}-mode-${m}`}
+                name="mode"
+                value={m}
+                checked={mode === m}
+                onChange={() => setMode(m)}
+                aria-describedby={`${ids}-mode-${m}-d`}
+              />
+              <label htmlFor={`${ids}-mode-${m}`}>
+                {m === 'e2ee' ? `${MODE_TEXT.e2ee.label} (recommended)` : 'Standard'}
+              </label>
+              <p className="hint" id={`${ids}-mode-${m}-d`}>
+                {m === 'e2ee'
+                  ? 'Only participants can see and hear the meeting; the server relays media it cannot read.'
+                  : 'Gives up end-to-end encryption: the server can see and hear the meeting (needed only for server-side features such as recording).'}
+              </p>
+            </div>
+          ))}
+        </fieldset>
+        <div className="field">
+          <label htmlFor={`${ids}-pass`}>Passcode (optional)</label>
+          <input
+            id={`${ids}-pass`}
+            value={passcode}
+            minLength={4}
+            maxLength={64}
+            autoComplete="off"
+            aria-describedby={`${ids}-pass-d`}
+            onChange={(e) => setPasscode(e.target.value)}
+          />
+          <p className="hint" id={`${ids}-pass-d`}>
+            At least 4 characters. People joining must type it.
+          </p>
+        </div>
+        <div className="field checkbox">
+          <input
+            id={`${ids}-wr`}
+            type="checkbox"
+            checked={waitingRoom}
+            onChange={(e) => setWaitingRoom(e.target.checked)}
+          />
+          <label htmlFor={`${ids}-wr`}>Waiting room: you let each person in</label>
+        </div>
+        {error && <ErrorBox error={error} />}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? 'Creating…' : 'Create meeting'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function CreatedMeeting({ created, onAnother }: { created: CreateMeetingResponse; onAnother: () => void }) {
+  const heading = useFocusOnMount<HTMLHeadingElement>();
+  const host = new URL(created.hostUrl, window.location.origin);
+  const sameOrigin = host.origin === window.location.origin;
+  return (
+    <section className="card created" aria-labelledby="created-h">
+      <h2 id="created-h" tabIndex={-1} ref={heading}>
+        Your meeting is ready
+      </h2>
+      <p>
+        <strong>{created.meeting.title || 'Untitled meeting'}</strong> —{' '}
+        {MODE_TEXT[created.meeting.mode].label}
+      </p>
+      <CopyField
+        label="Host link"
+        value={created.hostUrl}
+        hint="Keep this link to yourself: whoever opens it is the host (it carries the host secret)."
+      />
+      <CopyField label="Join link" value={created.joinUrl} hint="Send this link to the people you invite." />
+      <div className="actions">
+        {sameOrigin ? (
+          <button type="button" className="primary" onClick={() => navigate(host.pathname + host.hash)}>
+            Join as host
+          </button>
+        ) : (
+          <a className="button primary" href={created.hostUrl}>
+            Join as host
+          </a>
+        )}
+        <button type="button" onClick={onAnother}>
+          Create another meeting
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function JoinForm() {
+  const [link, setLink] = useState('');
+  const [invalid, setInvalid] = useState(false);
+  const ids = useId();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const parsed = meetingIdFromInput(link);
+    if (!parsed) {
+      setInvalid(true);
+      return;
+    }
+    // A link to another Conclave server opens there.
+    try {
+      const url = new URL(link.trim());
+      if (url.origin !== window.location.origin) {
+        window.location.assign(url.href);
+        return;
+      }
+    } catch {
+      // Not a full URL: a meeting id on this server.
+    }
+    navigate(`/m/${parsed.id}${parsed.hash}`);
+  };
+  return (
+    <section className="card" aria-labelledby={`${ids}-h`}>
+      <h2 id={`${ids}-h`}>Join a meeting</h2>
+      <form onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor={`${ids}-link`}>Meeting link or ID</label>
+          <input
+            id={`${ids}-link`}
+            value={link}
+            required
+            aria-invalid={invalid || undefined}
+            aria-describedby={invalid ? `${ids}-err` : undefined}
+            onChange={(e) => {
+              setLink(e.target.value);
+              setInvalid(false);
+            }}
+          />
+          {invalid && (
+            <p className="field-error" id={`${ids}-err`} role="alert">
+              That is not a meeting link. Paste the whole link you were sent (it contains /m/).
+            </p>
+          )}
+        </div>
+        <button type="submit">Join</button>
+      </form>
+    </section>
+  );
+}

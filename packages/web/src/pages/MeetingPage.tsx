@@ -1,0 +1,111 @@
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { MeetingInfo } from '@conclave/protocol';
+import { getMeeting } from '../api.js';
+import { ErrorBox } from '../components/common.js';
+import { humanError, type HumanError } from '../errors.js';
+import { LocalMedia } from '../media/local-media.js';
+import { MeetingSession } from '../meeting/session.js';
+import { navigate } from '../router.js';
+import { EndScreen } from './EndScreen.js';
+import { PreJoin, type JoinRequest } from './PreJoin.js';
+import { Room } from './Room.js';
+import { WaitingScreen } from './WaitingScreen.js';
+
+/** The host secret from a host link's fragment (`#host=…`); browsers never send fragments to the server. */
+function hostSecretFromHash(): string | undefined {
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  return params.get('host') ?? undefined;
+}
+
+/**
+ * `/m/<id>`: pre-join, then the waiting room or the meeting room, then the end screen. Local
+ * media (camera, microphone) is owned here so that the preview carries over into the meeting.
+ */
+export function MeetingPage({ meetingId }: { meetingId: string }) {
+  const [hostSecret] = useState(hostSecretFromHash);
+  const [meeting, setMeeting] = useState<MeetingInfo | undefined>();
+  const [loadError, setLoadError] = useState<HumanError | undefined>();
+  const [local, setLocal] = useState<LocalMedia | undefined>();
+  const [session, setSession] = useState<MeetingSession | undefined>();
+  const [generation, setGeneration] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    getMeeting(meetingId).then(
+      (m) => live && setMeeting(m),
+      (e: unknown) => live && setLoadError(humanError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [meetingId, generation]);
+
+  // A fresh LocalMedia per attempt (rejoining after leaving starts the devices again).
+  useEffect(() => {
+    const media = new LocalMedia();
+    setLocal(media);
+    return () => media.stop();
+  }, [generation]);
+
+  useEffect(() => {
+    document.title = `${meeting?.title || 'Meeting'} — Conclave`;
+  }, [meeting?.title]);
+
+  useEffect(() => () => session?.dispose(), [session]);
+
+  const join = async (req: JoinRequest): Promise<HumanError | undefined> => {
+    if (!meeting || !local) return undefined;
+    const s = new MeetingSession({ meetingId, meeting, local, hostSecret, ...req });
+    try {
+      await s.join();
+      setSession(s);
+      return undefined;
+    } catch (e) {
+      s.dispose(false); // keep the camera preview for another try
+      return e as HumanError;
+    }
+  };
+
+  const restart = () => {
+    setSession(undefined);
+    setGeneration((g) => g + 1);
+  };
+
+  if (loadError) {
+    return (
+      <main className="page narrow">
+        <h1>Cannot open this meeting</h1>
+        <ErrorBox error={loadError}>
+          <button type="button" onClick={() => navigate('/')}>
+            Go to the home page
+          </button>
+        </ErrorBox>
+      </main>
+    );
+  }
+  if (!meeting || !local) {
+    return (
+      <main className="page narrow" aria-busy="true">
+        <h1>Opening the meeting…</h1>
+      </main>
+    );
+  }
+  if (!session)
+    return <PreJoin meeting={meeting} local={local} isHost={hostSecret !== undefined} onJoin={join} />;
+  return <InMeeting session={session} onRejoin={restart} />;
+}
+
+function InMeeting({ session, onRejoin }: { session: MeetingSession; onRejoin: () => void }) {
+  const snap = useSyncExternalStore(session.subscribe, session.snapshot);
+  switch (snap.state) {
+    case 'waiting':
+      return <WaitingScreen snapshot={snap} onLeave={() => void session.leave()} />;
+    case 'denied':
+    case 'removed':
+    case 'ended':
+    case 'left':
+      return <EndScreen state={snap.state} onRejoin={onRejoin} />;
+    default:
+      return <Room session={session} snapshot={snap} onRejoin={onRejoin} />;
+  }
+}

@@ -1,0 +1,184 @@
+import { useEffect, useState } from 'react';
+import type { ClientState } from '@conclave/client';
+import { ChatPanel } from '../components/ChatPanel.js';
+import { useFocusOnMount } from '../components/common.js';
+import { RemoteAudio, useLocalMedia } from '../components/media.js';
+import { ParticipantsPanel } from '../components/ParticipantsPanel.js';
+import { E2eeIndicator, SecurityPanel } from '../components/SecurityPanel.js';
+import { VideoGrid } from '../components/Tiles.js';
+import type { MeetingSession, SessionSnapshot } from '../meeting/session.js';
+
+type Panel = 'participants' | 'chat' | 'security';
+
+const PANEL_TITLE: Record<Panel, string> = {
+  participants: 'Participants',
+  chat: 'Chat',
+  security: 'Security',
+};
+
+function ConnectionStatus({ state, onRejoin }: { state: ClientState; onRejoin: () => void }) {
+  const text: Partial<Record<ClientState, string>> = {
+    connecting: 'Connecting…',
+    reconnecting: 'Connection interrupted. Reconnecting…',
+    lost: 'Connection lost. Check your network, then rejoin.',
+  };
+  const t = text[state];
+  return (
+    <div
+      role="status"
+      className={t ? `connection connection-${state}` : 'visually-hidden'}
+      data-state={state}
+    >
+      {t ?? 'Connected'}
+      {state === 'lost' && (
+        <button type="button" className="primary" onClick={onRejoin}>
+          Rejoin
+        </button>
+      )}
+    </div>
+  );
+}
+
+function Controls({
+  session,
+  snapshot,
+  panel,
+  togglePanel,
+}: {
+  session: MeetingSession;
+  snapshot: SessionSnapshot;
+  panel: Panel | undefined;
+  togglePanel: (p: Panel) => void;
+}) {
+  const local = session.local;
+  const micOn = local.micOn && local.mic !== undefined;
+  const camOn = local.cameraOn && local.camera !== undefined;
+  const sharing = local.screen !== undefined;
+  const canShare =
+    snapshot.meeting.settings.allowScreenShare &&
+    typeof navigator.mediaDevices?.getDisplayMedia === 'function';
+  const panelButton = (p: Panel, extra = '') => (
+    <button
+      type="button"
+      aria-expanded={panel === p}
+      aria-controls="side-panel"
+      onClick={() => togglePanel(p)}
+    >
+      {PANEL_TITLE[p]}
+      {extra}
+    </button>
+  );
+  return (
+    <nav className="controls" aria-label="Meeting controls">
+      <button type="button" className={micOn ? '' : 'off'} onClick={() => local.setMicOn(!local.micOn)}>
+        {micOn ? 'Mute' : 'Unmute'}
+      </button>
+      <button type="button" className={camOn ? '' : 'off'} onClick={() => void local.setCameraOn(!camOn)}>
+        {camOn ? 'Stop camera' : 'Start camera'}
+      </button>
+      {canShare && (
+        <button
+          type="button"
+          className={sharing ? 'on' : ''}
+          onClick={() => void (sharing ? local.stopScreen() : local.startScreen())}
+        >
+          {sharing ? 'Stop sharing' : 'Share screen'}
+        </button>
+      )}
+      {panelButton('participants', ` (${snapshot.people.length})`)}
+      {panelButton('chat')}
+      {panelButton('security')}
+      <button type="button" className="danger" onClick={() => void session.leave()}>
+        Leave
+      </button>
+    </nav>
+  );
+}
+
+/** Focus moves into a panel when it opens, so keyboard and screen-reader users land in it. */
+function PanelHeading({ title }: { title: string }) {
+  const ref = useFocusOnMount<HTMLHeadingElement>();
+  return (
+    <h2 id="side-panel-h" tabIndex={-1} ref={ref}>
+      {title}
+    </h2>
+  );
+}
+
+/** The meeting room: video grid, one side panel at a time, controls. */
+export function Room({
+  session,
+  snapshot,
+  onRejoin,
+}: {
+  session: MeetingSession;
+  snapshot: SessionSnapshot;
+  onRejoin: () => void;
+}) {
+  useLocalMedia(session.local);
+  const [panel, setPanel] = useState<Panel | undefined>();
+  const togglePanel = (p: Panel) => setPanel((cur) => (cur === p ? undefined : p));
+
+  // Escape closes the side panel.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setPanel(undefined);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const local = session.local;
+  const audio = snapshot.remote.filter((r) => r.kind === 'audio');
+  return (
+    <div className="room">
+      <header className="room-header">
+        <h1>{snapshot.meeting.title || 'Meeting'}</h1>
+        <E2eeIndicator
+          snapshot={snapshot}
+          expanded={panel === 'security'}
+          onClick={() => togglePanel('security')}
+        />
+        <ConnectionStatus state={snapshot.state} onRejoin={onRejoin} />
+      </header>
+      <div className="notices" aria-live="polite">
+        {snapshot.notice && <p className="notice">{snapshot.notice}</p>}
+        {snapshot.meeting.mode === 'e2ee' && snapshot.state === 'joined' && !snapshot.e2ee.active && (
+          <p className="notice">
+            Waiting to be added to the meeting&apos;s encryption group. Until then you cannot see or hear
+            anyone, and nothing you send leaves this device.
+          </p>
+        )}
+        {snapshot.mediaError && (
+          <p className="notice notice-error">
+            {snapshot.mediaError.title} {snapshot.mediaError.next}
+          </p>
+        )}
+        {local.screenError && <p className="notice">{local.screenError}</p>}
+      </div>
+      <div className={panel ? 'room-main with-panel' : 'room-main'}>
+        {/* Focusable: it scrolls when there are many tiles, and keyboard users must be able to scroll it. */}
+        <main className="stage" aria-label="Videos" tabIndex={0}>
+          <VideoGrid snapshot={snapshot} local={local} />
+        </main>
+        {panel && (
+          <aside id="side-panel" className="side-panel" aria-labelledby="side-panel-h">
+            <div className="panel-head">
+              <PanelHeading key={panel} title={PANEL_TITLE[panel]} />
+              <button type="button" onClick={() => setPanel(undefined)}>
+                Close <span className="visually-hidden">{PANEL_TITLE[panel]} panel</span>
+              </button>
+            </div>
+            {panel === 'participants' && <ParticipantsPanel session={session} snapshot={snapshot} />}
+            {panel === 'chat' && <ChatPanel session={session} snapshot={snapshot} />}
+            {panel === 'security' && <SecurityPanel snapshot={snapshot} />}
+          </aside>
+        )}
+      </div>
+      <Controls session={session} snapshot={snapshot} panel={panel} togglePanel={togglePanel} />
+      {audio.map((a) => (
+        <RemoteAudio key={a.track.id} track={a.track} />
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * What the app shows to automated tests on `window`, and the few switches tests may set
+ * before the app starts (Playwright's `page.addInitScript`).
+ *
+ * `window.__conclave` holds counters and public values only (never a key): the same things
+ * the Security panel shows. The switches only change what this page itself does — a page's
+ * own script could do as much — so they are safe to keep in production builds.
+ */
+import type { E2eeApi } from './media/e2ee.js';
+
+export interface ConclaveTestView {
+  state: string;
+  mode: 'e2ee' | 'standard' | undefined;
+  participantId: string | undefined;
+  /** Frames the E2EE worker decrypted / dropped, summed over every sender. */
+  framesDecrypted: number;
+  decryptFailures: number;
+  /** Frames the E2EE worker encrypted and sent. */
+  framesEncrypted: number;
+  securityCode: string | undefined;
+  /** Decimal string. */
+  epoch: string | undefined;
+  e2eeActive: boolean;
+  /** The MLS roster (display names by leaf), as the participants panel shows it. */
+  roster: { leafIndex: number; displayName: string; kind: string }[];
+  /** Received streams from getStats (twice a second). */
+  inbound: InboundView[];
+}
+
+export interface InboundView {
+  participantId: string | undefined;
+  source: string | undefined;
+  kind: 'audio' | 'video';
+  framesDecoded: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  codec: string | undefined;
+}
+
+/** Actions tests may trigger (installed by the meeting session while it runs). */
+export interface ConclaveTestActions {
+  /** Drops the signaling connection as a network failure would (the client reconnects). */
+  dropConnection(): void;
+}
+
+export interface ConclaveTestSwitches {
+  /** This page, when it holds the group's keys, never adds joiners with these display names. */
+  refuseJoiners?: string[];
+  /** Use createEncodedStreams() even where RTCRtpScriptTransform exists (both paths get tested). */
+  e2eeApi?: E2eeApi;
+}
+
+declare global {
+  interface Window {
+    __conclave?: ConclaveTestView;
+    __conclaveTest?: ConclaveTestSwitches;
+    __conclaveTestActions?: ConclaveTestActions;
+  }
+}
+
+export function testSwitches(): ConclaveTestSwitches {
+  return window.__conclaveTest ?? {};
+}
+
+export function publishTestView(view: ConclaveTestView): void {
+  window.__conclave = view;
+}

@@ -1,0 +1,109 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const WEB = join(REPO, 'packages/web');
+const DIST_INDEX = join(WEB, 'dist/index.html');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the web app when `dist/` is missing or older than its sources (about 5 s), so the
+ * tests always run the current code, served by the real server as users get it.
+ */
+export function ensureWebBuild(): void {
+  const sources = Math.max(newestMtime(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs);
+  if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= sources) return;
+  const r = spawnSync('npx', ['--no-install', 'vite', 'build', '--logLevel', 'warn'], {
+    cwd: WEB,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export interface SpawnedServer {
+  url: string;
+  /** Everything the server printed (for failure messages). */
+  output(): string;
+  /** SIGTERM to the server's pid (SIGKILL after 5 s), then removes its data directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `conclave serve --port 0` (HTTP API, signaling, SFU, and the built web app) with a
+ * temporary data directory, and reads its address from "Conclave listening on URL".
+ */
+export async function startConclaveServer(extraArgs: string[] = []): Promise<SpawnedServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'conclave-web-'));
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO, 'packages/cli/bin/conclave.mjs'),
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--sfu-workers',
+      '1',
+      ...extraArgs,
+    ],
+    {
+      cwd: REPO,
+      env: { ...process.env, CONCLAVE_LOG_LEVEL: process.env.CONCLAVE_TEST_LOG_LEVEL ?? 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`conclave serve did not start within 30 s:\n${out}`)),
+        30_000,
+      );
+      child.stdout.on('data', () => {
+        const m = /Conclave listening on (http:\/\/\S+)/.exec(out);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`conclave serve exited (${code}):\n${out}`));
+      });
+    });
+    let stopping: Promise<void> | undefined;
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        const pid = child.pid;
+        process.kill(pid, 'SIGTERM');
+        const force = setTimeout(() => {
+          if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+        }, 5000);
+        await exited;
+        clearTimeout(force);
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    };
+    return { url, output: () => out, stop: () => (stopping ??= stop()) };
+  } catch (e) {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
