@@ -194,6 +194,25 @@ describe('E2EE meeting of bots through the SFU', () => {
     ).toEqual(['friend', 'host']);
   });
 
+  it('a host mute stops forwarding at the SFU; the participant can unmute itself', async () => {
+    const { host, others } = await meetingOf(['host', 'bob', 'carol']);
+    const bob = others[0]!;
+    await until(() => received(host, 'bob') > 10, 'media from bob');
+    host.client.mute(bob.client.participantId!, 'audio');
+    host.client.mute(bob.client.participantId!, 'video');
+    await until(
+      () => bob.client.participants().find((p) => p.id === bob.client.participantId)?.audio === false,
+      'mute flag',
+    );
+    await sleep(300); // frames in flight
+    const frozen = received(host, 'bob');
+    await sleep(700);
+    expect(received(host, 'bob')).toBe(frozen);
+    expect(received(host, 'carol')).toBeGreaterThan(0);
+    bob.client.setMediaState(true, true);
+    await until(() => received(host, 'bob') > frozen + 10, 'bob heard again after unmuting', 10_000);
+  });
+
   it('a participant denied in the waiting room never gets a Welcome nor media', async () => {
     const m = await createMeeting({ waitingRoom: true });
     const host = bot(m.meeting.id, 'host', { hostSecret: m.hostSecret });

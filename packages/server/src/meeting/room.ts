@@ -302,6 +302,13 @@ export class Room {
           });
         return;
       case 'media_state':
+        // Policy: a host mute stops forwarding at the SFU, and the participant may unmute
+        // themselves afterwards (as in common meeting products); removal is the hard stop.
+        // The SFU follows the participant's own state either way.
+        if (this.deps.sfu) {
+          if (msg.audio !== m.audio) await this.deps.sfu.setMuted(this.id, m.id, 'audio', !msg.audio);
+          if (msg.video !== m.video) await this.deps.sfu.setMuted(this.id, m.id, 'video', !msg.video);
+        }
         m.audio = msg.audio;
         m.video = msg.video;
         this.broadcast({ v, type: 'participant_updated', participant: this.describe(m) });
