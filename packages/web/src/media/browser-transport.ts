@@ -55,25 +55,6 @@ function codecOf(kind: 'audio' | 'video'): TransformCodec {
   return kind === 'audio' ? 'opus' : 'vp8';
 }
 
-/**
- * werift (the SFU) writes an inactive m-line with port 0, which in JSEP means *rejected*: the
- * browser then stops that transceiver for good, and when every m-line of the BUNDLE group is
- * rejected at once (the only other participant left or reconnected), the transport itself is
- * torn down and media never comes back. The SFU means "inactive, to be reused later", so the
- * port is put back to 9 (the usual placeholder) for m-lines that say a=inactive. A no-op once
- * the SFU stops sending port 0 (proposed server fix).
- */
-export function keepInactiveMlines(sdp: string): string {
-  const sections = sdp.split(/\r\n(?=m=)/);
-  return sections
-    .map((section) =>
-      /^m=\S+ 0 /.test(section) && /\r\na=inactive(\r\n|$)/.test(section)
-        ? section.replace(/^(m=\S+) 0 /, '$1 9 ')
-        : section,
-    )
-    .join('\r\n');
-}
-
 /** Resolves when the connection has its host candidates (or after a timeout). */
 function gathered(pc: RTCPeerConnection): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
@@ -152,7 +133,7 @@ export class BrowserMediaTransport implements MediaTransport {
   async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
     const pc = this.pcs.subscribe;
     this.sdpSent.subscribe = false;
-    await pc.setRemoteDescription({ type: 'offer', sdp: keepInactiveMlines(sdp) });
+    await pc.setRemoteDescription({ type: 'offer', sdp });
     this.streams = new Map(streams.map((s) => [s.mid, s]));
     for (const t of pc.getTransceivers()) this.watchReceiver(t);
     for (const r of this.remote.values()) r.info = this.streams.get(r.mid);

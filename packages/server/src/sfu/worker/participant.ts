@@ -3,6 +3,7 @@ import type { IceCandidateInit, MediaKind, PcKind } from '../ipc.js';
 import type { WorkerContext } from './context.js';
 import { Forwarder, type SubscriberView } from './forwarder.js';
 import { filterSdpCandidates, keepCandidate, publishPcConfig, subscribePcConfig } from './pc-config.js';
+import { keepInactiveMlines } from './sdp.js';
 import { PublishedStream, type PublisherView, type Source } from './published-stream.js';
 
 /**
@@ -230,7 +231,7 @@ export class Participant implements PublisherView, SubscriberView {
         type: 'subscribeOffer',
         meetingId: this.meetingId,
         participantId: this.id,
-        sdp: filterSdpCandidates(sdp, this.ctx.address),
+        sdp: keepInactiveMlines(filterSdpCandidates(sdp, this.ctx.address)),
         streams,
       });
     } finally {

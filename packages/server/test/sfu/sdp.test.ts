@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepInactiveMlines } from '../src/media/browser-transport.js';
+import { keepInactiveMlines } from '../../src/sfu/worker/sdp.js';
 
 const offer = (ports: [number, string][]) =>
   [
