@@ -2,22 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { BotRunResult as Report } from '../../src/bot.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/conclave.mjs', import.meta.url));
-
-interface Report {
-  meetingId: string;
-  bots: Array<{
-    id: string;
-    framesSent: number;
-    decryptedFrames: Record<string, number>;
-    decryptFailures: number;
-    epochs: number;
-    securityCode: string;
-  }>;
-}
 
 let ts: TestServer;
 beforeAll(async () => {
