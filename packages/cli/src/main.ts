@@ -3,6 +3,7 @@
  *
  *   conclave serve [flags]    run the server (conclave serve --help for the settings)
  *   conclave bot [flags]      bot participants that join a meeting and report what they decrypted
+ *   conclave admin ...        accounts: plan, role, auth-event log
  *   conclave help             list the commands
  *
  * Each subcommand is an entry in COMMANDS; its module is imported only when it runs, so one
@@ -21,6 +22,10 @@ const COMMANDS: Record<string, Command> = {
   bot: {
     summary: 'run bot participants in a meeting (synthetic E2EE audio and video) and report',
     run: async (args) => (await import('./bot.js')).botCommand(args),
+  },
+  admin: {
+    summary: 'administer accounts: plan, role, auth-event log (conclave admin --help)',
+    run: async (args) => (await import('./commands/admin.js')).admin(args),
   },
   help: {
     summary: 'show this help',

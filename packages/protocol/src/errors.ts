@@ -24,6 +24,29 @@ export const ERROR_CODES = [
   'not_e2ee', // an MLS operation in a standard-mode meeting
   'media_error', // the SFU could not process an offer/answer/candidate
   'internal_error',
+  // Accounts, verification and risk (packages/server/src/accounts, verification, risk):
+  'unauthenticated', // no valid session (signed out, expired, or never signed in)
+  'invalid_credentials', // wrong email or password
+  'email_taken',
+  'csrf_failed', // the x-csrf-token header is missing or does not match the CSRF cookie
+  'risk_denied', // the risk engine refused the action (see the auth-event log)
+  'step_up_required', // the action needs a TOTP code: repeat it with one
+  'invalid_totp',
+  'totp_not_enrolled',
+  'totp_already_enabled',
+  'invalid_phone_number', // does not parse or is not a valid number
+  'phone_number_refused', // premium-rate, VoIP, or not a mobile number
+  'phone_quota_exceeded', // this number has unlocked as many accounts as it may this year
+  'wrong_code', // wrong SMS code
+  'verification_expired', // the code expired or the verification does not exist
+  'too_many_attempts',
+  'sms_failed', // the SMS provider could not send the code
+  'invalid_token', // a verification token whose signature does not verify
+  'token_spent', // a verification token that was already redeemed
+  'already_verified', // this account can host E2EE meetings already
+  'device_key_conflict', // the device id is registered with another key
+  'unknown_device',
+  'e2ee_not_entitled', // E2EE hosting needs a paid plan or the one-time phone check
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,4 +1,5 @@
 export * from './errors.js';
 export * from './signaling.js';
 export * from './http.js';
+export * from './accounts.js';
 export * from './parse.js';

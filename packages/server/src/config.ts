@@ -21,6 +21,21 @@ import { z } from 'zod';
  * | logLevel       | --log-level       | CONCLAVE_LOG_LEVEL       | info                                     |
  * | trustProxy     | --trust-proxy     | CONCLAVE_TRUST_PROXY     | false                                    |
  *
+ * Phone verification (accounts):
+ *
+ * | setting             | flag                     | environment                     | default                   |
+ * |---------------------|--------------------------|---------------------------------|---------------------------|
+ * | smsProvider         | --sms-provider           | CONCLAVE_SMS_PROVIDER           | console (codes in log)    |
+ * | smsGatewayUrl       | --sms-gateway-url        | CONCLAVE_SMS_GATEWAY_URL        | none (needed by `http`)   |
+ * | smsGatewayToken     | --sms-gateway-token      | CONCLAVE_SMS_GATEWAY_TOKEN      | none (Bearer token)       |
+ * | phoneSecretFile     | --phone-secret-file      | CONCLAVE_PHONE_SECRET_FILE      | <dataDir>/phone-hmac.key  |
+ * | phoneUnlocksPerYear | --phone-unlocks-per-year | CONCLAVE_PHONE_UNLOCKS_PER_YEAR | 3                         |
+ *
+ * The SMS and phone settings are `undefined` when not set and the accounts code applies the
+ * defaults above (accounts/accounts.ts, verification/service.ts). The phone secret is the HMAC
+ * key of phone numbers: kept in a file of its own (created 0600 on first use) rather than in the
+ * database, so a copy of the database alone cannot be searched for known numbers.
+ *
  * `publicUrl` is `undefined` when not set: the server then derives it from the address it
  * actually listens on (so `--port 0` gives correct meeting links).
  *
@@ -45,6 +60,16 @@ export interface ServerConfig {
   rekeySeconds: number;
   logLevel: LogLevel;
   trustProxy: boolean | string[];
+  /** How SMS codes are delivered: `console` (the server log; default) or `http` (a gateway). */
+  smsProvider: 'console' | 'http' | undefined;
+  /** The gateway the `http` provider POSTs `{to, text}` to. */
+  smsGatewayUrl: string | undefined;
+  /** Sent as `Authorization: Bearer <token>` to the gateway when set. */
+  smsGatewayToken: string | undefined;
+  /** File holding the phone-number HMAC key; `undefined` = `<dataDir>/phone-hmac.key`. */
+  phoneSecretFile: string | undefined;
+  /** How many accounts one phone number may unlock in a year; `undefined` = 3. */
+  phoneUnlocksPerYear: number | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -144,6 +169,18 @@ const trustProxySchema = z
     'must be true, false, or a comma-separated list of addresses/CIDRs (or loopback, linklocal, uniquelocal)',
   );
 
+const gatewayUrlSchema = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http or https URL');
+
 interface Setting<K extends keyof ServerConfig> {
   flag: string;
   env: string;
@@ -212,6 +249,44 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<K> } = {
     schema: trustProxySchema,
     fallback: () => false,
   },
+  smsProvider: {
+    flag: 'sms-provider',
+    env: 'CONCLAVE_SMS_PROVIDER',
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['console', 'http'], { errorMap: () => ({ message: 'must be console or http' }) })),
+    fallback: () => undefined,
+  },
+  smsGatewayUrl: {
+    flag: 'sms-gateway-url',
+    env: 'CONCLAVE_SMS_GATEWAY_URL',
+    schema: gatewayUrlSchema,
+    fallback: () => undefined,
+  },
+  smsGatewayToken: {
+    flag: 'sms-gateway-token',
+    env: 'CONCLAVE_SMS_GATEWAY_TOKEN',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    fallback: () => undefined,
+  },
+  phoneSecretFile: {
+    flag: 'phone-secret-file',
+    env: 'CONCLAVE_PHONE_SECRET_FILE',
+    schema: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .transform((s) => resolve(s)),
+    fallback: () => undefined,
+  },
+  phoneUnlocksPerYear: {
+    flag: 'phone-unlocks-per-year',
+    env: 'CONCLAVE_PHONE_UNLOCKS_PER_YEAR',
+    schema: integer(1, 1000),
+    fallback: () => undefined,
+  },
 };
 
 /** One line per setting, for `conclave serve --help`. */
@@ -225,7 +300,12 @@ export const CONFIG_HELP = `Settings (flag, environment variable, default):
   --sfu-workers N      CONCLAVE_SFU_WORKERS    min(2, CPUs)
   --rekey-seconds N    CONCLAVE_REKEY_SECONDS  300
   --log-level LEVEL    CONCLAVE_LOG_LEVEL      info (${LOG_LEVELS.join(', ')})
-  --trust-proxy VALUE  CONCLAVE_TRUST_PROXY    false (true, or a list of proxy addresses/CIDRs)`;
+  --trust-proxy VALUE  CONCLAVE_TRUST_PROXY    false (true, or a list of proxy addresses/CIDRs)
+  --sms-provider NAME  CONCLAVE_SMS_PROVIDER   console (codes in the log), or http
+  --sms-gateway-url URL  CONCLAVE_SMS_GATEWAY_URL  gateway for the http provider (POST {to, text})
+  --sms-gateway-token T  CONCLAVE_SMS_GATEWAY_TOKEN  Bearer token for the gateway (optional)
+  --phone-secret-file F  CONCLAVE_PHONE_SECRET_FILE  <data-dir>/phone-hmac.key
+  --phone-unlocks-per-year N  CONCLAVE_PHONE_UNLOCKS_PER_YEAR  3`;
 
 /**
  * Reads the configuration. `argv` holds only the flags (no node path, script or subcommand).
@@ -266,7 +346,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     return result.data;
   };
 
-  return {
+  const config: ServerConfig = {
     port: read('port'),
     host: read('host'),
     dataDir: read('dataDir'),
@@ -277,5 +357,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     rekeySeconds: read('rekeySeconds'),
     logLevel: read('logLevel'),
     trustProxy: read('trustProxy'),
+    smsProvider: read('smsProvider'),
+    smsGatewayUrl: read('smsGatewayUrl'),
+    smsGatewayToken: read('smsGatewayToken'),
+    phoneSecretFile: read('phoneSecretFile'),
+    phoneUnlocksPerYear: read('phoneUnlocksPerYear'),
   };
+  if (config.smsProvider === 'http' && !config.smsGatewayUrl) {
+    throw new ConfigError(
+      'Invalid setting smsProvider (http): needs smsGatewayUrl (--sms-gateway-url or CONCLAVE_SMS_GATEWAY_URL)',
+    );
+  }
+  return config;
 }

@@ -37,3 +37,6 @@ export { migrateToLatest, appliedMigrations, MigrationError } from './store/migr
 export type { Db, DatabaseSchema } from './store/schema.js';
 export { SERVER_VERSION } from './version.js';
 export { startConclave, type ConclaveServer, type ConclaveStartOptions } from './conclave.js';
+export * from './accounts/index.js';
+export * from './verification/index.js';
+export * from './risk/index.js';

@@ -96,6 +96,7 @@ export async function startServer(
       logger,
       webRoot: options.webRoot,
       createMeetingLimit: options.createMeetingLimit,
+      accounts: { db },
     });
     cleanups.push({ name: 'http server', run: () => app.close() });
 

@@ -15,7 +15,14 @@ import {
 } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
-const ALL = ['0001_meetings', '0002_server_keys', '0003_passcode_attempts'];
+const ALL = [
+  '0001_meetings',
+  '0002_server_keys',
+  '0003_passcode_attempts',
+  '0004_accounts',
+  '0005_phone_verification',
+  '0006_auth_events',
+];
 
 describe('database and migrations', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -42,7 +49,22 @@ describe('database and migrations', () => {
     const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(db);
     expect(mode.rows[0]?.journal_mode).toBe('wal');
     const tables = await db.introspection.getTables();
-    expect(tables.map((t) => t.name).sort()).toEqual(['meetings', 'passcode_attempts', 'server_keys']);
+    expect(tables.map((t) => t.name).sort()).toEqual([
+      'auth_events',
+      'device_keys',
+      'known_devices',
+      'known_networks',
+      'meetings',
+      'passcode_attempts',
+      'phone_number_quota',
+      'redeemed_tokens',
+      'reports',
+      'server_keys',
+      'sessions',
+      'step_up_tickets',
+      'users',
+      'verification_codes',
+    ]);
   });
 
   it('re-opens an existing database: nothing to apply, data kept', async () => {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { ProtocolError, type ErrorCode } from '@conclave/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { registerAccounts, type AccountsOptions } from '../accounts/accounts.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MeetingStore } from '../meetings/meeting-store.js';
@@ -21,6 +22,8 @@ export interface HttpAppDeps {
   webRoot?: string | null;
   /** Meeting creation limit per client (see rate-limit.ts). */
   createMeetingLimit?: TokenBucketOptions;
+  /** Accounts, phone verification and risk engine (accounts/accounts.ts); tests inject clocks etc. */
+  accounts?: AccountsOptions;
 }
 
 /** Error codes Fastify raises before a handler runs, with a message of ours. */
@@ -109,6 +112,8 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
   }));
 
+  // Before the meeting routes, so they can use `app.accounts` (sessions, entitlement, risk).
+  await registerAccounts(app, { config, logger, ...deps.accounts });
   registerMeetingRoutes(app, {
     store: deps.store,
     publicUrl,

@@ -2,6 +2,9 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_meetings.js';
 import * as m0002 from './0002_server_keys.js';
 import * as m0003 from './0003_passcode_attempts.js';
+import * as m0004 from './0004_accounts.js';
+import * as m0005 from './0005_phone_verification.js';
+import * as m0006 from './0006_auth_events.js';
 
 /**
  * Every migration, by name. A static list (not a folder scan) so it works when bundled.
@@ -12,4 +15,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0001_meetings': m0001,
   '0002_server_keys': m0002,
   '0003_passcode_attempts': m0003,
+  '0004_accounts': m0004,
+  '0005_phone_verification': m0005,
+  '0006_auth_events': m0006,
 };

@@ -1,0 +1,269 @@
+import fastifyCookie from '@fastify/cookie';
+import type { DeviceKey, ErrorCode } from '@conclave/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SqliteAdapter, sql } from 'kysely';
+import type { ServerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ScryptParams } from '../meetings/secret-hash.js';
+import { AuthEventLog } from '../risk/auth-events.js';
+import { DEFAULT_RISK_CONFIG, type RiskAction, type RiskConfig } from '../risk/config.js';
+import type { RiskAssessment } from '../risk/engine.js';
+import { ipPrefix } from '../risk/network.js';
+import { RiskService } from '../risk/service.js';
+import { createDatabase } from '../store/database.js';
+import { migrateToLatest } from '../store/migrate.js';
+import type { Db } from '../store/schema.js';
+import { BlindSigner } from '../verification/blind-rsa.js';
+import { loadOrCreatePhoneSecret, PhoneHasher } from '../verification/phone-secret.js';
+import { registerVerificationRoutes } from '../verification/routes.js';
+import {
+  DEFAULT_VERIFICATION_SETTINGS,
+  VerificationService,
+  type VerificationSettings,
+} from '../verification/service.js';
+import { createSmsProvider, type SmsProvider } from '../verification/sms.js';
+import { AccountStore, type AccountUser } from './account-store.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { AuthCookies } from './cookies.js';
+import { registerDeviceRoutes } from './device-routes.js';
+import { hostingEntitlement } from './entitlement.js';
+import { PasswordHasher } from './passwords.js';
+import { checkTotp } from './totp.js';
+
+/** Everything tests (and later operators) may replace. */
+export interface AccountsOptions {
+  /** The server's database. Without it the accounts open their own connection to `config.dataDir`. */
+  db?: Db;
+  /** Clock in milliseconds for sessions, codes, limits and the risk windows. */
+  now?: () => number;
+  passwordScrypt?: ScryptParams;
+  /** Default: from `config.smsProvider` (console or http). */
+  sms?: SmsProvider;
+  risk?: RiskConfig;
+  verification?: Partial<VerificationSettings>;
+  /** Default: `server_keys`, made on first use. */
+  blindSigner?: BlindSigner;
+}
+
+export type GateResult =
+  | { ok: true; assessment: RiskAssessment }
+  | { ok: false; status: number; code: ErrorCode; message: string; assessment: RiskAssessment };
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Accounts, sessions and the risk engine (accounts/accounts.ts). */
+    accounts: Accounts;
+  }
+}
+
+/**
+ * Failed sign-in steps (passwords, TOTP codes) of one account within the risk engine's failure
+ * window after which password changes and TOTP checks of signed-in requests stop until the
+ * window moves on: a stolen session must not become a way to guess the password or the code.
+ */
+export const MAX_ACCOUNT_FAILURES = 10;
+
+const SIGNED_IN_ACTION_MESSAGES: Record<'verification_start' | 'meeting_create', string> = {
+  verification_start: 'the phone check',
+  meeting_create: 'creating a meeting',
+};
+
+/**
+ * Accounts, sessions, CSRF, device keys, TOTP, the risk engine and the phone verification, as
+ * one object the HTTP routes (and the meeting API) use. Made by `registerAccounts`.
+ */
+export class Accounts {
+  readonly store: AccountStore;
+  readonly events: AuthEventLog;
+  readonly risk: RiskService;
+  readonly cookies: AuthCookies;
+  readonly passwords: PasswordHasher;
+  readonly verification: VerificationService;
+  readonly now: () => number;
+  private signer: Promise<BlindSigner> | undefined;
+  private readonly current = new WeakMap<FastifyRequest, Promise<AccountUser | undefined>>();
+
+  constructor(
+    readonly db: Db,
+    config: ServerConfig,
+    readonly logger: Logger,
+    options: AccountsOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.store = new AccountStore(db, this.now);
+    this.events = new AuthEventLog(db, this.now);
+    this.risk = new RiskService(db, this.events, options.risk ?? DEFAULT_RISK_CONFIG, this.now);
+    this.cookies = new AuthCookies(config.publicUrl?.startsWith('https:') ?? false);
+    this.passwords = new PasswordHasher(options.passwordScrypt);
+    const hasher = new PhoneHasher(loadOrCreatePhoneSecret(config.dataDir, config.phoneSecretFile));
+    const sms = options.sms ?? createSmsProvider(config, logger);
+    this.verification = new VerificationService(
+      db,
+      hasher,
+      sms,
+      {
+        ...DEFAULT_VERIFICATION_SETTINGS,
+        ...(config.phoneUnlocksPerYear !== undefined ? { unlocksPerYear: config.phoneUnlocksPerYear } : {}),
+        ...options.verification,
+      },
+      this.now,
+    );
+    if (options.blindSigner) this.signer = Promise.resolve(options.blindSigner);
+  }
+
+  /** The verification-token key (made and stored on first use). */
+  blindSigner(): Promise<BlindSigner> {
+    this.signer ??= BlindSigner.loadOrCreate(this.db).catch((err: unknown) => {
+      this.signer = undefined;
+      throw err;
+    });
+    return this.signer;
+  }
+
+  /** The signed-in account of a request (session cookie), or undefined. Cached per request. */
+  currentUser(req: FastifyRequest): Promise<AccountUser | undefined> {
+    let user = this.current.get(req);
+    if (!user) {
+      const session = this.cookies.session(req);
+      user = session ? this.store.userForSession(session) : Promise.resolve(undefined);
+      this.current.set(req, user);
+    }
+    return user;
+  }
+
+  /** `hostingEntitlement` (entitlement.ts), here for the meeting API's convenience. */
+  readonly hostingEntitlement = hostingEntitlement;
+
+  /** The directory entry clients check MLS credentials against. */
+  lookupDeviceKey(userId: string, deviceId: string): Promise<DeviceKey | undefined> {
+    return this.store.deviceKey(userId, deviceId);
+  }
+
+  /** The risk-prefix of the request's client address (IPv4 /24, IPv6 /64). */
+  ipPrefix(req: FastifyRequest): string {
+    return ipPrefix(req.ip);
+  }
+
+  /**
+   * The risk check of a signed-in action (`verification_start`, `meeting_create`): scores it,
+   * asks for the TOTP code on step-up (`totp` is the code the client sent, if any), and logs the
+   * decision in `auth_events`. The meeting API calls it before creating a meeting and answers
+   * a refusal with `refuse(reply, result)` (accounts/http.ts).
+   */
+  async gate(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    action: Extract<RiskAction, 'verification_start' | 'meeting_create'>,
+    user: AccountUser,
+    totp?: string,
+  ): Promise<GateResult> {
+    const prefix = this.ipPrefix(req);
+    const assessment = await this.risk.assess(action, {
+      user,
+      deviceHash: this.cookies.deviceHash(req, reply),
+      ipPrefix: prefix,
+    });
+    const log = (outcome: 'ok' | 'denied' | 'step_up' | 'wrong_totp' | 'rate_limited') =>
+      this.events.record({ userId: user.id, action, outcome, ipPrefix: prefix, assessment });
+    const what = SIGNED_IN_ACTION_MESSAGES[action];
+    if (assessment.decision === 'deny') {
+      await log('denied');
+      return {
+        ok: false,
+        status: 403,
+        code: 'risk_denied',
+        message: riskMessage(what, assessment),
+        assessment,
+      };
+    }
+    if (assessment.decision === 'step_up') {
+      if (totp === undefined) {
+        await log('step_up');
+        return {
+          ok: false,
+          status: 401,
+          code: 'step_up_required',
+          message: `${what} needs a code from your authenticator app: send it as "totp"`,
+          assessment,
+        };
+      }
+      if (await this.tooManyFailures(user.id)) {
+        await log('rate_limited');
+        return { ok: false, status: 429, code: 'rate_limited', message: TOO_MANY_FAILURES, assessment };
+      }
+      if (!(await this.acceptTotp(user.id, totp))) {
+        await log('wrong_totp');
+        return {
+          ok: false,
+          status: 401,
+          code: 'invalid_totp',
+          message: 'wrong authenticator code',
+          assessment,
+        };
+      }
+    }
+    await log('ok');
+    return { ok: true, assessment };
+  }
+
+  /** Whether the account has had `MAX_ACCOUNT_FAILURES` failed steps in the failure window. */
+  async tooManyFailures(userId: string): Promise<boolean> {
+    return (
+      (await this.events.accountFailures(userId, this.risk.config.windows.failuresMs)) >= MAX_ACCOUNT_FAILURES
+    );
+  }
+
+  /** Checks a TOTP code of an enrolled account and burns its time step. */
+  async acceptTotp(userId: string, code: string): Promise<boolean> {
+    const row = await this.store.rowById(userId);
+    if (!row?.totp_secret) return false;
+    const step = await checkTotp(row.totp_secret, code, this.now(), row.totp_last_step);
+    return step !== undefined && (await this.store.advanceTotpStep(userId, step));
+  }
+}
+
+export const TOO_MANY_FAILURES =
+  'too many wrong passwords or codes for this account; try again in 15 minutes';
+
+/** A refusal message a person can act on, with the engine's reasons. */
+export function riskMessage(what: string, a: RiskAssessment): string {
+  const reasons = a.reasons.map((r) => r.detail).join('; ');
+  return `${what} was refused as unusual (${reasons}); try again later, from a device you have used before, or enrol an authenticator app`;
+}
+
+/**
+ * Registers the accounts API on the app (cookies, `/api/auth/*`, `/api/me`, `/api/devices`,
+ * `/api/directory/*`, `/api/verification/*`) and decorates it with `app.accounts`.
+ */
+export async function registerAccounts(
+  app: FastifyInstance,
+  deps: { config: ServerConfig; logger: Logger } & AccountsOptions,
+): Promise<Accounts> {
+  const { config, logger } = deps;
+  if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie);
+  let db = deps.db;
+  if (!db) {
+    const own = createDatabase(config);
+    db = own;
+    app.addHook('onClose', () => own.destroy());
+    await migrateToLatest(own);
+  }
+  if (db.getExecutor().adapter instanceof SqliteAdapter) {
+    // Deleted rows (used SMS codes with their number hashes) are overwritten, not left in free pages.
+    await sql`pragma secure_delete = on`.execute(db);
+  }
+  const accounts = new Accounts(db, config, logger, deps);
+  app.decorate('accounts', accounts);
+  // Expired codes (number hash and expiry) go within a minute even when nobody asks for one.
+  const sweep = setInterval(() => {
+    accounts.verification.store
+      .purgeExpired()
+      .catch((err: unknown) => logger.error({ err }, 'purging codes failed'));
+  }, 60_000);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
+  registerAuthRoutes(app, accounts);
+  registerDeviceRoutes(app, accounts);
+  registerVerificationRoutes(app, accounts);
+  return accounts;
+}

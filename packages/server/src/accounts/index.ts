@@ -1,0 +1,19 @@
+export {
+  Accounts,
+  registerAccounts,
+  riskMessage,
+  type AccountsOptions,
+  type GateResult,
+} from './accounts.js';
+export {
+  AccountStore,
+  SESSION_TTL_MS,
+  STEP_UP_TTL_MS,
+  toAccountUser,
+  type AccountUser,
+} from './account-store.js';
+export { AuthCookies } from './cookies.js';
+export { hostingEntitlement } from './entitlement.js';
+export { refuse as sendRefusal, meBody } from './http.js';
+export { PASSWORD_SCRYPT, PasswordHasher } from './passwords.js';
+export { adminAuthEvents, adminSetPlan, adminSetRole } from './admin.js';

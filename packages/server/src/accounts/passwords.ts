@@ -1,0 +1,34 @@
+import { hashSecret, verifySecret, type ScryptParams } from '../meetings/secret-hash.js';
+
+/**
+ * Passwords: scrypt (node:crypto) with a random 16-byte salt per user, in the self-describing
+ * format of meetings/secret-hash.ts, so the cost can be raised later without a migration.
+ * N = 2^16, r = 8, p = 1: 64 MiB and about 0.2 s per hash on one core. OWASP's floor is 2^17;
+ * we take one step less because every sign-in pays it and Node runs at most four at a time on
+ * its thread pool (256 MiB at peak on a small server). Raise `ln` on bigger machines.
+ */
+export const PASSWORD_SCRYPT: ScryptParams = { ln: 16, r: 8, p: 1 };
+
+export class PasswordHasher {
+  private dummy: Promise<string> | undefined;
+
+  constructor(private readonly params: ScryptParams = PASSWORD_SCRYPT) {}
+
+  hash(password: string): Promise<string> {
+    return hashSecret(password, this.params);
+  }
+
+  verify(password: string, stored: string): Promise<boolean> {
+    return verifySecret(password, stored);
+  }
+
+  /**
+   * Spends the time of one verification against a throw-away hash, so a sign-in for an unknown
+   * e-mail answers as slowly as one with a wrong password (no account discovery by timing).
+   */
+  async verifyNothing(password: string): Promise<false> {
+    this.dummy ??= hashSecret('not a password of anybody', this.params);
+    await verifySecret(password, await this.dummy);
+    return false;
+  }
+}

@@ -1,0 +1,141 @@
+import type { SelectQueryBuilder } from 'kysely';
+import type { DatabaseSchema, Db } from '../store/schema.js';
+import type { RiskAction } from './config.js';
+import type { RiskAssessment, RiskDecision, RiskReason } from './engine.js';
+
+/** Actions logged besides the risk actions: the TOTP step of a sign-in and a password change. */
+export type AuthEventAction = RiskAction | 'signin_totp' | 'password_change';
+
+/**
+ * What became of the attempt. Failures (`FAILURE_OUTCOMES`) are what the failure signals count.
+ * - `ok`: done; `denied`: refused by the risk engine; `step_up`: waiting for a TOTP code;
+ * - `wrong_password`, `unknown_account`, `wrong_totp`: a failed sign-in step;
+ * - `rate_limited`: refused by a rate limit before anything else.
+ */
+export type AuthOutcome =
+  'ok' | 'denied' | 'step_up' | 'wrong_password' | 'unknown_account' | 'wrong_totp' | 'rate_limited';
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Kysely's "nothing selected yet"
+type EventQuery = SelectQueryBuilder<DatabaseSchema, 'auth_events', {}>;
+
+export const FAILURE_OUTCOMES: readonly AuthOutcome[] = ['wrong_password', 'unknown_account', 'wrong_totp'];
+
+export interface AuthEvent {
+  id: number;
+  userId: string | null;
+  action: string;
+  outcome: string;
+  score: number;
+  decision: RiskDecision;
+  reasons: RiskReason[];
+  ipPrefix: string;
+  createdAt: string;
+}
+
+/**
+ * The auth-event log (`auth_events`): every risk decision with its score and reasons, and every
+ * failed sign-in step. Admins read it with `conclave admin auth-events EMAIL`. It never holds a
+ * phone number or its hash, and nothing about a verification but that the account started one.
+ */
+export class AuthEventLog {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async record(e: {
+    userId: string | null;
+    action: AuthEventAction;
+    outcome: AuthOutcome;
+    ipPrefix: string;
+    /** The risk decision; without one the event is stored as score 0, `allow`. */
+    assessment?: Pick<RiskAssessment, 'score' | 'decision' | 'reasons'>;
+  }): Promise<void> {
+    await this.db
+      .insertInto('auth_events')
+      .values({
+        id: undefined,
+        user_id: e.userId,
+        action: e.action,
+        outcome: e.outcome,
+        score: e.assessment?.score ?? 0,
+        decision: e.assessment?.decision ?? 'allow',
+        reasons: JSON.stringify(e.assessment?.reasons ?? []),
+        ip_prefix: e.ipPrefix,
+        created_at: new Date(this.now()).toISOString(),
+      })
+      .execute();
+  }
+
+  private since(windowMs: number): string {
+    return new Date(this.now() - windowMs).toISOString();
+  }
+
+  /** Failed sign-in steps of an account in the last `windowMs`. */
+  async accountFailures(userId: string, windowMs: number): Promise<number> {
+    return this.count((q) => q.where('user_id', '=', userId), FAILURE_OUTCOMES, windowMs);
+  }
+
+  /** Failed sign-in steps from a network in the last `windowMs`. */
+  async networkFailures(ipPrefix: string, windowMs: number): Promise<number> {
+    return this.count((q) => q.where('ip_prefix', '=', ipPrefix), FAILURE_OUTCOMES, windowMs);
+  }
+
+  /** Completed sign-ups from a network in the last `windowMs`. */
+  async networkSignups(ipPrefix: string, windowMs: number): Promise<number> {
+    return this.count(
+      (q) => q.where('ip_prefix', '=', ipPrefix).where('action', '=', 'signup'),
+      ['ok'],
+      windowMs,
+    );
+  }
+
+  /** Events of one account, action and outcome in the last `windowMs` (per-account limits). */
+  async countForUser(
+    userId: string,
+    action: AuthEventAction,
+    outcome: AuthOutcome,
+    windowMs: number,
+  ): Promise<number> {
+    return this.count(
+      (q) => q.where('user_id', '=', userId).where('action', '=', action),
+      [outcome],
+      windowMs,
+    );
+  }
+
+  private async count(
+    filter: (q: EventQuery) => EventQuery,
+    outcomes: readonly AuthOutcome[],
+    windowMs: number,
+  ): Promise<number> {
+    const { count } = await filter(this.db.selectFrom('auth_events'))
+      .where('outcome', 'in', [...outcomes])
+      .where('created_at', '>', this.since(windowMs))
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(count);
+  }
+
+  /** An account's events, newest first. */
+  async listForUser(userId: string, limit = 100): Promise<AuthEvent[]> {
+    const rows = await this.db
+      .selectFrom('auth_events')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      userId: r.user_id,
+      action: r.action,
+      outcome: r.outcome,
+      score: r.score,
+      decision: r.decision as RiskDecision,
+      reasons: JSON.parse(r.reasons) as RiskReason[],
+      ipPrefix: r.ip_prefix,
+      createdAt: r.created_at,
+    }));
+  }
+}
