@@ -87,6 +87,12 @@ type ClientEvents = {
   participants: (participants: Participant[]) => void;
   waitingRoom: (waiting: Participant[]) => void;
   epoch: (epoch: bigint, securityCode: string) => void;
+  /**
+   * A new epoch's SFrame base key (also fed to `mediaKeys`): for media pipelines outside this
+   * thread, such as the browser's encoded-transform worker. Never log it.
+   */
+  mediaKey: (epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number) => void;
+  mediaKeysForgotten: () => void;
   roster: (members: GroupMember[]) => void;
   chat: (msg: ChatMessage | { from: string; text: string; sentAt: number }) => void;
   muted: (kind: 'audio' | 'video') => void;
@@ -240,6 +246,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       admit: this.opts.admitJoiner,
     });
     m.on('epoch', (epoch, code) => this.emit('epoch', epoch, code));
+    m.on('mediaKey', (epoch, key, leaf) => this.emit('mediaKey', epoch, key, leaf));
+    m.on('mediaKeysForgotten', () => this.emit('mediaKeysForgotten'));
     m.on('roster', (members) => this.emit('roster', members));
     m.on('chat', (msg) => this.emit('chat', msg));
     m.on('warning', (w) => this.emit('warning', w));

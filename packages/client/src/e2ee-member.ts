@@ -21,6 +21,10 @@ export interface ChatMessage {
 
 type E2eeEvents = {
   epoch: (epoch: bigint, code: string) => void;
+  /** A new epoch's SFrame base key, for media pipelines that run elsewhere (a browser worker). */
+  mediaKey: (epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number) => void;
+  /** Every media key was dropped (left, removed, group lost). */
+  mediaKeysForgotten: () => void;
   roster: (members: GroupMember[]) => void;
   chat: (msg: ChatMessage) => void;
   removed: () => void;
@@ -94,6 +98,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     this.securityCodeValue = undefined;
     this.proposedRemovals.clear();
     this.mediaKeys.forget();
+    this.emit('mediaKeysForgotten');
   }
 
   async onJoined(msg: ServerMessageOf<'joined'>): Promise<void> {
@@ -296,7 +301,9 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     const s = this.requireSession();
     for (const leaf of [...this.proposedRemovals.keys()])
       if (!s.memberAt(leaf)) this.proposedRemovals.delete(leaf);
-    this.mediaKeys.setEpoch(s.epoch, await s.sframeBaseKey(this.mediaKeys.nk), s.ownLeafIndex);
+    const baseKey = await s.sframeBaseKey(this.mediaKeys.nk);
+    this.mediaKeys.setEpoch(s.epoch, baseKey, s.ownLeafIndex);
+    this.emit('mediaKey', s.epoch, baseKey, s.ownLeafIndex);
     this.securityCodeValue = await s.securityCode();
     this.emitEpoch();
   }

@@ -23,12 +23,17 @@ describe('periodic rekey', () => {
     const start = host.e2ee.epoch!;
     const codes = new Set<string>();
     host.on('epoch', (_e, code) => codes.add(code));
+    const keys: string[] = [];
+    host.on('mediaKey', (e, key, leaf) => keys.push(`${e}:${leaf}:${Buffer.from(key).toString('hex')}`));
     await until(
       () => host.e2ee.epoch! >= start + 3n && bob.e2ee.epoch === host.e2ee.epoch,
       'three rekeys',
       5_000,
     );
     expect(codes.size).toBeGreaterThanOrEqual(3);
+    // the media-key event carries each epoch's base key, the same one MediaKeys uses
+    expect(new Set(keys).size).toBeGreaterThanOrEqual(3);
+    expect(keys.at(-1)!.startsWith(`${host.e2ee.epoch}:${host.ownLeafIndex}:`)).toBe(true);
     expect(bob.e2ee.securityCode).toBe(host.e2ee.securityCode);
     expect(host.roster()).toHaveLength(2);
   });

@@ -122,19 +122,14 @@ export class E2eeFrameCrypto {
    */
   attachClient(client: ConclaveClient): void {
     this.detachClient?.();
-    const mk = client.mediaKeys;
-    const { setEpoch, forget } = mk;
-    mk.setEpoch = (epoch, baseKey, ownLeafIndex) => {
-      setEpoch.call(mk, epoch, baseKey, ownLeafIndex);
-      this.setKey(epoch, baseKey, ownLeafIndex);
-    };
-    mk.forget = () => {
-      forget.call(mk);
-      this.post({ type: 'forget' });
-    };
+    // Every epoch's base key is sent to the worker by message (a transferred copy).
+    const offKey = client.on('mediaKey', (epoch, baseKey, ownLeafIndex) =>
+      this.setKey(epoch, baseKey, ownLeafIndex),
+    );
+    const offForget = client.on('mediaKeysForgotten', () => this.post({ type: 'forget' }));
     this.detachClient = () => {
-      mk.setEpoch = setEpoch;
-      mk.forget = forget;
+      offKey();
+      offForget();
     };
   }
 
