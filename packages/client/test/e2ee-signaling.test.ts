@@ -151,7 +151,7 @@ describe('E2EE meeting signaling and MLS delivery service', () => {
     const host = join(id, 'host', { hostSecret });
     await host.connect();
     const bob = join(id, 'bob');
-    const carol = join(id, 'carol');
+    const carol = join(id, 'carol', { deviceId: 'dev-carol-1' });
     await bob.connect();
     await carol.connect();
     await until(() => agree([host, bob, carol]) && host.roster().length === 3, 'three in group');
@@ -172,11 +172,17 @@ describe('E2EE meeting signaling and MLS delivery service', () => {
     host.setRole(bob.participantId!, 'cohost');
     await until(() => bob.role === 'cohost', 'bob co-host');
     // a co-host can remove; the removed participant's leaf leaves the group
-    bob.remove(carol.participantId!);
+    bob.remove(carol.participantId!, true);
     await until(
       () => carol.state === 'removed' && host.roster().length === 2 && agree([host, bob]),
       'carol removed',
     );
+    // banned: the same device cannot come back into this meeting
+    await expect(
+      join(id, 'carol again', { deviceId: 'dev-carol-1', reconnect: false }).connect(),
+    ).rejects.toMatchObject({
+      code: 'denied',
+    });
     host.lock(true);
     await until(() => bob.meeting?.settings.locked === true, 'lock broadcast');
     await expect(join(id, 'late', { reconnect: false }).connect()).rejects.toMatchObject({

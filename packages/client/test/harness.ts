@@ -78,6 +78,7 @@ export interface HubServer {
 export async function startHubServer(
   timings: Partial<RoomTimings> = {},
   externalSender?: ExternalSender,
+  heartbeatMs?: number,
 ): Promise<HubServer> {
   const directory = new MemoryDirectory();
   const silent = { info() {}, warn() {}, error() {}, debug() {} };
@@ -86,6 +87,7 @@ export async function startHubServer(
     externalSender: externalSender ?? (await ExternalSender.generate()),
     logger: silent,
     timings,
+    heartbeatMs,
   });
   directory.onUpdate = (m) => hub.meetingUpdated(m);
   const http: Server = createServer((_req, res) => res.writeHead(404).end());

@@ -26,7 +26,10 @@ describe('periodic rekey', () => {
     const keys: string[] = [];
     host.on('mediaKey', (e, key, leaf) => keys.push(`${e}:${leaf}:${Buffer.from(key).toString('hex')}`));
     await until(
-      () => host.e2ee.epoch! >= start + 3n && bob.e2ee.epoch === host.e2ee.epoch,
+      () =>
+        host.e2ee.epoch! >= start + 3n &&
+        bob.e2ee.epoch === host.e2ee.epoch &&
+        bob.e2ee.securityCode === host.e2ee.securityCode,
       'three rekeys',
       5_000,
     );
@@ -63,5 +66,28 @@ describe('departures with default timings', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(proposals).toBe(1);
     expect(host.e2ee.epoch).toBe(epoch + 1n);
+  });
+});
+
+describe('silent drops', () => {
+  it('a participant whose connection stops answering pings is removed from the group', async () => {
+    server = await startHubServer({ rekeyMs: 0 }, undefined, 200);
+    const { id, hostSecret } = server.directory.add('silent');
+    const host = client(server, id, 'host', { hostSecret });
+    const bob = client(server, id, 'bob');
+    const ghost = client(server, id, 'ghost', { reconnect: false });
+    clients.push(host, bob, ghost);
+    for (const c of [host, bob, ghost]) await c.connect();
+    await until(() => host.roster().length === 3 && ghost.e2ee.epoch === host.e2ee.epoch, 'three in group');
+    // The network vanishes: the socket stays open but nothing is read (no pong), nothing is closed.
+    const ws = (ghost as unknown as { signaling: { ws: { _socket: { pause(): void } } } }).signaling.ws;
+    ws._socket.pause();
+    await until(() => host.roster().length === 2 && bob.roster().length === 2, 'ghost removed', 3_000);
+    expect(
+      host
+        .roster()
+        .map((m) => m.identity.displayName)
+        .sort(),
+    ).toEqual(['bob', 'host']);
   });
 });

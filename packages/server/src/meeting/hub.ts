@@ -18,6 +18,8 @@ export interface MeetingHubDeps {
   logger: HubLogger;
   sfu?: MediaRouter;
   timings?: Partial<RoomTimings>;
+  /** Ping interval; a connection that misses one pong is dropped (default 5 s). */
+  heartbeatMs?: number;
 }
 
 /** Per connection: at most this many messages per second on average (bursts of twice that). */
@@ -26,7 +28,7 @@ const MESSAGES_PER_SECOND = 50;
  * A connection that does not answer a WebSocket ping within this time is treated as dropped
  * (a participant whose network vanished without closing the socket): its leaf is removed.
  */
-const HEARTBEAT_MS = 5_000;
+const DEFAULT_HEARTBEAT_MS = 5_000;
 
 /**
  * The signaling hub: one WebSocket per participant, messages validated by the protocol
@@ -141,7 +143,7 @@ export class MeetingHub {
       }
       alive = false;
       socket.ping();
-    }, HEARTBEAT_MS);
+    }, this.deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     heartbeat.unref();
     socket.on('close', () => {
       clearInterval(heartbeat);
