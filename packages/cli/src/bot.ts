@@ -1,15 +1,19 @@
 import { parseArgs } from 'node:util';
-import { Bot, type BotReport, type FrameTransport } from '@conclave/client/node';
+import { AccountApi } from '@conclave/client';
+import { accountClientOptions, Bot, type BotReport, type FrameTransport } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
-import { createMeetingResponse, errorResponse } from '@conclave/protocol';
 
 const USAGE = `usage: conclave bot --server URL --meeting ID|new [--count N] [--seconds S] [--json]
-                   [--passcode P] [--host-secret S] [--standard]
+                   [--passcode P] [--host-secret S] [--standard] [--email E]
 
   N bot participants join the meeting, publish synthetic audio and video for S seconds
   (E2EE meetings: through SFrame with keys from MLS) and report, per bot: frames sent,
   frames decrypted per other bot, decrypt failures, MLS epochs seen and the security code.
   --meeting new creates a meeting (E2EE unless --standard); the first bot is its host.
+  Creating a meeting needs an account: --email E with its password in the environment
+  variable CONCLAVE_PASSWORD (E2EE hosting needs a paid plan or the phone check:
+  \`conclave admin plan E paid\`). With an account the first bot joins as that account,
+  with its device key in the key directory; the others join as guests.
   With --json the last line of output is one JSON object.`;
 
 export interface BotRunResult {
@@ -17,24 +21,16 @@ export interface BotRunResult {
   bots: BotReport[];
 }
 
-async function createMeeting(
-  server: string,
-  mode: 'e2ee' | 'standard',
-): Promise<{ id: string; hostSecret: string }> {
-  const res = await fetch(new URL('/api/meetings', server), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ v: 1, mode, title: 'bots' }),
-  });
-  const body: unknown = await res.json().catch(() => undefined);
-  if (!res.ok) {
-    const err = errorResponse.safeParse(body);
+/** Signs a bot's account in; bots cannot answer a TOTP step-up. */
+async function signIn(server: string, email: string, password: string): Promise<AccountApi> {
+  const api = new AccountApi({ serverUrl: server });
+  const result = await api.signIn(email, password);
+  if (result.status === 'totp_required') {
     throw new Error(
-      `cannot create a meeting: ${err.success ? err.data.error.message : `HTTP ${res.status}`}`,
+      `${email}: the sign-in asks for an authenticator code, which bots cannot give; use an account without TOTP for bots`,
     );
   }
-  const parsed = createMeetingResponse.parse(body);
-  return { id: parsed.meeting.id, hostSecret: parsed.hostSecret };
+  return api;
 }
 
 /** Runs the bots and returns their reports; used by the CLI, tests and benchmarks. */
@@ -46,14 +42,22 @@ export async function runBots(opts: {
   passcode?: string;
   hostSecret?: string;
   mode?: 'e2ee' | 'standard';
+  /** The account that creates the meeting (`meeting: 'new'`) and that the first bot joins as. */
+  account?: { email: string; password: string };
   log?: (line: string) => void;
 }): Promise<BotRunResult> {
   const log = opts.log ?? (() => undefined);
+  const api = opts.account ? await signIn(opts.server, opts.account.email, opts.account.password) : undefined;
   let meetingId = opts.meeting;
   let hostSecret = opts.hostSecret;
   if (meetingId === 'new') {
-    const m = await createMeeting(opts.server, opts.mode ?? 'e2ee');
-    meetingId = m.id;
+    if (!api) {
+      throw new Error('creating a meeting needs an account: pass --email and set CONCLAVE_PASSWORD');
+    }
+    const m = await api.createMeeting({ mode: opts.mode ?? 'e2ee', title: 'bots' }).catch((e: unknown) => {
+      throw new Error(`cannot create a meeting: ${(e as Error).message}`);
+    });
+    meetingId = m.meeting.id;
     hostSecret = m.hostSecret;
     log(`created meeting ${meetingId}`);
   }
@@ -68,6 +72,7 @@ export async function runBots(opts: {
         hostSecret: i === 0 ? hostSecret : undefined,
         passcode: opts.passcode,
         transport: (): FrameTransport => new NodeMediaPeer({ loopbackOnly }),
+        clientOptions: i === 0 && api ? await accountClientOptions(api, `bot-${i + 1}`) : undefined,
       });
       bots.push(bot);
       const state = await bot.start();
@@ -94,6 +99,7 @@ export async function botCommand(argv: string[]): Promise<number> {
         passcode: { type: 'string' },
         'host-secret': { type: 'string' },
         standard: { type: 'boolean', default: false },
+        email: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -120,6 +126,18 @@ export async function botCommand(argv: string[]): Promise<number> {
     console.error('--seconds must be a number of seconds from 0 to 3600');
     return 2;
   }
+  const password = process.env.CONCLAVE_PASSWORD;
+  if (values.email && !password) {
+    console.error('--email needs the password in the environment variable CONCLAVE_PASSWORD');
+    return 2;
+  }
+  if (values.meeting === 'new' && !values.email) {
+    console.error(
+      `--meeting new needs an account that may host: --email E with CONCLAVE_PASSWORD\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  const account = values.email && password ? { email: values.email, password } : undefined;
   const result = await runBots({
     server: values.server,
     meeting: values.meeting,
@@ -128,6 +146,7 @@ export async function botCommand(argv: string[]): Promise<number> {
     passcode: values.passcode,
     hostSecret: values['host-secret'],
     mode: values.standard ? 'standard' : 'e2ee',
+    account,
     log: (l) => console.log(l),
   });
   console.log(`meeting ${result.meetingId}`);

@@ -76,6 +76,8 @@ export class ConclaveError extends Error {
   constructor(
     readonly code: ErrorCode | 'connection_failed',
     message: string,
+    /** The HTTP status, for errors of the HTTP API (0 when the server was not reached). */
+    readonly status?: number,
   ) {
     super(message);
     this.name = 'ConclaveError';

@@ -2,3 +2,4 @@ export * from './client.js';
 export * from './e2ee-member.js';
 export * from './signaling.js';
 export { Emitter } from './emitter.js';
+export * from './account/index.js';

@@ -1,10 +1,15 @@
 import { z } from 'zod';
+import { otpCodeSchema } from './accounts.js';
 import { ERROR_CODES } from './errors.js';
 import { meetingInfoSchema, modeSchema, PROTOCOL_VERSION } from './signaling.js';
 
 const v = z.literal(PROTOCOL_VERSION);
 
-/** POST /api/meetings */
+/**
+ * POST /api/meetings: needs a signed-in account (session cookie) and the CSRF header; E2EE needs
+ * the account's E2EE entitlement (paid plan or the phone check). `totp`: the authenticator code,
+ * when the risk engine asked for one (`step_up_required`).
+ */
 export const createMeetingRequest = z.object({
   v,
   title: z.string().trim().max(200).default(''),
@@ -14,6 +19,7 @@ export const createMeetingRequest = z.object({
   muteOnEntry: z.boolean().default(false),
   maxParticipants: z.number().int().min(2).max(1000).default(100),
   allowScreenShare: z.boolean().default(true),
+  totp: otpCodeSchema.optional(),
 });
 export type CreateMeetingRequest = z.infer<typeof createMeetingRequest>;
 
@@ -24,7 +30,7 @@ export const createMeetingResponse = z.object({
   joinUrl: z.string(),
   /** Link for the host: carries the host secret in the URL fragment (never sent to the server in requests for pages). */
   hostUrl: z.string(),
-  /** Until accounts exist, hosting rights are this secret. */
+  /** Host rights in the meeting (host link, host controls of the API); shown once. */
   hostSecret: z.string(),
 });
 export type CreateMeetingResponse = z.infer<typeof createMeetingResponse>;

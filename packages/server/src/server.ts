@@ -6,6 +6,7 @@ import type { ServerConfig } from './config.js';
 import { buildHttpApp, urlHost } from './http/app.js';
 import type { TokenBucketOptions } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
+import type { ConnectionInfo } from './meeting/deps.js';
 import { MeetingStore, type MeetingStoreOptions } from './meetings/meeting-store.js';
 import { loadOrCreateExternalSender } from './meetings/server-key.js';
 import { PlaceholderHub } from './placeholder-hub.js';
@@ -21,7 +22,7 @@ import { attachWebSocketEndpoint } from './ws-endpoint.js';
  * IP-shaped keys anyway).
  */
 export interface SignalingHub {
-  handleConnection(socket: WebSocket, info: { ip: string }): void;
+  handleConnection(socket: WebSocket, info: ConnectionInfo): void;
   /** Stops timers and says goodbye to participants; the server closes the sockets after it. */
   close(): Promise<void>;
 }
@@ -107,7 +108,16 @@ export async function startServer(
       server: app.server,
       logger,
       trustProxy: config.trustProxy,
-      onConnection: (socket, info) => hub.handleConnection(socket, info),
+      onConnection: (socket, info) =>
+        hub.handleConnection(socket, {
+          ip: info.ip,
+          sessionUserId: async () => {
+            const session = info.cookieHeader
+              ? app.accounts.cookies.sessionFrom(app.parseCookie(info.cookieHeader))
+              : undefined;
+            return session ? (await app.accounts.store.userForSession(session))?.id : undefined;
+          },
+        }),
     });
     // The hub goes first (it may still send goodbyes), then the sockets, then HTTP, then the database.
     cleanups.push({

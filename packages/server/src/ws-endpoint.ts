@@ -12,7 +12,8 @@ export interface WebSocketEndpointOptions {
   logger: Logger;
   /** Same meaning as the config's `trustProxy`: whose `x-forwarded-for` to believe. */
   trustProxy: boolean | string[];
-  onConnection: (socket: WebSocket, info: { ip: string }) => void;
+  /** `cookieHeader`: the upgrade request's Cookie header (the session of a signed-in browser). */
+  onConnection: (socket: WebSocket, info: { ip: string; cookieHeader: string | undefined }) => void;
 }
 
 export interface WebSocketEndpoint {
@@ -49,7 +50,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       // exception, whatever listeners the hub adds; ws closes the socket itself.
       ws.on('error', (err) => logger.debug({ err, ip }, 'signaling socket error'));
       try {
-        options.onConnection(ws, { ip });
+        options.onConnection(ws, { ip, cookieHeader: req.headers.cookie });
       } catch (err) {
         logger.error({ err }, 'signaling hub failed to take a connection');
         ws.close(1011, 'internal error');

@@ -1,2 +1,3 @@
-export { nodeWebSocket } from './websocket.js';
+export { nodeWebSocket, nodeWebSocketWithCookies } from './websocket.js';
+export { accountClientOptions } from './account.js';
 export * from './bot.js';

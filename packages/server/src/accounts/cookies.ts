@@ -48,7 +48,13 @@ export class AuthCookies {
   }
 
   session(req: FastifyRequest): string | undefined {
-    return this.read(req, this.names.session);
+    return this.sessionFrom(req.cookies);
+  }
+
+  /** The session id in parsed cookies (e.g. a WebSocket upgrade's Cookie header). */
+  sessionFrom(cookies: Record<string, string | undefined>): string | undefined {
+    const value = cookies[this.names.session];
+    return value !== undefined && TOKEN.test(value) ? value : undefined;
   }
 
   setSession(reply: FastifyReply, id: string): void {

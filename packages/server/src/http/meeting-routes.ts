@@ -9,6 +9,8 @@ import {
 } from '@conclave/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { hostingEntitlement } from '../accounts/entitlement.js';
+import { refuse } from '../accounts/http.js';
 import { clientKeyForIp } from '../meetings/client-key.js';
 import type { MeetingStore } from '../meetings/meeting-store.js';
 import { sendError } from './errors.js';
@@ -38,8 +40,9 @@ function parseJsonObject<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: u
 }
 
 /**
- * The meetings API. Until accounts exist anybody may create a meeting (rate limited per client)
- * and the host secret returned at creation is what authorises changes. Bodies are validated
+ * The meetings API. Creating a meeting needs a signed-in account with the hosting entitlement
+ * for the mode (accounts/entitlement.ts), passes the risk engine (`meeting_create`) and is rate
+ * limited per client; the host secret returned at creation is what authorises changes. Bodies are validated
  * with the protocol package's schemas; every error is an `errorResponse`.
  */
 export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDeps): void {
@@ -68,9 +71,22 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDe
     return meeting;
   }
 
-  app.post('/api/meetings', async (req, reply) => {
+  app.post('/api/meetings', { preHandler: app.accounts.cookies.csrfGuard }, async (req, reply) => {
     const parsed = parseJsonObject(createMeetingRequest, req.body);
     if (!parsed.ok) return sendError(reply, 400, parsed.code, parsed.message);
+    const user = await app.accounts.currentUser(req);
+    const entitlement = hostingEntitlement(user);
+    if (!user || !entitlement.standard) {
+      return sendError(reply, 401, 'unauthenticated', 'sign in to host a meeting; guests can join meetings');
+    }
+    if (parsed.value.mode === 'e2ee' && !entitlement.e2ee) {
+      return sendError(
+        reply,
+        403,
+        'e2ee_not_entitled',
+        'end-to-end encrypted meetings need a paid plan or the one-time phone check of a free account (Account → Unlock E2EE); standard meetings need neither',
+      );
+    }
     // Only valid requests spend a token: a client fixing its body is not punished.
     const limit = deps.createLimiter.take(clientKeyForIp(req.ip));
     if (!limit.ok) {
@@ -82,7 +98,9 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDe
         `too many meetings created from this address; try again in ${limit.retryAfterSeconds} s`,
       );
     }
-    const { meeting, hostSecret } = await store.create(parsed.value);
+    const gate = await app.accounts.gate(req, reply, 'meeting_create', user, parsed.value.totp);
+    if (!gate.ok) return refuse(reply, gate);
+    const { meeting, hostSecret } = await store.create(parsed.value, user.id);
     const base = deps.publicUrl();
     const body: CreateMeetingResponse = {
       v: PROTOCOL_VERSION,
@@ -92,7 +110,7 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDe
       hostUrl: `${base}/m/${meeting.id}#host=${hostSecret}`,
       hostSecret,
     };
-    req.log.info({ meetingId: meeting.id, mode: meeting.mode }, 'meeting created');
+    req.log.info({ meetingId: meeting.id, mode: meeting.mode, userId: user.id }, 'meeting created');
     return reply.code(201).send(body);
   });
 

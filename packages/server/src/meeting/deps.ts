@@ -52,6 +52,17 @@ export interface HubLogger {
   debug(obj: object, msg?: string): void;
 }
 
+/** What the server knows about a signaling connection when it opens. */
+export interface ConnectionInfo {
+  /** Client address (after `trustProxy`). */
+  ip: string;
+  /**
+   * The account signed in on the browser or bot that opened the socket (the session cookie of
+   * the upgrade request), looked up when a join names an account. Absent: nobody is signed in.
+   */
+  sessionUserId?: () => Promise<string | undefined>;
+}
+
 /** One participant's signaling connection as the room sees it. */
 export interface Peer {
   send(msg: ServerMessage): void;

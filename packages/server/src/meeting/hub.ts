@@ -8,7 +8,7 @@ import {
   type MeetingInfo,
   type ServerMessage,
 } from '@conclave/protocol';
-import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
+import type { ConnectionInfo, HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
 import { ResumeTokens } from './resume-token.js';
 import { Room, type RoomTimings } from './room.js';
 
@@ -65,7 +65,7 @@ export class MeetingHub {
     );
   }
 
-  handleConnection(socket: WebSocket, info: { ip: string }): void {
+  handleConnection(socket: WebSocket, info: ConnectionInfo): void {
     const log = this.deps.logger;
     let room: Room | undefined;
     let joining = false;
@@ -99,7 +99,8 @@ export class MeetingHub {
       if (msg.type === 'join') {
         if (room || joining) return fail('bad_request', 'already joined', 'join');
         joining = true;
-        void this.openRoom(msg.meetingId)
+        void this.checkAccount(msg.userId, info)
+          .then(() => this.openRoom(msg.meetingId))
           .then((r) => {
             if (!r) {
               joining = false;
@@ -151,6 +152,24 @@ export class MeetingHub {
       if (r) void r.enqueue(undefined, 'disconnect', () => r.disconnected(peer));
     });
     socket.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
+  }
+
+  /**
+   * A join that names an account (`userId`, which other members see as "account" and whose
+   * device key they check in the directory) must come from a connection signed in as that
+   * account; anybody else joins as a guest.
+   */
+  private async checkAccount(userId: string | undefined, info: ConnectionInfo): Promise<void> {
+    if (userId === undefined) return;
+    const signedIn = await info.sessionUserId?.();
+    if (signedIn !== userId) {
+      throw new ProtocolError(
+        'unauthenticated',
+        signedIn
+          ? 'the join names another account than the one signed in'
+          : 'the join names an account but this connection is not signed in: sign in, or join as a guest',
+      );
+    }
   }
 
   private async openRoom(meetingId: string): Promise<Room | undefined> {

@@ -74,7 +74,11 @@ export class MeetingStore {
     this.limiter = new PasscodeLimiter(db, options.passcodeLimit ?? DEFAULT_PASSCODE_LIMIT, this.now);
   }
 
-  async create(req: CreateMeetingRequest): Promise<{ meeting: MeetingInfo; hostSecret: string }> {
+  /** A new meeting; `hostUserId`: the account creating it (kept for moderation). */
+  async create(
+    req: CreateMeetingRequest,
+    hostUserId: string | null = null,
+  ): Promise<{ meeting: MeetingInfo; hostSecret: string }> {
     const id = randomBytes(MEETING_ID_BYTES).toString('base64url');
     const hostSecret = randomBytes(HOST_SECRET_BYTES).toString('base64url');
     const row: MeetingRow = {
@@ -90,6 +94,7 @@ export class MeetingStore {
       allow_screen_share: flag(req.allowScreenShare),
       created_at: new Date(this.now()).toISOString(),
       ended_at: null,
+      host_user_id: hostUserId,
     };
     await this.db.insertInto('meetings').values(row).execute();
     return { meeting: toInfo(row), hostSecret };

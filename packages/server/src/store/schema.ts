@@ -24,6 +24,8 @@ export interface MeetingsTable {
   allow_screen_share: number;
   created_at: string;
   ended_at: string | null;
+  /** The account that created the meeting (null for meetings made before accounts existed). */
+  host_user_id: string | null;
 }
 
 /** Long-lived server key pairs, e.g. the delivery service's MLS external-sender key. */

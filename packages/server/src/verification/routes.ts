@@ -98,7 +98,10 @@ export function registerVerificationRoutes(app: FastifyInstance, accounts: Accou
     return reply.code(201).send(answer);
   });
 
-  app.post('/api/verification/check', csrf, async (req, reply) => {
+  // No CSRF guard and no cookie read: the request carries no ambient authority (the secret is
+  // the code and the verification id), so clients send it without cookies (`credentials:
+  // 'omit'`) and nothing in it ties it to the account or the browser's device cookie.
+  app.post('/api/verification/check', async (req, reply) => {
     const body = parseJson(verificationCheckRequest, req, reply);
     if (!body) return reply;
     const byNetwork = checkLimiter.take(accounts.ipPrefix(req));

@@ -5,7 +5,8 @@ import { RSABSSA, type BlindRSA } from '@cloudflare/blindrsa-ts';
 import { VERIFICATION_TOKEN_SUITE } from '@conclave/protocol';
 import { describe, expect, it } from 'vitest';
 import { BlindSigner, BlindSignError } from '../../src/index.js';
-import { createTokenRequest, fromBase64 } from '../../src/verification/client-token.js';
+import { createTokenRequest } from '@conclave/client';
+import { fromBase64 } from '@conclave/crypto';
 import { sharedSigner } from './harness.js';
 
 /** RFC 9474 Appendix A, as shipped in ../shared (4096-bit key). */

@@ -6,7 +6,7 @@ import {
 } from '@conclave/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/index.js';
-import { createTokenRequest } from '../../src/verification/client-token.js';
+import { createTokenRequest } from '@conclave/client';
 import { memoryLogger, tempDir, testConfig } from '../helpers.js';
 
 describe('accounts in a running server (startServer, real HTTP)', () => {

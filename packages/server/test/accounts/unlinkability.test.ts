@@ -4,7 +4,7 @@ import { verificationCheckResponse, verificationStartResponse } from '@conclave/
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreatePhoneSecret, PhoneHasher } from '../../src/index.js';
-import { createTokenRequest } from '../../src/verification/client-token.js';
+import { createTokenRequest } from '@conclave/client';
 import { startHarness, type Harness, type TestClient } from './harness.js';
 
 /** Each number with the ways it could show up written down. */

@@ -9,7 +9,8 @@ import {
 } from '@conclave/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlindSigner, ConfigError, loadConfig } from '../../src/index.js';
-import { createTokenRequest, fromBase64, toBase64 } from '../../src/verification/client-token.js';
+import { createTokenRequest } from '@conclave/client';
+import { fromBase64, toBase64 } from '@conclave/crypto';
 import { expectError, startHarness, type Harness, type TestClient } from './harness.js';
 
 const MOBILE = '+44 7400 123456';

@@ -5,6 +5,7 @@ import * as m0003 from './0003_passcode_attempts.js';
 import * as m0004 from './0004_accounts.js';
 import * as m0005 from './0005_phone_verification.js';
 import * as m0006 from './0006_auth_events.js';
+import * as m0007 from './0007_meeting_host_user.js';
 
 /**
  * Every migration, by name. A static list (not a folder scan) so it works when bundled.
@@ -18,4 +19,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_accounts': m0004,
   '0005_phone_verification': m0005,
   '0006_auth_events': m0006,
+  '0007_meeting_host_user': m0007,
 };

@@ -1,4 +1,5 @@
 import { RSABSSA } from '@cloudflare/blindrsa-ts';
+import { fromBase64, toBase64 } from '@conclave/crypto';
 
 /**
  * The client side of a verification token (RFC 9474 RSABSSA-SHA384-PSS-Randomized with
@@ -6,10 +7,9 @@ import { RSABSSA } from '@cloudflare/blindrsa-ts';
  * `/api/verification/check`, and finalize the server's blind signature into a token for
  * `/api/verification/redeem`. The server sees the blinded message when it signs and the token
  * when it is redeemed, and cannot tell which blinded message a token came from.
+
  *
- * It lives in the server package for now (tests use it); it uses only WebCrypto and the
- * library, no Node API, so the web app can take it as it is (the browser must not import
- * `@conclave/server`: copy or move it to a browser-side package).
+ * WebCrypto and the library only: the same code runs in browsers and in Node (bots, tests).
  */
 export interface TokenRequest {
   /** For `/api/verification/check` (standard base64). */
@@ -19,19 +19,6 @@ export interface TokenRequest {
 }
 
 export const TOKEN_NONCE_BYTES = 32;
-
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-export function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const s = atob(b64);
-  const out = new Uint8Array(new ArrayBuffer(s.length));
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 /** Imports the key of `GET /api/verification/key` (SPKI, base64) as the library wants it. */
 export function importVerificationKey(spkiBase64: string): Promise<CryptoKey> {
