@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Bot } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
-import { createMeetingResponse } from '@conclave/protocol';
-import { loadConfig, startConclave } from '@conclave/server';
+import { AccountApi } from '@conclave/client';
+import { adminSetPlan, createDatabase, loadConfig, startConclave } from '@conclave/server';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '2,10,50' } } });
 const sizes = values.sizes.split(',').map(Number);
@@ -35,13 +35,14 @@ console.log(
   `join and rekey with a real server (${config.sfuWorkers} SFU workers); bots (all in this one process) send 5 audio + 1 video frames/s each`,
 );
 try {
+  // Hosting E2EE needs an account with the entitlement: a paid one, as `conclave admin plan` makes it.
+  const host = new AccountApi({ serverUrl: server.url });
+  await host.signUp({ email: 'bench@example.org', password: 'bench host password' });
+  const db = createDatabase(config);
+  await adminSetPlan(db, 'bench@example.org', 'paid');
+  await db.destroy();
   for (const n of sizes) {
-    const res = await fetch(`${server.url}/api/meetings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ v: 1, title: `bench ${n}`, maxParticipants: 1000 }),
-    });
-    const m = createMeetingResponse.parse(await res.json());
+    const m = await host.createMeeting({ title: `bench ${n}`, maxParticipants: 1000 });
     const mk = (name: string, hostSecret?: string) =>
       new Bot({
         serverUrl: server.url,

@@ -138,17 +138,24 @@ export async function botCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const account = values.email && password ? { email: values.email, password } : undefined;
-  const result = await runBots({
-    server: values.server,
-    meeting: values.meeting,
-    count,
-    seconds,
-    passcode: values.passcode,
-    hostSecret: values['host-secret'],
-    mode: values.standard ? 'standard' : 'e2ee',
-    account,
-    log: (l) => console.log(l),
-  });
+  let result: BotRunResult;
+  try {
+    result = await runBots({
+      server: values.server,
+      meeting: values.meeting,
+      count,
+      seconds,
+      passcode: values.passcode,
+      hostSecret: values['host-secret'],
+      mode: values.standard ? 'standard' : 'e2ee',
+      account,
+      log: (l) => console.log(l),
+    });
+  } catch (e) {
+    // Refusals (wrong password, no E2EE entitlement, …) are the user's to fix: no stack trace.
+    console.error(`conclave bot: ${(e as Error).message}`);
+    return 1;
+  }
   console.log(`meeting ${result.meetingId}`);
   for (const b of result.bots) {
     const got = Object.entries(b.decryptedFrames)

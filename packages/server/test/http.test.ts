@@ -8,6 +8,7 @@ import {
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  adminSetPlan,
   buildHttpApp,
   createDatabase,
   MeetingStore,
@@ -15,6 +16,7 @@ import {
   type Db,
   type TokenBucketOptions,
 } from '../src/index.js';
+import { TEST_SCRYPT, TestClient } from './accounts/harness.js';
 import { fakeClock, memoryLogger, tempDir, testConfig } from './helpers.js';
 
 const json = { 'content-type': 'application/json' };
@@ -31,27 +33,34 @@ describe('HTTP API', () => {
   let db: Db;
   let app: FastifyInstance;
   let log: ReturnType<typeof memoryLogger>;
+  /** A signed-in account on the paid plan: meetings of both modes may be created. */
+  let host: TestClient;
 
-  async function build(opts: { createMeetingLimit?: TokenBucketOptions; publicUrl?: string } = {}) {
+  async function build(
+    opts: { createMeetingLimit?: TokenBucketOptions; publicUrl?: string | null; port?: number } = {},
+  ) {
     await app?.close();
-    const config = testConfig(dir.path, { publicUrl: opts.publicUrl ?? 'https://meet.example.org' });
+    const config = testConfig(dir.path, {
+      publicUrl: opts.publicUrl === null ? undefined : (opts.publicUrl ?? 'https://meet.example.org'),
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+    });
     app = await buildHttpApp({
       config,
       store: new MeetingStore(db),
       logger: log.logger,
       webRoot: null,
       createMeetingLimit: opts.createMeetingLimit,
+      accounts: { db, passwordScrypt: TEST_SCRYPT },
     });
+    host = new TestClient(app);
+    const email = `host-${Math.random().toString(36).slice(2)}@example.org`;
+    await host.signup(email);
+    await adminSetPlan(db, email, 'paid');
     return app;
   }
 
   async function create(body: Record<string, unknown> = {}): Promise<CreateMeetingResponse> {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/meetings',
-      headers: json,
-      payload: { v: 1, ...body },
-    });
+    const res = await host.post('/api/meetings', body);
     expect(res.statusCode, res.body).toBe(201);
     return createMeetingResponse.parse(res.json());
   }
@@ -138,13 +147,7 @@ describe('HTTP API', () => {
   });
 
   it('derives links from the listening address when no public URL is set', async () => {
-    await app.close();
-    app = await buildHttpApp({
-      config: testConfig(dir.path, { port: 4321 }),
-      store: new MeetingStore(db),
-      logger: log.logger,
-      webRoot: null,
-    });
+    await build({ publicUrl: null, port: 4321 });
     const { joinUrl, meeting } = await create();
     expect(joinUrl).toBe(`http://127.0.0.1:4321/m/${meeting.id}`);
   });
@@ -250,18 +253,23 @@ describe('HTTP API', () => {
         code: 'message_too_large',
       },
     ];
+    const auth = await host.authHeaders();
     for (const c of cases) {
       const res = await app.inject({
         method: 'POST',
         url: '/api/meetings',
-        headers: c.headers ?? json,
+        headers: { ...auth, ...(c.headers ?? json) },
         payload: c.payload,
       });
       expectError(res, c.status, c.code);
       if (c.message) expect(errorResponse.parse(res.json()).error.message).toMatch(c.message);
     }
     // No body at all.
-    expectError(await app.inject({ method: 'POST', url: '/api/meetings' }), 400, 'bad_request');
+    expectError(
+      await app.inject({ method: 'POST', url: '/api/meetings', headers: auth }),
+      400,
+      'bad_request',
+    );
 
     const { meeting, hostSecret } = await create();
     const patch = (payload: string) =>
@@ -295,31 +303,18 @@ describe('HTTP API', () => {
   it('rate-limits meeting creation per client', async () => {
     const clock = fakeClock();
     await build({ createMeetingLimit: { capacity: 3, refillPerSecond: 0.1, now: clock.now } });
-    const post = (ip: string) =>
-      app.inject({
-        method: 'POST',
-        url: '/api/meetings',
-        headers: json,
-        payload: { v: 1 },
-        remoteAddress: ip,
-      });
+    const post = (ip: string) => {
+      host.ip = ip;
+      return host.post('/api/meetings', {});
+    };
     for (let i = 0; i < 3; i++) expect((await post('192.0.2.10')).statusCode).toBe(201);
     const limited = await post('192.0.2.10');
     expectError(limited, 429, 'rate_limited');
     expect(limited.headers['retry-after']).toBe('10');
     expect((await post('192.0.2.11')).statusCode).toBe(201);
     // Invalid requests do not spend tokens, and do not get 429 either... they get 400.
-    expectError(
-      await app.inject({
-        method: 'POST',
-        url: '/api/meetings',
-        headers: json,
-        payload: { v: 1, mode: 'x' },
-        remoteAddress: '192.0.2.10',
-      }),
-      400,
-      'bad_request',
-    );
+    host.ip = '192.0.2.10';
+    expectError(await host.post('/api/meetings', { mode: 'x' }), 400, 'bad_request');
     clock.advance(10_000);
     expect((await post('192.0.2.10')).statusCode).toBe(201);
     expectError(await post('192.0.2.10'), 429, 'rate_limited');

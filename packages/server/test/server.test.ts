@@ -1,7 +1,8 @@
+import { AccountApi } from '@conclave/client';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createMeetingResponse, healthResponse, parseServerMessage } from '@conclave/protocol';
+import { healthResponse, parseServerMessage } from '@conclave/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startServer, type HubDeps, type RunningServer, type SignalingHub } from '../src/index.js';
@@ -74,13 +75,9 @@ describe('startServer', () => {
     expect(server.publicUrl).toBe(server.url);
     const health = await fetch(`${server.url}/healthz`);
     expect(healthResponse.parse(await health.json()).status).toBe('ok');
-    const res = await fetch(`${server.url}/api/meetings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ v: 1, title: 'Real HTTP' }),
-    });
-    expect(res.status).toBe(201);
-    const created = createMeetingResponse.parse(await res.json());
+    const host = new AccountApi({ serverUrl: server.url });
+    await host.signUp({ email: 'real@example.org', password: 'real http password' });
+    const created = await host.createMeeting({ title: 'Real HTTP', mode: 'standard' });
     expect(created.joinUrl).toBe(`${server.url}/m/${created.meeting.id}`);
   });
 
@@ -168,12 +165,9 @@ describe('startServer', () => {
   it('keeps meetings across restarts', async () => {
     const dataDir = dir();
     const first = await start(dataDir);
-    const res = await fetch(`${first.url}/api/meetings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ v: 1, title: 'durable' }),
-    });
-    const { meeting } = createMeetingResponse.parse(await res.json());
+    const host = new AccountApi({ serverUrl: first.url });
+    await host.signUp({ email: 'durable@example.org', password: 'durable password' });
+    const { meeting } = await host.createMeeting({ title: 'durable', mode: 'standard' });
     await first.close();
     const second = await start(dataDir);
     const got = await fetch(`${second.url}/api/meetings/${meeting.id}`);
@@ -181,7 +175,7 @@ describe('startServer', () => {
     expect(await got.json()).toMatchObject({ meeting: { title: 'durable' } });
   });
 
-  it('serves a built web app with index.html for meeting links', async () => {
+  it('serves a built web app with index.html for meeting links and account pages', async () => {
     const web = join(dir(), 'dist');
     mkdirSync(join(web, 'assets'), { recursive: true });
     writeFileSync(join(web, 'index.html'), '<!doctype html><title>app</title>');
@@ -189,9 +183,11 @@ describe('startServer', () => {
     const server = await start(dir(), { webRoot: web });
     const root = await fetch(`${server.url}/`);
     expect(await root.text()).toContain('<title>app</title>');
-    const link = await fetch(`${server.url}/m/abcdefghij`);
-    expect(link.status).toBe(200);
-    expect(await link.text()).toContain('<title>app</title>');
+    for (const page of ['/m/abcdefghij', '/signin', '/signup', '/account', '/account/unlock']) {
+      const link = await fetch(`${server.url}${page}`);
+      expect(link.status, page).toBe(200);
+      expect(await link.text()).toContain('<title>app</title>');
+    }
     const asset = await fetch(`${server.url}/assets/app.js`);
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
     const missing = await fetch(`${server.url}/assets/none.js`);

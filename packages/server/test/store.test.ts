@@ -22,6 +22,7 @@ const ALL = [
   '0004_accounts',
   '0005_phone_verification',
   '0006_auth_events',
+  '0007_meeting_host_user',
 ];
 
 describe('database and migrations', () => {

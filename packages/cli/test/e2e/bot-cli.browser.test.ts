@@ -3,14 +3,17 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BotRunResult as Report } from '../../src/bot.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { AccountApi } from '@conclave/client';
+import { HOST_PASSWORD, hostAccount, startTestServer, type TestServer } from './harness.js';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/conclave.mjs', import.meta.url));
 
 let ts: TestServer;
+let host: { email: string; password: string };
 beforeAll(async () => {
   ts = await startTestServer();
+  host = await hostAccount(ts);
 });
 afterAll(async () => {
   await ts?.close();
@@ -31,10 +34,13 @@ async function bots(extra: string[]): Promise<Report> {
       '--seconds',
       '2',
       '--json',
+      '--email',
+      host.email,
       ...extra,
     ],
     {
       timeout: 60_000,
+      env: { ...process.env, CONCLAVE_PASSWORD: host.password },
     },
   );
   const last = stdout.trim().split('\n').at(-1)!;
@@ -69,5 +75,26 @@ describe('conclave bot', () => {
 
   it('bad arguments give a usage error and exit status 2', async () => {
     await expect(run(process.execPath, [bin, 'bot', '--count', 'x'])).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('creating a meeting needs an account that may host, and says why it cannot', async () => {
+    const noAccount = run(process.execPath, [bin, 'bot', '--server', ts.url, '--meeting', 'new']);
+    await expect(noAccount).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--email/) });
+    const free = new AccountApi({ serverUrl: ts.url });
+    await free.signUp({ email: 'free-bot@example.org', password: HOST_PASSWORD });
+    const attempt = (email: string, password: string) =>
+      run(process.execPath, [bin, 'bot', '--server', ts.url, '--meeting', 'new', '--email', email], {
+        env: { ...process.env, CONCLAVE_PASSWORD: password },
+      });
+    await expect(attempt('free-bot@example.org', HOST_PASSWORD)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /cannot create a meeting: end-to-end encrypted meetings need a paid plan/,
+      ),
+    });
+    await expect(attempt('free-bot@example.org', 'not the password')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^conclave bot: .*(e-mail|password)/m),
+    });
   });
 });

@@ -10,9 +10,9 @@ import {
 } from '@conclave/crypto';
 import { Bot, type BotOptions } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
-import { createMeetingResponse } from '@conclave/protocol';
+import { AccountApi, type CreateMeetingInput } from '@conclave/client';
 import type { TapRecord } from '@conclave/server/sfu';
-import { startTestServer, sleep, until, type TestServer } from './harness.js';
+import { hostAccount, startTestServer, sleep, until, type TestServer } from './harness.js';
 
 let ts: TestServer;
 let bots: Bot[] = [];
@@ -20,6 +20,7 @@ const taps: TapRecord[] = [];
 
 beforeAll(async () => {
   ts = await startTestServer({ tap: true });
+  host = (await hostAccount(ts)).api;
   ts.server.sfu.on('tap', (t) => taps.push(t));
 });
 afterEach(async () => {
@@ -31,14 +32,11 @@ afterAll(async () => {
   await ts?.close();
 });
 
-async function createMeeting(body: Record<string, unknown> = {}) {
-  const res = await fetch(`${ts.url}/api/meetings`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ v: 1, ...body }),
-  });
-  expect(res.status).toBe(201);
-  return createMeetingResponse.parse(await res.json());
+/** The meetings' host account (paid plan), signed in once per file. */
+let host: AccountApi;
+
+async function createMeeting(body: CreateMeetingInput = {}) {
+  return host.createMeeting(body);
 }
 
 function bot(meetingId: string, name: string, extra: Partial<BotOptions> = {}): Bot {

@@ -1,7 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, startConclave, type ConclaveServer, type ConclaveStartOptions } from '@conclave/server';
+import { AccountApi } from '@conclave/client';
+import {
+  adminSetPlan,
+  createDatabase,
+  loadConfig,
+  startConclave,
+  type ConclaveServer,
+  type ConclaveStartOptions,
+} from '@conclave/server';
 
 export interface TestServer {
   server: ConclaveServer;
@@ -11,6 +19,27 @@ export interface TestServer {
   stop(): Promise<void>;
   /** Stops the server and removes its data dir. */
   close(): Promise<void>;
+}
+
+export const HOST_PASSWORD = 'bots host password';
+
+/**
+ * Signs up an account on the server and puts it on the paid plan (as `conclave admin plan`
+ * does, on the server's database), so it may host E2EE meetings. Returns the signed-in API.
+ */
+export async function hostAccount(
+  ts: Pick<TestServer, 'url' | 'dataDir'>,
+  email = `host-${Math.random().toString(36).slice(2, 10)}@example.org`,
+): Promise<{ api: AccountApi; email: string; password: string }> {
+  const api = new AccountApi({ serverUrl: ts.url });
+  await api.signUp({ email, password: HOST_PASSWORD, displayName: 'Host' });
+  const db = createDatabase({ dataDir: ts.dataDir });
+  try {
+    if (!(await adminSetPlan(db, email, 'paid'))) throw new Error(`no account ${email}`);
+  } finally {
+    await db.destroy();
+  }
+  return { api, email, password: HOST_PASSWORD };
 }
 
 /** A full Conclave server (HTTP, signaling, SFU workers) on 127.0.0.1 with a temporary data dir. */

@@ -18,19 +18,22 @@ The API is at <code>/api</code>, the health check at <code>/healthz</code>.</p>
 </html>
 `;
 
+/** Paths the app routes on the client: meeting links and the account pages. */
+const APP_PAGES = ['/m/*', '/signin', '/signup', '/account', '/account/*'];
+
 /**
  * Serves the browser app from `webRoot` when that folder holds a build: its files as they are,
- * and `index.html` for every meeting link (`/m/<id>`, the app routes on the client). Without a
- * build, `/` and `/m/*` answer with a short page that says so.
+ * and `index.html` for every client-side route (APP_PAGES). Without a build, `/` and those
+ * paths answer with a short page that says so.
  */
 export async function registerWebApp(app: FastifyInstance, webRoot: string | null): Promise<void> {
   if (webRoot && existsSync(`${webRoot}/index.html`)) {
     await app.register(fastifyStatic, { root: webRoot, wildcard: true, index: 'index.html' });
-    app.get('/m/*', (_req, reply) => reply.sendFile('index.html'));
+    for (const path of APP_PAGES) app.get(path, (_req, reply) => reply.sendFile('index.html'));
     return;
   }
   const notBuilt = (_req: unknown, reply: FastifyReply) =>
     reply.type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
   app.get('/', notBuilt);
-  app.get('/m/*', notBuilt);
+  for (const path of APP_PAGES) app.get(path, notBuilt);
 }

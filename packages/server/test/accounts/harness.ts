@@ -168,6 +168,12 @@ export class TestClient {
     return res;
   }
 
+  /** Cookie and CSRF headers as the web app sends them, for hand-made requests (raw bodies). */
+  async authHeaders(): Promise<Record<string, string>> {
+    if (!this.cookie('conclave_csrf')) await this.get('/api/auth/csrf');
+    return { cookie: this.cookieHeader() ?? '', [CSRF_HEADER]: this.cookie('conclave_csrf') ?? '' };
+  }
+
   post(url: string, body?: Record<string, unknown>, csrf: boolean | string = true) {
     return this.send('POST', url, body, csrf);
   }
