@@ -1,4 +1,10 @@
-import { CSRF_HEADER } from '@conclave/protocol';
+import { createTokenRequest } from '@conclave/client';
+import {
+  CSRF_HEADER,
+  verificationCheckResponse,
+  verificationKeyResponse,
+  verificationStartResponse,
+} from '@conclave/protocol';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import {
@@ -192,4 +198,29 @@ export class TestClient {
 export function expectError(res: LightMyRequestResponse, status: number, code: string): void {
   expect(res.statusCode, res.body).toBe(status);
   expect((res.json() as { error: { code: string } }).error.code).toBe(code);
+}
+
+/**
+ * The phone check as a client does it — start, check the SMS code with a blinded message,
+ * finalize — returning the token, not yet redeemed.
+ */
+export async function obtainPhoneToken(
+  h: Pick<Harness, 'sms'>,
+  c: TestClient,
+  phoneNumber = '+44 7400 123456',
+): Promise<{ message: string; signature: string; keyId: string }> {
+  const started = await c.post('/api/verification/start', { phoneNumber });
+  expect(started.statusCode, started.body).toBe(201);
+  const { verificationId } = verificationStartResponse.parse(started.json());
+  const key = verificationKeyResponse.parse((await c.get('/api/verification/key')).json());
+  const request = await createTokenRequest(key.publicKey);
+  const checked = await c.post('/api/verification/check', {
+    verificationId,
+    code: h.sms.lastCode(),
+    blindedMessage: request.blindedMessage,
+  });
+  expect(checked.statusCode, checked.body).toBe(200);
+  const { blindSignature, keyId } = verificationCheckResponse.parse(checked.json());
+  expect(keyId).toBe(key.keyId);
+  return { ...(await request.finalize(blindSignature)), keyId };
 }

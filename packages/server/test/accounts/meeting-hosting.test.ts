@@ -1,15 +1,8 @@
 import { generate } from 'otplib';
-import { createTokenRequest } from '@conclave/client';
-import {
-  createMeetingResponse,
-  totpEnrollResponse,
-  verificationCheckResponse,
-  verificationKeyResponse,
-  verificationStartResponse,
-} from '@conclave/protocol';
+import { createMeetingResponse, totpEnrollResponse } from '@conclave/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminSetPlan } from '../../src/index.js';
-import { expectError, startHarness, type Harness, type TestClient } from './harness.js';
+import { expectError, obtainPhoneToken, startHarness, type Harness, type TestClient } from './harness.js';
 
 /** The hosting rules of POST /api/meetings (ARCHITECTURE.md "Accounts, E2EE entitlement"). */
 describe('who may host (POST /api/meetings)', () => {
@@ -21,19 +14,7 @@ describe('who may host (POST /api/meetings)', () => {
   const create = (c: TestClient, body: Record<string, unknown>) => c.post('/api/meetings', body);
 
   async function unlockWithPhone(c: TestClient): Promise<void> {
-    const started = await c.post('/api/verification/start', { phoneNumber: '+44 7400 123456' });
-    expect(started.statusCode, started.body).toBe(201);
-    const { verificationId } = verificationStartResponse.parse(started.json());
-    const key = verificationKeyResponse.parse((await c.get('/api/verification/key')).json());
-    const request = await createTokenRequest(key.publicKey);
-    const checked = await c.post('/api/verification/check', {
-      verificationId,
-      code: h.sms.lastCode(),
-      blindedMessage: request.blindedMessage,
-    });
-    expect(checked.statusCode, checked.body).toBe(200);
-    const token = await request.finalize(verificationCheckResponse.parse(checked.json()).blindSignature);
-    const redeemed = await c.post('/api/verification/redeem', token);
+    const redeemed = await c.post('/api/verification/redeem', await obtainPhoneToken(h, c));
     expect(redeemed.statusCode, redeemed.body).toBe(200);
   }
 

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BlindSigner, ConfigError, loadConfig } from '../../src/index.js';
 import { createTokenRequest } from '@conclave/client';
 import { fromBase64, toBase64 } from '@conclave/crypto';
-import { expectError, startHarness, type Harness, type TestClient } from './harness.js';
+import { expectError, obtainPhoneToken, startHarness, type Harness, type TestClient } from './harness.js';
 
 const MOBILE = '+44 7400 123456';
 const OTHER_MOBILE = '+33 6 12 34 56 78';
@@ -24,24 +24,6 @@ async function keyOf(c: TestClient) {
 
 async function start(c: TestClient, phoneNumber = MOBILE, extra: Record<string, unknown> = {}) {
   return c.post('/api/verification/start', { phoneNumber, ...extra });
-}
-
-/** start → check → finalize; returns the token (not redeemed). */
-async function obtainToken(h: Harness, c: TestClient, phoneNumber = MOBILE) {
-  const started = await start(c, phoneNumber);
-  expect(started.statusCode, started.body).toBe(201);
-  const { verificationId } = verificationStartResponse.parse(started.json());
-  const key = await keyOf(c);
-  const request = await createTokenRequest(key.publicKey);
-  const checked = await c.post('/api/verification/check', {
-    verificationId,
-    code: h.sms.lastCode(),
-    blindedMessage: request.blindedMessage,
-  });
-  expect(checked.statusCode, checked.body).toBe(200);
-  const { blindSignature, keyId } = verificationCheckResponse.parse(checked.json());
-  expect(keyId).toBe(key.keyId);
-  return { ...(await request.finalize(blindSignature)), keyId };
 }
 
 describe('phone verification over HTTP', () => {
@@ -175,7 +157,7 @@ describe('phone verification over HTTP', () => {
     for (let i = 0; i < 3; i++) {
       const c = h.client();
       await c.signup(`dora${i}@example.org`);
-      const token = await obtainToken(h, c);
+      const token = await obtainPhoneToken(h, c);
       expect((await c.post('/api/verification/redeem', token)).statusCode).toBe(200);
       h.clock.advance(61_000);
     }
@@ -196,7 +178,7 @@ describe('phone verification over HTTP', () => {
     h = await startHarness();
     const a = h.client();
     await a.signup('eve@example.org');
-    const token = await obtainToken(h, a);
+    const token = await obtainPhoneToken(h, a);
     expect((await a.post('/api/verification/redeem', token)).statusCode).toBe(200);
     const b = h.client();
     await b.signup('eve2@example.org');
@@ -208,7 +190,7 @@ describe('phone verification over HTTP', () => {
     h = await startHarness();
     const c = h.client();
     await c.signup('fay@example.org');
-    const token = await obtainToken(h, c);
+    const token = await obtainPhoneToken(h, c);
     const sigLen = fromBase64(token.signature).length;
     const random = (n: number) => toBase64(crypto.getRandomValues(new Uint8Array(n)));
     const tamperedMessage = fromBase64(token.message);
