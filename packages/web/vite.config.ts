@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-// The browser app. `conclave serve` serves `dist/` (and index.html for every /m/<id> link).
+// The browser app. `conclave serve` serves `dist/` (and index.html for every page the app routes itself).
 export default defineConfig({
   plugins: [react()],
   // The E2EE worker imports the crypto package (code-split chunks): module workers only.

@@ -90,10 +90,18 @@ describe('AccountApi', () => {
         setCookie: ['conclave_session=s1; Path=/; HttpOnly', 'conclave_csrf=csrf-2; Path=/'],
       },
       '/api/verification/key': {
-        body: { v: 1, suite: 'RSABSSA-SHA384-PSS-Randomized', keyId: 'k1', publicKey: spki, modulusBits: 2048 },
+        body: {
+          v: 1,
+          suite: 'RSABSSA-SHA384-PSS-Randomized',
+          keyId: 'k1',
+          publicKey: spki,
+          modulusBits: 2048,
+        },
       },
       // A signature that does not verify: the client must refuse to make a token of it.
-      '/api/verification/check': { body: { v: 1, keyId: 'k1', blindSignature: Buffer.alloc(256, 1).toString('base64') } },
+      '/api/verification/check': {
+        body: { v: 1, keyId: 'k1', blindSignature: Buffer.alloc(256, 1).toString('base64') },
+      },
     });
     const api = new AccountApi({ serverUrl: 'http://conclave.test/', fetch });
     await api.signUp({ email: 'a@example.org', password: 'long enough password' });
@@ -119,7 +127,10 @@ describe('AccountApi', () => {
 
   it('turns failures into ConclaveErrors with code and status', async () => {
     const { fetch } = fakeFetch({
-      '/api/me': { status: 401, body: { v: 1, error: { code: 'unauthenticated', message: 'sign in first' } } },
+      '/api/me': {
+        status: 401,
+        body: { v: 1, error: { code: 'unauthenticated', message: 'sign in first' } },
+      },
       '/api/meetings/abcd': { status: 502, body: '<html>bad gateway</html>' },
       '/api/meetings/efgh': { body: { v: 1, meeting: { id: 'efgh' } } },
       '/api/devices': new TypeError('fetch failed'),

@@ -6,6 +6,8 @@ export interface HumanError {
   next: string;
   /** The stable code, for support and tests. */
   code: string;
+  /** The server's own sentence, where it adds something (how long to wait, why it refused). */
+  detail?: string;
 }
 
 const BY_CODE: Record<string, Omit<HumanError, 'code'>> = {
@@ -49,28 +51,123 @@ const BY_CODE: Record<string, Omit<HumanError, 'code'>> = {
     title: 'This page and the server speak different versions.',
     next: 'Reload the page to get the current version.',
   },
+  internal_error: {
+    title: 'The server ran into a problem.',
+    next: 'Try again in a moment. If it keeps happening, tell whoever runs this server.',
+  },
+  // Accounts
+  unauthenticated: {
+    title: 'You are not signed in.',
+    next: 'Sign in, or create a free account, to host meetings. Guests can still join any meeting with its link.',
+  },
+  invalid_credentials: {
+    title: 'That e-mail address and password do not match an account.',
+    next: 'Check both and try again. No account yet? Create one: it is free.',
+  },
+  email_taken: {
+    title: 'An account with this e-mail address exists already.',
+    next: 'Sign in instead, or use another e-mail address.',
+  },
+  csrf_failed: {
+    title: 'The security check of this page failed.',
+    next: 'Reload the page and try again (this happens after signing in or out in another tab).',
+  },
+  risk_denied: {
+    title: 'Conclave refused this because it looks unusual for your account.',
+    next: 'Try again later, or from a device and network you have used before. With an authenticator app set up on your account page, you can confirm such requests with a code instead.',
+  },
+  step_up_required: {
+    title: 'Please confirm that it is you.',
+    next: 'Enter the 6-digit code from your authenticator app, then try again.',
+  },
+  invalid_totp: {
+    title: 'That authenticator code is not right.',
+    next: 'Enter the current 6-digit code from your authenticator app. Codes change every 30 seconds and each one works only once.',
+  },
+  totp_not_enrolled: {
+    title: 'Your account has no authenticator app set up.',
+    next: 'Set one up on your account page first.',
+  },
+  totp_already_enabled: {
+    title: 'An authenticator app is set up on your account already.',
+    next: 'To use another app, turn two-step sign-in off first, then set it up again.',
+  },
+  e2ee_not_entitled: {
+    title: 'Your free account cannot host end-to-end encrypted meetings yet.',
+    next: 'Unlock end-to-end encryption once with a free phone check, or create a Standard meeting instead.',
+  },
+  // The one-time phone check
+  invalid_phone_number: {
+    title: 'That is not a phone number Conclave can use.',
+    next: 'Type the number in international format, starting with + and the country code (for example +44 7400 123456), or give its country.',
+  },
+  phone_number_refused: {
+    title: 'This number cannot be used for the check.',
+    next: 'Use a mobile phone number. Premium-rate, internet (VoIP) and landline numbers are not accepted.',
+  },
+  phone_quota_exceeded: {
+    title: 'This number has already unlocked as many accounts as it may this year.',
+    next: 'Use another mobile number.',
+  },
+  wrong_code: {
+    title: 'That code is not right.',
+    next: 'Check the text message and type its 6 digits again.',
+  },
+  verification_expired: {
+    title: 'This code has expired.',
+    next: 'Ask for a new code.',
+  },
+  too_many_attempts: {
+    title: 'Too many wrong codes.',
+    next: 'Ask for a new code, then type it carefully.',
+  },
+  sms_failed: {
+    title: 'The text message could not be sent.',
+    next: 'Check the number, then try again in a few minutes.',
+  },
+  invalid_token: {
+    title: 'The unlock token did not verify.',
+    next: 'Do the phone check again. If it keeps happening, tell whoever runs this server.',
+  },
+  token_spent: {
+    title: 'This unlock token was used already.',
+    next: 'Do the phone check again for this account.',
+  },
+  already_verified: {
+    title: 'End-to-end encryption is unlocked for this account already.',
+    next: 'You can host end-to-end encrypted meetings now.',
+  },
+  device_key_conflict: {
+    title: 'This device’s key does not match the one registered for it.',
+    next: 'Reload the page and try again.',
+  },
 };
 
-/** An HTTP API error body `{v, error: {code, message}}`, or a network failure ('connection_failed'). */
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+/** Codes whose server message says something the fixed text cannot (a wait, the reasons of a refusal). */
+const SHOW_SERVER_MESSAGE = new Set([
+  'rate_limited',
+  'risk_denied',
+  'phone_number_refused',
+  'invalid_phone_number',
+]);
 
+/** A `ConclaveError` (SDK, HTTP API or signaling) or anything else thrown, as the user reads it. */
 export function humanError(e: unknown): HumanError {
-  const code = e instanceof ConclaveError || e instanceof ApiError ? e.code : 'unknown';
+  const code = e instanceof ConclaveError ? e.code : 'unknown';
   const known = BY_CODE[code];
-  if (known) return { ...known, code };
+  if (known) {
+    const detail = SHOW_SERVER_MESSAGE.has(code) && e instanceof Error && e.message ? e.message : undefined;
+    return detail ? { ...known, code, detail } : { ...known, code };
+  }
   const detail = e instanceof Error && e.message ? ` (${e.message})` : '';
   return {
     title: `Something went wrong${detail}.`,
     next: 'Try again. If it keeps happening, reload the page.',
     code,
   };
+}
+
+/** True when `e` is a ConclaveError with one of `codes`. */
+export function hasCode(e: unknown, ...codes: string[]): boolean {
+  return e instanceof ConclaveError && codes.includes(e.code);
 }

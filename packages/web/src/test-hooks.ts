@@ -6,6 +6,7 @@
  * the Security panel shows. The switches only change what this page itself does — a page's
  * own script could do as much — so they are safe to keep in production builds.
  */
+import type { MemberVerification } from '@conclave/client';
 import type { E2eeApi } from './media/e2ee.js';
 
 export interface ConclaveTestView {
@@ -21,8 +22,17 @@ export interface ConclaveTestView {
   /** Decimal string. */
   epoch: string | undefined;
   e2eeActive: boolean;
-  /** The MLS roster (display names by leaf), as the participants panel shows it. */
-  roster: { leafIndex: number; displayName: string; kind: string }[];
+  /**
+   * The MLS roster (display names by leaf), as the participants panel shows it, with the key
+   * directory's verdict on each member's account claim (E2EE meetings; empty in standard ones).
+   */
+  roster: {
+    leafIndex: number;
+    displayName: string;
+    kind: string;
+    verification: MemberVerification;
+    isSelf: boolean;
+  }[];
   /** Received streams from getStats (twice a second). */
   inbound: InboundView[];
 }
@@ -48,6 +58,11 @@ export interface ConclaveTestSwitches {
   refuseJoiners?: string[];
   /** Use createEncodedStreams() even where RTCRtpScriptTransform exists (both paths get tested). */
   e2eeApi?: E2eeApi;
+  /**
+   * Signed in, join as the account with a fresh key that is never registered on it (what an
+   * impostor's key looks like to the others: "Unverified account claim").
+   */
+  unregisteredDevice?: boolean;
 }
 
 declare global {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join as joinPath } from 'node:path';
@@ -41,9 +42,11 @@ export async function openPage(
 export async function join(
   p: Participant,
   url: string,
-  opts: { passcode?: string } = {},
+  opts: { passcode?: string; cameraOff?: boolean } = {},
 ): Promise<'room' | 'waiting'> {
   await p.page.goto(url);
+  // Fewer video streams to encode and decode on a small machine, when a test needs no video from p.
+  if (opts.cameraOff) await p.page.getByRole('button', { name: 'Turn camera off' }).click();
   await p.page.getByLabel('Your name').fill(p.name);
   if (opts.passcode !== undefined) await p.page.getByLabel('Meeting passcode').fill(opts.passcode);
   await p.page.getByRole('button', { name: 'Join meeting' }).click();
@@ -130,18 +133,20 @@ export interface AxeViolation {
   nodes: { target: unknown[]; failureSummary?: string }[];
 }
 
-/** Runs axe-core in the page; returns the serious and critical violations. */
-export async function axeSerious(page: Page): Promise<AxeViolation[]> {
+/** Runs axe-core in the page (or only in the element `selector` names); returns the serious and critical violations. */
+export async function axeSerious(page: Page, selector?: string): Promise<AxeViolation[]> {
   await page.addScriptTag({ path: AXE_PATH });
-  const violations = await page.evaluate(async () => {
+  const violations = await page.evaluate(async (sel) => {
     const axe = (
       window as unknown as {
-        axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[] }> };
+        axe: { run: (ctx: Document | Element, opts: object) => Promise<{ violations: unknown[] }> };
       }
     ).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
+    const context = sel ? document.querySelector(sel) : document;
+    if (!context) throw new Error(`axe: nothing matches ${sel}`);
+    const r = await axe.run(context, { resultTypes: ['violations'] });
     return r.violations as AxeViolation[];
-  });
+  }, selector);
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => ({
@@ -164,4 +169,82 @@ export async function shownSecurityCode(p: Participant): Promise<string> {
       .getByRole('button', { name: 'Security' })
       .click();
   return (await panel.getByTestId('security-code').textContent())?.trim() ?? '';
+}
+
+export interface TestAccount {
+  email: string;
+  password: string;
+  displayName: string;
+}
+
+/** Creates an account on the sign-up page; resolves once the header shows the page signed in. */
+export async function signUp(p: Participant, baseUrl: string, a: TestAccount): Promise<void> {
+  await p.page.goto(`${baseUrl}/signup`);
+  await p.page.getByLabel('Display name').fill(a.displayName);
+  await p.page.getByLabel('E-mail address').fill(a.email);
+  await p.page.getByLabel('Password', { exact: true }).fill(a.password);
+  await p.page.getByRole('button', { name: 'Create account' }).click();
+  await signedInAs(p, a.displayName);
+}
+
+/** Waits until the site header says who is signed in. */
+export async function signedInAs(p: Participant, name: string): Promise<void> {
+  await p.page
+    .getByRole('navigation', { name: 'Account' })
+    .getByText(`Signed in as ${name}`)
+    .waitFor({ timeout: 15_000 });
+}
+
+/** RFC 4648 base32 (no padding needed) → bytes. */
+function base32(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const ch of text.replace(/=+$/, '').toUpperCase()) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) throw new Error(`not base32: ${ch}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of `secret` for time step `step`. */
+export function totpCode(secret: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', base32(secret)).update(counter).digest();
+  const off = (h[h.length - 1] ?? 0) & 0xf;
+  const bin =
+    (((h[off] ?? 0) & 0x7f) << 24) | ((h[off + 1] ?? 0) << 16) | ((h[off + 2] ?? 0) << 8) | (h[off + 3] ?? 0);
+  return String(bin % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * An authenticator app for tests: each code is for a later time step than the one before (the
+ * server accepts a step once, and one step of drift either way), waiting for the clock when the
+ * next unused step is not yet within the drift window.
+ */
+export class TestAuthenticator {
+  private lastStep = -1;
+  constructor(readonly secret: string) {}
+
+  async next(): Promise<string> {
+    for (;;) {
+      const now = Math.floor(Date.now() / 30_000);
+      const step = Math.max(this.lastStep + 1, now - 1);
+      // Keep a second of margin before the window moves on.
+      const windowEndsIn = (now + 1) * 30_000 - Date.now();
+      if (step <= now + 1 && !(step === now - 1 && windowEndsIn < 2000)) {
+        this.lastStep = step;
+        return totpCode(this.secret, step);
+      }
+      await sleep(Math.min(windowEndsIn + 50, 30_000));
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '@conclave/testing';
-import { ensureWebBuild, startConclaveServer, type SpawnedServer } from './server.js';
+import { adminPlan, ensureWebBuild, startConclaveServer, type SpawnedServer } from './server.js';
 import {
   axeSerious,
   expectMediaFlowing,
@@ -10,6 +10,7 @@ import {
   openPage,
   screenshot,
   shownSecurityCode,
+  signUp,
   sleep,
   until,
   view,
@@ -20,6 +21,8 @@ import {
  * The browser app end to end: `conclave serve` (HTTP API, signaling, SFU, the built web app)
  * and headless Chromium pages with fake cameras and microphones, in one browser process
  * (one context per participant). Tests share the meeting built up by the earlier ones.
+ * The host (Alice) signs up and gets a paid plan (hosting E2EE meetings needs one, or the
+ * phone check of account.browser.test.ts); everyone else joins as a guest.
  */
 describe('web app in Chromium against conclave serve', () => {
   let server: SpawnedServer;
@@ -40,11 +43,16 @@ describe('web app in Chromium against conclave serve', () => {
 
   beforeAll(async () => {
     ensureWebBuild();
-    [server, browser] = await Promise.all([startConclaveServer(), launchChromium()]);
+    // Started together; whichever starts is kept for afterAll even when the other fails.
+    const [s, b] = await Promise.allSettled([startConclaveServer(), launchChromium()]);
+    if (s.status === 'fulfilled') server = s.value;
+    if (b.status === 'fulfilled') browser = b.value;
+    if (s.status === 'rejected') throw s.reason;
+    if (b.status === 'rejected') throw b.reason;
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await browser?.close().catch(() => undefined);
     await server?.stop();
   });
 
@@ -52,6 +60,9 @@ describe('web app in Chromium against conclave serve', () => {
     // Every page refuses to add "Mallory" to the MLS group (test hook; see the refused-joiner test).
     alice = await open('Alice', { refuseJoiners: ['Mallory'] });
     const { page } = alice;
+    const email = 'alice@example.org';
+    await signUp(alice, server.url, { email, password: 'correct horse battery', displayName: 'Alice' });
+    await adminPlan(server, email, 'paid');
     await page.goto(server.url + '/');
     await expect(page.getByRole('radio', { name: /End-to-end encrypted/ }).isChecked()).resolves.toBe(true);
     expect(await page.getByText('the server can see and hear the meeting').count()).toBe(1);
@@ -88,6 +99,12 @@ describe('web app in Chromium against conclave serve', () => {
         (x) => x.roster.length === 3 && x.e2eeActive,
       );
       ids[p.name] = v.participantId ?? '';
+    }
+    // Alice joined as her account (its device key registered): the others see her verified.
+    for (const p of [bob, carol]) {
+      await until(p, 'Alice verified, Bob and Carol guests', (x) =>
+        x.roster.every((m) => m.verification === (m.displayName === 'Alice' ? 'verified' : 'guest')),
+      );
     }
     for (const p of trio) {
       const others = trio.filter((o) => o !== p).map((o) => ({ name: o.name, id: ids[o.name] ?? '' }));

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const WEB = join(REPO, 'packages/web');
@@ -34,6 +35,8 @@ export function ensureWebBuild(): void {
 
 export interface SpawnedServer {
   url: string;
+  /** The server's temporary data directory (for `conclave admin … --data-dir`). */
+  dataDir: string;
   /** Everything the server printed (for failure messages). */
   output(): string;
   /** SIGTERM to the server's pid (SIGKILL after 5 s), then removes its data directory. */
@@ -100,10 +103,34 @@ export async function startConclaveServer(extraArgs: string[] = []): Promise<Spa
       }
       await rm(dataDir, { recursive: true, force: true });
     };
-    return { url, output: () => out, stop: () => (stopping ??= stop()) };
+    return { url, dataDir, output: () => out, stop: () => (stopping ??= stop()) };
   } catch (e) {
     if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/** `conclave admin plan EMAIL PLAN` on the server's data directory (it may run while the server runs). */
+export async function adminPlan(server: SpawnedServer, email: string, plan: 'free' | 'paid'): Promise<void> {
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [
+        join(REPO, 'packages/cli/bin/conclave.mjs'),
+        'admin',
+        'plan',
+        email,
+        plan,
+        '--data-dir',
+        server.dataDir,
+      ],
+      { cwd: REPO, encoding: 'utf8' },
+    );
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`conclave admin plan failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`, {
+      cause: e,
+    });
   }
 }

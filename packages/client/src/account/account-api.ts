@@ -154,6 +154,14 @@ export class AccountApi {
     return (await this.request('POST', '/api/devices', deviceKeyResponse, body)).device;
   }
 
+  /**
+   * Removes a device key from the account (a lost or retired browser): members' clients stop
+   * showing that device as a verified account.
+   */
+  async deleteDevice(deviceId: string): Promise<void> {
+    await this.request('DELETE', `/api/devices/${encodeURIComponent(deviceId)}`, okResponse);
+  }
+
   async devices(): Promise<DeviceKey[]> {
     return (await this.request('GET', '/api/devices', devicesResponse)).devices;
   }

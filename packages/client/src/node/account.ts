@@ -13,7 +13,7 @@ import { nodeWebSocketWithCookies } from './websocket.js';
 export async function accountClientOptions(
   api: AccountApi,
   displayName: string,
-): Promise<Pick<ClientOptions, 'device' | 'userId' | 'deviceId' | 'webSocket'>> {
+): Promise<Required<Pick<ClientOptions, 'device' | 'userId' | 'deviceId' | 'webSocket'>>> {
   const me = await api.me();
   if (!me) throw new ConclaveError('unauthenticated', 'sign in before joining as an account');
   const deviceId = `bot-${randomBytes(9).toString('base64url')}`;

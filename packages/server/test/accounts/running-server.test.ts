@@ -202,5 +202,12 @@ describe('accounts in a running server, through the SDK', () => {
     if (hostLeaf.identity.kind !== 'user') throw new Error('the host joined as an account');
     expect(await hook(hostLeaf.identity, hostLeaf.signaturePublicKey)).toBe(true);
     expect(await hook({ ...hostLeaf.identity }, malloryLeaf.signaturePublicKey)).toBe(false);
+
+    // The host retires that device key: a fresh check no longer verifies it.
+    await host.deleteDevice(hostOpts.deviceId);
+    expect(await host.devices()).toEqual([]);
+    expect(
+      await new KeyDirectory(host).verify(hostOpts.userId, hostOpts.deviceId, hostLeaf.signaturePublicKey),
+    ).toBe('unverified');
   });
 });

@@ -2,15 +2,68 @@ import { useState } from 'react';
 import type { Participant } from '@conclave/protocol';
 import type { MeetingSession, Person, SessionSnapshot } from '../meeting/session.js';
 
+/**
+ * Who this person is, as far as this page can tell. In E2EE meetings: the key directory's verdict
+ * on the MLS credential (only a key registered on the account makes a "Verified account"). In
+ * standard meetings and outside the group: what the server says.
+ */
+function AccountBadge({ p }: { p: Person }) {
+  switch (p.verification) {
+    case undefined:
+      return (
+        <span className={p.kind === 'user' ? 'badge badge-account' : 'badge'} data-verification="server">
+          {p.kind === 'user' ? 'Account' : 'Guest'}
+        </span>
+      );
+    case 'verified':
+      return (
+        <span className="badge badge-account" data-verification="verified">
+          Verified account
+        </span>
+      );
+    case 'unverified':
+      return (
+        <span className="badge badge-warn" data-verification="unverified">
+          <WarningIcon /> Unverified account claim
+        </span>
+      );
+    case 'guest':
+      return (
+        <span className="badge" data-verification="guest">
+          Guest
+        </span>
+      );
+    case 'checking':
+      return (
+        <span className="badge" data-verification="checking">
+          Checking…
+        </span>
+      );
+    case 'unavailable':
+      return (
+        <span className="badge" data-verification="unavailable">
+          Account not checked
+        </span>
+      );
+  }
+}
+
+function WarningIcon() {
+  return (
+    <svg className="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+      <path d="M8 1.5 15 14H1z" fill="currentColor" />
+      <path d="M8 6v4M8 11.5v1.2" stroke="#fff2db" strokeWidth="1.6" />
+    </svg>
+  );
+}
+
 function Badges({ p }: { p: Person }) {
   return (
     <>
       {p.isSelf && <span className="badge">You</span>}
       {p.role === 'host' && <span className="badge badge-host">Host</span>}
       {p.role === 'cohost' && <span className="badge badge-host">Co-host</span>}
-      <span className={p.kind === 'user' ? 'badge badge-account' : 'badge'}>
-        {p.kind === 'user' ? 'Account' : 'Guest'}
-      </span>
+      <AccountBadge p={p} />
     </>
   );
 }
@@ -29,12 +82,23 @@ function PersonRow({
   const pid = p.participantId;
   const actionable = canModerate && !p.isSelf && pid !== undefined && p.role !== 'host';
   return (
-    <li className="person">
+    <li className="person" data-verification={p.verification}>
       <div className="person-line">
         <span className="person-name">{p.displayName}</span>
         <Badges p={p} />
         <span className="person-media">{p.audio ? 'mic on' : 'muted'}</span>
       </div>
+      {p.verification === 'unverified' && (
+        <p className="person-warning">
+          Names an account, but this encryption key is not registered to that account: this may not be who
+          they claim to be.
+        </p>
+      )}
+      {p.verification === 'unavailable' && (
+        <p className="hint person-note">
+          The account claim could not be checked (the key directory did not answer).
+        </p>
+      )}
       {actionable && (
         <div className="person-actions" role="group" aria-label={`Actions for ${p.displayName}`}>
           {p.audio && (

@@ -1,6 +1,16 @@
-import { useEffect, useId, useRef, useState, type ReactNode, type RefObject } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type AnchorHTMLAttributes,
+  type MouseEvent,
+  type ReactNode,
+  type RefObject,
+} from 'react';
 import type { MeetingMode } from '@conclave/protocol';
 import type { HumanError } from '../errors.js';
+import { navigate, setReturnTo } from '../router.js';
 
 /** An error the user can act on: what happened, then what to do. Announced at once. */
 export function ErrorBox({ error, children }: { error: HumanError; children?: ReactNode }) {
@@ -8,6 +18,7 @@ export function ErrorBox({ error, children }: { error: HumanError; children?: Re
     <div className="error-box" role="alert" data-code={error.code}>
       <p className="error-title">{error.title}</p>
       <p>{error.next}</p>
+      {error.detail && <p className="error-detail">Details from the server: {error.detail}</p>}
       {children}
     </div>
   );
@@ -99,4 +110,78 @@ export function useFocusOnMount<T extends HTMLElement>(): RefObject<T | null> {
     ref.current?.focus();
   }, []);
   return ref;
+}
+
+/**
+ * A link to a page of this app: a plain left click navigates without reloading; modified clicks
+ * (new tab, new window) work as for any link. `returnTo`: where the sign-in or sign-up page goes
+ * when done (kept in sessionStorage, so a host link's fragment is never put in a URL the
+ * server sees).
+ */
+export function AppLink({
+  to,
+  returnTo,
+  onClick,
+  ...rest
+}: { to: string; returnTo?: string | (() => string) } & Omit<
+  AnchorHTMLAttributes<HTMLAnchorElement>,
+  'href'
+>) {
+  const click = (e: MouseEvent<HTMLAnchorElement>) => {
+    onClick?.(e);
+    if (returnTo !== undefined) setReturnTo(typeof returnTo === 'function' ? returnTo() : returnTo);
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(to);
+  };
+  return <a href={to} onClick={click} {...rest} />;
+}
+
+/** The 6-digit second-factor field shown when the server answers `step_up_required`. */
+export function TotpField({
+  value,
+  onChange,
+  reason = 'This request looks unusual for your account (for example a new device or network), so Conclave asks for your second factor.',
+}: {
+  value: string;
+  onChange: (code: string) => void;
+  reason?: string;
+}) {
+  const id = useId();
+  return (
+    <div className="field step-up">
+      <label htmlFor={id}>Code from your authenticator app</label>
+      <p className="hint" id={`${id}-d`}>
+        {reason} Enter the 6-digit code your authenticator app shows for Conclave.
+      </p>
+      <input
+        id={id}
+        value={value}
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        maxLength={6}
+        required
+        autoFocus
+        aria-describedby={`${id}-d`}
+        onChange={(e) => onChange(e.target.value.replace(/\D/g, ''))}
+      />
+    </div>
+  );
+}
+
+/** "in 4:05" / "in 42 s" for a number of seconds. */
+export function formatSeconds(s: number): string {
+  const total = Math.max(0, Math.ceil(s));
+  if (total <= 60) return `${total} s`;
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')} min`;
+}
+
+/** The current time, re-read every `ms` while mounted (for countdowns). */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
 }

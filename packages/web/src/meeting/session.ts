@@ -1,6 +1,13 @@
-import { ConclaveClient, type ClientState, type E2eeState } from '@conclave/client';
-import type { GroupMember } from '@conclave/crypto';
+import {
+  ConclaveClient,
+  KeyDirectory,
+  type ClientState,
+  type E2eeState,
+  type MemberVerification,
+} from '@conclave/client';
+import type { GroupMember, MlsDevice } from '@conclave/crypto';
 import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
+import { accountApi } from '../account/api.js';
 import { humanError, type HumanError } from '../errors.js';
 import { BrowserMediaTransport, type RemoteTrack } from '../media/browser-transport.js';
 import { detectE2eeApi, E2eeFrameCrypto, type E2eeApi } from '../media/e2ee.js';
@@ -25,6 +32,12 @@ export interface Person {
   participantId: string | undefined;
   displayName: string;
   kind: 'user' | 'guest';
+  /**
+   * E2EE members only: the key directory's verdict on the MLS credential (a `user` credential
+   * whose key is registered on that account is `verified`). Undefined in standard meetings and
+   * for people outside the group, where only the server's `kind` is known.
+   */
+  verification: MemberVerification | undefined;
   /** In the meeting's MLS group (E2EE): they hold the keys and can see and hear everything. */
   inGroup: boolean;
   role: Role | undefined;
@@ -85,6 +98,14 @@ export interface SessionOptions {
   /** From the HTTP API before joining (mode, settings); replaced by the server's view once joined. */
   meeting: MeetingInfo;
   local: LocalMedia;
+  /** Signed in: join as this account with this browser's registered device; else as a guest. */
+  account?: SessionAccount;
+}
+
+export interface SessionAccount {
+  userId: string;
+  deviceId: string;
+  device: MlsDevice;
 }
 
 const POLL_MS = 500;
@@ -100,6 +121,8 @@ const NOTICE_MS = 6000;
 export class MeetingSession {
   readonly client: ConclaveClient;
   readonly crypto: E2eeFrameCrypto | undefined;
+  /** Checks members' account claims against the server's key directory (display only). */
+  private readonly directory = new KeyDirectory(accountApi, () => this.changed());
   private transport: BrowserMediaTransport | undefined;
   private remoteTracks: RemoteTrack[] = [];
   private meeting: MeetingInfo;
@@ -130,7 +153,9 @@ export class MeetingSession {
       displayName: opts.displayName,
       passcode: opts.passcode || undefined,
       hostSecret: opts.hostSecret,
-      deviceId: deviceId(),
+      deviceId: opts.account?.deviceId ?? deviceId(),
+      userId: opts.account?.userId,
+      device: opts.account?.device,
       media: () => this.createTransport(),
       admitJoiner: refused.size > 0 ? (j) => !refused.has(j.displayName) : undefined,
     });
@@ -451,7 +476,7 @@ export class MeetingSession {
       notice: this.notice?.text,
       mediaError: this.mediaError,
     };
-    this.publishTestView(snapshot, roster);
+    this.publishTestView(snapshot, meeting.mode === 'e2ee' ? roster : []);
     return snapshot;
   }
 
@@ -472,6 +497,7 @@ export class MeetingSession {
         // The name is the one in the MLS credential, not the server's.
         displayName: m.identity.displayName,
         kind: m.identity.kind === 'user' ? 'user' : 'guest',
+        verification: this.directory.status(m),
         inGroup: true,
         role: isSelf ? this.client.role : p?.role,
         audio: isSelf ? this.selfAudio() : (p?.audio ?? false),
@@ -496,7 +522,8 @@ export class MeetingSession {
         key: 'self',
         participantId: this.client.participantId,
         displayName: this.opts.displayName,
-        kind: 'guest',
+        kind: this.opts.account ? 'user' : 'guest',
+        verification: undefined,
         inGroup: true,
         role: this.client.role,
         audio: this.selfAudio(),
@@ -514,6 +541,7 @@ export class MeetingSession {
       participantId: p.id,
       displayName: p.displayName,
       kind: p.kind,
+      verification: undefined,
       inGroup,
       role: isSelf ? this.client.role : p.role,
       audio: isSelf ? this.selfAudio() : p.audio,
@@ -531,6 +559,7 @@ export class MeetingSession {
   }
 
   private publishTestView(s: SessionSnapshot, roster: GroupMember[]): void {
+    const ownLeaf = this.client.ownLeafIndex;
     publishTestView({
       state: s.state,
       mode: s.meeting.mode,
@@ -545,6 +574,8 @@ export class MeetingSession {
         leafIndex: m.leafIndex,
         displayName: m.identity.displayName,
         kind: m.identity.kind,
+        verification: this.directory.status(m),
+        isSelf: m.leafIndex === ownLeaf,
       })),
       inbound: [...this.inbound.values()].map((i) => ({
         participantId: i.participantId,

@@ -1,47 +1,124 @@
 import { useId, useState, type FormEvent } from 'react';
-import type { CreateMeetingResponse, MeetingMode } from '@conclave/protocol';
-import { createMeeting } from '../api.js';
-import { CopyField, ErrorBox, MODE_TEXT, useFocusOnMount } from '../components/common.js';
-import { humanError, type HumanError } from '../errors.js';
+import type { CreateMeetingResponse, HostingEntitlement, MeetingMode } from '@conclave/protocol';
+import { accountApi } from '../account/api.js';
+import { accountStore, useAccount } from '../account/store.js';
+import { AppLink, CopyField, ErrorBox, MODE_TEXT, TotpField, useFocusOnMount } from '../components/common.js';
+import { hasCode, humanError, type HumanError } from '../errors.js';
 import { meetingIdFromInput, navigate } from '../router.js';
 
 export function HomePage() {
   const [created, setCreated] = useState<CreateMeetingResponse | undefined>();
+  const account = useAccount();
   return (
     <main className="page narrow">
-      <header className="home-header">
+      <div className="home-header">
         <h1>Conclave</h1>
         <p className="tagline">Video meetings with end-to-end encryption for everyone.</p>
-      </header>
+      </div>
       {created ? (
         <CreatedMeeting created={created} onAnother={() => setCreated(undefined)} />
+      ) : account.status === 'signed_in' ? (
+        <CreateForm entitlement={account.me.entitlement} onCreated={setCreated} />
       ) : (
-        <CreateForm onCreated={setCreated} />
+        <HostingNeedsAccount
+          status={account.status}
+          error={account.status === 'error' ? account.error : undefined}
+        />
       )}
       <JoinForm />
     </main>
   );
 }
 
-function CreateForm({ onCreated }: { onCreated: (r: CreateMeetingResponse) => void }) {
+/** Signed out: what guests can do, and what hosting needs. */
+function HostingNeedsAccount({
+  status,
+  error,
+}: {
+  status: 'loading' | 'signed_out' | 'error';
+  error?: HumanError;
+}) {
+  const ids = useId();
+  return (
+    <section className="card" aria-labelledby={`${ids}-h`} aria-busy={status === 'loading' || undefined}>
+      <h2 id={`${ids}-h`}>Start a meeting</h2>
+      {status === 'loading' && <p>Checking whether you are signed in…</p>}
+      {status === 'error' && error && (
+        <ErrorBox error={error}>
+          <button type="button" onClick={() => void accountStore.refresh()}>
+            Try again
+          </button>
+        </ErrorBox>
+      )}
+      {status === 'signed_out' && (
+        <>
+          <p>
+            Anyone can <strong>join</strong> a meeting with its link, without an account. To{' '}
+            <strong>host</strong> meetings you need a free account.
+          </p>
+          <div className="actions">
+            <AppLink to="/signin" returnTo="/" className="button primary">
+              Sign in to host
+            </AppLink>
+            <AppLink to="/signup" returnTo="/" className="button">
+              Create a free account
+            </AppLink>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function CreateForm({
+  entitlement,
+  onCreated,
+}: {
+  entitlement: HostingEntitlement;
+  onCreated: (r: CreateMeetingResponse) => void;
+}) {
   const [mode, setMode] = useState<MeetingMode>('e2ee');
   const [title, setTitle] = useState('');
   const [passcode, setPasscode] = useState('');
   const [waitingRoom, setWaitingRoom] = useState(false);
+  /** Shown once the server asked for the second factor (step_up_required). */
+  const [stepUp, setStepUp] = useState(false);
+  const [totp, setTotp] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<HumanError | undefined>();
   const ids = useId();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (stepUp && !/^\d{6}$/.test(totp)) {
+      setError({
+        code: 'code_format',
+        title: 'The authenticator code has 6 digits.',
+        next: 'Type the 6 digits your authenticator app shows, then create the meeting.',
+      });
+      return;
+    }
     setBusy(true);
     setError(undefined);
     try {
       onCreated(
-        await createMeeting({ mode, title: title.trim(), passcode: passcode || undefined, waitingRoom }),
+        await accountApi.createMeeting({
+          mode,
+          title: title.trim(),
+          passcode: passcode || undefined,
+          waitingRoom,
+          totp: stepUp ? totp : undefined,
+        }),
       );
     } catch (err) {
       setError(humanError(err));
+      if (hasCode(err, 'step_up_required', 'invalid_totp')) {
+        setStepUp(true);
+        setTotp('');
+      } else if (hasCode(err, 'unauthenticated', 'e2ee_not_entitled')) {
+        // Signed out elsewhere, or the plan changed: show what the server thinks now.
+        void accountStore.refresh();
+      }
     } finally {
       setBusy(false);
     }
@@ -80,6 +157,13 @@ function CreateForm({ onCreated }: { onCreated: (r: CreateMeetingResponse) => vo
                 {m === 'e2ee'
                   ? 'Only participants can see and hear the meeting; the server relays media it cannot read.'
                   : 'Gives up end-to-end encryption: the server can see and hear the meeting (needed only for server-side features such as recording).'}
+                {m === 'e2ee' && !entitlement.e2ee && (
+                  <>
+                    {' '}
+                    <strong>Your free account can host these after a one-time phone check.</strong>{' '}
+                    <AppLink to="/account/unlock">Unlock end-to-end encryption</AppLink>
+                  </>
+                )}
               </p>
             </div>
           ))}
@@ -108,7 +192,34 @@ function CreateForm({ onCreated }: { onCreated: (r: CreateMeetingResponse) => vo
           />
           <label htmlFor={`${ids}-wr`}>Waiting room: you let each person in</label>
         </div>
-        {error && <ErrorBox error={error} />}
+        {stepUp && <TotpField value={totp} onChange={setTotp} />}
+        {error && (
+          <ErrorBox error={error}>
+            {error.code === 'e2ee_not_entitled' && (
+              <div className="actions">
+                <AppLink to="/account/unlock" className="button primary">
+                  Unlock end-to-end encryption
+                </AppLink>
+                <button
+                  type="button"
+                  onClick={() => {
+                    setMode('standard');
+                    setError(undefined);
+                  }}
+                >
+                  Choose Standard instead
+                </button>
+              </div>
+            )}
+            {error.code === 'unauthenticated' && (
+              <p>
+                <AppLink to="/signin" returnTo="/">
+                  Sign in again
+                </AppLink>
+              </p>
+            )}
+          </ErrorBox>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Creating…' : 'Create meeting'}
         </button>

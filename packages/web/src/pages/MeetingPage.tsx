@@ -1,11 +1,14 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { MeetingInfo } from '@conclave/protocol';
-import { getMeeting } from '../api.js';
+import { accountApi } from '../account/api.js';
+import { accountDevice, unregisteredDevice } from '../account/device-keys.js';
+import { accountStore, useAccount } from '../account/store.js';
 import { ErrorBox } from '../components/common.js';
 import { humanError, type HumanError } from '../errors.js';
 import { LocalMedia } from '../media/local-media.js';
-import { MeetingSession } from '../meeting/session.js';
+import { MeetingSession, type SessionAccount } from '../meeting/session.js';
 import { navigate } from '../router.js';
+import { testSwitches } from '../test-hooks.js';
 import { EndScreen } from './EndScreen.js';
 import { PreJoin, type JoinRequest } from './PreJoin.js';
 import { Room } from './Room.js';
@@ -28,10 +31,11 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
   const [local, setLocal] = useState<LocalMedia | undefined>();
   const [session, setSession] = useState<MeetingSession | undefined>();
   const [generation, setGeneration] = useState(0);
+  const account = useAccount();
 
   useEffect(() => {
     let live = true;
-    getMeeting(meetingId).then(
+    accountApi.getMeeting(meetingId).then(
       (m) => live && setMeeting(m),
       (e: unknown) => live && setLoadError(humanError(e)),
     );
@@ -55,7 +59,34 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
 
   const join = async (req: JoinRequest): Promise<HumanError | undefined> => {
     if (!meeting || !local) return undefined;
-    const s = new MeetingSession({ meetingId, meeting, local, hostSecret, ...req });
+    // Signed in: join as the account, with this browser's registered device key. Else as a guest.
+    let sessionAccount: SessionAccount | undefined;
+    const current = await accountStore.ensureLoaded();
+    if (current.status === 'signed_in') {
+      const userId = current.me.account.id;
+      try {
+        const { device, deviceId } = testSwitches().unregisteredDevice
+          ? await unregisteredDevice(userId, req.displayName)
+          : await accountDevice(accountApi, userId, req.displayName);
+        sessionAccount = { userId, deviceId, device };
+      } catch (e) {
+        const err = humanError(e);
+        if (err.code === 'unauthenticated') {
+          // The session ended meanwhile: the pre-join page now offers joining as a guest.
+          void accountStore.refresh();
+          return {
+            ...err,
+            next: 'Join again to join as a guest, or sign in first to join with your account.',
+          };
+        }
+        return {
+          ...err,
+          title: 'This browser’s device key could not be registered on your account.',
+          next: `${err.title} ${err.next}`,
+        };
+      }
+    }
+    const s = new MeetingSession({ meetingId, meeting, local, hostSecret, account: sessionAccount, ...req });
     try {
       await s.join();
       setSession(s);
@@ -91,7 +122,15 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
     );
   }
   if (!session)
-    return <PreJoin meeting={meeting} local={local} isHost={hostSecret !== undefined} onJoin={join} />;
+    return (
+      <PreJoin
+        meeting={meeting}
+        local={local}
+        isHost={hostSecret !== undefined}
+        account={account.status === 'signed_in' ? account.me : undefined}
+        onJoin={join}
+      />
+    );
   return <InMeeting session={session} onRejoin={restart} />;
 }
 

@@ -1,10 +1,12 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
-import type { MeetingInfo } from '@conclave/protocol';
-import { ErrorBox, ModeBadge } from '../components/common.js';
+import type { MeetingInfo, MeResponse } from '@conclave/protocol';
+import { accountName } from '../account/store.js';
+import { AppLink, ErrorBox, ModeBadge } from '../components/common.js';
 import { useLocalMedia, VideoView } from '../components/media.js';
 import type { HumanError } from '../errors.js';
 import { e2eeUnsupportedReason } from '../media/e2ee.js';
 import type { DeviceLists, LocalMedia } from '../media/local-media.js';
+import { currentLocation } from '../router.js';
 
 export interface JoinRequest {
   displayName: string;
@@ -62,16 +64,19 @@ export function PreJoin({
   meeting,
   local,
   isHost,
+  account,
   onJoin,
 }: {
   meeting: MeetingInfo;
   local: LocalMedia;
   isHost: boolean;
+  /** The signed-in account (the page joins as it), or undefined (as a guest). */
+  account: MeResponse | undefined;
   onJoin: (req: JoinRequest) => Promise<HumanError | undefined>;
 }) {
   useLocalMedia(local);
   const ids = useId();
-  const [name, setName] = useState(savedName);
+  const [name, setName] = useState(() => savedName() || account?.account.displayName || '');
   const [passcode, setPasscode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<HumanError | undefined>();
@@ -120,6 +125,20 @@ export function PreJoin({
         <ModeBadge mode={meeting.mode} long />
         {isHost && <p className="host-note">You are joining as the host (from the host link).</p>}
         {meeting.settings.waitingRoom && !isHost && <p>The host lets each person in from a waiting room.</p>}
+        {account ? (
+          <p className="join-as" data-testid="join-as">
+            You join with your account ({accountName(account)}).
+            {meeting.mode === 'e2ee' && ' The others see you as a verified account.'}
+          </p>
+        ) : (
+          <p className="join-as" data-testid="join-as">
+            You join as a guest.{' '}
+            <AppLink to="/signin" returnTo={currentLocation}>
+              Sign in
+            </AppLink>{' '}
+            to join with your account.
+          </p>
+        )}
       </div>
       {meeting.ended && (
         <ErrorBox
