@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { AccountApi, ConclaveError } from '@conclave/client';
-import { launchChromium } from '@conclave/testing';
-import { adminPlan, ensureWebBuild, startConclaveServer, type SpawnedServer } from './server.js';
+import { adminPlan, startServerAndBrowser, type SpawnedServer } from './server.js';
 import {
   axeSerious,
   join,
@@ -71,13 +70,8 @@ describe('accounts in the web app against conclave serve', () => {
   };
 
   beforeAll(async () => {
-    ensureWebBuild();
-    // Started together; whichever starts is kept for afterAll even when the other fails.
-    const [s, b] = await Promise.allSettled([startConclaveServer(['--log-level', 'info']), launchChromium()]);
-    if (s.status === 'fulfilled') server = s.value;
-    if (b.status === 'fulfilled') browser = b.value;
-    if (s.status === 'rejected') throw s.reason;
-    if (b.status === 'rejected') throw b.reason;
+    // The console SMS provider logs codes at level info.
+    ({ server, browser } = await startServerAndBrowser(['--log-level', 'info']));
   });
 
   afterAll(async () => {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '@conclave/testing';
-import { adminPlan, ensureWebBuild, startConclaveServer, type SpawnedServer } from './server.js';
+import { adminPlan, startServerAndBrowser, type SpawnedServer } from './server.js';
 import {
   axeSerious,
   expectMediaFlowing,
@@ -42,13 +41,7 @@ describe('web app in Chromium against conclave serve', () => {
   };
 
   beforeAll(async () => {
-    ensureWebBuild();
-    // Started together; whichever starts is kept for afterAll even when the other fails.
-    const [s, b] = await Promise.allSettled([startConclaveServer(), launchChromium()]);
-    if (s.status === 'fulfilled') server = s.value;
-    if (b.status === 'fulfilled') browser = b.value;
-    if (s.status === 'rejected') throw s.reason;
-    if (b.status === 'rejected') throw b.reason;
+    ({ server, browser } = await startServerAndBrowser());
   });
 
   afterAll(async () => {

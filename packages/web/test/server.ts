@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchChromium } from '@conclave/testing';
+import type { Browser } from 'playwright-core';
 import { promisify } from 'node:util';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -133,4 +135,20 @@ export async function adminPlan(server: SpawnedServer, email: string, plan: 'fre
       cause: e,
     });
   }
+}
+
+/**
+ * Builds the app if needed, then starts `conclave serve` and Chromium together. When either
+ * fails to start, the other is stopped again before the error is thrown, so nothing is left
+ * running for afterAll to miss.
+ */
+export async function startServerAndBrowser(
+  serverArgs: string[] = [],
+): Promise<{ server: SpawnedServer; browser: Browser }> {
+  ensureWebBuild();
+  const [s, b] = await Promise.allSettled([startConclaveServer(serverArgs), launchChromium()]);
+  if (s.status === 'fulfilled' && b.status === 'fulfilled') return { server: s.value, browser: b.value };
+  if (s.status === 'fulfilled') await s.value.stop();
+  if (b.status === 'fulfilled') await b.value.close().catch(() => undefined);
+  throw s.status === 'rejected' ? s.reason : (b as PromiseRejectedResult).reason;
 }

@@ -154,18 +154,40 @@ export function TotpField({
       <p className="hint" id={`${id}-d`}>
         {reason} Enter the 6-digit code your authenticator app shows for Conclave.
       </p>
-      <input
-        id={id}
-        value={value}
-        inputMode="numeric"
-        autoComplete="one-time-code"
-        maxLength={6}
-        required
-        autoFocus
-        aria-describedby={`${id}-d`}
-        onChange={(e) => onChange(e.target.value.replace(/\D/g, ''))}
-      />
+      <CodeInput id={id} value={value} onChange={onChange} autoFocus describedBy={`${id}-d`} />
     </div>
+  );
+}
+
+/** A 6-digit one-time code input (TOTP or SMS): digits only, offered by the OS keyboard as a code. */
+export function CodeInput({
+  id,
+  value,
+  onChange,
+  autoFocus,
+  describedBy,
+  disabled,
+}: {
+  id: string;
+  value: string;
+  onChange: (code: string) => void;
+  autoFocus?: boolean;
+  describedBy?: string;
+  disabled?: boolean;
+}) {
+  return (
+    <input
+      id={id}
+      value={value}
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      maxLength={6}
+      required
+      autoFocus={autoFocus}
+      aria-describedby={describedBy}
+      disabled={disabled}
+      onChange={(e) => onChange(e.target.value.replace(/\D/g, ''))}
+    />
   );
 }
 

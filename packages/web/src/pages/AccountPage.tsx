@@ -3,8 +3,8 @@ import type { DeviceKey, MeResponse } from '@conclave/protocol';
 import { fromBase64 } from '@conclave/crypto';
 import { accountApi } from '../account/api.js';
 import { loadDevice } from '../account/device-keys.js';
-import { accountStore, useAccount } from '../account/store.js';
-import { AppLink, CopyField, ErrorBox, useFocusOnMount } from '../components/common.js';
+import { accountStore, useAccount, type AccountState } from '../account/store.js';
+import { AppLink, CodeInput, CopyField, ErrorBox, useFocusOnMount } from '../components/common.js';
 import { humanError, type HumanError } from '../errors.js';
 
 /** Shown on the account page and by the unlock page once done. */
@@ -25,15 +25,7 @@ export function AccountPage() {
       <h1 tabIndex={-1} ref={heading}>
         Your account
       </h1>
-      {account.status === 'loading' && <p aria-busy="true">Loading your account…</p>}
-      {account.status === 'error' && (
-        <ErrorBox error={account.error}>
-          <button type="button" onClick={() => void accountStore.refresh()}>
-            Try again
-          </button>
-        </ErrorBox>
-      )}
-      {account.status === 'signed_out' && <SignedOut returnTo="/account" />}
+      <AccountStates account={account} returnTo="/account" />
       {account.status === 'signed_in' && (
         <>
           <Overview me={account.me} />
@@ -47,7 +39,22 @@ export function AccountPage() {
   );
 }
 
-export function SignedOut({ returnTo }: { returnTo: string }) {
+/** What an account page shows until it has an account: loading, a load error, or signed out. */
+export function AccountStates({ account, returnTo }: { account: AccountState; returnTo: string }) {
+  if (account.status === 'loading') return <p aria-busy="true">Loading your account…</p>;
+  if (account.status === 'error') {
+    return (
+      <ErrorBox error={account.error}>
+        <button type="button" onClick={() => void accountStore.refresh()}>
+          Try again
+        </button>
+      </ErrorBox>
+    );
+  }
+  return account.status === 'signed_out' ? <SignedOut returnTo={returnTo} /> : null;
+}
+
+function SignedOut({ returnTo }: { returnTo: string }) {
   return (
     <section className="card">
       <h2>You are not signed in</h2>
@@ -107,20 +114,6 @@ function E2eeHosting({ me }: { me: MeResponse }) {
         </AppLink>
       )}
     </section>
-  );
-}
-
-function CodeInput({ id, value, onChange }: { id: string; value: string; onChange: (v: string) => void }) {
-  return (
-    <input
-      id={id}
-      value={value}
-      inputMode="numeric"
-      autoComplete="one-time-code"
-      maxLength={6}
-      required
-      onChange={(e) => onChange(e.target.value.replace(/\D/g, ''))}
-    />
   );
 }
 

@@ -5,6 +5,7 @@ import { clearPendingToken, loadPendingToken, savePendingToken } from '../accoun
 import { accountStore, useAccount } from '../account/store.js';
 import {
   AppLink,
+  CodeInput,
   ErrorBox,
   formatSeconds,
   TotpField,
@@ -12,7 +13,7 @@ import {
   useNow,
 } from '../components/common.js';
 import { hasCode, humanError, type HumanError } from '../errors.js';
-import { ENTITLEMENT_TEXT, SignedOut } from './AccountPage.js';
+import { AccountStates, ENTITLEMENT_TEXT } from './AccountPage.js';
 
 type Step =
   | { kind: 'number' }
@@ -58,15 +59,7 @@ export function UnlockPage() {
       <h1 tabIndex={-1} ref={heading}>
         Unlock end-to-end encryption
       </h1>
-      {account.status === 'loading' && <p aria-busy="true">Loading your account…</p>}
-      {account.status === 'error' && (
-        <ErrorBox error={account.error}>
-          <button type="button" onClick={() => void accountStore.refresh()}>
-            Try again
-          </button>
-        </ErrorBox>
-      )}
-      {account.status === 'signed_out' && <SignedOut returnTo="/account/unlock" />}
+      <AccountStates account={account} returnTo="/account/unlock" />
       {signedIn && step.kind === 'done' && <Unlocked />}
       {signedIn && step.kind !== 'done' && entitled && (
         <section className="card" aria-labelledby="unlocked-h">
@@ -314,16 +307,12 @@ function PhoneCheck({
       <form onSubmit={(e) => void check(e)} noValidate>
         <div className="field">
           <label htmlFor={`${ids}-code`}>Code from the text message</label>
-          <input
+          <CodeInput
             id={`${ids}-code`}
             value={code}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            maxLength={6}
-            required
+            onChange={setCode}
             autoFocus
             disabled={expired || noAttempts}
-            onChange={(e) => setCode(e.target.value.replace(/\D/g, ''))}
           />
         </div>
         {error && <ErrorBox error={error} />}
