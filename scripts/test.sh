@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== typecheck"; npx --no-install tsc -p tsconfig.json --noEmit
-echo "== lint"; npx --no-install eslint . --max-warnings 0
+echo "== lint"; npx --no-install eslint . --max-warnings 0 && npx --no-install prettier --check . --log-level warn
 echo "== unit and integration tests"; npx --no-install vitest run
 echo "== browser and WebRTC tests"; node scripts/netns.mjs vitest run --config vitest.browser.config.ts

@@ -7,7 +7,9 @@ export interface StaticServer {
 }
 
 /** Serves a fixed set of in-memory files on 127.0.0.1 (an ephemeral port). */
-export async function serveFiles(files: Record<string, { body: string | Uint8Array; type: string }>): Promise<StaticServer> {
+export async function serveFiles(
+  files: Record<string, { body: string | Uint8Array; type: string }>,
+): Promise<StaticServer> {
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const file = files[path];
