@@ -3,11 +3,8 @@
 // subscriber's sender. No key-frame gating, layer choice, extension mapping or PLI throttling.
 import { RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import type { WorkerConfig } from '../packages/server/src/sfu/ipc.js';
-import {
-  filterSdpCandidates,
-  publishPcConfig,
-  subscribePcConfig,
-} from '../packages/server/src/sfu/worker/pc-config.js';
+import { filterSdpCandidates } from '@conclave/rtc';
+import { publishPcConfig, subscribePcConfig } from '../packages/server/src/sfu/worker/pc-config.js';
 import { serve, str } from './sfu-rpc.js';
 
 const config: WorkerConfig = {

@@ -10,7 +10,8 @@ import {
 } from 'werift';
 import { FrameAssembler } from './depacketizer.js';
 import { RtpFramer } from './packetizer.js';
-import { OPUS_PT, VP8_PT, botPeerConfig, filterSdpCandidates, keepCandidate } from './peer-config.js';
+import { filterSdpCandidates, keepCandidate, OPUS_PT, VP8_PT } from '@conclave/rtc';
+import { botPeerConfig } from './peer-config.js';
 
 export type PcKind = 'publish' | 'subscribe';
 /** The published sources of a bot: one Opus track and one VP8 camera track. */
@@ -251,13 +252,13 @@ export class NodeMediaPeer {
   private localSdp(kind: PcKind): string {
     const sdp = this.pcs[kind].localDescription?.sdp;
     if (!sdp) throw new Error(`${kind}: no local description`);
-    return filterSdpCandidates(sdp, this.loopbackOnly);
+    return filterSdpCandidates(sdp, this.loopbackOnly ? '127.0.0.1' : undefined);
   }
 
   private onLocalCandidate(kind: PcKind, c: RTCIceCandidate | undefined): void {
     // Candidates found while setLocalDescription runs are already in the returned SDP.
     if (!c || this.settingLocal[kind] || this.closed) return;
-    if (!keepCandidate(c.candidate, this.loopbackOnly)) return;
+    if (!keepCandidate(c.candidate, this.loopbackOnly ? '127.0.0.1' : undefined)) return;
     const init: IceCandidateInit = {
       candidate: c.candidate,
       sdpMid: c.sdpMid ?? null,

@@ -2,7 +2,8 @@ import { RTCPeerConnection, type RTCIceCandidate, type RTCRtpTransceiver } from 
 import type { IceCandidateInit, MediaKind, PcKind } from '../ipc.js';
 import type { WorkerContext } from './context.js';
 import { Forwarder, type SubscriberView } from './forwarder.js';
-import { filterSdpCandidates, keepCandidate, publishPcConfig, subscribePcConfig } from './pc-config.js';
+import { filterSdpCandidates, keepCandidate } from '@conclave/rtc';
+import { publishPcConfig, subscribePcConfig } from './pc-config.js';
 import { keepInactiveMlines } from './sdp.js';
 import { PublishedStream, type PublisherView, type Source } from './published-stream.js';
 
