@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AccountApi, ConclaveError, CookieJar } from '../src/index.js';
+import type { GroupMember } from '@conclave/crypto';
+import { AccountApi, ConclaveError, CookieJar, KeyDirectory } from '../src/index.js';
 
 interface Sent {
   url: string;
@@ -143,5 +144,50 @@ describe('AccountApi', () => {
       message: expect.stringMatching(/unexpected answer/),
     });
     await expect(api.devices()).rejects.toMatchObject({ code: 'connection_failed', status: 0 });
+  });
+});
+
+describe('KeyDirectory', () => {
+  const member = (key: number): GroupMember => ({
+    leafIndex: 1,
+    identity: { v: 1, kind: 'user', userId: 'user-0001', deviceId: 'dev-0001', displayName: 'A' },
+    signaturePublicKey: new Uint8Array(32).fill(key),
+  });
+  const entry = (key: number) => ({
+    userId: 'user-0001',
+    deviceId: 'dev-0001',
+    publicKey: Buffer.alloc(32, key).toString('base64'),
+    createdAt: '2026-11-27T00:00:00.000Z',
+  });
+
+  it('looks each key up once, says unavailable when the directory fails, and checks again on verify', async () => {
+    let calls = 0;
+    let failing = true;
+    let changes = 0;
+    const dir = new KeyDirectory(
+      {
+        lookupDevice: async () => {
+          calls++;
+          if (failing) throw new ConclaveError('connection_failed', 'down', 0);
+          return entry(7);
+        },
+      },
+      () => changes++,
+    );
+    expect(dir.status(member(7))).toBe('checking');
+    expect(dir.status(member(7))).toBe('checking'); // one lookup in flight, not two
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls).toBe(1);
+    expect(changes).toBe(1);
+    expect(dir.status(member(7))).toBe('unavailable');
+    failing = false;
+    expect(await dir.verify('user-0001', 'dev-0001', member(7).signaturePublicKey)).toBe('verified');
+    expect(dir.status(member(7))).toBe('verified');
+    // Another key under the same (user, device) is its own question, and the wrong answer.
+    expect(await dir.verify('user-0001', 'dev-0001', member(8).signaturePublicKey)).toBe('unverified');
+    expect(calls).toBe(3);
+    expect(
+      dir.status({ ...member(7), identity: { v: 1, kind: 'guest', deviceId: 'g', displayName: 'G' } }),
+    ).toBe('guest');
   });
 });

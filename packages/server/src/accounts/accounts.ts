@@ -22,11 +22,11 @@ import {
   type VerificationSettings,
 } from '../verification/service.js';
 import { createSmsProvider, type SmsProvider } from '../verification/sms.js';
+import { sendError } from '../http/errors.js';
 import { AccountStore, type AccountUser } from './account-store.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { AuthCookies } from './cookies.js';
 import { registerDeviceRoutes } from './device-routes.js';
-import { hostingEntitlement } from './entitlement.js';
 import { PasswordHasher } from './passwords.js';
 import { checkTotp } from './totp.js';
 
@@ -131,8 +131,12 @@ export class Accounts {
     return user;
   }
 
-  /** `hostingEntitlement` (entitlement.ts), here for the meeting API's convenience. */
-  readonly hostingEntitlement = hostingEntitlement;
+  /** The signed-in account, or undefined after answering 401 `unauthenticated`. */
+  async requireUser(req: FastifyRequest, reply: FastifyReply): Promise<AccountUser | undefined> {
+    const user = await this.currentUser(req);
+    if (!user) void sendError(reply, 401, 'unauthenticated', 'sign in first');
+    return user;
+  }
 
   /** The directory entry clients check MLS credentials against. */
   lookupDeviceKey(userId: string, deviceId: string): Promise<DeviceKey | undefined> {

@@ -30,12 +30,6 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
   const { store, cookies, events, passwords } = accounts;
   const csrf = { preHandler: cookies.csrfGuard };
 
-  async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<AccountUser | undefined> {
-    const user = await accounts.currentUser(req);
-    if (!user) void sendError(reply, 401, 'unauthenticated', 'sign in first');
-    return user;
-  }
-
   /**
    * Starts a session: cookie, fresh CSRF token, device and network remembered. A session the
    * browser already had (another account, or one planted by someone else) is ended first.
@@ -63,7 +57,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
   });
 
   app.get('/api/me', async (req, reply) => {
-    const user = await requireUser(req, reply);
+    const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const csrfToken = cookies.csrf(req) ? undefined : cookies.issueCsrf(reply);
     return reply.send(meBody(user, csrfToken));
@@ -172,7 +166,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
   });
 
   app.post('/api/auth/password', csrf, async (req, reply) => {
-    const user = await requireUser(req, reply);
+    const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(passwordChangeRequest, req, reply);
     if (!body) return reply;
@@ -198,7 +192,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
   });
 
   app.post('/api/auth/totp/enroll', csrf, async (req, reply) => {
-    const user = await requireUser(req, reply);
+    const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     if (user.totpEnabled) {
       return sendError(
@@ -214,7 +208,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
   });
 
   app.post('/api/auth/totp/confirm', csrf, async (req, reply) => {
-    const user = await requireUser(req, reply);
+    const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(totpCodeRequest, req, reply);
     if (!body) return reply;
@@ -229,7 +223,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
   });
 
   app.post('/api/auth/totp/disable', csrf, async (req, reply) => {
-    const user = await requireUser(req, reply);
+    const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(totpCodeRequest, req, reply);
     if (!body) return reply;

@@ -17,8 +17,8 @@ export function registerDeviceRoutes(app: FastifyInstance, accounts: Accounts): 
   const { store, cookies } = accounts;
 
   app.post('/api/devices', { preHandler: cookies.csrfGuard }, async (req, reply) => {
-    const user = await accounts.currentUser(req);
-    if (!user) return sendError(reply, 401, 'unauthenticated', 'sign in first');
+    const user = await accounts.requireUser(req, reply);
+    if (!user) return reply;
     const body = parseJson(registerDeviceRequest, req, reply);
     if (!body) return reply;
     const result = await store.registerDeviceKey(user.id, body.deviceId, body.publicKey);
@@ -34,8 +34,8 @@ export function registerDeviceRoutes(app: FastifyInstance, accounts: Accounts): 
   });
 
   app.get('/api/devices', async (req, reply) => {
-    const user = await accounts.currentUser(req);
-    if (!user) return sendError(reply, 401, 'unauthenticated', 'sign in first');
+    const user = await accounts.requireUser(req, reply);
+    if (!user) return reply;
     return reply.send({ v: PROTOCOL_VERSION, devices: await store.deviceKeys(user.id) });
   });
 
@@ -43,8 +43,8 @@ export function registerDeviceRoutes(app: FastifyInstance, accounts: Accounts): 
     '/api/devices/:deviceId',
     { preHandler: cookies.csrfGuard },
     async (req: DeviceRequest, reply) => {
-      const user = await accounts.currentUser(req);
-      if (!user) return sendError(reply, 401, 'unauthenticated', 'sign in first');
+      const user = await accounts.requireUser(req, reply);
+      if (!user) return reply;
       if (!(await store.deleteDeviceKey(user.id, req.params.deviceId))) {
         return sendError(reply, 404, 'unknown_device', 'no such device on this account');
       }

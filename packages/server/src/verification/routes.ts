@@ -55,8 +55,8 @@ export function registerVerificationRoutes(app: FastifyInstance, accounts: Accou
   });
 
   app.post('/api/verification/start', csrf, async (req, reply) => {
-    const user = await accounts.currentUser(req);
-    if (!user) return sendError(reply, 401, 'unauthenticated', 'sign in first');
+    const user = await accounts.requireUser(req, reply);
+    if (!user) return reply;
     const body = parseJson(verificationStartRequest, req, reply);
     if (!body) return reply;
     if (hostingEntitlement(user).e2ee) {
@@ -129,8 +129,8 @@ export function registerVerificationRoutes(app: FastifyInstance, accounts: Accou
   });
 
   app.post('/api/verification/redeem', csrf, async (req, reply) => {
-    const user = await accounts.currentUser(req);
-    if (!user) return sendError(reply, 401, 'unauthenticated', 'sign in first');
+    const user = await accounts.requireUser(req, reply);
+    if (!user) return reply;
     const body = parseJson(verificationRedeemRequest, req, reply);
     if (!body) return reply;
     if (hostingEntitlement(user).e2ee) {

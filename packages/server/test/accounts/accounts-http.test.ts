@@ -2,7 +2,7 @@ import { generate } from 'otplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { meResponse, signinResponse, stepUpResponse, totpEnrollResponse } from '@conclave/protocol';
 import { hostingEntitlement } from '../../src/index.js';
-import { expectError, startHarness, STRONG_PASSWORD, type Harness } from './harness.js';
+import { expectError, fileReports, startHarness, STRONG_PASSWORD, type Harness } from './harness.js';
 
 const KEY_A = Buffer.alloc(32, 7).toString('base64');
 const KEY_B = Buffer.alloc(32, 9).toString('base64');
@@ -403,17 +403,7 @@ describe('accounts over HTTP', () => {
     const fakeReq = { ip: '198.51.100.7', cookies: {} } as never;
     const fakeReply = { setCookie: () => undefined } as never;
     expect((await h.app.accounts.gate(fakeReq, fakeReply, 'meeting_create', user)).ok).toBe(true);
-    for (const n of [1, 2]) {
-      await h.db
-        .insertInto('reports')
-        .values({
-          id: `r${n}`,
-          reported_user_id: id,
-          status: 'open',
-          created_at: new Date(h.clock.now()).toISOString(),
-        })
-        .execute();
-    }
+    await fileReports(h, id, 2);
     const refused = await h.app.accounts.gate(fakeReq, fakeReply, 'meeting_create', user);
     expect(refused).toMatchObject({ ok: false, status: 403, code: 'risk_denied' });
     const log = await h.db

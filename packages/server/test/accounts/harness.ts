@@ -224,3 +224,22 @@ export async function obtainPhoneToken(
   expect(keyId).toBe(key.keyId);
   return { ...(await request.finalize(blindSignature)), keyId };
 }
+
+/** Files `count` open reports against an account (Report a User is not built yet: rows directly). */
+export async function fileReports(
+  h: Pick<Harness, 'db' | 'clock'>,
+  userId: string,
+  count: number,
+): Promise<void> {
+  for (let n = 0; n < count; n++) {
+    await h.db
+      .insertInto('reports')
+      .values({
+        id: `report-${userId}-${n}`,
+        reported_user_id: userId,
+        status: 'open',
+        created_at: new Date(h.clock.now()).toISOString(),
+      })
+      .execute();
+  }
+}

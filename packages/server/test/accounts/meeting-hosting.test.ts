@@ -2,7 +2,14 @@ import { generate } from 'otplib';
 import { createMeetingResponse, totpEnrollResponse } from '@conclave/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminSetPlan } from '../../src/index.js';
-import { expectError, obtainPhoneToken, startHarness, type Harness, type TestClient } from './harness.js';
+import {
+  expectError,
+  fileReports,
+  obtainPhoneToken,
+  startHarness,
+  type Harness,
+  type TestClient,
+} from './harness.js';
 
 /** The hosting rules of POST /api/meetings (ARCHITECTURE.md "Accounts, E2EE entitlement"). */
 describe('who may host (POST /api/meetings)', () => {
@@ -96,12 +103,7 @@ describe('who may host (POST /api/meetings)', () => {
     const enrol = totpEnrollResponse.parse((await c.post('/api/auth/totp/enroll')).json());
     const code = () => generate({ secret: enrol.secret, epoch: Math.floor(h.clock.now() / 1000) });
     expect((await c.post('/api/auth/totp/confirm', { code: await code() })).statusCode).toBe(200);
-    for (const n of [1, 2]) {
-      await h.db
-        .insertInto('reports')
-        .values({ id: `r${n}`, reported_user_id: id, status: 'open', created_at: new Date().toISOString() })
-        .execute();
-    }
+    await fileReports(h, id, 2);
     h.clock.advance(31_000); // the confirming code's time step is spent
     const asked = await create(c, { mode: 'e2ee' });
     expectError(asked, 401, 'step_up_required');
@@ -118,17 +120,7 @@ describe('who may host (POST /api/meetings)', () => {
     const other = h.client('203.0.113.9');
     const { id: otherId } = await other.signup('nototp@example.org');
     await adminSetPlan(h.db, 'nototp@example.org', 'paid');
-    for (const n of [3, 4]) {
-      await h.db
-        .insertInto('reports')
-        .values({
-          id: `r${n}`,
-          reported_user_id: otherId,
-          status: 'open',
-          created_at: new Date().toISOString(),
-        })
-        .execute();
-    }
+    await fileReports(h, otherId, 2);
     const denied = await create(other, { mode: 'standard' });
     expectError(denied, 403, 'risk_denied');
     expect((denied.json() as { error: { message: string } }).error.message).toMatch(/report/);

@@ -11,7 +11,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BlindSigner, ConfigError, loadConfig } from '../../src/index.js';
 import { createTokenRequest } from '@conclave/client';
 import { fromBase64, toBase64 } from '@conclave/crypto';
-import { expectError, obtainPhoneToken, startHarness, type Harness, type TestClient } from './harness.js';
+import {
+  expectError,
+  fileReports,
+  obtainPhoneToken,
+  startHarness,
+  type Harness,
+  type TestClient,
+} from './harness.js';
 
 const MOBILE = '+44 7400 123456';
 const OTHER_MOBILE = '+33 6 12 34 56 78';
@@ -271,17 +278,7 @@ describe('phone verification over HTTP', () => {
     h = await startHarness();
     const c = h.client();
     const { id } = await c.signup('ida@example.org');
-    for (const n of [1, 2]) {
-      await h.db
-        .insertInto('reports')
-        .values({
-          id: `r${n}`,
-          reported_user_id: id,
-          status: 'open',
-          created_at: new Date(h.clock.now()).toISOString(),
-        })
-        .execute();
-    }
+    await fileReports(h, id, 2);
     // 2 reports (50) + account younger than a day (20) = 70: step-up, and no TOTP → deny.
     expectError(await start(c), 403, 'risk_denied');
     const enrol = (await c.post('/api/auth/totp/enroll')).json() as { secret: string };
