@@ -47,6 +47,13 @@ export const ERROR_CODES = [
   'device_key_conflict', // the device id is registered with another key
   'unknown_device',
   'e2ee_not_entitled', // E2EE hosting needs a paid plan or the one-time phone check
+  // Admission and resource limits (docs/architecture.md, "Threat model and limits"):
+  'too_many_connections', // too many open sockets or join attempts from this address or network
+  'waiting_room_full', // the meeting's waiting room (or its share for this network) is full
+  'passcode_locked', // too many wrong passcodes for this meeting: passcode entry is paused
+  'media_capacity', // the SFU has no free media ports: the participant stays without media
+  'credential_mismatch', // the join's name, device or account differs from its MLS key package's credential
+  'resume_rejected', // the resume token expired, was revoked, or belongs to another device
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -15,6 +15,12 @@ import { ERROR_CODES } from './errors.js';
 export const PROTOCOL_VERSION = 1;
 /** Largest signaling frame accepted, in bytes (a Welcome with the ratchet tree of a big meeting fits). */
 export const MAX_SIGNALING_BYTES = 2 * 1024 * 1024;
+/**
+ * Largest MLS application message (chat), base64 characters: a 4,000-character chat message
+ * encrypts to about 16 KB. Far below the frame limit, so a member cannot make the server copy
+ * megabytes to every other member.
+ */
+export const MAX_APP_MESSAGE_CHARS = 64 * 1024;
 
 const v = z.literal(PROTOCOL_VERSION);
 export const idSchema = z
@@ -74,6 +80,12 @@ export const participantSchema = z.object({
   inGroup: z.boolean(),
   audio: z.boolean(),
   video: z.boolean(),
+  /**
+   * Shown to hosts in the waiting room: this joiner matches a participant removed from this
+   * meeting (`identity`: same device, account or MLS signature key; `network`: same network
+   * as a banned participant). Such joiners always wait for a fresh host decision.
+   */
+  previouslyRemoved: z.enum(['identity', 'network']).optional(),
 });
 export type Participant = z.infer<typeof participantSchema>;
 
@@ -119,7 +131,15 @@ export const leafMessage = z.object({
   leafIndex: z.number().int().min(0).max(65535),
 });
 export const keyPackageMessage = z.object({ v, type: z.literal('key_package'), keyPackage: b64Schema });
-export const appMessage = z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema });
+export const appMessage = z.object({
+  v,
+  type: z.literal('app'),
+  epoch: epochSchema,
+  data: b64Schema.max(
+    MAX_APP_MESSAGE_CHARS,
+    `an application message has at most ${MAX_APP_MESSAGE_CHARS} characters`,
+  ),
+});
 export const chatMessage = z.object({ v, type: z.literal('chat'), text: z.string().min(1).max(4000) });
 export const mediaOfferMessage = z.object({
   v,
@@ -236,6 +256,17 @@ export const serverMessage = z.discriminatedUnion('type', [
     reason: z.enum(['left', 'dropped', 'removed']),
   }),
   z.object({ v, type: z.literal('waiting_room'), waiting: z.array(participantSchema) }),
+  /**
+   * To hosts and co-hosts: too many wrong passcodes were tried for this meeting; joins with a
+   * passcode are refused (`passcode_locked`) until `until` (ms since the epoch). Changing the
+   * passcode ends the lockout.
+   */
+  z.object({
+    v,
+    type: z.literal('passcode_lockout'),
+    until: z.number(),
+    failures: z.number().int().min(0),
+  }),
   /** To the member chosen to commit: add these authorised joiners (one commit for all). */
   z.object({ v, type: z.literal('add_request'), epoch: epochSchema, joiners: z.array(joinerSchema) }),
   z.object({ v, type: z.literal('group_created'), groupId: b64Schema, epoch: epochSchema }),

@@ -31,6 +31,31 @@ import { z } from 'zod';
  * | phoneSecretFile     | --phone-secret-file      | CONCLAVE_PHONE_SECRET_FILE      | <dataDir>/phone-hmac.key  |
  * | phoneUnlocksPerYear | --phone-unlocks-per-year | CONCLAVE_PHONE_UNLOCKS_PER_YEAR | 3                         |
  *
+ * Limits on what one client can make the server hold (admission issue; see docs/architecture.md,
+ * "Threat model and limits"). A network is an IPv4 /24 or an IPv6 /64.
+ *
+ * | setting                    | flag                             | environment                               | default |
+ * |----------------------------|----------------------------------|-------------------------------------------|---------|
+ * | maxSocketsPerAddress       | --max-sockets-per-address        | CONCLAVE_MAX_SOCKETS_PER_ADDRESS          | 64      |
+ * | maxSocketsPerNetwork       | --max-sockets-per-network        | CONCLAVE_MAX_SOCKETS_PER_NETWORK          | 256     |
+ * | joinsPerMinutePerAddress   | --joins-per-minute-per-address   | CONCLAVE_JOINS_PER_MINUTE_PER_ADDRESS     | 60      |
+ * | joinsPerMinutePerNetwork   | --joins-per-minute-per-network   | CONCLAVE_JOINS_PER_MINUTE_PER_NETWORK     | 240     |
+ * | maxWaiting                 | --max-waiting                    | CONCLAVE_MAX_WAITING                      | 100     |
+ * | maxWaitingPerNetwork       | --max-waiting-per-network        | CONCLAVE_MAX_WAITING_PER_NETWORK          | 20      |
+ * | maxSendBufferBytes         | --max-send-buffer-bytes          | CONCLAVE_MAX_SEND_BUFFER_BYTES            | 4 MiB   |
+ * | resumeSeconds              | --resume-seconds                 | CONCLAVE_RESUME_SECONDS                   | 120     |
+ * | passcodeFailuresPerNetwork | --passcode-failures-per-network  | CONCLAVE_PASSCODE_FAILURES_PER_NETWORK    | 5       |
+ * | passcodeFailuresPerMeeting | --passcode-failures-per-meeting  | CONCLAVE_PASSCODE_FAILURES_PER_MEETING    | 30      |
+ *
+ * Sockets count open signaling WebSockets; joins count join attempts (a token bucket refilled
+ * per minute). `maxWaiting` is the waiting-room cap of one meeting, counted apart from
+ * `maxParticipants` (which counts admitted participants only). `maxSendBufferBytes`: a socket
+ * whose unsent data grows past this is a slow consumer and is dropped (the SDK reconnects with
+ * its resume token). `resumeSeconds`: how long after a participant's connection dropped its
+ * resume token still works. Wrong passcodes: at most `passcodeFailuresPerNetwork` per network
+ * and meeting in 5 minutes; `passcodeFailuresPerMeeting` wrong passcodes in 15 minutes lock
+ * passcode entry of that meeting for the rest of the window (the host is told).
+ *
  * The SMS and phone settings are `undefined` when not set and the accounts code applies the
  * defaults above (accounts/accounts.ts, verification/service.ts). The phone secret is the HMAC
  * key of phone numbers: kept in a file of its own (created 0600 on first use) rather than in the
@@ -70,6 +95,26 @@ export interface ServerConfig {
   phoneSecretFile: string | undefined;
   /** How many accounts one phone number may unlock in a year; `undefined` = 3. */
   phoneUnlocksPerYear: number | undefined;
+  /** Open signaling sockets from one IP address. */
+  maxSocketsPerAddress: number;
+  /** Open signaling sockets from one network (IPv4 /24, IPv6 /64). */
+  maxSocketsPerNetwork: number;
+  /** Join attempts per minute from one IP address. */
+  joinsPerMinutePerAddress: number;
+  /** Join attempts per minute from one network. */
+  joinsPerMinutePerNetwork: number;
+  /** Waiting-room entries per meeting (apart from `maxParticipants`). */
+  maxWaiting: number;
+  /** Waiting-room entries per meeting from one network. */
+  maxWaitingPerNetwork: number;
+  /** Unsent bytes a signaling socket may hold before it is dropped as a slow consumer. */
+  maxSendBufferBytes: number;
+  /** Seconds a dropped participant's resume token stays valid. */
+  resumeSeconds: number;
+  /** Wrong passcodes per meeting and network in 5 minutes. */
+  passcodeFailuresPerNetwork: number;
+  /** Wrong passcodes per meeting in 15 minutes before passcode entry is locked. */
+  passcodeFailuresPerMeeting: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -287,7 +332,33 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<K> } = {
     schema: integer(1, 1000),
     fallback: () => undefined,
   },
+  maxSocketsPerAddress: limit('max-sockets-per-address', 1, 100_000, 64),
+  maxSocketsPerNetwork: limit('max-sockets-per-network', 1, 1_000_000, 256),
+  joinsPerMinutePerAddress: limit('joins-per-minute-per-address', 1, 100_000, 60),
+  joinsPerMinutePerNetwork: limit('joins-per-minute-per-network', 1, 1_000_000, 240),
+  maxWaiting: limit('max-waiting', 1, 10_000, 100),
+  maxWaitingPerNetwork: limit('max-waiting-per-network', 1, 10_000, 20),
+  maxSendBufferBytes: limit('max-send-buffer-bytes', 65_536, 1 << 30, 4 * 1024 * 1024),
+  resumeSeconds: limit('resume-seconds', 5, 86_400, 120),
+  passcodeFailuresPerNetwork: limit('passcode-failures-per-network', 1, 1000, 5),
+  passcodeFailuresPerMeeting: limit('passcode-failures-per-meeting', 1, 100_000, 30),
 };
+
+/** An integer limit whose environment variable is CONCLAVE_ + the flag in upper snake case. */
+function limit<K extends LimitKey>(flag: string, min: number, max: number, fallback: number): Setting<K> {
+  // ServerConfig[K] is `number` for every LimitKey; TypeScript cannot see that for a generic K.
+  type Value = ServerConfig[K];
+  return {
+    flag,
+    env: `CONCLAVE_${flag.toUpperCase().replace(/-/g, '_')}`,
+    schema: integer(min, max) as z.ZodType<Value, z.ZodTypeDef, string>,
+    fallback: () => fallback as Value,
+  };
+}
+
+type LimitKey = {
+  [K in keyof ServerConfig]: ServerConfig[K] extends number ? K : never;
+}[keyof ServerConfig];
 
 /** One line per setting, for `conclave serve --help`. */
 export const CONFIG_HELP = `Settings (flag, environment variable, default):
@@ -305,7 +376,18 @@ export const CONFIG_HELP = `Settings (flag, environment variable, default):
   --sms-gateway-url URL  CONCLAVE_SMS_GATEWAY_URL  gateway for the http provider (POST {to, text})
   --sms-gateway-token T  CONCLAVE_SMS_GATEWAY_TOKEN  Bearer token for the gateway (optional)
   --phone-secret-file F  CONCLAVE_PHONE_SECRET_FILE  <data-dir>/phone-hmac.key
-  --phone-unlocks-per-year N  CONCLAVE_PHONE_UNLOCKS_PER_YEAR  3`;
+  --phone-unlocks-per-year N  CONCLAVE_PHONE_UNLOCKS_PER_YEAR  3
+Limits (a network is an IPv4 /24 or an IPv6 /64):
+  --max-sockets-per-address N        CONCLAVE_MAX_SOCKETS_PER_ADDRESS        64
+  --max-sockets-per-network N        CONCLAVE_MAX_SOCKETS_PER_NETWORK        256
+  --joins-per-minute-per-address N   CONCLAVE_JOINS_PER_MINUTE_PER_ADDRESS   60
+  --joins-per-minute-per-network N   CONCLAVE_JOINS_PER_MINUTE_PER_NETWORK   240
+  --max-waiting N                    CONCLAVE_MAX_WAITING                    100 per meeting
+  --max-waiting-per-network N        CONCLAVE_MAX_WAITING_PER_NETWORK        20 per meeting
+  --max-send-buffer-bytes N          CONCLAVE_MAX_SEND_BUFFER_BYTES          4194304 (then dropped)
+  --resume-seconds N                 CONCLAVE_RESUME_SECONDS                 120 after a drop
+  --passcode-failures-per-network N  CONCLAVE_PASSCODE_FAILURES_PER_NETWORK  5 per meeting in 5 min
+  --passcode-failures-per-meeting N  CONCLAVE_PASSCODE_FAILURES_PER_MEETING  30 in 15 min, then locked`;
 
 /**
  * Reads the configuration. `argv` holds only the flags (no node path, script or subcommand).
@@ -362,6 +444,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     smsGatewayToken: read('smsGatewayToken'),
     phoneSecretFile: read('phoneSecretFile'),
     phoneUnlocksPerYear: read('phoneUnlocksPerYear'),
+    maxSocketsPerAddress: read('maxSocketsPerAddress'),
+    maxSocketsPerNetwork: read('maxSocketsPerNetwork'),
+    joinsPerMinutePerAddress: read('joinsPerMinutePerAddress'),
+    joinsPerMinutePerNetwork: read('joinsPerMinutePerNetwork'),
+    maxWaiting: read('maxWaiting'),
+    maxWaitingPerNetwork: read('maxWaitingPerNetwork'),
+    maxSendBufferBytes: read('maxSendBufferBytes'),
+    resumeSeconds: read('resumeSeconds'),
+    passcodeFailuresPerNetwork: read('passcodeFailuresPerNetwork'),
+    passcodeFailuresPerMeeting: read('passcodeFailuresPerMeeting'),
   };
   if (config.smsProvider === 'http' && !config.smsGatewayUrl) {
     throw new ConfigError(
