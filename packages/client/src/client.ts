@@ -88,6 +88,8 @@ type ClientEvents = {
   state: (state: ClientState) => void;
   participants: (participants: Participant[]) => void;
   waitingRoom: (waiting: Participant[]) => void;
+  /** Hosts and co-hosts: too many wrong passcodes; passcode joins are refused until `until` (ms since the epoch). */
+  passcodeLockout: (until: number, failures: number) => void;
   epoch: (epoch: bigint, securityCode: string) => void;
   /**
    * A new epoch's SFrame base key (also fed to `mediaKeys`): for media pipelines outside this
@@ -338,6 +340,9 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       case 'waiting_room':
         this.emit('waitingRoom', msg.waiting);
         return;
+      case 'passcode_lockout':
+        this.emit('passcodeLockout', msg.until, msg.failures);
+        return;
       case 'muted':
         this.emit('muted', msg.kind);
         return;
@@ -359,6 +364,12 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       case 'error':
         if (msg.ref === 'join' && this.joinWaiter) {
           this.failJoin(msg.code, msg.message);
+          if (msg.code === 'resume_rejected' && this.stateValue === 'reconnecting') {
+            // The reconnect loop joins afresh (passcode, waiting room and host decisions again).
+            this.signaling?.close();
+            this.signaling = undefined;
+            return;
+          }
           this.shutdown(this.resume ? 'lost' : 'idle', false);
           return;
         }
@@ -416,14 +427,24 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   }
 
   private async reconnect(attempts: number, delayMs: number): Promise<void> {
+    let again = false;
     for (let i = 0; i < attempts; i++) {
-      await new Promise((r) => setTimeout(r, delayMs));
+      if (!again) await new Promise((r) => setTimeout(r, delayMs));
+      again = false;
       if (this.stateValue !== 'reconnecting') return;
       try {
         await this.open();
         return;
       } catch (e) {
         this.emit('warning', `reconnect attempt ${i + 1} failed: ${(e as Error).message}`);
+        if (e instanceof ConclaveError && e.code === 'resume_rejected' && this.resume) {
+          // The server no longer honours the token (expired, revoked, or the meeting changed):
+          // one fresh join through every gate, at once.
+          this.resume = undefined;
+          again = true;
+          i--;
+          continue;
+        }
         if (e instanceof ConclaveError && e.code !== 'connection_failed') break;
       }
     }

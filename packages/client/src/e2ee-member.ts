@@ -3,6 +3,7 @@ import {
   MlsDevice,
   MlsSession,
   fromBase64,
+  readKeyPackage,
   toBase64,
   type GroupMember,
   type KeyDirectoryHook,
@@ -34,6 +35,27 @@ type E2eeEvents = {
 interface InFlight {
   pending: PendingCommit;
   kind: 'add' | 'remove' | 'rekey';
+}
+
+/**
+ * Why a joiner the server announced must not be added, or undefined: its key package must
+ * verify, must not carry the server's credential, and must name the joiner that was announced
+ * (and that the host admitted) — the name everyone will then see in the roster.
+ */
+async function credentialMismatch(j: Joiner): Promise<string | undefined> {
+  let c;
+  try {
+    c = (await readKeyPackage(fromBase64(j.keyPackage))).identity;
+  } catch (e) {
+    return `invalid key package (${(e as Error).message})`;
+  }
+  if (c.kind === 'server') return 'its key package carries the server credential';
+  const kind = j.userId ? 'user' : 'guest';
+  if (c.kind !== kind || (c.kind === 'user' && c.userId !== j.userId) || c.deviceId !== j.deviceId)
+    return `its key package is for another ${c.kind === 'user' ? 'account or device' : 'device'}`;
+  if (c.displayName.trim() !== j.displayName.trim())
+    return `its key package names "${c.displayName}", not "${j.displayName}"`;
+  return undefined;
 }
 
 const enc = new TextEncoder();
@@ -180,7 +202,12 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   private async onAddRequest(msg: ServerMessageOf<'add_request'>): Promise<void> {
     const s = this.session;
     if (!s?.active || this.inFlight || String(s.epoch) !== msg.epoch) return; // asked again after the next commit
-    let joiners = msg.joiners.filter((j) => this.opts.admit?.(j) ?? true);
+    let joiners: Joiner[] = [];
+    for (const j of msg.joiners) {
+      const mismatch = await credentialMismatch(j);
+      if (mismatch) this.emit('warning', `refused to add ${j.displayName}: ${mismatch}`);
+      else if (this.opts.admit?.(j) ?? true) joiners.push(j);
+    }
     if (joiners.length === 0) return;
     let pending: PendingCommit | undefined;
     try {

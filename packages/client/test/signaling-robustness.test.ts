@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { MlsDevice, toBase64 } from '@conclave/crypto';
 import { MAX_SIGNALING_BYTES } from '@conclave/protocol';
 import type { ConclaveClient } from '../src/index.js';
 import { client, startHubServer, until, type HubServer } from './harness.js';
@@ -87,14 +88,16 @@ describe('bad signaling input gets clear errors and the meeting goes on', () => 
   it('a stale-epoch commit and a garbage commit are refused; the group is unchanged', async () => {
     const { id } = await meetingWithTwo();
     const r = await raw();
-    r.send({
-      v: 1,
-      type: 'join',
-      meetingId: id,
-      displayName: 'rawbot',
-      deviceId: 'raw-1',
-      keyPackage: 'AAAA',
-    });
+    const join = { v: 1, type: 'join', meetingId: id, displayName: 'rawbot', deviceId: 'raw-1' };
+    // bytes that are no key package: refused at the door
+    r.send({ ...join, keyPackage: 'AAAA' });
+    await until(
+      () => r.got.some((m) => m.type === 'error' && m.ref === 'join'),
+      'garbage key package refused',
+    );
+    expect(r.got.find((m) => m.ref === 'join')?.code).toBe('bad_request');
+    const device = await MlsDevice.create({ kind: 'guest', deviceId: 'raw-1', displayName: 'rawbot' });
+    r.send({ ...join, keyPackage: toBase64(await device.createKeyPackage()) });
     await until(() => r.got.some((m) => m.type === 'joined'), 'raw joined');
     r.send({ v: 1, type: 'commit', epoch: '0', commit: 'AAAA' });
     await until(() => r.got.some((m) => m.type === 'error' && m.ref === 'commit'), 'commit refused');

@@ -1,4 +1,5 @@
 import { MeetingHub } from './meeting/hub.js';
+import { DbAdmissionStore } from './meetings/admission-records.js';
 import type { ServerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer, type RunningServer, type StartServerOptions } from './server.js';
@@ -41,14 +42,28 @@ export async function startConclave(
     running = await startServer(config, {
       ...opts,
       logger,
-      createHub: (deps) => {
+      mediaStatus: () => sfu.mediaStatus(),
+      createHub: async (deps) => {
         // Changes made over HTTP (PATCH, end) reach the live meeting.
         deps.store.onChange((change) => {
           if (change.type === 'ended') void hub?.endMeeting(change.meeting.id);
           else hub?.meetingUpdated(change.meeting);
         });
+        const admission = new DbAdmissionStore(deps.db);
+        await admission.afterRestart(config.resumeSeconds * 1000);
         hub = new MeetingHub({
           store: deps.store,
+          admission,
+          limits: {
+            maxSocketsPerAddress: config.maxSocketsPerAddress,
+            maxSocketsPerNetwork: config.maxSocketsPerNetwork,
+            joinsPerMinutePerAddress: config.joinsPerMinutePerAddress,
+            joinsPerMinutePerNetwork: config.joinsPerMinutePerNetwork,
+            maxWaiting: config.maxWaiting,
+            maxWaitingPerNetwork: config.maxWaitingPerNetwork,
+            maxSendBufferBytes: config.maxSendBufferBytes,
+            resumeMs: config.resumeSeconds * 1000,
+          },
           externalSender: deps.externalSender,
           logger: deps.logger.child({ component: 'hub' }),
           sfu,

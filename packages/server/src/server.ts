@@ -3,7 +3,7 @@ import type { ExternalSender } from '@conclave/crypto';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { ServerConfig } from './config.js';
-import { buildHttpApp, urlHost } from './http/app.js';
+import { buildHttpApp, urlHost, type HttpAppDeps } from './http/app.js';
 import type { TokenBucketOptions } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ConnectionInfo } from './meeting/deps.js';
@@ -46,6 +46,8 @@ export interface StartServerOptions {
   meetingStore?: MeetingStoreOptions;
   /** Meeting creation limit per client (default in http/rate-limit.ts; load tests raise it). */
   createMeetingLimit?: TokenBucketOptions;
+  /** The SFU's media-port pool, shown by /healthz (startConclave passes the SFU's). */
+  mediaStatus?: HttpAppDeps['mediaStatus'];
 }
 
 export interface RunningServer {
@@ -88,6 +90,11 @@ export async function startServer(
     const externalSender = await loadOrCreateExternalSender(db);
     const store = new MeetingStore(db, {
       ...options.meetingStore,
+      passcodeLimit: {
+        failuresPerNetwork: config.passcodeFailuresPerNetwork,
+        failuresPerMeeting: config.passcodeFailuresPerMeeting,
+        ...options.meetingStore?.passcodeLimit,
+      },
       onListenerError: (err) => logger.error({ err }, 'meeting change listener failed'),
     });
 
@@ -97,6 +104,7 @@ export async function startServer(
       logger,
       webRoot: options.webRoot,
       createMeetingLimit: options.createMeetingLimit,
+      mediaStatus: options.mediaStatus,
       accounts: { db },
     });
     cleanups.push({ name: 'http server', run: () => app.close() });
@@ -108,6 +116,7 @@ export async function startServer(
       server: app.server,
       logger,
       trustProxy: config.trustProxy,
+      publicUrl: config.publicUrl,
       onConnection: (socket, info) =>
         hub.handleConnection(socket, {
           ip: info.ip,

@@ -12,6 +12,11 @@ export interface WebSocketEndpointOptions {
   logger: Logger;
   /** Same meaning as the config's `trustProxy`: whose `x-forwarded-for` to believe. */
   trustProxy: boolean | string[];
+  /**
+   * The configured public URL (`undefined`: none configured). Browser upgrades must come from
+   * its origin; without one, from the origin the request addresses (its Host header).
+   */
+  publicUrl: string | undefined;
   /** `cookieHeader`: the upgrade request's Cookie header (the session of a signed-in browser). */
   onConnection: (socket: WebSocket, info: { ip: string; cookieHeader: string | undefined }) => void;
 }
@@ -45,6 +50,14 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       return;
     }
     const ip = proxyAddr(req, trust);
+    const refusal = originRefusal(req.headers.origin, req.headers.host, options.publicUrl);
+    if (refusal) {
+      logger.info({ ip, origin: req.headers.origin }, 'refused a signaling upgrade from another origin');
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`,
+      );
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       // A socket error (e.g. a frame above maxPayload) must never become an uncaught
       // exception, whatever listeners the hub adds; ws closes the socket itself.
@@ -83,6 +96,36 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Why an upgrade's `Origin` is refused, or undefined when it is accepted. Browsers always send
+ * `Origin` on WebSocket requests, with the page's cookies: a page of another origin (another
+ * port or a sibling host of the same site, where SameSite=Lax cookies still go) must not open a
+ * socket signed in as the visitor. Without `Origin` the client is not a browser page (bots, the
+ * Node SDK), which carries no ambient cookies of a victim: accepted.
+ */
+export function originRefusal(
+  origin: string | undefined,
+  host: string | undefined,
+  publicUrl: string | undefined,
+): string | undefined {
+  if (origin === undefined) return undefined;
+  let expected: string | undefined;
+  if (publicUrl !== undefined) {
+    expected = new URL(publicUrl).origin;
+    if (origin === expected) return undefined;
+  } else if (host !== undefined) {
+    // No public URL configured: the page must come from the address the browser used for us.
+    for (const scheme of ['http', 'https']) {
+      try {
+        if (new URL(`${scheme}://${host}`).origin === origin) return undefined;
+      } catch {
+        break;
+      }
+    }
+  }
+  return `signaling connections are accepted only from ${expected ?? 'this server\u2019s own pages'}`;
 }
 
 function trustFunction(trustProxy: boolean | string[]): (addr: string, i: number) => boolean {

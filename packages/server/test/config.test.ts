@@ -17,7 +17,33 @@ describe('loadConfig', () => {
       rekeySeconds: 300,
       logLevel: 'info',
       trustProxy: false,
+      maxSocketsPerAddress: 64,
+      maxSocketsPerNetwork: 256,
+      joinsPerMinutePerAddress: 60,
+      joinsPerMinutePerNetwork: 240,
+      maxWaiting: 100,
+      maxWaitingPerNetwork: 20,
+      maxSendBufferBytes: 4 * 1024 * 1024,
+      resumeSeconds: 120,
+      passcodeFailuresPerNetwork: 5,
+      passcodeFailuresPerMeeting: 30,
     });
+  });
+
+  it('reads every limit from its flag and its environment variable, and names the setting when one is out of range', () => {
+    const fromFlags = loadConfig(['--max-sockets-per-address', '3', '--max-waiting-per-network', '2'], {});
+    expect(fromFlags).toMatchObject({ maxSocketsPerAddress: 3, maxWaitingPerNetwork: 2 });
+    const fromEnv = loadConfig([], {
+      CONCLAVE_RESUME_SECONDS: '30',
+      CONCLAVE_MAX_SEND_BUFFER_BYTES: '100000',
+    });
+    expect(fromEnv).toMatchObject({ resumeSeconds: 30, maxSendBufferBytes: 100000 });
+    expect(() => loadConfig(['--max-send-buffer-bytes', '10'], {})).toThrow(
+      /maxSendBufferBytes \(--max-send-buffer-bytes="10"\): must be an integer from 65536/,
+    );
+    expect(() => loadConfig([], { CONCLAVE_JOINS_PER_MINUTE_PER_NETWORK: 'many' })).toThrow(
+      /joinsPerMinutePerNetwork \(CONCLAVE_JOINS_PER_MINUTE_PER_NETWORK="many"\)/,
+    );
   });
 
   it('reads the environment', () => {

@@ -23,6 +23,7 @@ const ALL = [
   '0005_phone_verification',
   '0006_auth_events',
   '0007_meeting_host_user',
+  '0008_admission',
 ];
 
 describe('database and migrations', () => {
@@ -55,11 +56,13 @@ describe('database and migrations', () => {
       'device_keys',
       'known_devices',
       'known_networks',
+      'meeting_removals',
       'meetings',
       'passcode_attempts',
       'phone_number_quota',
       'redeemed_tokens',
       'reports',
+      'resume_tokens',
       'server_keys',
       'sessions',
       'step_up_tickets',

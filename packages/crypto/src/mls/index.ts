@@ -6,3 +6,4 @@ export * from './security-code.js';
 export * from './external-sender.js';
 export * from './messages.js';
 export { DEFAULT_MLS_SUITE, mlsSuite } from './suite.js';
+export * from './key-package.js';

@@ -1,5 +1,4 @@
 import type { WebSocket } from 'ws';
-import { createHash } from 'node:crypto';
 import type { ExternalSender } from '@conclave/crypto';
 import {
   PROTOCOL_VERSION as v,
@@ -8,9 +7,36 @@ import {
   type MeetingInfo,
   type ServerMessage,
 } from '@conclave/protocol';
+import { MemoryAdmissionStore, type AdmissionStore } from './admission-store.js';
+import {
+  ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  type ConnectionLimitSettings,
+} from './connection-limits.js';
 import type { ConnectionInfo, HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
-import { ResumeTokens } from './resume-token.js';
-import { Room, type RoomTimings } from './room.js';
+import { Room, type RoomLimits, type RoomTimings } from './room.js';
+
+/** Every limit of the hub and its rooms (settings in config.ts, same names). */
+export interface HubLimits extends ConnectionLimitSettings, RoomLimits {
+  /** Unsent bytes a socket may hold before it is dropped as a slow consumer. */
+  maxSendBufferBytes: number;
+}
+
+export const DEFAULT_HUB_LIMITS: HubLimits = {
+  ...DEFAULT_CONNECTION_LIMITS,
+  maxWaiting: 100,
+  maxWaitingPerNetwork: 20,
+  resumeMs: 120_000,
+  maxSendBufferBytes: 4 * 1024 * 1024,
+};
+
+/** WebSocket close codes the hub uses (4000-4999 are the application's). */
+export const CLOSE_CODES = {
+  /** Refused: too many connections from the address or network. */
+  tooManyConnections: 4029,
+  /** The client did not read what the server sent (send buffer over the limit). */
+  slowConsumer: 4008,
+} as const;
 
 export interface MeetingHubDeps {
   store: MeetingDirectory;
@@ -18,6 +44,9 @@ export interface MeetingHubDeps {
   logger: HubLogger;
   sfu?: MediaRouter;
   timings?: Partial<RoomTimings>;
+  /** Resume tokens and removal marks; in memory when absent (they do not survive a restart then). */
+  admission?: AdmissionStore;
+  limits?: Partial<HubLimits>;
   /** Ping interval; a connection that misses one pong is dropped (default 5 s). */
   heartbeatMs?: number;
 }
@@ -39,18 +68,15 @@ export class MeetingHub {
   private readonly rooms = new Map<string, Room>();
   /** Rooms being opened (the meeting row is loaded once even if several joins race). */
   private readonly opening = new Map<string, Promise<Room | undefined>>();
-  private readonly tokens: ResumeTokens;
+  private readonly admission: AdmissionStore;
   private readonly timings: RoomTimings;
+  private readonly limits: HubLimits;
+  private readonly connections: ConnectionLimits;
 
   constructor(private readonly deps: MeetingHubDeps) {
-    // The resume-token key is derived from the server's persistent signing key, so tokens
-    // survive restarts without another stored secret.
-    this.tokens = new ResumeTokens(
-      createHash('sha256')
-        .update('conclave resume tokens v1')
-        .update(deps.externalSender.keys.signKey)
-        .digest(),
-    );
+    this.admission = deps.admission ?? new MemoryAdmissionStore();
+    this.limits = { ...DEFAULT_HUB_LIMITS, ...deps.limits };
+    this.connections = new ConnectionLimits(this.limits);
     this.timings = {
       rekeyMs: deps.timings?.rekeyMs ?? 300_000,
       commitTimeoutMs: deps.timings?.commitTimeoutMs ?? 1_500,
@@ -67,6 +93,22 @@ export class MeetingHub {
 
   handleConnection(socket: WebSocket, info: ConnectionInfo): void {
     const log = this.deps.logger;
+    const slot = this.connections.openSocket(info.ip);
+    if (!slot.ok) {
+      // Said before closing, so the SDK rejects the join with this code instead of retrying.
+      socket.send(
+        JSON.stringify({
+          v,
+          type: 'error',
+          code: 'too_many_connections',
+          message: slot.message,
+          ref: 'join',
+        }),
+      );
+      socket.close(CLOSE_CODES.tooManyConnections, 'too many connections');
+      return;
+    }
+    const maxBuffered = this.limits.maxSendBufferBytes;
     let room: Room | undefined;
     let joining = false;
     let tokens = MESSAGES_PER_SECOND * 2;
@@ -74,7 +116,14 @@ export class MeetingHub {
     const peer: Peer = {
       ip: info.ip,
       send(msg: ServerMessage) {
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(JSON.stringify(msg));
+        // A client that stops reading makes the server hold whatever it is sent: past the cap
+        // it is dropped (its room sees a drop; the SDK resumes on a new connection).
+        if (socket.bufferedAmount > maxBuffered) {
+          log.warn({ ip: info.ip, buffered: socket.bufferedAmount }, 'dropping a slow signaling consumer');
+          socket.terminate();
+        }
       },
       close(code = 1000, reason = '') {
         if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING)
@@ -98,6 +147,8 @@ export class MeetingHub {
       if (msg.type === 'ping') return peer.send({ v, type: 'pong', t: msg.t });
       if (msg.type === 'join') {
         if (room || joining) return fail('bad_request', 'already joined', 'join');
+        const refused = this.connections.takeJoin(info.ip);
+        if (refused) return fail('too_many_connections', refused, 'join');
         joining = true;
         void this.checkAccount(msg.userId, info)
           .then(() => this.openRoom(msg.meetingId))
@@ -148,6 +199,7 @@ export class MeetingHub {
     heartbeat.unref();
     socket.on('close', () => {
       clearInterval(heartbeat);
+      slot.release();
       const r = room;
       if (r) void r.enqueue(undefined, 'disconnect', () => r.disconnected(peer));
     });
@@ -188,8 +240,9 @@ export class MeetingHub {
             sfu: this.deps.sfu,
             logger: this.deps.logger,
             externalSender: this.deps.externalSender,
-            tokens: this.tokens,
+            admission: this.admission,
             timings: this.timings,
+            limits: this.limits,
             onEmpty: (r) => {
               if (this.rooms.get(r.id) === r) {
                 this.rooms.delete(r.id);
@@ -217,6 +270,7 @@ export class MeetingHub {
   }
 
   async close(): Promise<void> {
+    this.connections.close();
     const rooms = [...this.rooms.values()];
     this.rooms.clear();
     await Promise.all(rooms.map((r) => r.close()));

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { toBase64, type ExternalSender } from '@conclave/crypto';
+import {
+  fromBase64,
+  readKeyPackage,
+  toBase64,
+  type ExternalSender,
+  type KeyPackageInfo,
+} from '@conclave/crypto';
 import {
   PROTOCOL_VERSION as v,
   ProtocolError,
@@ -11,14 +17,25 @@ import {
   type ServerMessage,
 } from '@conclave/protocol';
 import { DeliveryService } from './delivery-service.js';
+import { networkKeyForIp } from '../meetings/client-key.js';
+import type { AdmissionStore, RemovalMark } from './admission-store.js';
 import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
-import type { ResumeTokens } from './resume-token.js';
 
 export interface RoomTimings {
   /** Periodic rekey: an empty commit requested every this many ms (0 disables). */
   rekeyMs: number;
   /** A chosen committer that has not committed within this many ms is passed over. */
   commitTimeoutMs: number;
+}
+
+/** Per-meeting admission limits (settings in config.ts). */
+export interface RoomLimits {
+  /** Waiting-room entries of one meeting (apart from `maxParticipants`). */
+  maxWaiting: number;
+  /** Waiting-room entries of one meeting from one network. */
+  maxWaitingPerNetwork: number;
+  /** How long a dropped participant's resume token still works. */
+  resumeMs: number;
 }
 
 interface Member {
@@ -29,6 +46,12 @@ interface Member {
   kind: 'user' | 'guest';
   userId: string | undefined;
   deviceId: string;
+  /** base64 of the MLS signature key of the join's key package (bound into the resume token). */
+  signatureKey: string | undefined;
+  /** IPv4 /24 or IPv6 /64 of the connection. */
+  network: string;
+  /** Shown to hosts in the waiting room (see Participant.previouslyRemoved). */
+  previouslyRemoved: 'identity' | 'network' | undefined;
   state: 'waiting' | 'joined';
   inGroup: boolean;
   leafIndex: number | undefined;
@@ -36,6 +59,8 @@ interface Member {
   joinedAt: number;
   audio: boolean;
   video: boolean;
+  /** In the SFU session (false until joined, or while the SFU has no free media port). */
+  media: boolean;
 }
 
 /** A leaf that must leave the group: its owner left, dropped or was removed. */
@@ -47,6 +72,20 @@ interface Departure {
 
 type JoinMessage = ClientMessageOf<'join'>;
 
+/** The marks a removal records and a join is compared with. */
+function identityMarks(
+  who: { userId?: string | undefined; deviceId: string },
+  signatureKey: string | undefined,
+  network: string,
+): RemovalMark[] {
+  return [
+    ...(who.userId ? [{ kind: 'user' as const, value: who.userId }] : []),
+    { kind: 'device', value: who.deviceId },
+    ...(signatureKey ? [{ kind: 'key' as const, value: signatureKey }] : []),
+    { kind: 'network', value: network },
+  ];
+}
+
 /**
  * One running meeting: who is connected, their roles, the waiting room, the MLS delivery
  * service and the SFU session. Every message of a room is handled in order through `enqueue`,
@@ -56,7 +95,7 @@ export class Room {
   private readonly members = new Map<string, Member>();
   private readonly ds: DeliveryService;
   private readonly departures = new Map<string, Departure>();
-  private readonly banned = new Set<string>();
+  private lockoutAnnounced: { until: number; at: number } | undefined;
   /** Joiners announced to a committer, and when (for the commit timeout). */
   private pendingAdds = new Set<string>();
   private creator: string | undefined;
@@ -75,8 +114,9 @@ export class Room {
       sfu: MediaRouter | undefined;
       logger: HubLogger;
       externalSender: ExternalSender;
-      tokens: ResumeTokens;
+      admission: AdmissionStore;
       timings: RoomTimings;
+      limits: RoomLimits;
       onEmpty: (room: Room) => void;
     },
   ) {
@@ -139,53 +179,85 @@ export class Room {
 
   // ------------------------------------------------------------------ joining
 
+  /**
+   * Every way in passes the same gates, in this order (docs/architecture.md, "Admission"):
+   * the key package's credential must be the joiner's own; a banned account, device or MLS
+   * signature key is refused; a resume token puts the participant back where the host's last
+   * decision left it (waiting room or meeting), never further; a host link makes the host;
+   * everyone else passes lock, passcode and the waiting room. A participant removed earlier
+   * (same account, device or signature key) or on the network of a banned one waits for a
+   * fresh host decision, with a mark the host sees.
+   */
   async join(peer: Peer, msg: JoinMessage): Promise<string> {
     if (this.meeting.ended) throw new ProtocolError('meeting_ended', 'this meeting has ended');
-    if (this.banned.has(msg.deviceId))
-      throw new ProtocolError('denied', 'you were removed from this meeting by the host');
     if (this.e2ee && !msg.keyPackage)
       throw new ProtocolError('bad_request', 'an E2EE meeting needs an MLS key package to join');
+    const credential = msg.keyPackage ? await this.checkCredential(msg, msg.keyPackage) : undefined;
+    const network = networkKeyForIp(peer.ip);
+    const removals = await this.deps.admission.matchRemovals(
+      this.id,
+      identityMarks(msg, credential?.signatureKey, network),
+    );
+    const bannedIdentity = removals.some((r) => r.banned && r.kind !== 'network');
+    const removedIdentity = removals.some((r) => r.kind !== 'network');
+    const bannedNetwork = removals.some((r) => r.banned && r.kind === 'network');
+    const refuseBanned = () => {
+      if (bannedIdentity) throw new ProtocolError('denied', 'you were removed from this meeting by the host');
+    };
+
     let role: Role = 'participant';
     let id: string | undefined;
-    let skipGates = false;
+    let state: Member['state'];
+    let previouslyRemoved: Member['previouslyRemoved'];
     if (msg.resume) {
-      const resumed = this.deps.tokens.verify(this.id, msg.resume.participantId, msg.resume.token);
-      if (!resumed) throw new ProtocolError('forbidden', 'the resume token is not valid for this meeting');
       id = msg.resume.participantId;
-      role = resumed;
-      skipGates = true;
-      const old = this.members.get(id);
-      if (old) this.depart(old, 'dropped', false); // the old connection is replaced
+      const grant = await this.deps.admission.redeem(this.id, id, msg.resume.token);
+      if (!grant)
+        throw new ProtocolError(
+          'resume_rejected',
+          'the resume token expired or was revoked (left, denied, removed or meeting ended): join again',
+        );
+      if (
+        grant.deviceId !== msg.deviceId ||
+        grant.userId !== msg.userId ||
+        (grant.signatureKey !== undefined && grant.signatureKey !== credential?.signatureKey)
+      ) {
+        throw new ProtocolError('resume_rejected', 'the resume token belongs to another device');
+      }
+      refuseBanned();
+      role = grant.role;
+      state = grant.state;
+      if (removedIdentity) {
+        state = 'waiting';
+        previouslyRemoved = 'identity';
+      } else if (state === 'joined' && role === 'participant' && this.meeting.settings.locked) {
+        // A lock is checked on every resume: a participant back after the host locked the
+        // meeting waits for the host instead of walking in.
+        state = 'waiting';
+      }
     } else if (msg.hostSecret !== undefined) {
       if (!(await this.deps.store.checkHostSecret(this.id, msg.hostSecret))) {
         throw new ProtocolError('forbidden', 'the host link is not valid for this meeting');
       }
       role = 'host';
-      skipGates = true;
-    }
-    if (!skipGates) {
+      state = 'joined';
+    } else {
+      refuseBanned();
       if (this.meeting.settings.locked)
         throw new ProtocolError('meeting_locked', 'the host has locked this meeting');
-      if (this.meeting.settings.passcodeRequired) {
-        const r = await this.deps.store.checkPasscode(this.id, msg.passcode ?? '', peer.ip);
-        if (r === 'rate_limited')
-          throw new ProtocolError(
-            'rate_limited',
-            'too many wrong passcodes: wait a few minutes and try again',
-          );
-        if (r === 'wrong')
-          throw new ProtocolError(
-            'wrong_passcode',
-            msg.passcode ? 'the passcode is wrong' : 'this meeting needs a passcode',
-          );
+      if (this.meeting.settings.passcodeRequired) await this.checkPasscode(msg.passcode, peer.ip);
+      state = this.meeting.settings.waitingRoom ? 'waiting' : 'joined';
+      if (removedIdentity) {
+        state = 'waiting';
+        previouslyRemoved = 'identity';
+      } else if (bannedNetwork) {
+        state = 'waiting';
+        previouslyRemoved = 'network';
       }
     }
-    if (this.members.size >= this.meeting.settings.maxParticipants) {
-      throw new ProtocolError(
-        'meeting_full',
-        `this meeting is full (${this.meeting.settings.maxParticipants} participants)`,
-      );
-    }
+    const old = id === undefined ? undefined : this.members.get(id);
+    this.checkRoom(state, network, old);
+    if (old) await this.depart(old, 'replaced', false); // the old connection is replaced
     id ??= randomBytes(9).toString('base64url');
     const member: Member = {
       id,
@@ -195,6 +267,9 @@ export class Room {
       kind: msg.userId ? 'user' : 'guest',
       userId: msg.userId,
       deviceId: msg.deviceId,
+      signatureKey: credential?.signatureKey,
+      network,
+      previouslyRemoved,
       state: 'waiting',
       inGroup: false,
       leafIndex: undefined,
@@ -202,14 +277,15 @@ export class Room {
       joinedAt: Date.now(),
       audio: !this.meeting.settings.muteOnEntry,
       video: true,
+      media: false,
     };
     this.members.set(id, member);
-    if (this.meeting.settings.waitingRoom && !skipGates && role === 'participant') {
+    if (state === 'waiting') {
       peer.send({
         v,
         type: 'waiting',
         participantId: id,
-        resumeToken: this.deps.tokens.issue(this.id, id, role),
+        resumeToken: await this.issueToken(member),
         meeting: this.meeting,
       });
       this.sendWaitingRoom();
@@ -219,15 +295,128 @@ export class Room {
     return id;
   }
 
+  /**
+   * The name, device and account of the join must be the ones in its key package's credential
+   * (what every member will see in the MLS roster), and the credential must not be the server's.
+   */
+  private async checkCredential(
+    claim: { displayName: string; deviceId: string; userId?: string | undefined },
+    keyPackage: string,
+  ): Promise<{ signatureKey: string }> {
+    let info: KeyPackageInfo;
+    try {
+      info = await readKeyPackage(fromBase64(keyPackage));
+    } catch (e) {
+      throw new ProtocolError('bad_request', `the MLS key package is not valid: ${(e as Error).message}`);
+    }
+    const c = info.identity;
+    if (c.kind === 'server')
+      throw new ProtocolError(
+        'credential_mismatch',
+        'a participant key package may not carry the server credential',
+      );
+    const expectedKind = claim.userId ? 'user' : 'guest';
+    const same =
+      c.kind === expectedKind &&
+      (c.kind !== 'user' || c.userId === claim.userId) &&
+      c.deviceId === claim.deviceId &&
+      c.displayName.trim() === claim.displayName.trim();
+    if (!same) {
+      throw new ProtocolError(
+        'credential_mismatch',
+        `the key package's credential (${c.kind} "${c.displayName}") is not the joiner's (${expectedKind} "${claim.displayName}"): join with the name, device and account of your key package`,
+      );
+    }
+    return { signatureKey: toBase64(info.signaturePublicKey) };
+  }
+
+  private async checkPasscode(passcode: string | undefined, ip: string): Promise<void> {
+    const r = await this.deps.store.checkPasscode(this.id, passcode ?? '', ip);
+    if (r === 'locked_out') {
+      await this.announceLockout();
+      throw new ProtocolError(
+        'passcode_locked',
+        'too many wrong passcodes were tried for this meeting: joining with the passcode is paused; ask the host',
+      );
+    }
+    if (r === 'rate_limited')
+      throw new ProtocolError(
+        'rate_limited',
+        'too many wrong passcodes from your network: wait a few minutes and try again',
+      );
+    if (r === 'wrong')
+      throw new ProtocolError(
+        'wrong_passcode',
+        passcode ? 'the passcode is wrong' : 'this meeting needs a passcode',
+      );
+  }
+
+  /** Tells the hosts once per lockout (and again every 30 s while it holds and joins keep failing). */
+  private async announceLockout(): Promise<void> {
+    const lockout = await this.deps.store.passcodeLockout(this.id);
+    if (!lockout) return;
+    const now = Date.now();
+    if (
+      this.lockoutAnnounced &&
+      this.lockoutAnnounced.until === lockout.until &&
+      now - this.lockoutAnnounced.at < 30_000
+    )
+      return;
+    this.lockoutAnnounced = { until: lockout.until, at: now };
+    this.deps.logger.warn({ meetingId: this.id, failures: lockout.failures }, 'passcode entry locked out');
+    for (const p of this.joined())
+      if (p.role !== 'participant')
+        p.peer.send({ v, type: 'passcode_lockout', until: lockout.until, failures: lockout.failures });
+  }
+
+  /** Capacity counts admitted participants; the waiting room has its own caps, per meeting and per network. */
+  private checkRoom(state: Member['state'], network: string, replaced: Member | undefined): void {
+    const others = [...this.members.values()].filter((p) => p !== replaced);
+    if (state === 'joined') {
+      if (others.filter((p) => p.state === 'joined').length >= this.meeting.settings.maxParticipants)
+        throw new ProtocolError(
+          'meeting_full',
+          `this meeting is full (${this.meeting.settings.maxParticipants} participants)`,
+        );
+      return;
+    }
+    const waiting = others.filter((p) => p.state === 'waiting');
+    if (waiting.length >= this.deps.limits.maxWaiting)
+      throw new ProtocolError(
+        'waiting_room_full',
+        'the waiting room of this meeting is full: try again later',
+      );
+    if (waiting.filter((p) => p.network === network).length >= this.deps.limits.maxWaitingPerNetwork)
+      throw new ProtocolError(
+        'waiting_room_full',
+        'too many people from your network are in this waiting room: try again later',
+      );
+  }
+
+  private issueToken(m: Member): Promise<string> {
+    return this.deps.admission.issue(this.id, {
+      participantId: m.id,
+      state: m.state,
+      role: m.role,
+      deviceId: m.deviceId,
+      userId: m.userId,
+      signatureKey: m.signatureKey,
+      displayName: m.displayName,
+    });
+  }
+
   private async admit(m: Member): Promise<void> {
     m.state = 'joined';
+    m.previouslyRemoved = undefined;
     const createGroup = this.e2ee && !this.ds.exists && this.creator === undefined;
     if (createGroup) this.creator = m.id;
+    // A new token for the new state: the waiting-room token stops working.
+    const resumeToken = await this.issueToken(m);
     m.peer.send({
       v,
       type: 'joined',
       participantId: m.id,
-      resumeToken: this.deps.tokens.issue(this.id, m.id, m.role),
+      resumeToken,
       role: m.role,
       meeting: this.meeting,
       participants: this.joined().map((p) => this.describe(p)),
@@ -236,14 +425,39 @@ export class Room {
       createGroup,
     });
     this.broadcast({ v, type: 'participant_joined', participant: this.describe(m) }, m.id);
-    if (this.deps.sfu) {
-      await this.deps.sfu.join(this.id, m.id);
-      // Media reaches only admitted participants. In E2EE meetings it is still ciphertext
-      // until the key holders add the participant to the group.
-      await this.deps.sfu.setReceiving(this.id, m.id, true);
-      if (!m.audio) await this.deps.sfu.setMuted(this.id, m.id, 'audio', true);
-    }
+    await this.joinMedia(m);
     if (this.e2ee && !createGroup) this.requestAdds();
+  }
+
+  /**
+   * Puts the participant in the meeting's SFU session. With no free media port the
+   * participant stays in the meeting (signaling, chat, MLS) and is told why it has no media;
+   * its next offer tries again.
+   */
+  private async joinMedia(m: Member): Promise<boolean> {
+    const sfu = this.deps.sfu;
+    if (!sfu || m.media) return m.media;
+    try {
+      await sfu.join(this.id, m.id);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'media_capacity') {
+        m.peer.send({
+          v,
+          type: 'error',
+          code: 'media_capacity',
+          message: (e as Error).message,
+          ref: 'media',
+        });
+        return false;
+      }
+      throw e;
+    }
+    m.media = true;
+    // Media reaches only admitted participants. In E2EE meetings it is still ciphertext
+    // until the key holders add the participant to the group.
+    await sfu.setReceiving(this.id, m.id, true);
+    if (!m.audio) await sfu.setMuted(this.id, m.id, 'audio', true);
+    return true;
   }
 
   // ------------------------------------------------------------------ messages
@@ -251,7 +465,7 @@ export class Room {
   async handle(m: Member | undefined, peer: Peer, msg: ClientMessage): Promise<void> {
     if (!m || m.peer !== peer) throw new ProtocolError('not_joined', 'join the meeting first');
     if (msg.type === 'leave') {
-      this.depart(m, 'left', true);
+      await this.depart(m, 'left', true);
       m.peer.close(1000, 'left');
       return;
     }
@@ -263,10 +477,17 @@ export class Room {
         return this.onCommit(m, msg);
       case 'leaf':
         return this.onLeaf(m, msg);
-      case 'key_package':
+      case 'key_package': {
+        const { signatureKey } = await this.checkCredential(m, msg.keyPackage);
+        if (m.signatureKey !== undefined && signatureKey !== m.signatureKey)
+          throw new ProtocolError(
+            'credential_mismatch',
+            'a new key package must carry the signature key this participant joined with',
+          );
         m.keyPackage = msg.keyPackage;
         if (!m.inGroup) this.requestAdds();
         return;
+      }
       case 'app':
         this.requireE2ee();
         if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group yet');
@@ -281,6 +502,7 @@ export class Room {
         return;
       case 'media_offer': {
         const sfu = this.requireSfu();
+        if (!(await this.joinMedia(m))) return;
         const sdp = await sfu.publishOffer(this.id, m.id, msg.sdp).catch((e: Error) => {
           throw new ProtocolError('media_error', `the SFU refused the offer: ${e.message}`);
         });
@@ -288,6 +510,7 @@ export class Room {
         return;
       }
       case 'media_answer':
+        if (!m.media) throw new ProtocolError('media_capacity', 'you have no media session on this server');
         await this.requireSfu()
           .subscribeAnswer(this.id, m.id, msg.sdp)
           .catch((e: Error) => {
@@ -295,6 +518,7 @@ export class Room {
           });
         return;
       case 'ice':
+        if (!m.media) return; // no media session (media_capacity was sent): nothing to connect
         await this.requireSfu()
           .addIceCandidate(this.id, m.id, msg.pc, msg.candidate)
           .catch((e: Error) => {
@@ -305,7 +529,7 @@ export class Room {
         // Policy: a host mute stops forwarding at the SFU, and the participant may unmute
         // themselves afterwards (as in common meeting products); removal is the hard stop.
         // The SFU follows the participant's own state either way.
-        if (this.deps.sfu) {
+        if (this.deps.sfu && m.media) {
           if (msg.audio !== m.audio) await this.deps.sfu.setMuted(this.id, m.id, 'audio', !msg.audio);
           if (msg.video !== m.video) await this.deps.sfu.setMuted(this.id, m.id, 'video', !msg.video);
         }
@@ -489,16 +713,24 @@ export class Room {
 
   // ------------------------------------------------------------------ leaving
 
-  /** Takes a participant out of the meeting; its leaf is proposed for removal from the group. */
-  depart(m: Member, reason: 'left' | 'dropped' | 'removed', notify: boolean): void {
+  /**
+   * Takes a participant out of the meeting; its leaf is proposed for removal from the group.
+   * Its resume token: revoked when it left or was removed (deny, remove); kept for
+   * `resumeMs` when its connection dropped; untouched when a resume replaces the connection.
+   */
+  async depart(
+    m: Member,
+    reason: 'left' | 'dropped' | 'removed' | 'replaced',
+    notify: boolean,
+  ): Promise<void> {
     if (this.members.get(m.id) !== m) return;
     this.members.delete(m.id);
     this.pendingAdds.delete(m.id);
     if (this.creator === m.id) this.creator = undefined;
-    if (this.deps.sfu) void this.deps.sfu.leave(this.id, m.id).catch(() => undefined);
+    if (this.deps.sfu && m.media) void this.deps.sfu.leave(this.id, m.id).catch(() => undefined);
     if (m.state === 'waiting') {
       this.sendWaitingRoom();
-    } else if (notify) {
+    } else if (notify && reason !== 'replaced') {
       this.broadcast({ v, type: 'participant_left', participantId: m.id, reason });
     }
     if (m.inGroup && m.leafIndex !== undefined) {
@@ -517,14 +749,16 @@ export class Room {
     } else {
       void this.proposeDepartures();
     }
+    if (reason === 'dropped') await this.deps.admission.expireAfter(this.id, m.id, this.deps.limits.resumeMs);
+    else if (reason !== 'replaced') await this.deps.admission.revoke(this.id, m.id);
     if (this.members.size === 0) this.deps.onEmpty(this);
   }
 
   /** Called by the hub when a socket closes. */
-  disconnected(peer: Peer): void {
+  async disconnected(peer: Peer): Promise<void> {
     for (const m of this.members.values()) {
       if (m.peer === peer) {
-        this.depart(m, 'dropped', true);
+        await this.depart(m, 'dropped', true);
         return;
       }
     }
@@ -560,16 +794,19 @@ export class Room {
         if (t.state !== 'waiting')
           throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
         t.peer.send({ v, type: 'denied', reason: 'the host did not let you in' });
-        this.depart(t, 'removed', false);
+        // A denied joiner who asks again waits for a fresh decision, marked for the host.
+        await this.deps.admission.recordRemoval(this.id, this.marksOf(t, false), false);
+        await this.depart(t, 'removed', false);
         t.peer.close(4003, 'denied');
         return;
       }
       case 'remove': {
         const t = this.target(msg.participantId);
         if (t.role === 'host') throw new ProtocolError('forbidden', 'the host cannot be removed');
-        if (msg.ban) this.banned.add(t.deviceId);
+        // Recorded before the socket closes: the removed participant's next join finds it.
+        await this.deps.admission.recordRemoval(this.id, this.marksOf(t, msg.ban), msg.ban);
         t.peer.send({ v, type: 'removed', reason: 'the host removed you from the meeting' });
-        this.depart(t, 'removed', true);
+        await this.depart(t, 'removed', true);
         t.peer.close(4003, 'removed');
         return;
       }
@@ -583,6 +820,7 @@ export class Room {
         const t = this.target(msg.participantId);
         if (t.role === 'host') throw new ProtocolError('forbidden', 'the host keeps the host role');
         t.role = msg.role;
+        await this.deps.admission.update(this.id, t.id, { role: t.role });
         this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
         return;
       }
@@ -622,6 +860,7 @@ export class Room {
       p.peer.close(1000, 'meeting ended');
     }
     this.members.clear();
+    await this.deps.admission.forgetMeeting(this.id);
     await this.close();
     this.deps.onEmpty(this);
   }
@@ -638,6 +877,11 @@ export class Room {
   /** Delivers an SFU event to a participant. */
   sendTo(participantId: string, msg: ServerMessage): void {
     this.members.get(participantId)?.peer.send(msg);
+  }
+
+  /** A removal records account, device and signature key; a ban also the network (as a mark for the host). */
+  private marksOf(t: Member, withNetwork: boolean): RemovalMark[] {
+    return identityMarks(t, t.signatureKey, t.network).filter((mk) => withNetwork || mk.kind !== 'network');
   }
 
   private target(id: string): Member {
@@ -688,6 +932,7 @@ export class Room {
       inGroup: p.inGroup,
       audio: p.audio,
       video: p.video,
+      previouslyRemoved: p.previouslyRemoved,
     };
   }
 }

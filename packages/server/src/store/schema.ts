@@ -159,6 +159,34 @@ export interface ReportsTable {
   created_at: string;
 }
 
+/** A participant's resume token (migration 0008; see meeting/admission-store.ts). */
+export interface ResumeTokensTable {
+  /** SHA-256 of the token, hex: the token itself is never stored. */
+  token_hash: string;
+  meeting_id: string;
+  participant_id: string;
+  state: 'waiting' | 'joined';
+  role: 'host' | 'cohost' | 'participant';
+  device_id: string;
+  user_id: string | null;
+  /** base64 of the MLS signature key the token is bound to. */
+  signature_key: string | null;
+  display_name: string;
+  /** null while the participant is connected; set when its connection drops. */
+  expires_at: string | null;
+}
+
+/** One identifying mark of a participant removed from a meeting (migration 0008). */
+export interface MeetingRemovalsTable {
+  id: number | undefined;
+  meeting_id: string;
+  /** SHA-256 hex of `kind:value` (account, device, signature key or network). */
+  mark: string;
+  /** 1: banned (refused); 0: removed (must wait for a fresh host decision). */
+  banned: number;
+  created_at: string;
+}
+
 export interface DatabaseSchema {
   meetings: MeetingsTable;
   server_keys: ServerKeysTable;
@@ -174,6 +202,8 @@ export interface DatabaseSchema {
   redeemed_tokens: RedeemedTokensTable;
   auth_events: AuthEventsTable;
   reports: ReportsTable;
+  resume_tokens: ResumeTokensTable;
+  meeting_removals: MeetingRemovalsTable;
 }
 
 export type Db = Kysely<DatabaseSchema>;
