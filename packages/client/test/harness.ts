@@ -9,8 +9,24 @@ import { nodeWebSocket } from '../src/node/index.js';
 
 /** An in-memory meeting directory, so the hub can be tested without a database. */
 export class MemoryDirectory implements MeetingDirectory {
-  meetings = new Map<string, { info: MeetingInfo; passcode?: string; hostSecret: string }>();
-  wrongAttempts = 0;
+  meetings = new Map<
+    string,
+    {
+      info: MeetingInfo;
+      passcode?: string;
+      hostSecret: string;
+      /** Times (ms) of wrong passcodes, with the client key they came from. */
+      failures: { at: number; clientKey: string }[];
+    }
+  >();
+  /** Like MeetingStore's limits: wrong passcodes per meeting and client key in `networkWindowMs`… */
+  failuresPerNetwork = 5;
+  networkWindowMs = 5 * 60_000;
+  /** …and per meeting in `meetingWindowMs`, after which passcode entry is locked out. */
+  failuresPerMeeting = 30;
+  meetingWindowMs = 15 * 60_000;
+  /** Clock in ms (tests may replace it). */
+  now: () => number = Date.now;
   /** Like MeetingStore.onChange: the hub hears of stored changes. */
   onUpdate: (m: MeetingInfo) => void = () => undefined;
 
@@ -22,6 +38,7 @@ export class MemoryDirectory implements MeetingDirectory {
     this.meetings.set(id, {
       hostSecret,
       passcode: opts.passcode,
+      failures: [],
       info: {
         id,
         title: '',
@@ -45,19 +62,40 @@ export class MemoryDirectory implements MeetingDirectory {
   async checkHostSecret(id: string, secret: string) {
     return this.meetings.get(id)?.hostSecret === secret;
   }
-  async checkPasscode(id: string, passcode: string) {
+  async checkPasscode(id: string, passcode: string, clientKey: string) {
     const m = this.meetings.get(id);
     if (!m?.passcode) return 'not_required' as const;
-    if (this.wrongAttempts >= 5) return 'rate_limited' as const;
+    if (passcode.length === 0) return 'wrong' as const; // not counted, as in MeetingStore
+    const now = this.now();
+    m.failures = m.failures.filter((f) => f.at > now - this.meetingWindowMs);
+    if (m.failures.length >= this.failuresPerMeeting) return 'locked_out' as const;
+    const fromClient = m.failures.filter(
+      (f) => f.clientKey === clientKey && f.at > now - this.networkWindowMs,
+    );
+    if (fromClient.length >= this.failuresPerNetwork) return 'rate_limited' as const;
     if (m.passcode === passcode) return 'ok' as const;
-    this.wrongAttempts++;
+    m.failures.push({ at: now, clientKey });
     return 'wrong' as const;
+  }
+  async passcodeLockout(id: string) {
+    const m = this.meetings.get(id);
+    if (!m) return undefined;
+    const now = this.now();
+    const counted = m.failures.filter((f) => f.at > now - this.meetingWindowMs);
+    const leaving = counted[counted.length - this.failuresPerMeeting];
+    if (!leaving) return undefined;
+    return { until: leaving.at + this.meetingWindowMs, failures: counted.length };
   }
   async update(id: string, patch: UpdateMeetingRequest) {
     const m = this.meetings.get(id);
     if (!m) return undefined;
     if (patch.locked !== undefined)
       m.info = { ...m.info, settings: { ...m.info.settings, locked: patch.locked } };
+    if (patch.passcode !== undefined) {
+      m.passcode = patch.passcode ?? undefined;
+      m.failures = []; // a new passcode ends a lockout
+      m.info = { ...m.info, settings: { ...m.info.settings, passcodeRequired: patch.passcode !== null } };
+    }
     this.onUpdate(m.info);
     return m.info;
   }

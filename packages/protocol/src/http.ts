@@ -14,7 +14,7 @@ export const createMeetingRequest = z.object({
   v,
   title: z.string().trim().max(200).default(''),
   mode: modeSchema.default('e2ee'),
-  passcode: z.string().min(4, 'passcode must have at least 4 characters').max(64).optional(),
+  passcode: z.string().min(6, 'passcode must have at least 6 characters').max(64).optional(),
   waitingRoom: z.boolean().default(false),
   muteOnEntry: z.boolean().default(false),
   maxParticipants: z.number().int().min(2).max(1000).default(100),
@@ -42,7 +42,7 @@ export const meetingResponse = z.object({ v, meeting: meetingInfoSchema });
 export const updateMeetingRequest = z.object({
   v,
   title: z.string().trim().max(200).optional(),
-  passcode: z.string().min(4).max(64).nullable().optional(),
+  passcode: z.string().min(6, 'passcode must have at least 6 characters').max(64).nullable().optional(),
   waitingRoom: z.boolean().optional(),
   muteOnEntry: z.boolean().optional(),
   maxParticipants: z.number().int().min(2).max(1000).optional(),

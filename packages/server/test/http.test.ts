@@ -85,7 +85,7 @@ describe('HTTP API', () => {
   });
 
   it('creates, reads, updates and ends a meeting', async () => {
-    const created = await create({ title: 'Weekly', passcode: '2468', waitingRoom: true });
+    const created = await create({ title: 'Weekly', passcode: '246810', waitingRoom: true });
     const { meeting, hostSecret } = created;
     expect(created.joinUrl).toBe(`https://meet.example.org/m/${meeting.id}`);
     expect(created.hostUrl).toBe(`https://meet.example.org/m/${meeting.id}#host=${hostSecret}`);
@@ -96,7 +96,7 @@ describe('HTTP API', () => {
     expect(got.statusCode).toBe(200);
     expect(got.headers['cache-control']).toBe('no-store');
     expect(meetingResponse.parse(got.json()).meeting).toEqual(meeting);
-    expect(got.body).not.toContain('2468');
+    expect(got.body).not.toContain('246810');
     expect(got.body).not.toContain(hostSecret);
 
     const patched = await app.inject({
@@ -230,7 +230,7 @@ describe('HTTP API', () => {
         payload: '{"v":1,"passcode":"12"}',
         status: 400,
         code: 'bad_request',
-        message: /passcode must have at least 4/,
+        message: /passcode must have at least 6/,
       },
       {
         payload: '{"v":1,"maxParticipants":1.5}',

@@ -118,34 +118,36 @@ describe('MeetingStore', () => {
     });
   });
 
-  it('limits wrong passcodes per meeting and client: 5 per 5 minutes', async () => {
-    const { meeting } = await store.create(req({ passcode: '4711' }));
-    const other = await store.create(req({ passcode: '4711' }));
+  it('limits wrong passcodes per meeting and network: 5 per 5 minutes', async () => {
+    const { meeting } = await store.create(req({ passcode: 'sesame-4711' }));
+    const other = await store.create(req({ passcode: 'sesame-4711' }));
     for (let i = 0; i < 5; i++) {
       expect(await store.checkPasscode(meeting.id, `000${i}`, '198.51.100.7')).toBe('wrong');
       clock.advance(10_000);
     }
     // Over the limit: refused without checking, even the right passcode.
     expect(await store.checkPasscode(meeting.id, '9999', '198.51.100.7')).toBe('rate_limited');
-    expect(await store.checkPasscode(meeting.id, '4711', '198.51.100.7')).toBe('rate_limited');
-    // Other clients and other meetings are not affected.
-    expect(await store.checkPasscode(meeting.id, '4711', '198.51.100.8')).toBe('ok');
-    expect(await store.checkPasscode(other.meeting.id, '4711', '198.51.100.7')).toBe('ok');
+    expect(await store.checkPasscode(meeting.id, 'sesame-4711', '198.51.100.7')).toBe('rate_limited');
+    // Another address of the same /24 shares the limit; other networks and meetings do not.
+    expect(await store.checkPasscode(meeting.id, 'sesame-4711', '198.51.100.8')).toBe('rate_limited');
+    expect(await store.checkPasscode(meeting.id, 'sesame-4711', '198.51.101.7')).toBe('ok');
+    expect(await store.checkPasscode(other.meeting.id, 'sesame-4711', '198.51.100.7')).toBe('ok');
     // Blocked attempts are not recorded: the block ends 5 minutes after the first failure.
     clock.advance(5 * 60_000 - 50_000 - 1);
-    expect(await store.checkPasscode(meeting.id, '4711', '198.51.100.7')).toBe('rate_limited');
+    expect(await store.checkPasscode(meeting.id, 'sesame-4711', '198.51.100.7')).toBe('rate_limited');
     clock.advance(1);
-    expect(await store.checkPasscode(meeting.id, '4711', '198.51.100.7')).toBe('ok');
+    expect(await store.checkPasscode(meeting.id, 'sesame-4711', '198.51.100.7')).toBe('ok');
     // One slot freed (the oldest failure left the window), so one more wrong try, then blocked.
     expect(await store.checkPasscode(meeting.id, 'nope', '198.51.100.7')).toBe('wrong');
     expect(await store.checkPasscode(meeting.id, 'nope', '198.51.100.7')).toBe('rate_limited');
-    // Correct passcodes are not counted as failures.
+    // Correct passcodes are not counted as failures; the 6 failures are all kept, as the first
+    // one still counts towards the meeting-wide limit (15 minutes).
     const rows = await db
       .selectFrom('passcode_attempts')
       .selectAll()
       .where('meeting_id', '=', meeting.id)
       .execute();
-    expect(rows).toHaveLength(5);
+    expect(rows).toHaveLength(6);
     // Old attempts are pruned as new ones are written.
     clock.advance(60 * 60_000);
     expect(await store.checkPasscode(meeting.id, 'nope', '198.51.100.7')).toBe('wrong');
@@ -153,7 +155,7 @@ describe('MeetingStore', () => {
   });
 
   it('holds the limit under concurrent attempts', async () => {
-    const { meeting } = await store.create(req({ passcode: '4711' }));
+    const { meeting } = await store.create(req({ passcode: 'sesame-4711' }));
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) => store.checkPasscode(meeting.id, `guess${i}`, '203.0.113.9')),
     );
@@ -161,13 +163,13 @@ describe('MeetingStore', () => {
     expect(results.filter((r) => r === 'rate_limited').length).toBeGreaterThanOrEqual(7);
   });
 
-  it('counts an IPv6 /64 as one client', async () => {
-    const { meeting } = await store.create(req({ passcode: '4711' }));
+  it('counts an IPv6 /64 as one network', async () => {
+    const { meeting } = await store.create(req({ passcode: 'sesame-4711' }));
     for (let i = 1; i <= 5; i++) {
       expect(await store.checkPasscode(meeting.id, 'nope', `2001:db8:1:2::${i}`)).toBe('wrong');
     }
-    expect(await store.checkPasscode(meeting.id, '4711', '2001:db8:1:2:ffff::1')).toBe('rate_limited');
-    expect(await store.checkPasscode(meeting.id, '4711', '2001:db8:1:3::1')).toBe('ok');
+    expect(await store.checkPasscode(meeting.id, 'sesame-4711', '2001:db8:1:2:ffff::1')).toBe('rate_limited');
+    expect(await store.checkPasscode(meeting.id, 'sesame-4711', '2001:db8:1:3::1')).toBe('ok');
   });
 
   it('updates settings and emits changes', async () => {

@@ -4,11 +4,18 @@ import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } fro
 export interface MeetingDirectory {
   get(id: string): Promise<MeetingInfo | undefined>;
   checkHostSecret(id: string, secret: string): Promise<boolean>;
+  /**
+   * `clientKey`: the client's IP address (counted per network: IPv4 /24, IPv6 /64).
+   * `rate_limited`: this network is over its limit; `locked_out`: the whole meeting is (see
+   * `passcodeLockout`); neither checks the passcode.
+   */
   checkPasscode(
     id: string,
     passcode: string,
     clientKey: string,
-  ): Promise<'ok' | 'wrong' | 'rate_limited' | 'not_required'>;
+  ): Promise<'ok' | 'wrong' | 'rate_limited' | 'locked_out' | 'not_required'>;
+  /** While passcode entry is locked: until when (ms since epoch) and after how many failures. */
+  passcodeLockout(id: string): Promise<{ until: number; failures: number } | undefined>;
   update(id: string, patch: UpdateMeetingRequest): Promise<MeetingInfo | undefined>;
   end(id: string): Promise<unknown>;
 }

@@ -8,11 +8,11 @@ import {
 } from '@conclave/protocol';
 import type { Updateable } from 'kysely';
 import type { Db, MeetingsTable } from '../store/schema.js';
-import { clientKeyForIp } from './client-key.js';
-import { DEFAULT_PASSCODE_LIMIT, PasscodeLimiter, type PasscodeLimit } from './passcode-limiter.js';
+import { networkKeyForIp } from './client-key.js';
+import { PasscodeLimiter, type PasscodeLimit, type PasscodeLockout } from './passcode-limiter.js';
 import { HOST_SECRET_SCRYPT, PASSCODE_SCRYPT, hashSecret, verifySecret } from './secret-hash.js';
 
-export type PasscodeCheck = 'ok' | 'wrong' | 'rate_limited' | 'not_required';
+export type PasscodeCheck = 'ok' | 'wrong' | 'rate_limited' | 'locked_out' | 'not_required';
 
 /** Emitted after a change is stored, so the signaling hub can tell connected participants. */
 export type MeetingChange =
@@ -21,7 +21,11 @@ export type MeetingChange =
 export interface MeetingStoreOptions {
   /** Clock in milliseconds (tests inject one). */
   now?: () => number;
-  passcodeLimit?: PasscodeLimit;
+  /**
+   * Wrong-passcode limits (passcode-limiter.ts); fields left out keep their defaults (5 per
+   * network in 5 minutes, 30 per meeting in 15 minutes). `startServer` passes the config's.
+   */
+  passcodeLimit?: Partial<PasscodeLimit>;
   /** Where errors thrown by `onChange` listeners go; without it they are rethrown to the caller. */
   onListenerError?: (err: unknown) => void;
 }
@@ -71,7 +75,7 @@ export class MeetingStore {
   ) {
     this.now = options.now ?? Date.now;
     this.onListenerError = options.onListenerError;
-    this.limiter = new PasscodeLimiter(db, options.passcodeLimit ?? DEFAULT_PASSCODE_LIMIT, this.now);
+    this.limiter = new PasscodeLimiter(db, options.passcodeLimit, this.now);
   }
 
   /** A new meeting; `hostUserId`: the account creating it (kept for moderation). */
@@ -105,7 +109,11 @@ export class MeetingStore {
     return row && toInfo(row);
   }
 
-  /** Applies the fields present in `patch`; `passcode: null` removes the passcode. */
+  /**
+   * Applies the fields present in `patch`; `passcode: null` removes the passcode. Setting or
+   * removing the passcode forgets the meeting's wrong attempts: a lockout ends, and every
+   * network may try again (against the new passcode).
+   */
   async update(id: string, patch: UpdateMeetingRequest): Promise<MeetingInfo> {
     const set: Updateable<MeetingsTable> = {};
     if (patch.title !== undefined) set.title = patch.title;
@@ -119,13 +127,20 @@ export class MeetingStore {
     if (patch.locked !== undefined) set.locked = flag(patch.locked);
 
     if (Object.keys(set).length > 0) {
-      const result = await this.db
-        .updateTable('meetings')
-        .set(set)
-        .where('id', '=', id)
-        .where('ended_at', 'is', null)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) await this.throwMissingOrEnded(id);
+      const updated = await this.db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('meetings')
+          .set(set)
+          .where('id', '=', id)
+          .where('ended_at', 'is', null)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        if (set.passcode_hash !== undefined) {
+          await this.limiter.clear(id, trx);
+        }
+        return true;
+      });
+      if (!updated) await this.throwMissingOrEnded(id);
     }
     const row = await this.row(id);
     if (!row) throw new ProtocolError('unknown_meeting', 'no such meeting');
@@ -158,12 +173,14 @@ export class MeetingStore {
   }
 
   /**
-   * Checks a passcode for a join. `clientKey` identifies the client for the rate limit: pass
-   * the client's IP address (an IPv6 address is reduced to its /64 here, see client-key.ts).
+   * Checks a passcode for a join. `clientKey` identifies the client for the rate limits: pass
+   * the client's IP address; it is reduced to its network here (IPv4 /24, IPv6 /64, see
+   * client-key.ts `networkKeyForIp`; a key that is not an IP address counts as its own network).
    * Outcomes:
    * - `not_required`: the meeting has no passcode (whatever was given);
-   * - `rate_limited`: too many wrong passcodes from this client (see passcode-limiter.ts); the
-   *   passcode is not even checked;
+   * - `locked_out`: the meeting had too many wrong passcodes from all networks together (see
+   *   passcode-limiter.ts and `passcodeLockout`); the passcode is not even checked;
+   * - `rate_limited`: too many wrong passcodes from this network; not checked either;
    * - `wrong` / `ok`. A missing or empty passcode is `wrong` but not counted as an attempt (a
    *   client may first try without one to learn that one is needed).
    */
@@ -172,12 +189,23 @@ export class MeetingStore {
     if (!row) throw new ProtocolError('unknown_meeting', 'no such meeting');
     if (row.passcode_hash === null) return 'not_required';
     if (passcode === undefined || passcode.length === 0) return 'wrong';
-    const attempt = await this.limiter.reserve(id, clientKeyForIp(clientKey));
-    if (attempt === undefined) return 'rate_limited';
+    const attempt = await this.limiter.reserve(id, networkKeyForIp(clientKey));
+    if (attempt.status !== 'reserved') return attempt.status;
     // Longer than any passcode we accept (64): wrong, without spending scrypt on it.
     const ok = passcode.length <= 128 && (await verifySecret(passcode, row.passcode_hash));
-    if (ok) await this.limiter.refund(attempt);
+    if (ok) await this.limiter.refund(attempt.id);
     return ok ? 'ok' : 'wrong';
+  }
+
+  /**
+   * The meeting's passcode lockout while it lasts: `until` (ms since epoch) is when the next
+   * passcode will be checked again, `failures` the wrong passcodes counted in the 15-minute
+   * window. `undefined` when passcode entry is open (also for unknown meetings). Changing the
+   * passcode (`update`) ends a lockout.
+   */
+  async passcodeLockout(id: string): Promise<PasscodeLockout | undefined> {
+    if (!idSchema.safeParse(id).success) return undefined;
+    return this.limiter.lockout(id);
   }
 
   /** Subscribes to stored changes; returns the unsubscribe function. */

@@ -173,14 +173,14 @@ function CreateForm({
           <input
             id={`${ids}-pass`}
             value={passcode}
-            minLength={4}
+            minLength={6}
             maxLength={64}
             autoComplete="off"
             aria-describedby={`${ids}-pass-d`}
             onChange={(e) => setPasscode(e.target.value)}
           />
           <p className="hint" id={`${ids}-pass-d`}>
-            At least 4 characters. People joining must type it.
+            At least 6 characters. People joining must type it.
           </p>
         </div>
         <div className="field checkbox">
