@@ -48,10 +48,11 @@ export interface AdmissionStore {
   /** The participant's connection dropped: its token works for `ms` more. */
   expireAfter(meetingId: string, participantId: string, ms: number): Promise<void>;
   /**
-   * The grant of a valid, unexpired token of this participant in this meeting, consumed: the
-   * caller issues a new one (so a copied token and its owner cannot both resume).
+   * The grant of a valid, unexpired token of this participant in this meeting. A resume that
+   * passes its checks issues a new token (which replaces this one), so a copied token and its
+   * owner cannot both resume; a resume that fails its checks leaves the token to its owner.
    */
-  redeem(meetingId: string, participantId: string, token: string): Promise<ResumeGrant | undefined>;
+  lookup(meetingId: string, participantId: string, token: string): Promise<ResumeGrant | undefined>;
   /** Left, denied, removed: the token stops working. */
   revoke(meetingId: string, participantId: string): Promise<void>;
   /** The meeting ended: every token and removal mark of it is deleted. */
@@ -123,11 +124,9 @@ export class MemoryAdmissionStore implements AdmissionStore {
     if (t) t.expiresAt = this.now() + ms;
   }
 
-  async redeem(meetingId: string, participantId: string, token: string): Promise<ResumeGrant | undefined> {
-    const key = `${meetingId}\0${participantId}`;
-    const t = this.tokens.get(key);
+  async lookup(meetingId: string, participantId: string, token: string): Promise<ResumeGrant | undefined> {
+    const t = this.tokens.get(`${meetingId}\0${participantId}`);
     if (!t || t.hash !== hashToken(token)) return undefined;
-    this.tokens.delete(key);
     if (t.expiresAt !== undefined && t.expiresAt <= this.now()) return undefined;
     return t.grant;
   }

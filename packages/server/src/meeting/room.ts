@@ -211,7 +211,7 @@ export class Room {
     let previouslyRemoved: Member['previouslyRemoved'];
     if (msg.resume) {
       id = msg.resume.participantId;
-      const grant = await this.deps.admission.redeem(this.id, id, msg.resume.token);
+      const grant = await this.deps.admission.lookup(this.id, id, msg.resume.token);
       if (!grant)
         throw new ProtocolError(
           'resume_rejected',

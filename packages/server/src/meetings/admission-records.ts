@@ -85,13 +85,13 @@ export class DbAdmissionStore implements AdmissionStore {
       .execute();
   }
 
-  async redeem(meetingId: string, participantId: string, token: string): Promise<ResumeGrant | undefined> {
+  async lookup(meetingId: string, participantId: string, token: string): Promise<ResumeGrant | undefined> {
     const row = await this.db
-      .deleteFrom('resume_tokens')
+      .selectFrom('resume_tokens')
+      .selectAll()
       .where('token_hash', '=', hashToken(token))
       .where('meeting_id', '=', meetingId)
       .where('participant_id', '=', participantId)
-      .returningAll()
       .executeTakeFirst();
     if (!row) return undefined;
     if (row.expires_at !== null && row.expires_at <= new Date(this.now()).toISOString()) return undefined;
