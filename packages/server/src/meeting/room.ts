@@ -344,11 +344,14 @@ export class Room {
         'rate_limited',
         'too many wrong passcodes from your network: wait a few minutes and try again',
       );
-    if (r === 'wrong')
+    if (r === 'wrong') {
+      // This failure may be the one that locked the meeting: the hosts hear of it now.
+      if (passcode) await this.announceLockout();
       throw new ProtocolError(
         'wrong_passcode',
         passcode ? 'the passcode is wrong' : 'this meeting needs a passcode',
       );
+    }
   }
 
   /** Tells the hosts once per lockout (and again every 30 s while it holds and joins keep failing). */
