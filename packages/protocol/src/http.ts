@@ -63,4 +63,20 @@ export const healthResponse = z.object({
   status: z.literal('ok'),
   version: z.string(),
   uptimeSeconds: z.number(),
+  /**
+   * The SFU's UDP media ports (absent without an SFU): every participant reserves
+   * `perParticipant` of them at join; `participantCapacity` is how many participants fit when
+   * none is in. A join that does not fit fails with `media_capacity`.
+   */
+  media: z
+    .object({
+      ports: z.object({
+        total: z.number().int().min(0),
+        used: z.number().int().min(0),
+        free: z.number().int().min(0),
+      }),
+      perParticipant: z.number().int().min(1),
+      participantCapacity: z.number().int().min(0),
+    })
+    .optional(),
 });

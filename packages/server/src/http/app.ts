@@ -1,15 +1,19 @@
 import type { AddressInfo } from 'node:net';
-import { ProtocolError, type ErrorCode } from '@conclave/protocol';
+import { ProtocolError, type ErrorCode, type healthResponse } from '@conclave/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { z } from 'zod';
 import { registerAccounts, type AccountsOptions } from '../accounts/accounts.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MeetingStore } from '../meetings/meeting-store.js';
+import type { MediaPoolStatus } from '../sfu/port-pool.js';
 import { SERVER_VERSION } from '../version.js';
 import { sendError, statusForCode } from './errors.js';
 import { registerMeetingRoutes } from './meeting-routes.js';
 import { DEFAULT_CREATE_MEETING_LIMIT, TokenBucketLimiter, type TokenBucketOptions } from './rate-limit.js';
 import { DEFAULT_WEB_ROOT, registerWebApp } from './web-app.js';
+
+type HealthResponse = z.infer<typeof healthResponse>;
 
 /** Largest HTTP request body. API bodies are a few hundred bytes; signaling uses the WebSocket. */
 export const HTTP_BODY_LIMIT = 64 * 1024;
@@ -24,6 +28,8 @@ export interface HttpAppDeps {
   createMeetingLimit?: TokenBucketOptions;
   /** Accounts, phone verification and risk engine (accounts/accounts.ts); tests inject clocks etc. */
   accounts?: AccountsOptions;
+  /** The SFU's media-port pool for /healthz (`media`); without it the field is absent. */
+  mediaStatus?: () => MediaPoolStatus;
 }
 
 /** Error codes Fastify raises before a handler runs, with a message of ours. */
@@ -106,10 +112,11 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     return sendError(reply, 404, 'bad_request', `no route for ${req.method} ${req.url.split('?')[0] ?? ''}`);
   });
 
-  app.get('/healthz', async () => ({
+  app.get('/healthz', async (): Promise<HealthResponse> => ({
     status: 'ok' as const,
     version: SERVER_VERSION,
     uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+    ...(deps.mediaStatus ? { media: deps.mediaStatus() } : {}),
   }));
 
   // Before the meeting routes, so they can use `app.accounts` (sessions, entitlement, risk).

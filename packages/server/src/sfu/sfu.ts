@@ -9,6 +9,7 @@ import type {
   TapRecord,
   WorkerConfig,
 } from './ipc.js';
+import { PortPool, assertPortRangeFits, type MediaPoolStatus, type PortPoolSnapshot } from './port-pool.js';
 import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
 
 export interface SfuLogger {
@@ -22,7 +23,10 @@ export interface SfuOptions {
   workers: number;
   /** The address put in our ICE candidates (the public one behind a 1:1 NAT). */
   announcedAddress: string;
-  /** UDP ports for ICE, shared out between the workers. */
+  /**
+   * UDP ports for ICE, shared out between the workers; each participant takes 2 of its
+   * meeting's worker (MEDIA_PORTS_PER_PARTICIPANT), so a worker's slice must have at least 2.
+   */
   portRange: [number, number];
   /** Tests: bind and advertise 127.0.0.1 only. */
   loopbackOnly?: boolean;
@@ -72,13 +76,18 @@ const STABLE_UPTIME_MS = 10_000;
 /**
  * The SFU as the signaling side sees it: a facade over worker processes that run werift, so
  * packet forwarding never competes with the signaling event loop. Every meeting lives on one
- * worker (the least loaded when it starts). A crashed worker is logged, reported with the
- * meetings it took along ('workerExit'), and replaced.
+ * worker (the least loaded with room when it starts). A crashed worker is logged, reported
+ * with the meetings it took along ('workerExit'), and replaced.
+ *
+ * Media ports: every participant reserves MEDIA_PORTS_PER_PARTICIPANT ports of its meeting's
+ * worker slice at `join` (port-pool.ts); a join that does not fit throws MediaCapacityError
+ * (`code: 'media_capacity'`) and reserves nothing.
  */
 export class Sfu extends EventEmitter<SfuEvents> {
   private readonly workers: WorkerHandle[] = [];
   private readonly meetings = new Map<string, MeetingSlot>();
   private readonly restartDelay: number[];
+  private readonly pool: PortPool;
   private readonly logger: SfuLogger;
   private closing = false;
 
@@ -89,6 +98,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
     const [lo, hi] = opts.portRange;
     if (!(lo >= 1 && hi <= 65535 && lo < hi))
       throw new RangeError('portRange must be [min, max] with min < max');
+    assertPortRangeFits(opts.portRange, opts.workers);
+    this.pool = PortPool.forRange(opts.portRange, opts.workers);
     this.logger = opts.logger ?? silentLogger;
     this.restartDelay = Array.from({ length: opts.workers }, () => RESTART_DELAY_MIN_MS);
   }
@@ -104,23 +115,30 @@ export class Sfu extends EventEmitter<SfuEvents> {
     return sfu;
   }
 
+  /**
+   * Adds the participant to the meeting's worker (the meeting starts on the least-loaded worker
+   * with room). Throws MediaCapacityError, with nothing reserved, when that worker has fewer than
+   * MEDIA_PORTS_PER_PARTICIPANT free ports (for a new meeting: when no worker has them).
+   */
   async join(meetingId: string, participantId: string): Promise<void> {
-    let slot = this.meetings.get(meetingId);
-    if (!slot) {
-      slot = { worker: this.pickWorker(), participants: new Set() };
-      this.meetings.set(meetingId, slot);
-    }
+    const existing = this.meetings.get(meetingId);
+    const slot = existing ?? { worker: this.pickWorker(), participants: new Set<string>() };
     if (slot.participants.has(participantId))
       throw new Error(`participant ${participantId} already joined meeting ${meetingId}`);
-    // Counted before the round trip, so concurrent joins spread over the workers.
+    // Reserved and counted before the round trip, so concurrent joins spread over the workers
+    // and never share ports. Throws before anything is registered.
+    this.pool.reserve(slot.worker.config.worker, meetingId, participantId);
+    if (!existing) this.meetings.set(meetingId, slot);
     slot.participants.add(participantId);
     try {
       await slot.worker.ready;
       await slot.worker.request({ op: 'join', meetingId, participantId });
     } catch (err) {
-      slot.participants.delete(participantId);
-      if (slot.participants.size === 0 && this.meetings.get(meetingId) === slot)
-        this.meetings.delete(meetingId);
+      // Unless leave, closeMeeting or the worker's exit took it out meanwhile (and released it).
+      if (this.meetings.get(meetingId) === slot && slot.participants.delete(participantId)) {
+        this.pool.release(meetingId, participantId);
+        if (slot.participants.size === 0) this.meetings.delete(meetingId);
+      }
       throw err;
     }
   }
@@ -170,14 +188,35 @@ export class Sfu extends EventEmitter<SfuEvents> {
     if (!slot || !slot.participants.has(participantId)) return;
     slot.participants.delete(participantId);
     if (slot.participants.size === 0) this.meetings.delete(meetingId);
-    await this.request(slot.worker, { op: 'leave', meetingId, participantId });
+    // Its ports count until the worker has closed its connections (or failed to answer).
+    const released = this.pool.retire(meetingId, participantId);
+    try {
+      await this.request(slot.worker, { op: 'leave', meetingId, participantId });
+    } finally {
+      released();
+    }
   }
 
   async closeMeeting(meetingId: string): Promise<void> {
     const slot = this.meetings.get(meetingId);
     if (!slot) return;
     this.meetings.delete(meetingId);
-    await this.request(slot.worker, { op: 'closeMeeting', meetingId });
+    const released = this.pool.retireMeeting(meetingId);
+    try {
+      await this.request(slot.worker, { op: 'closeMeeting', meetingId });
+    } finally {
+      released();
+    }
+  }
+
+  /** Media ports over all workers: in the slices, reserved by participants, free. */
+  portPool(): PortPoolSnapshot {
+    return this.pool.snapshot();
+  }
+
+  /** The pool as /healthz shows it. */
+  mediaStatus(): MediaPoolStatus {
+    return this.pool.status();
   }
 
   /** One entry per running worker; cumulative counters (take deltas for rates). */
@@ -210,6 +249,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
     if (this.closing) return;
     this.closing = true;
     this.meetings.clear();
+    this.pool.clear();
     await Promise.all(
       this.workers.map(async (w) => {
         await w.request({ op: 'shutdown' }, 3_000).catch(() => undefined);
@@ -249,6 +289,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
       lost.push(meetingId);
       this.meetings.delete(meetingId);
     }
+    // Its sockets died with it; the replacement starts on an empty slice.
+    this.pool.releaseWorker(slot);
     const uptime = Date.now() - w.startedAt;
     this.logger.error(
       { worker: slot, pid: w.pid, code, signal, uptimeMs: uptime, meetings: lost },
@@ -285,22 +327,29 @@ export class Sfu extends EventEmitter<SfuEvents> {
     }
   }
 
-  /** Least loaded live worker: fewest participants, then fewest meetings. */
+  /**
+   * Least loaded live worker with room for a participant: fewest participants, then fewest
+   * meetings. MediaCapacityError when every live worker is full.
+   */
   private pickWorker(): WorkerHandle {
     let best: WorkerHandle | undefined;
     let bestScore = Infinity;
     const load = new Map<WorkerHandle, number>();
     for (const m of this.meetings.values())
       load.set(m.worker, (load.get(m.worker) ?? 0) + m.participants.size * 1000 + 1);
+    let live = false;
     for (const w of this.workers) {
       if (w.exited) continue;
+      live = true;
+      if (!this.pool.hasRoom(w.config.worker)) continue;
       const score = load.get(w) ?? 0;
       if (score < bestScore) {
         best = w;
         bestScore = score;
       }
     }
-    if (!best) throw new Error('no SFU worker is running');
+    if (!live) throw new Error('no SFU worker is running');
+    if (!best) throw this.pool.capacityError();
     return best;
   }
 

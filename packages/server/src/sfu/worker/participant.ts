@@ -251,6 +251,12 @@ export class Participant implements PublisherView, SubscriberView {
   ): Promise<void> {
     await this.ctx.gatherLock.run(async () => {
       if (this.closed) throw new Error('participant left');
+      // werift gathers (binds a UDP port) for every ICE transport of the connection here. There
+      // is one unless its DTLS transport was closed (a DTLS alert) and a later m-line got a new
+      // one: that would take a port the pool did not reserve (pc-config.ts). A closed DTLS
+      // transport carries no media anyway; the participant has to join again.
+      if (this.pcs[kind].iceTransports.length > 1)
+        throw new Error(`${kind}: the connection's DTLS transport was closed; join again for media`);
       this.settingLocal[kind] = true;
       try {
         await this.pcs[kind].setLocalDescription(desc);

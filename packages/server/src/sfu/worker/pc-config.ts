@@ -9,6 +9,7 @@ import {
   type RTCPeerConnectionConfig,
 } from 'werift';
 import type { WorkerConfig } from '../ipc.js';
+import { workerPortSlice } from '../port-pool.js';
 
 function isLocalAddress(address: string): boolean {
   for (const list of Object.values(networkInterfaces())) {
@@ -17,9 +18,30 @@ function isLocalAddress(address: string): boolean {
   return false;
 }
 
+/**
+ * One UDP port per connection, which the facade's port pool counts on (2 per participant,
+ * port-pool.ts). What werift 0.24 does, read in its ICE code and measured (/proc/net/udp,
+ * test/sfu/ice-ports.test.ts and media-capacity.browser.test.ts):
+ * - it opens one socket per host address it gathers: the machine's non-loopback IPv4
+ *   addresses (narrowed to `iceInterfaceAddresses` only when that is one of them) plus
+ *   `iceAdditionalHostAddresses`. Loopback mode (interface 127.0.0.1 is not in that list), the
+ *   default 127.0.0.1 and a 1:1 NAT address thus gathered [announced, eth0, ...]: on a host
+ *   with one LAN address 2 ports per connection, 4 per participant, the extra ones never
+ *   advertised (filterSdpCandidates drops them). `iceUseIpv4: false` turns off only that
+ *   enumeration (each socket's family comes from its address), so the announced address is
+ *   the one address gathered, in every mode; candidates and bound addresses are unchanged.
+ * - with max-bundle every m-line shares one ICE transport. Repeated offers, new m-lines,
+ *   offers without BUNDLE and ICE restarts (ours or the participant's: werift keeps its
+ *   sockets and skips addresses it has one for) bind no new port.
+ * - the exception: a DTLS alert record (werift takes even a plaintext one, as close) marks the
+ *   DTLS transport closed; a new m-line of a later offer then gets a fresh transport, which
+ *   binds another port when the offer is not bundled (bundled, it is dropped before
+ *   gathering). Participant.setLocal refuses any description with a second transport.
+ */
 function iceConfig(config: WorkerConfig, range: [number, number]): RTCPeerConnectionConfig {
   const base: RTCPeerConnectionConfig = {
     iceServers: [],
+    iceUseIpv4: false,
     iceUseIpv6: false,
     bundlePolicy: 'max-bundle',
     icePortRange: range,
@@ -70,12 +92,9 @@ export function advertisedAddress(config: WorkerConfig): string {
 
 /**
  * This worker's share of the port range: werift probes a port and binds it later, so two
- * processes scanning the same range could race for one port. Slices are disjoint.
+ * processes scanning the same range could race for one port. Slices are disjoint; the
+ * facade's port pool computes the same slices (one function).
  */
 export function workerPortRange(config: WorkerConfig): [number, number] {
-  const [lo, hi] = config.portRange;
-  const size = Math.floor((hi - lo + 1) / config.workers);
-  if (size < 2) return [lo, hi];
-  const start = lo + config.worker * size;
-  return [start, start + size - 1];
+  return workerPortSlice(config.portRange, config.workers, config.worker);
 }
