@@ -55,6 +55,32 @@ const BY_CODE: Record<string, Omit<HumanError, 'code'>> = {
     title: 'The server ran into a problem.',
     next: 'Try again in a moment. If it keeps happening, tell whoever runs this server.',
   },
+  // Admission and resource limits
+  too_many_connections: {
+    title: 'Too many connections to this server from your network.',
+    next: 'Close other Conclave tabs or windows, wait a few minutes, then try again. On a shared network (an office, a school) other people may be joining too.',
+  },
+  waiting_room_full: {
+    title: 'The waiting room of this meeting is full.',
+    next: 'Wait a few minutes until the host has let people in, then try again.',
+  },
+  passcode_locked: {
+    title: 'Joining with the passcode is paused for this meeting.',
+    next: 'Too many wrong passcodes were tried. Try again later, or ask the host: changing the passcode ends the pause.',
+  },
+  media_capacity: {
+    title: 'The server has no room for more audio and video right now.',
+    next: 'You can stay in the meeting without audio and video: nobody sees or hears you, and you do not see or hear the others. Chat still works. To try again, leave and rejoin in a few minutes.',
+  },
+  credential_mismatch: {
+    title:
+      'The server refused this page’s encryption identity: its name or account does not match the key the page sent.',
+    next: 'Reload the page and join again. If it keeps happening, tell whoever runs this server.',
+  },
+  resume_rejected: {
+    title: 'The meeting did not take you back after your connection dropped.',
+    next: 'The host must let you in again.',
+  },
   // Accounts
   unauthenticated: {
     title: 'You are not signed in.',
@@ -146,6 +172,8 @@ const BY_CODE: Record<string, Omit<HumanError, 'code'>> = {
 /** Codes whose server message says something the fixed text cannot (a wait, the reasons of a refusal). */
 const SHOW_SERVER_MESSAGE = new Set([
   'rate_limited',
+  'too_many_connections',
+  'passcode_locked',
   'risk_denied',
   'phone_number_refused',
   'invalid_phone_number',

@@ -61,6 +61,8 @@ interface Member {
   video: boolean;
   /** In the SFU session (false until joined, or while the SFU has no free media port). */
   media: boolean;
+  /** A join to the SFU in flight. */
+  mediaJoin?: Promise<boolean> | undefined;
 }
 
 /** A leaf that must leave the group: its owner left, dropped or was removed. */
@@ -437,7 +439,13 @@ export class Room {
    * participant stays in the meeting (signaling, chat, MLS) and is told why it has no media;
    * its next offer tries again.
    */
-  private async joinMedia(m: Member): Promise<boolean> {
+  private joinMedia(m: Member): Promise<boolean> {
+    // Admission (control lane) and a first offer (media lane) may ask at the same time: one join.
+    m.mediaJoin ??= this.joinMediaOnce(m).finally(() => (m.mediaJoin = undefined));
+    return m.mediaJoin;
+  }
+
+  private async joinMediaOnce(m: Member): Promise<boolean> {
     const sfu = this.deps.sfu;
     if (!sfu || m.media) return m.media;
     try {

@@ -240,17 +240,16 @@ export class ModifiedClient {
       keyPackage: toBase64(await this.device.createKeyPackage()),
       ...fields,
     });
-    return this.next(
-      (m): m is ServerMessageOf<'joined' | 'waiting' | 'error'> =>
-        m.type === 'joined' || m.type === 'waiting' || (m.type === 'error' && m.ref === 'join'),
+    return this.next<ServerMessageOf<'joined' | 'waiting' | 'error'>>(
+      (m) => m.type === 'joined' || m.type === 'waiting' || (m.type === 'error' && m.ref === 'join'),
       'an answer to the join',
       from,
     );
   }
 
   /** The first message from index `from` on that matches. */
-  async next<T extends ServerMessage>(
-    pred: (m: ServerMessage) => m is T,
+  async next<T extends ServerMessage = ServerMessage>(
+    pred: (m: ServerMessage) => boolean,
     what: string,
     from = 0,
     ms = 5_000,
@@ -258,7 +257,7 @@ export class ModifiedClient {
     const t0 = Date.now();
     for (;;) {
       const found = this.got.slice(from).find(pred);
-      if (found) return found;
+      if (found) return found as T;
       if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -55,7 +55,7 @@ describe('one address or network cannot fill a meeting', () => {
     await host.connect();
 
     // 30 sockets from one address: 10 open, the rest are told why and closed.
-    const answers = [];
+    const answers: ModifiedClient[] = [];
     for (let i = 0; i < 30; i++) {
       const m = await squatter('203.0.113.5');
       await m.open();
@@ -78,7 +78,7 @@ describe('one address or network cannot fill a meeting', () => {
     );
 
     // Other addresses of the same /24 share the network's socket cap (25 in all).
-    const neighbours = [];
+    const neighbours: ModifiedClient[] = [];
     for (let i = 0; i < 20; i++) {
       const m = await squatter(`203.0.113.${100 + i}`);
       await m.open();

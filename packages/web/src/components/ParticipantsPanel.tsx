@@ -124,6 +124,25 @@ function PersonRow({
   );
 }
 
+/**
+ * The server's mark on a waiting joiner who matches someone removed from this meeting: a
+ * badge with words (not colour alone) and what it means, so the host decides knowingly.
+ */
+const PREVIOUSLY_REMOVED: Record<
+  NonNullable<Participant['previouslyRemoved']>,
+  { badge: string; detail: string }
+> = {
+  identity: {
+    badge: 'Removed earlier from this meeting',
+    detail: 'Same device, account or encryption key as someone who was removed from this meeting.',
+  },
+  network: {
+    badge: 'Same network as a banned participant',
+    detail:
+      'Joins from the network of someone banned from this meeting. It may be someone else on that network, such as a colleague in the same office.',
+  },
+};
+
 function WaitingRoom({ waiting, session }: { waiting: Participant[]; session: MeetingSession }) {
   return (
     <section aria-labelledby="waiting-h">
@@ -134,7 +153,15 @@ function WaitingRoom({ waiting, session }: { waiting: Participant[]; session: Me
             <div className="person-line">
               <span className="person-name">{w.displayName}</span>
               <span className="badge">{w.kind === 'user' ? 'Account' : 'Guest'}</span>
+              {w.previouslyRemoved && (
+                <span className="badge badge-warn" data-previously-removed={w.previouslyRemoved}>
+                  <WarningIcon /> {PREVIOUSLY_REMOVED[w.previouslyRemoved].badge}
+                </span>
+              )}
             </div>
+            {w.previouslyRemoved && (
+              <p className="person-warning">{PREVIOUSLY_REMOVED[w.previouslyRemoved].detail}</p>
+            )}
             <div className="person-actions" role="group" aria-label={`Waiting: ${w.displayName}`}>
               <button type="button" className="primary" onClick={() => session.client.admit(w.id)}>
                 Admit <span className="visually-hidden">{w.displayName}</span>

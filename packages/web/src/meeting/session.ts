@@ -1,12 +1,20 @@
 import {
   ConclaveClient,
+  ConclaveError,
   KeyDirectory,
   type ClientState,
   type E2eeState,
   type MemberVerification,
+  type WebSocketLike,
 } from '@conclave/client';
 import type { GroupMember, MlsDevice } from '@conclave/crypto';
-import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
+import {
+  parseServerMessage,
+  type MediaSource,
+  type MeetingInfo,
+  type Participant,
+  type Role,
+} from '@conclave/protocol';
 import { accountApi } from '../account/api.js';
 import { humanError, type HumanError } from '../errors.js';
 import { BrowserMediaTransport, type RemoteTrack } from '../media/browser-transport.js';
@@ -86,8 +94,23 @@ export interface SessionSnapshot {
   framesEncrypted: number;
   /** A short message to announce (the host muted you, ...). */
   notice: string | undefined;
-  /** Media could not start (with what to do). */
+  /** Media could not start (with what to do); `media_capacity` stays until a rejoin. */
   mediaError: HumanError | undefined;
+  /** Hosts and co-hosts: passcode entry is paused after too many wrong passcodes (until `until`, ms). */
+  passcodeLockout: PasscodeLockout | undefined;
+  /**
+   * While `lost` or `waiting`: the server refused this session's last join, which was a
+   * reconnect (the first join's refusal is thrown by `join()`). `resume_rejected` is the usual
+   * one: the SDK then joins afresh, so a meeting with a waiting room makes the participant wait
+   * for the host again.
+   */
+  refusal: HumanError | undefined;
+}
+
+export interface PasscodeLockout {
+  /** Milliseconds since the epoch. */
+  until: number;
+  failures: number;
 }
 
 export interface SessionOptions {
@@ -136,6 +159,9 @@ export class MeetingSession {
   private workerStats: WorkerStats | undefined;
   private notice: { text: string; at: number } | undefined;
   private mediaError: HumanError | undefined;
+  private lockout: PasscodeLockout | undefined;
+  /** The server's last refusal of a join on this session's sockets (cleared once joined). */
+  private joinRefusal: HumanError | undefined;
   private lastMediaState = '';
   private readonly listeners = new Set<() => void>();
   private current: SessionSnapshot;
@@ -157,6 +183,7 @@ export class MeetingSession {
       userId: opts.account?.userId,
       device: opts.account?.device,
       media: () => this.createTransport(),
+      webSocket: (url) => this.openSocket(url),
       admitJoiner: refused.size > 0 ? (j) => !refused.has(j.displayName) : undefined,
     });
     if (opts.meeting.mode === 'e2ee') {
@@ -224,6 +251,29 @@ export class MeetingSession {
 
   // ------------------------------------------------------------------ internals
 
+  /**
+   * The browser's WebSocket, as the SDK would open it, with one look at what the server sends:
+   * the SDK's automatic reconnect does not report why the server refused its join (after
+   * `resume_rejected` it joins afresh, which may put the participant back in the waiting room;
+   * other refusals end in state `lost`), and the page must then say why, not "check your
+   * network". Only short frames are parsed (a refusal is a small error message; MLS Welcomes can
+   * be megabytes); the SDK validates and handles every frame as before.
+   */
+  private openSocket(url: string): WebSocketLike {
+    const ws = new WebSocket(url);
+    ws.addEventListener('message', (ev: MessageEvent<unknown>) => {
+      const data = ev.data;
+      if (typeof data !== 'string' || data.length > 4096 || !data.includes('"error"')) return;
+      const parsed = parseServerMessage(data);
+      if (parsed.ok && parsed.value.type === 'error' && parsed.value.ref === 'join') {
+        this.joinRefusal = humanError(new ConclaveError(parsed.value.code, parsed.value.message));
+        this.changed();
+      }
+    });
+    // The DOM's WebSocket has the members WebSocketLike names; its handler types are narrower.
+    return ws as unknown as WebSocketLike;
+  }
+
   private createTransport(): BrowserMediaTransport {
     const meeting = this.client.meeting ?? this.meeting;
     if (meeting.mode === 'e2ee' && !this.crypto) {
@@ -245,6 +295,8 @@ export class MeetingSession {
       screenShare: meeting.settings.allowScreenShare,
       onConnectionState: (pc, state) => {
         if (this.transport !== transport) return;
+        // The server said it has no media capacity: that stays the reason shown.
+        if (this.mediaError?.code === 'media_capacity') return;
         if (state === 'failed') {
           this.mediaError = {
             code: 'media_failed',
@@ -271,7 +323,12 @@ export class MeetingSession {
     const keep = (unsubscribe: () => void): void => void this.cleanups.push(unsubscribe);
     keep(
       c.on('state', (s) => {
-        if (s === 'joined') this.sendMediaState(true);
+        if (s === 'joined') {
+          this.sendMediaState(true);
+          this.joinRefusal = undefined;
+          // A new join gets a new media session: the server says again if it has no room.
+          if (this.mediaError?.code === 'media_capacity') this.mediaError = undefined;
+        }
         if (s === 'removed' || s === 'ended' || s === 'denied' || s === 'left') this.opts.local.stop();
         this.changed();
       }),
@@ -279,7 +336,23 @@ export class MeetingSession {
     keep(c.on('participants', () => this.changed()));
     // The SDK's warnings (ignored invalid messages, failed handling) carry no secrets: keep them in the console for diagnosis.
     keep(c.on('warning', (w) => console.warn(`conclave: ${w}`)));
-    keep(c.on('error', (code, message) => console.warn(`conclave: server error ${code}: ${message}`)));
+    keep(
+      c.on('error', (code, message) => {
+        console.warn(`conclave: server error ${code}: ${message}`);
+        if (code === 'media_capacity') {
+          // In the meeting, without audio and video: a notice that stays (not a passing one).
+          this.mediaError = humanError(new ConclaveError(code, message));
+          this.changed();
+        }
+      }),
+    );
+    keep(
+      // The server's passcode_lockout notice (sent to hosts and co-hosts only).
+      c.on('passcodeLockout', (until, failures) => {
+        this.lockout = { until, failures };
+        this.changed();
+      }),
+    );
     keep(
       c.on('waitingRoom', (w) => {
         this.waiting = w;
@@ -475,6 +548,8 @@ export class MeetingSession {
       framesEncrypted: transforms.reduce((n, [id, t]) => n + (receiverIds.has(id) ? 0 : t.ok), 0),
       notice: this.notice?.text,
       mediaError: this.mediaError,
+      passcodeLockout: this.lockout && this.lockout.until > now ? this.lockout : undefined,
+      refusal: c.state === 'lost' || c.state === 'waiting' ? this.joinRefusal : undefined,
     };
     this.publishTestView(snapshot, meeting.mode === 'e2ee' ? roster : []);
     return snapshot;

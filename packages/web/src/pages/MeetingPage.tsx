@@ -6,6 +6,7 @@ import { accountStore, useAccount } from '../account/store.js';
 import { ErrorBox } from '../components/common.js';
 import { humanError, type HumanError } from '../errors.js';
 import { LocalMedia } from '../media/local-media.js';
+import { forgetHostSecret, hostSecretFor } from '../meeting/host-secret.js';
 import { MeetingSession, type SessionAccount } from '../meeting/session.js';
 import { navigate } from '../router.js';
 import { testSwitches } from '../test-hooks.js';
@@ -14,18 +15,15 @@ import { PreJoin, type JoinRequest } from './PreJoin.js';
 import { Room } from './Room.js';
 import { WaitingScreen } from './WaitingScreen.js';
 
-/** The host secret from a host link's fragment (`#host=…`); browsers never send fragments to the server. */
-function hostSecretFromHash(): string | undefined {
-  const params = new URLSearchParams(window.location.hash.slice(1));
-  return params.get('host') ?? undefined;
-}
-
 /**
  * `/m/<id>`: pre-join, then the waiting room or the meeting room, then the end screen. Local
  * media (camera, microphone) is owned here so that the preview carries over into the meeting.
  */
 export function MeetingPage({ meetingId }: { meetingId: string }) {
-  const [hostSecret] = useState(hostSecretFromHash);
+  // A host link's secret (`#host=…`) leaves the address bar here, on the first render, and is
+  // kept in this tab's sessionStorage (see host-secret.ts). Idempotent, so StrictMode's second
+  // call reads it back from storage.
+  const [hostSecret, setHostSecret] = useState(() => hostSecretFor(meetingId));
   const [meeting, setMeeting] = useState<MeetingInfo | undefined>();
   const [loadError, setLoadError] = useState<HumanError | undefined>();
   const [local, setLocal] = useState<LocalMedia | undefined>();
@@ -50,6 +48,16 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
     setLocal(media);
     return () => media.stop();
   }, [generation]);
+
+  // A host link pasted into the address bar of this page changes only the fragment (no reload).
+  useEffect(() => {
+    const onHash = () => {
+      const s = hostSecretFor(meetingId);
+      if (s) setHostSecret(s);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, [meetingId]);
 
   useEffect(() => {
     document.title = `${meeting?.title || 'Meeting'} — Conclave`;
@@ -131,11 +139,23 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
         onJoin={join}
       />
     );
-  return <InMeeting session={session} onRejoin={restart} />;
+  return <InMeeting session={session} meetingId={meetingId} onRejoin={restart} />;
 }
 
-function InMeeting({ session, onRejoin }: { session: MeetingSession; onRejoin: () => void }) {
+function InMeeting({
+  session,
+  meetingId,
+  onRejoin,
+}: {
+  session: MeetingSession;
+  meetingId: string;
+  onRejoin: () => void;
+}) {
   const snap = useSyncExternalStore(session.subscribe, session.snapshot);
+  // An ended meeting cannot be hosted again: this tab need not keep its host secret.
+  useEffect(() => {
+    if (snap.state === 'ended') forgetHostSecret(meetingId);
+  }, [snap.state, meetingId]);
   switch (snap.state) {
     case 'waiting':
       return <WaitingScreen snapshot={snap} onLeave={() => void session.leave()} />;

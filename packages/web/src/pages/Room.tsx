@@ -2,11 +2,13 @@ import { useEffect, useState } from 'react';
 import type { ClientState } from '@conclave/client';
 import { ChatPanel } from '../components/ChatPanel.js';
 import { useFocusOnMount } from '../components/common.js';
+import { InviteLink } from '../components/InviteLink.js';
 import { RemoteAudio, useLocalMedia } from '../components/media.js';
 import { ParticipantsPanel } from '../components/ParticipantsPanel.js';
 import { E2eeIndicator, SecurityPanel } from '../components/SecurityPanel.js';
 import { VideoGrid } from '../components/Tiles.js';
-import type { MeetingSession, SessionSnapshot } from '../meeting/session.js';
+import type { HumanError } from '../errors.js';
+import type { MeetingSession, PasscodeLockout, SessionSnapshot } from '../meeting/session.js';
 
 type Panel = 'participants' | 'chat' | 'security';
 
@@ -16,11 +18,20 @@ const PANEL_TITLE: Record<Panel, string> = {
   security: 'Security',
 };
 
-function ConnectionStatus({ state, onRejoin }: { state: ClientState; onRejoin: () => void }) {
+function ConnectionStatus({
+  state,
+  refusal,
+  onRejoin,
+}: {
+  state: ClientState;
+  /** The server refused the reconnect: its reason instead of "check your network". */
+  refusal: HumanError | undefined;
+  onRejoin: () => void;
+}) {
   const text: Partial<Record<ClientState, string>> = {
     connecting: 'Connecting…',
     reconnecting: 'Connection interrupted. Reconnecting…',
-    lost: 'Connection lost. Check your network, then rejoin.',
+    lost: refusal ? `${refusal.title} ${refusal.next}` : 'Connection lost. Check your network, then rejoin.',
   };
   const t = text[state];
   return (
@@ -28,6 +39,7 @@ function ConnectionStatus({ state, onRejoin }: { state: ClientState; onRejoin: (
       role="status"
       className={t ? `connection connection-${state}` : 'visually-hidden'}
       data-state={state}
+      data-code={state === 'lost' ? refusal?.code : undefined}
     >
       {t ?? 'Connected'}
       {state === 'lost' && (
@@ -95,6 +107,23 @@ function Controls({
   );
 }
 
+/** "HH:MM", local time. */
+function clockTime(ms: number): string {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** Hosts and co-hosts: wrong passcodes paused passcode entry (the server's passcode_lockout notice). */
+function PasscodeLockoutBanner({ lockout }: { lockout: PasscodeLockout }) {
+  const n = lockout.failures;
+  return (
+    <p className="notice notice-warn" data-testid="passcode-lockout">
+      {n === 1 ? '1 wrong passcode was tried' : `${n} wrong passcodes were tried`}; joining with the passcode
+      is paused until {clockTime(lockout.until)}. Changing the passcode ends the pause.
+    </p>
+  );
+}
+
 /** Focus moves into a panel when it opens, so keyboard and screen-reader users land in it. */
 function PanelHeading({ title }: { title: string }) {
   const ref = useFocusOnMount<HTMLHeadingElement>();
@@ -139,10 +168,14 @@ export function Room({
           expanded={panel === 'security'}
           onClick={() => togglePanel('security')}
         />
-        <ConnectionStatus state={snapshot.state} onRejoin={onRejoin} />
+        <InviteLink meetingId={snapshot.meeting.id} />
+        <ConnectionStatus state={snapshot.state} refusal={snapshot.refusal} onRejoin={onRejoin} />
       </header>
       <div className="notices" aria-live="polite">
         {snapshot.notice && <p className="notice">{snapshot.notice}</p>}
+        {snapshot.passcodeLockout && (snapshot.role === 'host' || snapshot.role === 'cohost') && (
+          <PasscodeLockoutBanner lockout={snapshot.passcodeLockout} />
+        )}
         {snapshot.meeting.mode === 'e2ee' && snapshot.state === 'joined' && !snapshot.e2ee.active && (
           <p className="notice">
             Waiting to be added to the meeting&apos;s encryption group. Until then you cannot see or hear
@@ -150,7 +183,7 @@ export function Room({
           </p>
         )}
         {snapshot.mediaError && (
-          <p className="notice notice-error">
+          <p className="notice notice-error" data-code={snapshot.mediaError.code}>
             {snapshot.mediaError.title} {snapshot.mediaError.next}
           </p>
         )}
