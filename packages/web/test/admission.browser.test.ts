@@ -129,6 +129,8 @@ describe('admission signals in the web app', () => {
     await rosa.page.getByRole('navigation', { name: 'Meeting controls' }).waitFor({ timeout: 15_000 });
     await host.page.getByRole('button', { name: 'Remove Rosa' }).click();
     await rosa.page.getByRole('heading', { name: 'The host removed you from the meeting.' }).waitFor();
+    // The host's page commits her removal from the encryption group.
+    await until(host, 'Rosa out of the encryption group', (v) => v.roster.length === 1 && v.e2eeActive);
 
     expect(await join(rosa, link, { cameraOff: true })).toBe('waiting');
     const row = host.page
