@@ -116,7 +116,10 @@ export class MemoryAdmissionStore implements AdmissionStore {
     patch: Partial<Pick<ResumeGrant, 'state' | 'role'>>,
   ): Promise<void> {
     const t = this.tokens.get(`${meetingId}\0${participantId}`);
-    if (t) t.grant = { ...t.grant, ...patch };
+    if (!t) return;
+    // Only the fields given: an explicit `undefined` must not erase the state (as in the database store).
+    if (patch.state !== undefined) t.grant = { ...t.grant, state: patch.state };
+    if (patch.role !== undefined) t.grant = { ...t.grant, role: patch.role };
   }
 
   async expireAfter(meetingId: string, participantId: string, ms: number): Promise<void> {

@@ -13,7 +13,7 @@ import type { Db } from '../store/schema.js';
 
 /**
  * The AdmissionStore in the database (tables `resume_tokens` and `meeting_removals`, migration
- * 0009), so resume tokens and bans hold across restarts. Tokens are stored as hashes only.
+ * 0008), so resume tokens and bans hold across restarts. Tokens are stored as hashes only.
  */
 export class DbAdmissionStore implements AdmissionStore {
   constructor(
