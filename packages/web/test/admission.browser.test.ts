@@ -127,6 +127,9 @@ describe('admission signals in the web app', () => {
     await participantsPanel(host);
     await host.page.getByRole('button', { name: 'Admit Rosa' }).click();
     await rosa.page.getByRole('navigation', { name: 'Meeting controls' }).waitFor({ timeout: 15_000 });
+    // In the encryption group (her leaf reported to the server) before the host removes her.
+    await until(rosa, 'Rosa in the group', (v) => v.e2eeActive);
+    await until(host, 'Rosa in the host\u2019s roster', (v) => v.roster.length === 2);
     await host.page.getByRole('button', { name: 'Remove Rosa' }).click();
     await rosa.page.getByRole('heading', { name: 'The host removed you from the meeting.' }).waitFor();
     // The host's page commits her removal from the encryption group.
@@ -320,5 +323,46 @@ describe('admission signals in the web app', () => {
       /^3 wrong passcodes were tried; joining with the passcode is paused until \d\d:\d\d\. Changing the passcode ends the pause\.$/,
     );
     await guesser.context.close();
+  });
+  // Last: the ban's network mark would reach every later joiner of this file (all on loopback).
+  it('real server: a participant the host bans is refused when it joins again', async () => {
+    const bruno = await open('Bruno');
+    await signUp(bruno, server.url, {
+      email: 'bruno@example.org',
+      password: 'correct horse battery',
+      displayName: 'Bruno',
+    });
+    // A meeting of its own, with a waiting room (the host page left the first one).
+    await host.page.goto(server.url + '/');
+    await host.page.getByLabel('Meeting name (optional)').fill('Bans');
+    await host.page.getByRole('checkbox', { name: /Waiting room/ }).check();
+    await host.page.getByRole('button', { name: 'Create meeting' }).click();
+    const hostUrl = await host.page.getByLabel('Host link').inputValue();
+    const banLink = await host.page.getByLabel('Join link').inputValue();
+    expect(await join(host, hostUrl, { cameraOff: true })).toBe('room');
+    await until(host, 'the group', (v) => v.e2eeActive);
+    expect(await join(bruno, banLink, { cameraOff: true })).toBe('waiting');
+    await participantsPanel(host);
+    await host.page.getByRole('button', { name: 'Admit Bruno' }).click();
+    await bruno.page.getByRole('navigation', { name: 'Meeting controls' }).waitFor({ timeout: 15_000 });
+    // In the encryption group (her leaf reported to the server) before the host removes her.
+    await until(bruno, 'Bruno in the group', (v) => v.e2eeActive);
+    await until(host, 'Bruno in the host\u2019s roster', (v) => v.roster.length === 2);
+    await host.page.getByRole('button', { name: 'Ban Bruno' }).click();
+    await bruno.page.getByRole('heading', { name: 'The host removed you from the meeting.' }).waitFor();
+    await until(host, 'Bruno out of the encryption group', (v) => v.roster.length === 1 && v.e2eeActive);
+
+    await bruno.page.goto(banLink);
+    await bruno.page.getByLabel('Your name').fill('Bruno');
+    await bruno.page.getByRole('button', { name: 'Join meeting' }).click();
+    await bruno.page.getByText('The host did not let you in.').first().waitFor({ timeout: 15_000 });
+    // Refused at the door: he never reaches the waiting room the host sees.
+    expect(
+      await host.page
+        .getByRole('region', { name: /^Waiting room/ })
+        .getByText('Bruno')
+        .count(),
+    ).toBe(0);
+    await bruno.context.close();
   });
 });

@@ -118,6 +118,11 @@ function PersonRow({
           <button type="button" className="danger" onClick={() => c.remove(pid)}>
             Remove <span className="visually-hidden">{p.displayName}</span>
           </button>
+          {/* A ban also refuses this account, device and encryption key later, and marks
+              joiners from the same network for the host. */}
+          <button type="button" className="danger" onClick={() => c.remove(pid, true)}>
+            Ban <span className="visually-hidden">{p.displayName}</span>
+          </button>
         </div>
       )}
     </li>
