@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { bundleForBrowser, launchChromium, serveFiles, type StaticServer } from '@conclave/testing';
 
 const vectorsPath = fileURLToPath(
-  new URL('../../../../shared/vectors/sframe/rfc9605-test-vectors.json', import.meta.url),
+  new URL('../../../test-vectors/sframe/rfc9605-test-vectors.json', import.meta.url),
 );
 
 describe('crypto package in headless Chromium', () => {

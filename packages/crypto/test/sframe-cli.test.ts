@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const VECTORS = fileURLToPath(
-  new URL('../../../../shared/vectors/sframe/rfc9605-test-vectors.json', import.meta.url),
+  new URL('../../../test-vectors/sframe/rfc9605-test-vectors.json', import.meta.url),
 );
 const tmp = mkdtempSync(join(tmpdir(), 'sframe-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -37,7 +37,7 @@ function lastLine(s: string): string {
 }
 
 describe('vectors-sframe CLI', () => {
-  it('passes the shared vectors and prints the summary as its last line', async () => {
+  it('passes the RFC vectors and prints the summary as its last line', async () => {
     const r = await cli(VECTORS);
     expect(r.status).toBe(0);
     expect(lastLine(r.stdout)).toMatch(/^\d+ passed, 0 failed$/);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseJsonWithBigInts, runSFrameVectors, VectorFileError } from '../src/sframe/index.js';
 
-const VECTORS = new URL('../../../../shared/vectors/sframe/rfc9605-test-vectors.json', import.meta.url);
+const VECTORS = new URL('../../../test-vectors/sframe/rfc9605-test-vectors.json', import.meta.url);
 const text = readFileSync(VECTORS, 'utf8');
 
 /** JSON.stringify that writes bigints as bare integer literals. */
@@ -19,7 +19,7 @@ function sectionLength(name: string): number {
 }
 
 describe('RFC 9605 test vectors', () => {
-  it('every vector in the shared file passes', async () => {
+  it('every vector in the RFC file passes', async () => {
     const r = await runSFrameVectors(text);
     expect(r.failures).toEqual([]);
     expect(r.failed).toBe(0);

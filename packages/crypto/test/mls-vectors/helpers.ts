@@ -100,9 +100,9 @@ function validate(value: unknown, shape: Shape, path: string): void {
   }
 }
 
-export const VECTOR_DIR = new URL('../../../../../shared/vectors/mls/', import.meta.url);
+export const VECTOR_DIR = new URL('../../../../test-vectors/mls/', import.meta.url);
 
-/** Reads /work/shared/vectors/mls/<file>, checks every entry against `shape`, returns the typed entries. */
+/** Reads test-vectors/mls/<file> (copied from the shared vectors; see test-vectors/README.md), checks every entry against `shape`, returns the typed entries. */
 export function loadVectors<const S extends Shape>(file: string, shape: S): Infer<S>[] {
   const data: unknown = JSON.parse(readFileSync(fileURLToPath(new URL(file, VECTOR_DIR)), 'utf8'));
   validate(data, [shape], file);

@@ -9,9 +9,9 @@ import { createTokenRequest } from '@conclave/client';
 import { fromBase64 } from '@conclave/crypto';
 import { sharedSigner } from './harness.js';
 
-/** RFC 9474 Appendix A, as shipped in ../shared (4096-bit key). */
+/** RFC 9474 Appendix A, copied into test-vectors/blindrsa (4096-bit key). */
 const VECTORS_FILE = fileURLToPath(
-  new URL('../../../../../shared/vectors/blindrsa/rfc9474-test-vectors.json', import.meta.url),
+  new URL('../../../../test-vectors/blindrsa/rfc9474-test-vectors.json', import.meta.url),
 );
 
 interface Vector {
@@ -93,7 +93,7 @@ function suiteFor(name: string): BlindRSA {
 }
 
 describe('RFC 9474 vectors', () => {
-  it('the shared file holds the four RFC suites, ours among them', () => {
+  it('the vector file holds the four RFC suites, ours among them', () => {
     expect(vectors.map((v) => v.name).sort()).toEqual([
       'RSABSSA-SHA384-PSS-Deterministic',
       'RSABSSA-SHA384-PSS-Randomized',
