@@ -2,6 +2,7 @@ import {
   MediaKeys,
   MlsDevice,
   MlsSession,
+  credentialMismatch,
   fromBase64,
   readKeyPackage,
   toBase64,
@@ -39,23 +40,16 @@ interface InFlight {
 
 /**
  * Why a joiner the server announced must not be added, or undefined: its key package must
- * verify, must not carry the server's credential, and must name the joiner that was announced
- * (and that the host admitted) — the name everyone will then see in the roster.
+ * verify and name the joiner that was announced (and that the host admitted) — the name
+ * everyone will then see in the roster — and must not carry the server's credential.
  */
-async function credentialMismatch(j: Joiner): Promise<string | undefined> {
-  let c;
+async function joinerMismatch(j: Joiner): Promise<string | undefined> {
   try {
-    c = (await readKeyPackage(fromBase64(j.keyPackage))).identity;
+    const reason = credentialMismatch((await readKeyPackage(fromBase64(j.keyPackage))).identity, j);
+    return reason && `its key package ${reason}`;
   } catch (e) {
     return `invalid key package (${(e as Error).message})`;
   }
-  if (c.kind === 'server') return 'its key package carries the server credential';
-  const kind = j.userId ? 'user' : 'guest';
-  if (c.kind !== kind || (c.kind === 'user' && c.userId !== j.userId) || c.deviceId !== j.deviceId)
-    return `its key package is for another ${c.kind === 'user' ? 'account or device' : 'device'}`;
-  if (c.displayName.trim() !== j.displayName.trim())
-    return `its key package names "${c.displayName}", not "${j.displayName}"`;
-  return undefined;
 }
 
 const enc = new TextEncoder();
@@ -204,7 +198,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     if (!s?.active || this.inFlight || String(s.epoch) !== msg.epoch) return; // asked again after the next commit
     let joiners: Joiner[] = [];
     for (const j of msg.joiners) {
-      const mismatch = await credentialMismatch(j);
+      const mismatch = await joinerMismatch(j);
       if (mismatch) this.emit('warning', `refused to add ${j.displayName}: ${mismatch}`);
       else if (this.opts.admit?.(j) ?? true) joiners.push(j);
     }

@@ -18,8 +18,7 @@ import { attachWebSocketEndpoint } from './ws-endpoint.js';
 /**
  * Takes every signaling WebSocket (`/ws`). The server owns the socket's transport (size limit,
  * shutdown); the hub owns everything said on it. `info.ip` is the client address (after
- * `trustProxy`); for passcode limits pass it through `clientKeyForIp` (MeetingStore does so for
- * IP-shaped keys anyway).
+ * `trustProxy`); limits reduce it to its network themselves (`networkKeyForIp`).
  */
 export interface SignalingHub {
   handleConnection(socket: WebSocket, info: ConnectionInfo): void;

@@ -62,3 +62,23 @@ export function decodeIdentity(credential: Credential): CredentialIdentity {
     throw new CredentialError(`credential identity is malformed: ${result.error.issues[0]?.message ?? ''}`);
   return result.data;
 }
+
+/**
+ * Why a participant's credential is not the participant that was named (by a join message, or
+ * by the server announcing a joiner), or `undefined` when it is: the same kind (`user` with the
+ * same account, or `guest`), the same device id and the same display name (both trimmed). A
+ * `server` credential never names a participant. The phrase reads after "the key package ".
+ */
+export function credentialMismatch(
+  credential: CredentialIdentity,
+  claim: { displayName: string; deviceId: string; userId?: string | undefined },
+): string | undefined {
+  if (credential.kind === 'server') return 'carries the server credential';
+  const kind = claim.userId ? 'user' : 'guest';
+  if (credential.kind !== kind) return `is a ${credential.kind} credential, not a ${kind} one`;
+  if (credential.kind === 'user' && credential.userId !== claim.userId) return 'is for another account';
+  if (credential.deviceId !== claim.deviceId) return 'is for another device';
+  if (credential.displayName.trim() !== claim.displayName.trim())
+    return `names "${credential.displayName}", not "${claim.displayName}"`;
+  return undefined;
+}

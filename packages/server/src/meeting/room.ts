@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  credentialMismatch,
   fromBase64,
   readKeyPackage,
   toBase64,
@@ -311,24 +312,12 @@ export class Room {
     } catch (e) {
       throw new ProtocolError('bad_request', `the MLS key package is not valid: ${(e as Error).message}`);
     }
-    const c = info.identity;
-    if (c.kind === 'server')
+    const mismatch = credentialMismatch(info.identity, claim);
+    if (mismatch)
       throw new ProtocolError(
         'credential_mismatch',
-        'a participant key package may not carry the server credential',
+        `the key package ${mismatch}: join with the name, device and account of your key package`,
       );
-    const expectedKind = claim.userId ? 'user' : 'guest';
-    const same =
-      c.kind === expectedKind &&
-      (c.kind !== 'user' || c.userId === claim.userId) &&
-      c.deviceId === claim.deviceId &&
-      c.displayName.trim() === claim.displayName.trim();
-    if (!same) {
-      throw new ProtocolError(
-        'credential_mismatch',
-        `the key package's credential (${c.kind} "${c.displayName}") is not the joiner's (${expectedKind} "${claim.displayName}"): join with the name, device and account of your key package`,
-      );
-    }
     return { signatureKey: toBase64(info.signaturePublicKey) };
   }
 
