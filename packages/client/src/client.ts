@@ -88,6 +88,12 @@ type ClientEvents = {
   state: (state: ClientState) => void;
   participants: (participants: Participant[]) => void;
   waitingRoom: (waiting: Participant[]) => void;
+  /**
+   * The server refused a join of this client, also one made by the automatic reconnect (the
+   * first join's refusal also rejects `connect()`). After `resume_rejected` the client joins
+   * afresh at once, so a meeting with a waiting room makes the participant wait again.
+   */
+  joinRefused: (code: ErrorCode, message: string) => void;
   /** Hosts and co-hosts: too many wrong passcodes; passcode joins are refused until `until` (ms since the epoch). */
   passcodeLockout: (until: number, failures: number) => void;
   epoch: (epoch: bigint, securityCode: string) => void;
@@ -363,6 +369,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         return;
       case 'error':
         if (msg.ref === 'join' && this.joinWaiter) {
+          this.emit('joinRefused', msg.code, msg.message);
           this.failJoin(msg.code, msg.message);
           if (msg.code === 'resume_rejected' && this.stateValue === 'reconnecting') {
             // The reconnect loop joins afresh (passcode, waiting room and host decisions again).

@@ -230,6 +230,30 @@ describe('honest participants still resume', () => {
     expect(bob.participantId).toBe(id);
   });
 
+  it('a member back after its resume window is told why (joinRefused) and joins afresh through the gates', async () => {
+    const { meetingId, hostSecret } = await hostMeeting(ts, {});
+    const host = track(honest(ts, meetingId, 'Host', { hostSecret }));
+    await host.connect();
+    // Reconnects only after the 5 s resume window (--resume-seconds 5) has passed.
+    const late = track(honest(ts, meetingId, 'Late', { reconnect: { attempts: 3, delayMs: 5_600 } }));
+    await late.connect();
+    await until(() => host.roster().length === 2 && late.e2ee.securityCode === host.e2ee.securityCode, 'two');
+    const before = late.participantId;
+    const refusals: string[] = [];
+    late.on('joinRefused', (code) => refusals.push(code));
+    late.simulateConnectionLoss();
+    await until(() => refusals.length > 0, 'the refusal', 10_000);
+    expect(refusals).toEqual(['resume_rejected']);
+    await until(
+      () =>
+        late.state === 'joined' &&
+        host.roster().length === 2 &&
+        late.e2ee.securityCode === host.e2ee.securityCode,
+      'a fresh join into the group',
+    );
+    expect(late.participantId).not.toBe(before);
+  });
+
   it('a waiting-room joiner whose network blips stays in the waiting room and is admitted when the host admits it', async () => {
     const { meetingId, host, waiting } = await hostWithWaitingRoom();
     const gabi = track(honest(ts, meetingId, 'Gabi'));

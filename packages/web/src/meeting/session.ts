@@ -5,16 +5,9 @@ import {
   type ClientState,
   type E2eeState,
   type MemberVerification,
-  type WebSocketLike,
 } from '@conclave/client';
 import type { GroupMember, MlsDevice } from '@conclave/crypto';
-import {
-  parseServerMessage,
-  type MediaSource,
-  type MeetingInfo,
-  type Participant,
-  type Role,
-} from '@conclave/protocol';
+import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
 import { accountApi } from '../account/api.js';
 import { humanError, type HumanError } from '../errors.js';
 import { BrowserMediaTransport, type RemoteTrack } from '../media/browser-transport.js';
@@ -183,7 +176,6 @@ export class MeetingSession {
       userId: opts.account?.userId,
       device: opts.account?.device,
       media: () => this.createTransport(),
-      webSocket: (url) => this.openSocket(url),
       admitJoiner: refused.size > 0 ? (j) => !refused.has(j.displayName) : undefined,
     });
     if (opts.meeting.mode === 'e2ee') {
@@ -250,29 +242,6 @@ export class MeetingSession {
   snapshot = (): SessionSnapshot => this.current;
 
   // ------------------------------------------------------------------ internals
-
-  /**
-   * The browser's WebSocket, as the SDK would open it, with one look at what the server sends:
-   * the SDK's automatic reconnect does not report why the server refused its join (after
-   * `resume_rejected` it joins afresh, which may put the participant back in the waiting room;
-   * other refusals end in state `lost`), and the page must then say why, not "check your
-   * network". Only short frames are parsed (a refusal is a small error message; MLS Welcomes can
-   * be megabytes); the SDK validates and handles every frame as before.
-   */
-  private openSocket(url: string): WebSocketLike {
-    const ws = new WebSocket(url);
-    ws.addEventListener('message', (ev: MessageEvent<unknown>) => {
-      const data = ev.data;
-      if (typeof data !== 'string' || data.length > 4096 || !data.includes('"error"')) return;
-      const parsed = parseServerMessage(data);
-      if (parsed.ok && parsed.value.type === 'error' && parsed.value.ref === 'join') {
-        this.joinRefusal = humanError(new ConclaveError(parsed.value.code, parsed.value.message));
-        this.changed();
-      }
-    });
-    // The DOM's WebSocket has the members WebSocketLike names; its handler types are narrower.
-    return ws as unknown as WebSocketLike;
-  }
 
   private createTransport(): BrowserMediaTransport {
     const meeting = this.client.meeting ?? this.meeting;
@@ -344,6 +313,13 @@ export class MeetingSession {
           this.mediaError = humanError(new ConclaveError(code, message));
           this.changed();
         }
+      }),
+    );
+    keep(
+      // Why the server refused a join, also a reconnect's: the page says why, not "check your network".
+      c.on('joinRefused', (code, message) => {
+        this.joinRefusal = humanError(new ConclaveError(code, message));
+        this.changed();
       }),
     );
     keep(
