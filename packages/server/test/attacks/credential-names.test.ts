@@ -1,50 +1,32 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ExternalSender, MlsDevice, toBase64, type MemberIdentity } from '@conclave/crypto';
-import { ConclaveClient, type ConclaveClient as Client } from '@conclave/client';
+import { ConclaveClient } from '@conclave/client';
 import { nodeWebSocket } from '@conclave/client/node';
 import type { Participant } from '@conclave/protocol';
-import {
-  honest,
-  hostMeeting,
-  ModifiedClient,
-  startAttackServer,
-  until,
-  type AttackServer,
-} from './harness.js';
+import { attackServer, honest, hostMeeting, ModifiedClient, participants, until } from './harness.js';
 
 // Finding 5: the name the host admits from the waiting room ("Bob the intern") was not bound
 // to the name in the joiner's MLS credential ("Alice (CEO)"), which everyone then saw.
 
-let ts: AttackServer;
-const clients: Client[] = [];
-const modified: ModifiedClient[] = [];
-beforeAll(async () => {
-  ts = await startAttackServer();
-});
-afterAll(async () => {
-  await ts.close();
-});
-afterEach(async () => {
-  for (const m of modified.splice(0)) m.close();
-  await Promise.all(clients.splice(0).map((c) => c.leave().catch(() => undefined)));
-});
+const server = attackServer();
+const { track } = participants();
 
 const alice: MemberIdentity = { kind: 'guest', deviceId: 'dev-alice-ceo', displayName: 'Alice (CEO)' };
 
 async function modifiedAs(identity: MemberIdentity, device?: MlsDevice): Promise<ModifiedClient> {
-  const m = await ModifiedClient.create(ts, { identity, device });
-  modified.push(m);
+  const m = await ModifiedClient.create(server.ts, { identity, device });
+  track(m);
   return m;
 }
 
 describe('the server admits the name in the credential, nothing else', () => {
   it('a join whose name, device or kind differs from its key package credential is refused', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, { waitingRoom: true });
-    const host = honest(ts, meetingId, 'Host', { hostSecret });
-    clients.push(host);
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, { waitingRoom: true });
+    const host = honest(server.ts, meetingId, 'Host', { hostSecret });
+    track(host);
     let waiting: Participant[] = [];
     host.on('waitingRoom', (w) => (waiting = w));
     await host.connect();
@@ -82,9 +64,9 @@ describe('the server admits the name in the credential, nothing else', () => {
   });
 
   it('a later key package must keep the name and the signature key of the join', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = honest(ts, meetingId, 'Host', { hostSecret });
-    clients.push(host);
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = honest(server.ts, meetingId, 'Host', { hostSecret });
+    track(host);
     await host.connect();
     const m = await modifiedAs(alice);
     expect((await m.join(meetingId)).type).toBe('joined');

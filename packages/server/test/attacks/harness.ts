@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -316,3 +317,40 @@ export async function until(pred: () => boolean, what: string, ms = 5_000): Prom
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One attack server for a test file: started before its tests (with `flags`), closed after.
+ * Read `server.ts` inside tests and hooks, once `beforeAll` has run.
+ */
+export function attackServer(flags: string[] = []): { readonly ts: AttackServer } {
+  let ts: AttackServer | undefined;
+  beforeAll(async () => {
+    ts = await startAttackServer(flags);
+  });
+  afterAll(async () => {
+    await ts?.close();
+  });
+  return {
+    get ts() {
+      if (!ts) throw new Error('the attack server is not started yet (use it inside tests)');
+      return ts;
+    },
+  };
+}
+
+/** Participants a test opens: `track` each; after every test they leave (SDK) or are closed. */
+export function participants(): { track<T extends ConclaveClient | ModifiedClient>(c: T): T } {
+  const clients: ConclaveClient[] = [];
+  const modified: ModifiedClient[] = [];
+  afterEach(async () => {
+    for (const m of modified.splice(0)) m.close();
+    await Promise.all(clients.splice(0).map((c) => c.leave().catch(() => undefined)));
+  });
+  return {
+    track(c) {
+      if (c instanceof ModifiedClient) modified.push(c);
+      else clients.push(c);
+      return c;
+    },
+  };
+}

@@ -1,53 +1,34 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConclaveClient } from '@conclave/client';
+import { describe, expect, it } from 'vitest';
 import { healthResponse } from '@conclave/protocol';
-import {
-  honest,
-  hostMeeting,
-  ModifiedClient,
-  startAttackServer,
-  until,
-  type AttackServer,
-} from './harness.js';
+import { attackServer, honest, hostMeeting, ModifiedClient, participants, until } from './harness.js';
 
 // Finding 3: about 160 raw guests (join + one offer each) bound all 200 UDP ports of a
 // --media-ports range; a new E2EE meeting then exchanged 0 frames and nobody was told why.
 // Real WebRTC through a full pool is tested in sfu/media-capacity.browser.test.ts; this file
 // shows what a participant and an admin see from the signaling side.
 
-let ts: AttackServer;
-const clients: ConclaveClient[] = [];
-const modified: ModifiedClient[] = [];
-beforeAll(async () => {
-  // 6 ports: 3 participants with media.
-  ts = await startAttackServer(['--media-ports', '41100-41105']);
-});
-afterAll(async () => {
-  await ts.close();
-});
-afterEach(async () => {
-  for (const m of modified.splice(0)) m.close();
-  await Promise.all(clients.splice(0).map((c) => c.leave().catch(() => undefined)));
-});
+// 6 ports: 3 participants with media.
+const server = attackServer(['--media-ports', '41100-41105']);
+const { track } = participants();
 
 async function health() {
-  return healthResponse.parse(await (await fetch(`${ts.url}/healthz`)).json());
+  return healthResponse.parse(await (await fetch(`${server.ts.url}/healthz`)).json());
 }
 
 describe('a full media-port pool is said, not silent', () => {
   it('the participant past the pool is told media_capacity, stays in the meeting and its MLS group, and the pool shows in /healthz', async () => {
     expect((await health()).media).toMatchObject({ ports: { total: 6, free: 6 }, perParticipant: 2 });
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = honest(ts, meetingId, 'Host', { hostSecret });
-    clients.push(host);
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = honest(server.ts, meetingId, 'Host', { hostSecret });
+    track(host);
     await host.connect();
     const guests: ModifiedClient[] = [];
     for (const name of ['G1', 'G2', 'G3']) {
-      const g = await ModifiedClient.create(ts, {
+      const g = await ModifiedClient.create(server.ts, {
         identity: { kind: 'guest', deviceId: `dev-${name}`, displayName: name },
         forwardedFor: `198.51.100.${guests.length + 10}`,
       });
-      modified.push(g);
+      track(g);
       expect((await g.join(meetingId)).type).toBe('joined');
       guests.push(g);
     }
@@ -73,8 +54,8 @@ describe('a full media-port pool is said, not silent', () => {
       await new Promise((r) => setTimeout(r, 50));
     expect((await health()).media!.ports.free).toBe(2);
     await until(() => host.roster().length === 3, 'g1 gone');
-    const next = await ModifiedClient.create(ts, { forwardedFor: '192.0.2.44' });
-    modified.push(next);
+    const next = await ModifiedClient.create(server.ts, { forwardedFor: '192.0.2.44' });
+    track(next);
     expect((await next.join(meetingId)).type).toBe('joined');
     await until(() => host.roster().length === 4, 'next in the group');
     expect(next.got.some((m) => m.type === 'error' && m.code === 'media_capacity')).toBe(false);

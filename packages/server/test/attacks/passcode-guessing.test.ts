@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConclaveError, type ConclaveClient } from '@conclave/client';
 import {
   honest,
   hostMeeting,
   ModifiedClient,
+  participants,
   startAttackServer,
   until,
   type AttackServer,
@@ -13,16 +14,11 @@ import {
 // addresses), 4-digit passcodes were accepted, and no number of networks ever locked a meeting.
 
 const PASSCODE = 'correct-horse-7';
-const clients: ConclaveClient[] = [];
-const modified: ModifiedClient[] = [];
-afterEach(async () => {
-  for (const m of modified.splice(0)) m.close();
-  await Promise.all(clients.splice(0).map((c) => c.leave().catch(() => undefined)));
-});
+const { track } = participants();
 
 async function guesser(ts: AttackServer, forwardedFor: string): Promise<ModifiedClient> {
   const m = await ModifiedClient.create(ts, { forwardedFor });
-  modified.push(m);
+  track(m);
   return m;
 }
 
@@ -80,7 +76,7 @@ describe('wrong passcodes are limited per network (default limits)', () => {
 
     // An honest guest on another network with the right passcode joins.
     const guest = honest(ts, meetingId, 'Guest', { forwardedFor: '198.51.100.23', passcode: PASSCODE });
-    clients.push(guest);
+    track(guest);
     expect(await guest.connect()).toBe('joined');
     await until(() => guest.e2ee.active, 'the guest in its MLS group');
   });
@@ -122,7 +118,7 @@ describe('wrong passcodes from many networks lock the meeting (--passcode-failur
   it('locks passcode entry (also for the right passcode), tells the host, and a passcode change ends it', async () => {
     const { meetingId, hostSecret } = await hostMeeting(ts, { passcode: PASSCODE });
     const host = honest(ts, meetingId, 'Host', { hostSecret });
-    clients.push(host);
+    track(host);
     const lockouts: Array<{ until: number; failures: number }> = [];
     host.on('passcodeLockout', (until, failures) => lockouts.push({ until, failures }));
     expect(await host.connect()).toBe('joined');
@@ -156,7 +152,7 @@ describe('wrong passcodes from many networks lock the meeting (--passcode-failur
       forwardedFor: '192.0.2.45',
       passcode: PASSCODE,
     });
-    clients.push(blocked);
+    track(blocked);
     expect(await connectOutcome(blocked)).toBe('passcode_locked');
 
     // Host links skip the passcode: a second host device still gets in during the lockout.
@@ -168,7 +164,7 @@ describe('wrong passcodes from many networks lock the meeting (--passcode-failur
     const res = await patchMeeting(meetingId, hostSecret, { passcode: 'newpasscode' });
     expect(res.status, await res.clone().text()).toBe(200);
     const guest = honest(ts, meetingId, 'Guest', { forwardedFor: '192.0.2.47', passcode: 'newpasscode' });
-    clients.push(guest);
+    track(guest);
     expect(await guest.connect()).toBe('joined');
     await until(
       () => host.roster().length >= 2 && guest.e2ee.securityCode === host.e2ee.securityCode,

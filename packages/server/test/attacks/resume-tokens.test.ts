@@ -1,43 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MlsDevice } from '@conclave/crypto';
-import type { ConclaveClient } from '@conclave/client';
 import type { Participant } from '@conclave/protocol';
-import {
-  honest,
-  hostMeeting,
-  ModifiedClient,
-  sleep,
-  startAttackServer,
-  until,
-  type AttackServer,
-} from './harness.js';
+import { attackServer, honest, hostMeeting, ModifiedClient, participants, sleep, until } from './harness.js';
 
 // Finding 1: resume tokens skipped every gate (waiting room, deny, remove + ban, lock, passcode);
 // they never expired and were never revoked, and bans held only the client-chosen device id.
 
-let ts: AttackServer;
-const clients: ConclaveClient[] = [];
-const modified: ModifiedClient[] = [];
-beforeAll(async () => {
-  ts = await startAttackServer(['--resume-seconds', '5']);
-});
-afterAll(async () => {
-  await ts.close();
-});
-afterEach(async () => {
-  for (const m of modified.splice(0)) m.close();
-  await Promise.all(clients.splice(0).map((c) => c.leave().catch(() => undefined)));
-});
-
-function track<T extends ConclaveClient | ModifiedClient>(c: T): T {
-  if (c instanceof ModifiedClient) modified.push(c);
-  else clients.push(c);
-  return c;
-}
+const server = attackServer(['--resume-seconds', '5']);
+const { track } = participants();
 
 async function hostWithWaitingRoom(opts: { passcode?: string } = {}) {
-  const { meetingId, hostSecret, api } = await hostMeeting(ts, { waitingRoom: true, ...opts });
-  const host = track(honest(ts, meetingId, 'Host', { hostSecret }));
+  const { meetingId, hostSecret, api } = await hostMeeting(server.ts, { waitingRoom: true, ...opts });
+  const host = track(honest(server.ts, meetingId, 'Host', { hostSecret }));
   let waiting: Participant[] = [];
   host.on('waitingRoom', (w) => (waiting = w));
   await host.connect();
@@ -52,7 +26,7 @@ async function resumeWith(
   resume: { participantId: string; token: string },
   extra: Record<string, string> = {},
 ) {
-  const again = track(await ModifiedClient.create(ts, { device }));
+  const again = track(await ModifiedClient.create(server.ts, { device }));
   const answer = await again.join(meetingId, { resume, ...extra });
   return { again, answer };
 }
@@ -60,7 +34,7 @@ async function resumeWith(
 describe('resume tokens never skip a host decision', () => {
   it('a token from the waiting room resumes into the waiting room; the key holders never add it', async () => {
     const { meetingId, host, waiting } = await hostWithWaitingRoom();
-    const mallory = track(await ModifiedClient.create(ts));
+    const mallory = track(await ModifiedClient.create(server.ts));
     expect((await mallory.join(meetingId)).type).toBe('waiting');
     const resume = mallory.resume!;
     mallory.drop();
@@ -75,7 +49,7 @@ describe('resume tokens never skip a host decision', () => {
 
   it('a denied joiner’s token is revoked; asking again waits for a fresh decision, marked for the host', async () => {
     const { meetingId, host, waiting } = await hostWithWaitingRoom();
-    const mallory = track(await ModifiedClient.create(ts));
+    const mallory = track(await ModifiedClient.create(server.ts));
     await mallory.join(meetingId);
     const resume = mallory.resume!;
     await until(() => waiting().length === 1, 'waiting');
@@ -84,7 +58,7 @@ describe('resume tokens never skip a host decision', () => {
     const { answer } = await resumeWith(meetingId, mallory.device, resume);
     expect(answer).toMatchObject({ type: 'error', code: 'resume_rejected' });
     // The same device without a token: the waiting room again, with the mark.
-    const fresh = track(await ModifiedClient.create(ts, { device: mallory.device }));
+    const fresh = track(await ModifiedClient.create(server.ts, { device: mallory.device }));
     expect((await fresh.join(meetingId)).type).toBe('waiting');
     await until(() => waiting().some((p) => p.previouslyRemoved === 'identity'), 'the mark');
     expect(host.roster()).toHaveLength(1);
@@ -92,11 +66,11 @@ describe('resume tokens never skip a host decision', () => {
 
   it('a member removed with a ban from a locked, passcode meeting gets back in with no token, no new device id, no new key', async () => {
     const { meetingId, hostSecret, host, waiting } = await hostWithWaitingRoom({ passcode: 'swordfish' });
-    const bob = track(honest(ts, meetingId, 'Bob', { passcode: 'swordfish' }));
+    const bob = track(honest(server.ts, meetingId, 'Bob', { passcode: 'swordfish' }));
     await bob.connect();
     await until(() => waiting().length === 1, 'bob waiting');
     host.admit(bob.participantId!);
-    const mallory = track(await ModifiedClient.create(ts));
+    const mallory = track(await ModifiedClient.create(server.ts));
     await mallory.join(meetingId, { passcode: 'swordfish' });
     await until(() => waiting().length === 1, 'mallory waiting');
     host.admit(mallory.resume!.participantId);
@@ -131,10 +105,10 @@ describe('resume tokens never skip a host decision', () => {
       { kind: 'guest', deviceId: 'dev-other', displayName: 'Mallory' },
       { signatureKeys: mallory.device.signatureKeys },
     );
-    const withKey = track(await ModifiedClient.create(ts, { device: sameKey }));
+    const withKey = track(await ModifiedClient.create(server.ts, { device: sameKey }));
     expect(await withKey.join(meetingId, { passcode: 'swordfish' })).toMatchObject({ code: 'denied' });
     // 4. a new device id and a new key: the lock holds
-    const stranger = track(await ModifiedClient.create(ts));
+    const stranger = track(await ModifiedClient.create(server.ts));
     expect(await stranger.join(meetingId, { passcode: 'swordfish' })).toMatchObject({
       code: 'meeting_locked',
     });
@@ -150,10 +124,10 @@ describe('resume tokens never skip a host decision', () => {
   });
 
   it('tokens stop working on leave and on meeting end, and after the resume window of a drop', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = track(honest(ts, meetingId, 'Host', { hostSecret }));
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = track(honest(server.ts, meetingId, 'Host', { hostSecret }));
     await host.connect();
-    const leaver = track(await ModifiedClient.create(ts));
+    const leaver = track(await ModifiedClient.create(server.ts));
     await leaver.join(meetingId);
     const left = leaver.resume!;
     leaver.send({ type: 'leave' });
@@ -162,7 +136,7 @@ describe('resume tokens never skip a host decision', () => {
       code: 'resume_rejected',
     });
 
-    const dropped = track(await ModifiedClient.create(ts));
+    const dropped = track(await ModifiedClient.create(server.ts));
     await dropped.join(meetingId);
     const droppedToken = dropped.resume!;
     dropped.drop();
@@ -171,7 +145,7 @@ describe('resume tokens never skip a host decision', () => {
       code: 'resume_rejected',
     });
 
-    const stayer = track(await ModifiedClient.create(ts));
+    const stayer = track(await ModifiedClient.create(server.ts));
     await stayer.join(meetingId);
     const stayed = stayer.resume!;
     host.endForAll();
@@ -184,10 +158,10 @@ describe('resume tokens never skip a host decision', () => {
   });
 
   it('a copied token does not work from another device, and its owner still resumes', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = track(honest(ts, meetingId, 'Host', { hostSecret }));
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = track(honest(server.ts, meetingId, 'Host', { hostSecret }));
     await host.connect();
-    const alice = track(await ModifiedClient.create(ts));
+    const alice = track(await ModifiedClient.create(server.ts));
     await alice.join(meetingId);
     const token = alice.resume!;
     // a thief with the token and Alice's device id, but not her signature key
@@ -207,10 +181,10 @@ describe('resume tokens never skip a host decision', () => {
 
 describe('honest participants still resume', () => {
   it('a dropped member is back in the meeting and its MLS group in under 2 s', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = track(honest(ts, meetingId, 'Host', { hostSecret }));
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = track(honest(server.ts, meetingId, 'Host', { hostSecret }));
     await host.connect();
-    const bob = track(honest(ts, meetingId, 'Bob'));
+    const bob = track(honest(server.ts, meetingId, 'Bob'));
     await bob.connect();
     await until(() => host.roster().length === 2 && bob.e2ee.securityCode === host.e2ee.securityCode, 'two');
     const id = bob.participantId;
@@ -231,11 +205,11 @@ describe('honest participants still resume', () => {
   });
 
   it('a member back after its resume window is told why (joinRefused) and joins afresh through the gates', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = track(honest(ts, meetingId, 'Host', { hostSecret }));
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = track(honest(server.ts, meetingId, 'Host', { hostSecret }));
     await host.connect();
     // Reconnects only after the 5 s resume window (--resume-seconds 5) has passed.
-    const late = track(honest(ts, meetingId, 'Late', { reconnect: { attempts: 3, delayMs: 5_600 } }));
+    const late = track(honest(server.ts, meetingId, 'Late', { reconnect: { attempts: 3, delayMs: 5_600 } }));
     await late.connect();
     await until(() => host.roster().length === 2 && late.e2ee.securityCode === host.e2ee.securityCode, 'two');
     const before = late.participantId;
@@ -256,7 +230,7 @@ describe('honest participants still resume', () => {
 
   it('a waiting-room joiner whose network blips stays in the waiting room and is admitted when the host admits it', async () => {
     const { meetingId, host, waiting } = await hostWithWaitingRoom();
-    const gabi = track(honest(ts, meetingId, 'Gabi'));
+    const gabi = track(honest(server.ts, meetingId, 'Gabi'));
     expect(await gabi.connect()).toBe('waiting');
     const id = gabi.participantId!;
     gabi.simulateConnectionLoss();

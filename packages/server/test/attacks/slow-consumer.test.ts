@@ -1,40 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConclaveClient } from '@conclave/client';
+import { describe, expect, it } from 'vitest';
 import { MAX_APP_MESSAGE_CHARS } from '@conclave/protocol';
 import { toBase64 } from '@conclave/crypto';
-import {
-  honest,
-  hostMeeting,
-  ModifiedClient,
-  sleep,
-  startAttackServer,
-  until,
-  type AttackServer,
-} from './harness.js';
+import { attackServer, honest, hostMeeting, ModifiedClient, participants, sleep, until } from './harness.js';
 
 // Finding 4: per-socket send buffers were unbounded: 80 chat-sized application messages of
 // 1.3 MB to three members that stopped reading took the server from 189 to 556 MB RSS.
 
 const SEND_BUFFER = 256 * 1024;
-let ts: AttackServer;
-const clients: ConclaveClient[] = [];
-const modified: ModifiedClient[] = [];
-beforeAll(async () => {
-  ts = await startAttackServer(['--max-send-buffer-bytes', String(SEND_BUFFER)]);
-});
-afterAll(async () => {
-  await ts.close();
-});
-afterEach(async () => {
-  for (const m of modified.splice(0)) m.close();
-  await Promise.all(clients.splice(0).map((c) => c.leave().catch(() => undefined)));
-});
+const server = attackServer(['--max-send-buffer-bytes', String(SEND_BUFFER)]);
+const { track } = participants();
 
 async function member(meetingId: string, name: string): Promise<ModifiedClient> {
-  const m = await ModifiedClient.create(ts, {
+  const m = await ModifiedClient.create(server.ts, {
     identity: { kind: 'guest', deviceId: `dev-${name}`, displayName: name },
   });
-  modified.push(m);
+  track(m);
   expect((await m.join(meetingId)).type).toBe('joined');
   await until(() => m.session !== undefined, `${name} in the MLS group`);
   return m;
@@ -42,9 +22,9 @@ async function member(meetingId: string, name: string): Promise<ModifiedClient> 
 
 describe('members that stop reading cannot make the server hold their mail', () => {
   it('application messages are capped far below the frame limit', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = honest(ts, meetingId, 'Host', { hostSecret });
-    clients.push(host);
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = honest(server.ts, meetingId, 'Host', { hostSecret });
+    track(host);
     await host.connect();
     const flooder = await member(meetingId, 'Flooder');
     const before = flooder.got.length;
@@ -63,9 +43,9 @@ describe('members that stop reading cannot make the server hold their mail', () 
   });
 
   it('a slow consumer is dropped at the send-buffer cap, the readers get everything, and the dropped member resumes', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, {});
-    const host = honest(ts, meetingId, 'Host', { hostSecret });
-    clients.push(host);
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = honest(server.ts, meetingId, 'Host', { hostSecret });
+    track(host);
     await host.connect();
     const left: string[] = [];
     const reader = await member(meetingId, 'Reader');
@@ -111,8 +91,8 @@ describe('members that stop reading cannot make the server hold their mail', () 
       10_000,
     );
     // A dropped member is a dropped connection: it resumes with its token.
-    const back = await ModifiedClient.create(ts, { device: slow[0]!.device });
-    modified.push(back);
+    const back = await ModifiedClient.create(server.ts, { device: slow[0]!.device });
+    track(back);
     expect(await back.join(meetingId, { resume: slow[0]!.resume })).toMatchObject({
       type: 'joined',
       participantId: slowIds[0],

@@ -1,55 +1,36 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConclaveClient } from '@conclave/client';
+import { describe, expect, it } from 'vitest';
 import type { Participant } from '@conclave/protocol';
-import {
-  honest,
-  hostMeeting,
-  ModifiedClient,
-  startAttackServer,
-  until,
-  type AttackServer,
-} from './harness.js';
+import { attackServer, honest, hostMeeting, ModifiedClient, participants, until } from './harness.js';
 
 // Finding 2: 200 sockets from one address filled a meeting (99 waiting, 101 meeting_full):
 // waiting-room entries counted toward maxParticipants and nothing limited sockets or joins per
 // address; a real guest then got meeting_full.
 
-let ts: AttackServer;
-const clients: ConclaveClient[] = [];
-const modified: ModifiedClient[] = [];
-beforeAll(async () => {
-  ts = await startAttackServer([
-    '--max-sockets-per-address',
-    '10',
-    '--max-sockets-per-network',
-    '25',
-    '--max-waiting-per-network',
-    '5',
-    '--max-waiting',
-    '12',
-    '--joins-per-minute-per-address',
-    '30',
-  ]);
-});
-afterAll(async () => {
-  await ts.close();
-});
-afterEach(async () => {
-  for (const m of modified.splice(0)) m.close();
-  await Promise.all(clients.splice(0).map((c) => c.leave().catch(() => undefined)));
-});
+const server = attackServer([
+  '--max-sockets-per-address',
+  '10',
+  '--max-sockets-per-network',
+  '25',
+  '--max-waiting-per-network',
+  '5',
+  '--max-waiting',
+  '12',
+  '--joins-per-minute-per-address',
+  '30',
+]);
+const { track } = participants();
 
 async function squatter(forwardedFor: string): Promise<ModifiedClient> {
-  const m = await ModifiedClient.create(ts, { forwardedFor });
-  modified.push(m);
+  const m = await ModifiedClient.create(server.ts, { forwardedFor });
+  track(m);
   return m;
 }
 
 describe('one address or network cannot fill a meeting', () => {
   it('sockets per address and per network are capped with a clear error; a guest from elsewhere still gets in', async () => {
-    const { meetingId, hostSecret } = await hostMeeting(ts, { waitingRoom: true, maxParticipants: 3 });
-    const host = honest(ts, meetingId, 'Host', { hostSecret });
-    clients.push(host);
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, { waitingRoom: true, maxParticipants: 3 });
+    const host = honest(server.ts, meetingId, 'Host', { hostSecret });
+    track(host);
     let waiting: Participant[] = [];
     host.on('waitingRoom', (w) => (waiting = w));
     await host.connect();
@@ -87,8 +68,8 @@ describe('one address or network cannot fill a meeting', () => {
     await until(() => neighbours.filter((m) => m.closeCode !== undefined).length === 5, 'network refusals');
 
     // A real guest on another network: waits, is admitted, and is in the MLS group.
-    const guest = honest(ts, meetingId, 'Real guest', { forwardedFor: '198.51.100.23' });
-    clients.push(guest);
+    const guest = honest(server.ts, meetingId, 'Real guest', { forwardedFor: '198.51.100.23' });
+    track(guest);
     expect(await guest.connect()).toBe('waiting');
     await until(() => waiting.some((p) => p.id === guest.participantId), 'guest waiting');
     host.admit(guest.participantId!);
@@ -100,8 +81,8 @@ describe('one address or network cannot fill a meeting', () => {
       'guest admitted',
     );
     // Capacity counts admitted participants only: five squatters wait, and there is room for one more.
-    const third = honest(ts, meetingId, 'Third', { forwardedFor: '192.0.2.77' });
-    clients.push(third);
+    const third = honest(server.ts, meetingId, 'Third', { forwardedFor: '192.0.2.77' });
+    track(third);
     expect(await third.connect()).toBe('waiting');
     host.admit(third.participantId!);
     await until(() => third.state === 'joined', 'third admitted');
@@ -109,7 +90,7 @@ describe('one address or network cannot fill a meeting', () => {
   });
 
   it('join attempts per address are limited per minute', async () => {
-    const { meetingId } = await hostMeeting(ts, { passcode: 'letmein' });
+    const { meetingId } = await hostMeeting(server.ts, { passcode: 'letmein' });
     const m = await squatter('192.0.2.200');
     const codes: string[] = [];
     for (let i = 0; i < 32; i++) {
