@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccountApi } from '@conclave/client';
+import { until as waitUntil } from '@conclave/testing';
 import {
   adminSetPlan,
   createDatabase,
@@ -81,13 +82,8 @@ export async function startTestServer(
   };
 }
 
-export async function until(pred: () => boolean, what: string, ms = 10_000): Promise<number> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
-}
+/** `until` of @conclave/testing with the longer default these media tests need (10 s). */
+export const until = (pred: () => boolean, what: string, ms = 10_000): Promise<number> =>
+  waitUntil(pred, what, ms);
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '@conclave/testing';

@@ -306,17 +306,7 @@ export class ModifiedClient {
   }
 }
 
-/** Waits until `pred` holds, polling; fails with `what` after `ms`. */
-export async function until(pred: () => boolean, what: string, ms = 5_000): Promise<number> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - t0;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep, until } from '@conclave/testing';
 
 /**
  * One attack server for a test file: started before its tests (with `flags`), closed after.
