@@ -123,6 +123,30 @@ describe('resume tokens never skip a host decision', () => {
     expect(hostSecret.length).toBeGreaterThan(10);
   });
 
+  it('a lock is checked on resume: a participant back after the host locked waits for the host; the host resumes', async () => {
+    const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
+    const host = track(honest(server.ts, meetingId, 'Host', { hostSecret }));
+    let waiting: Participant[] = [];
+    host.on('waitingRoom', (w) => (waiting = w));
+    await host.connect();
+    const bob = track(await ModifiedClient.create(server.ts));
+    expect((await bob.join(meetingId)).type).toBe('joined');
+    const token = bob.resume!;
+    host.lock(true);
+    await until(() => host.meeting?.settings.locked === true, 'locked');
+    bob.drop();
+    const { again, answer } = await resumeWith(meetingId, bob.device, token);
+    expect(answer.type).toBe('waiting');
+    await until(() => waiting.some((p) => p.id === token.participantId), 'the host sees bob waiting');
+    host.admit(token.participantId);
+    await again.next((m) => m.type === 'joined', 'admitted again');
+    // The host's own resume is not held up by its lock.
+    const hostId = host.participantId;
+    host.simulateConnectionLoss();
+    await until(() => host.state === 'joined' && host.role === 'host', 'the host back');
+    expect(host.participantId).toBe(hostId);
+  });
+
   it('tokens stop working on leave and on meeting end, and after the resume window of a drop', async () => {
     const { meetingId, hostSecret } = await hostMeeting(server.ts, {});
     const host = track(honest(server.ts, meetingId, 'Host', { hostSecret }));

@@ -87,6 +87,14 @@ describe('one address or network cannot fill a meeting', () => {
     host.admit(third.participantId!);
     await until(() => third.state === 'joined', 'third admitted');
     expect(waiting.filter((p) => p.displayName === 'Mallory')).toHaveLength(5);
+    // The meeting's own cap (12): with the five, waiting joiners from other networks fill it up.
+    const more: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const m = await squatter(`192.0.${10 + i}.1`);
+      const answer = await m.join(meetingId);
+      more.push(answer.type === 'error' ? answer.code : answer.type);
+    }
+    expect(more).toEqual([...Array(7).fill('waiting'), 'waiting_room_full']);
   });
 
   it('join attempts per address are limited per minute', async () => {
