@@ -88,7 +88,7 @@ describe('AccountApi', () => {
       '/api/auth/signup': {
         status: 201,
         body: { ...ME, csrfToken: 'csrf-2' },
-        setCookie: ['conclave_session=s1; Path=/; HttpOnly', 'conclave_csrf=csrf-2; Path=/'],
+        setCookie: ['conclave_session=session-one; Path=/; HttpOnly', 'conclave_csrf=csrf-2; Path=/'],
       },
       '/api/verification/key': {
         body: {
@@ -111,7 +111,7 @@ describe('AccountApi', () => {
     expect(signup.headers['x-csrf-token']).toBe('csrf-1');
     expect(signup.headers.cookie).toBe('conclave_csrf=csrf-1');
     expect(signup.body).toEqual({ v: 1, email: 'a@example.org', password: 'long enough password' });
-    expect(api.cookieHeader()).toBe('conclave_csrf=csrf-2; conclave_session=s1');
+    expect(api.cookieHeader()).toBe('conclave_csrf=csrf-2; conclave_session=session-one');
 
     const err = await api.checkPhoneCode('a'.repeat(22), '123456').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConclaveError);
@@ -123,7 +123,7 @@ describe('AccountApi', () => {
     expect(check.body).toMatchObject({ v: 1, verificationId: 'a'.repeat(22), code: '123456' });
     expect(typeof (check.body as { blindedMessage: string }).blindedMessage).toBe('string');
     // Nothing the check sent carries the session.
-    expect(JSON.stringify(check)).not.toContain('s1');
+    expect(JSON.stringify(check)).not.toContain('session-one'); // '-' never occurs in the base64 body
   });
 
   it('turns failures into ConclaveErrors with code and status', async () => {
