@@ -161,7 +161,7 @@ describe('readKeyPackage', () => {
     const proposal = await server.proposeRemove(groupId, session.epoch, 1);
     for (const [what, bytes, wireformat] of [
       ['a Welcome', pending.welcome!, 'mls_welcome'],
-      ['a commit', pending.commit, 'mls_private_message'],
+      ['a commit', pending.commit, 'mls_public_message'],
       ['an application message', chat, 'mls_private_message'],
       ['an external Remove proposal', proposal, 'mls_public_message'],
     ] as const) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toBase64 } from '../src/util/bytes.js';
 import {
   KID_EPOCH_BITS,
   MediaKeys,
@@ -35,7 +36,11 @@ function newKeys() {
 
 async function group(names: string[]): Promise<Member[]> {
   const devices = await Promise.all(names.map((n) => MlsDevice.create(guest(n))));
-  const host = await MlsSession.create(devices[0]!, { groupId: enc.encode('g') });
+  // The first member is the group's host: it may commit removals (commit-policy.ts).
+  const host = await MlsSession.create(devices[0]!, {
+    groupId: enc.encode('g'),
+    roles: { hosts: [toBase64(devices[0]!.signatureKeys.publicKey)], cohosts: [] },
+  });
   const p = await host.prepareCommit({
     add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())),
   });

@@ -1,3 +1,4 @@
+import { toBase64 } from '../src/util/bytes.js';
 import { describe, expect, it } from 'vitest';
 import {
   ExternalSender,
@@ -17,8 +18,10 @@ const guest = (name: string): MemberIdentity => ({
 async function meeting(names: string[], server?: ExternalSender) {
   const devices = await Promise.all(names.map((n) => MlsDevice.create(guest(n))));
   const opts = server ? { serverKey: server.publicKey } : {};
+  // The first member is the group's host: it may commit removals (commit-policy.ts).
   const host = await MlsSession.create(devices[0]!, {
     groupId: new TextEncoder().encode('meeting-1'),
+    roles: { hosts: [toBase64(devices[0]!.signatureKeys.publicKey)], cohosts: [] },
     ...(server ? { externalSender: { signaturePublicKey: server.publicKey } } : {}),
   });
   const kps = await Promise.all(devices.slice(1).map((d) => d.createKeyPackage()));
@@ -52,13 +55,13 @@ describe('MLS session', () => {
     const { devices, sessions } = await meeting(['a', 'b', 'c']);
     const seen = new Set<string>();
     seen.add(await sessions[0]!.securityCode());
-    // b adds two more in one commit
+    // the host (a) adds two more in one commit
     const newDevices = await Promise.all(['d', 'e'].map((n) => MlsDevice.create(guest(n))));
-    const pending = await sessions[1]!.prepareCommit({
+    const pending = await sessions[0]!.prepareCommit({
       add: await Promise.all(newDevices.map((d) => d.createKeyPackage())),
     });
-    sessions[1]!.applyCommit(pending);
-    await deliver(sessions[1]!, sessions, pending.commit);
+    sessions[0]!.applyCommit(pending);
+    await deliver(sessions[0]!, sessions, pending.commit);
     const joined = await Promise.all(newDevices.map((d) => MlsSession.join(d, pending.welcome!)));
     const all = [...sessions, ...joined];
     for (let round = 0; round < 3; round++) {

@@ -6,7 +6,8 @@ import {
   type KeyPackage,
   type PrivateKeyPackage,
 } from 'ts-mls';
-import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
+import { makeKeyPackageRef } from './ts-mls-internals.js';
+import { ROLES_EXTENSION_TYPE } from './roles.js';
 import { encodeIdentity, type MemberIdentity } from './credential.js';
 import { encodeMls } from './messages.js';
 import { DEFAULT_MLS_SUITE, mlsSuite } from './suite.js';
@@ -54,7 +55,8 @@ export class MlsDevice {
     const cs = await mlsSuite(this.suiteName);
     const kp = await generateKeyPackageWithKey(
       encodeIdentity(this.identity),
-      defaultCapabilities(),
+      // The group context carries Conclave's roles extension: every leaf must list it.
+      { ...defaultCapabilities(), extensions: [ROLES_EXTENSION_TYPE] },
       defaultLifetime,
       [],
       this.signatureKeys,

@@ -7,3 +7,7 @@ export * from './external-sender.js';
 export * from './messages.js';
 export { DEFAULT_MLS_SUITE, mlsSuite } from './suite.js';
 export * from './key-package.js';
+export * from './roles.js';
+export * from './membership-code.js';
+export * from './commit-policy.js';
+export * from './public-group.js';

@@ -6,7 +6,6 @@ import {
   encodeExternalSender,
   joinGroup,
   mlsExporter,
-  processPrivateMessage,
   processPublicMessage,
   type ClientConfig,
   type ClientState,
@@ -15,16 +14,22 @@ import {
   type Proposal,
   type ProposalWithSender,
 } from 'ts-mls';
-import { defaultClientConfig } from 'ts-mls/clientConfig.js';
-import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
-import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
+import {
+  createGroupInfoWithRatchetTree,
+  defaultClientConfig,
+  makeKeyPackageRef,
+  unprotectPrivateMessage,
+} from './ts-mls-internals.js';
+import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
+import { membershipCode } from './membership-code.js';
+import { readRoles, withRoles, type GroupRoles } from './roles.js';
 import { conclaveAuthService, type AuthServiceOptions } from './auth-service.js';
 import { decodeIdentity, encodeIdentity, type CredentialIdentity } from './credential.js';
 import type { MlsDevice } from './device.js';
 import { decodeMls, encodeMls, MlsMessageError } from './messages.js';
 import { mlsSuite } from './suite.js';
 import { securityCode } from './security-code.js';
-import { toHex } from '../util/bytes.js';
+import { toBase64, toHex } from '../util/bytes.js';
 
 export type MlsSessionErrorCode =
   | 'stale_epoch'
@@ -61,7 +66,7 @@ export interface ExternalSenderInfo {
 export interface PendingCommit {
   readonly baseEpoch: bigint;
   readonly epoch: bigint;
-  /** MLSMessage (PrivateMessage) carrying the commit, for every current member. */
+  /** MLSMessage (PublicMessage) carrying the commit, for every current member and the delivery service. */
   readonly commit: Uint8Array;
   /** MLSMessage (Welcome) for the added members, with the ratchet tree in its GroupInfo. */
   readonly welcome: Uint8Array | undefined;
@@ -80,6 +85,10 @@ export type HandshakeResult =
       removedSelf: boolean;
       added: GroupMember[];
       removed: GroupMember[];
+      /** Who committed (from the group before the commit). */
+      committer: GroupMember;
+      /** The roles after the commit, when it changed them. */
+      roles: GroupRoles | undefined;
     }
   | { kind: 'proposal'; proposal: ProposalSummary };
 
@@ -145,7 +154,12 @@ export class MlsSession {
   /** Creates a new group with this device as its only member (leaf 0), optionally with the server as external sender. */
   static async create(
     device: MlsDevice,
-    opts: SessionOptions & { groupId: Uint8Array; externalSender?: ExternalSenderInfo },
+    opts: SessionOptions & {
+      groupId: Uint8Array;
+      externalSender?: ExternalSenderInfo;
+      /** The group's first roles (group context); a host lists itself. */
+      roles?: GroupRoles;
+    },
   ): Promise<MlsSession> {
     const cs = await mlsSuite(device.suiteName);
     const kpBytes = await device.createKeyPackage();
@@ -154,7 +168,7 @@ export class MlsSession {
     const ref = toHex(await makeKeyPackageRef(kp.keyPackage, cs.hash));
     const own = device.takeKeyPackage(ref);
     if (!own) throw new Error('unreachable: key package just created');
-    const extensions = opts.externalSender
+    const senders = opts.externalSender
       ? [
           {
             extensionType: 'external_senders' as const,
@@ -169,6 +183,7 @@ export class MlsSession {
           },
         ]
       : [];
+    const extensions = opts.roles ? withRoles(senders, opts.roles) : senders;
     const config = clientConfig({ serverKey: opts.externalSender?.signaturePublicKey, ...opts });
     const state = await createGroup(
       opts.groupId,
@@ -213,7 +228,15 @@ export class MlsSession {
     } catch (e) {
       throw new MlsSessionError('invalid_message', `cannot join from Welcome: ${(e as Error).message}`);
     }
-    return new MlsSession(state, device, cs);
+    const session = new MlsSession(state, device, cs);
+    if (session.members().some((m) => m.identity.kind === 'server'))
+      throw new MlsSessionError('rejected', 'the group has a member leaf with the server credential');
+    try {
+      session.roles();
+    } catch (e) {
+      throw new MlsSessionError('rejected', (e as Error).message);
+    }
+    return session;
   }
 
   get epoch(): bigint {
@@ -250,6 +273,42 @@ export class MlsSession {
     return securityCode(this.state.groupContext.groupId, this.epoch, this.epochAuthenticator());
   }
 
+  /** Host and co-hosts as the group context lists them (signature keys, base64). */
+  roles(): GroupRoles {
+    return readRoles(this.state.groupContext.extensions);
+  }
+
+  /** This device's signature key as the roles name it. */
+  get ownSignatureKey(): string {
+    return toBase64(this.device.signatureKeys.publicKey);
+  }
+
+  /** The membership code (membership-code.ts): changes only when members are added or removed. */
+  membershipCode(): Promise<string> {
+    const entries = [];
+    for (const node of this.state.ratchetTree) {
+      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
+      entries.push({ credential: node.leaf.credential.identity, signaturePublicKey: node.leaf.signaturePublicKey });
+    }
+    return membershipCode(this.groupId, entries);
+  }
+
+  /**
+   * A GroupInfo of the current epoch with the ratchet tree (public data only), signed by this
+   * member: how the creator tells the delivery service what group it made.
+   */
+  async groupInfo(): Promise<Uint8Array> {
+    const gi = await createGroupInfoWithRatchetTree(
+      this.state.groupContext,
+      this.state.confirmationTag,
+      this.state,
+      this.state.ratchetTree,
+      [],
+      this.cs,
+    );
+    return encodeMls({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: gi });
+  }
+
   /** MLS-Exporter (RFC 9420 §8.5) of the current epoch. */
   exportSecret(label: string, context: Uint8Array, length: number): Promise<Uint8Array> {
     return mlsExporter(this.state.keySchedule.exporterSecret, label, context, length, this.cs);
@@ -270,7 +329,9 @@ export class MlsSession {
    * every pending proposal. With nothing to add or remove it is an empty commit with an
    * UpdatePath: the periodic rekey. Nothing changes until `applyCommit`.
    */
-  async prepareCommit(opts: { add?: Uint8Array[]; remove?: number[] } = {}): Promise<PendingCommit> {
+  async prepareCommit(
+    opts: { add?: Uint8Array[]; remove?: number[]; roles?: GroupRoles } = {},
+  ): Promise<PendingCommit> {
     this.requireActive();
     const proposals: Proposal[] = [];
     for (const bytes of opts.add ?? []) {
@@ -291,11 +352,18 @@ export class MlsSession {
         throw new MlsSessionError('rejected', 'a member cannot commit its own removal');
       proposals.push({ proposalType: 'remove', remove: { removed: leaf } });
     }
+    if (opts.roles) {
+      proposals.push({
+        proposalType: 'group_context_extensions',
+        groupContextExtensions: { extensions: withRoles(this.state.groupContext.extensions, opts.roles) },
+      });
+    }
     let result;
     try {
+      // PublicMessage (RFC 9420 §6.2): the delivery service checks the signature and proposals.
       result = await createCommit(
         { state: this.state, cipherSuite: this.cs },
-        { extraProposals: proposals, ratchetTreeExtension: true },
+        { extraProposals: proposals, ratchetTreeExtension: true, wireAsPublicMessage: true },
       );
     } catch (e) {
       const message = (e as Error).message;
@@ -335,72 +403,81 @@ export class MlsSession {
   }
 
   /**
-   * Processes a handshake message (commit or proposal) from the delivery service.
-   * Proposals from the external sender are accepted only if they are Removes of a current member.
+   * Processes a handshake message from the delivery service, and refuses what the group policy
+   * (commit-policy.ts) does not allow. Nothing changes unless the message is accepted:
+   * - a proposal must be the server's external Remove of a current member, and `acceptRemoveOf`
+   *   must accept that member (the caller compares it with the participant the server says
+   *   left); a refused proposal is never stored, so no later commit can carry it;
+   * - a commit must be a PublicMessage from a member that conforms to the policy, checked
+   *   before ts-mls applies it.
+   * Throws MlsSessionError ('rejected' for policy, 'invalid_message' for what does not verify).
    */
-  async processHandshake(bytes: Uint8Array): Promise<HandshakeResult> {
+  async processHandshake(
+    bytes: Uint8Array,
+    opts: { acceptRemoveOf?: (member: GroupMember) => boolean } = {},
+  ): Promise<HandshakeResult> {
     this.requireActive();
     const msg = decodeMls(bytes);
+    if (msg.wireformat !== 'mls_public_message') {
+      throw new MlsSessionError(
+        'rejected',
+        `handshake messages must be MLS PublicMessages, not ${msg.wireformat}`,
+      );
+    }
+    const content = msg.publicMessage.content;
+    if (content.epoch !== this.epoch) throw this.epochError(content.epoch);
+    if (content.contentType === 'application')
+      throw new MlsMessageError('unexpected_mls_message', 'application message passed as handshake');
     const before = this.members();
-    const callback: IncomingMessageCallback = (incoming) => {
-      if (incoming.kind === 'proposal') {
-        const p = incoming.proposal;
-        // External senders (our server) may only propose removals.
-        if (p.senderLeafIndex === undefined && p.proposal.proposalType !== 'remove') return 'reject';
-      }
-      return 'accept';
-    };
+    const pathLeaf = content.contentType === 'commit' ? content.commit.path?.leafNode : undefined;
+    let refusal: string | undefined;
     let proposal: ProposalWithSender | undefined;
-    const recording: IncomingMessageCallback = (incoming) => {
-      if (incoming.kind === 'proposal') proposal = incoming.proposal;
-      return callback(incoming);
+    let effect: CommitEffect | undefined;
+    const policy: IncomingMessageCallback = (incoming) => {
+      if (incoming.kind === 'proposal') {
+        proposal = incoming.proposal;
+        const p = incoming.proposal.proposal;
+        if (incoming.proposal.senderLeafIndex !== undefined)
+          refusal = 'members do not send proposals in this group';
+        else if (p.proposalType !== 'remove') refusal = 'the server may only propose removals';
+        else {
+          const removed = p.remove.removed;
+          const target = before.find((m) => m.leafIndex === removed);
+          if (!target) refusal = `the server proposed removing leaf ${removed}, which is empty`;
+          else if (opts.acceptRemoveOf && !opts.acceptRemoveOf(target))
+            refusal = `the server proposed removing ${target.identity.displayName}, who is not the participant that left`;
+        }
+        return refusal ? 'reject' : 'accept';
+      }
+      if (content.sender.senderType !== 'member') {
+        refusal = 'a commit must come from a member';
+        return 'reject';
+      }
+      const explained = explainCommit({
+        members: this.policyMembers(),
+        extensions: this.state.groupContext.extensions,
+        committerLeaf: content.sender.leafIndex,
+        proposals: incoming.proposals as CommitProposal[],
+        pathLeaf,
+      });
+      refusal = explained.violation;
+      effect = explained.effect;
+      return refusal ? 'reject' : 'accept';
     };
     let newState: ClientState;
-    let isCommit: boolean;
     try {
-      if (msg.wireformat === 'mls_private_message') {
-        if (msg.privateMessage.epoch !== this.epoch) throw this.epochError(msg.privateMessage.epoch);
-        if (msg.privateMessage.contentType === 'application') {
-          throw new MlsMessageError('unexpected_mls_message', 'application message passed as handshake');
-        }
-        const r = await processPrivateMessage(
-          this.state,
-          msg.privateMessage,
-          emptyPskIndex,
-          this.cs,
-          recording,
-        );
-        if (r.kind !== 'newState')
-          throw new MlsMessageError('unexpected_mls_message', 'not a handshake message');
-        if (r.actionTaken === 'reject')
-          throw new MlsSessionError('rejected', 'handshake message refused by policy');
-        newState = r.newState;
-        isCommit = msg.privateMessage.contentType === 'commit';
-      } else if (msg.wireformat === 'mls_public_message') {
-        const content = msg.publicMessage.content;
-        if (content.epoch !== this.epoch) throw this.epochError(content.epoch);
-        const r = await processPublicMessage(
-          this.state,
-          msg.publicMessage,
-          emptyPskIndex,
-          this.cs,
-          recording,
-        );
-        if (r.actionTaken === 'reject')
-          throw new MlsSessionError('rejected', 'handshake message refused by policy');
-        newState = r.newState;
-        isCommit = content.contentType === 'commit';
-      } else {
-        throw new MlsMessageError('unexpected_mls_message', `unexpected ${msg.wireformat}`);
-      }
+      const r = await processPublicMessage(this.state, msg.publicMessage, emptyPskIndex, this.cs, policy);
+      if (r.actionTaken === 'reject') throw new MlsSessionError('rejected', refusal ?? 'refused by policy');
+      newState = r.newState;
     } catch (e) {
       if (e instanceof MlsSessionError || e instanceof MlsMessageError) throw e;
       throw new MlsSessionError('invalid_message', `handshake message refused: ${(e as Error).message}`);
     }
-    if (!isCommit) {
+    if (content.contentType === 'proposal') {
       this.state = newState;
       return { kind: 'proposal', proposal: this.summarize(proposal, before) };
     }
+    const committer = before.find((m) => m.leafIndex === (content.sender as { leafIndex: number }).leafIndex)!;
     this.state = newState;
     const after = this.members();
     const key = (m: GroupMember) => `${m.leafIndex}:${toHex(m.signaturePublicKey)}`;
@@ -412,7 +489,29 @@ export class MlsSession {
       removedSelf: !this.active,
       added: after.filter((m) => !beforeKeys.has(key(m))),
       removed: before.filter((m) => !afterKeys.has(key(m))),
+      committer,
+      roles: effect?.roles,
     };
+  }
+
+  private policyMembers() {
+    const out = [];
+    for (const [nodeIndex, node] of this.state.ratchetTree.entries()) {
+      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
+      let identity;
+      try {
+        identity = decodeIdentity(node.leaf.credential);
+      } catch {
+        continue;
+      }
+      out.push({
+        leafIndex: nodeIndex / 2,
+        identity,
+        credentialBytes: node.leaf.credential.identity,
+        signatureKey: toBase64(node.leaf.signaturePublicKey),
+      });
+    }
+    return out;
   }
 
   /** Encrypts an application message (chat) as an MLS PrivateMessage. */
