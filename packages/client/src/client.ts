@@ -15,7 +15,7 @@ import type {
   ServerMessageOf,
   StreamInfo,
 } from '@conclave/protocol';
-import { E2eeMember, type ChatMessage } from './e2ee-member.js';
+import { E2eeMember, type ChatMessage, type GroupHealth, type MembershipChange } from './e2ee-member.js';
 import { Emitter } from './emitter.js';
 import { SignalingConnection, type WebSocketFactory } from './signaling.js';
 
@@ -45,10 +45,16 @@ export type ClientState =
 
 export interface E2eeState {
   enabled: boolean;
-  /** The local client has an MLS epoch key and sends with it. */
+  /**
+   * The local client has an MLS epoch key, sends with it, and vouches for the group: false
+   * while a departed participant's leaf is still in it or this client is out of sync.
+   */
   active: boolean;
   epoch: bigint | undefined;
   securityCode: string | undefined;
+  /** Changes only when members are added or removed: compare it aloud to find a ghost. */
+  membershipCode: string | undefined;
+  health: GroupHealth;
 }
 
 export interface ClientOptions {
@@ -104,6 +110,10 @@ type ClientEvents = {
   mediaKey: (epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number) => void;
   mediaKeysForgotten: () => void;
   roster: (members: GroupMember[]) => void;
+  /** Someone was added to or removed from the MLS group, and who committed it ("Host added Gabi"). */
+  membership: (change: MembershipChange) => void;
+  /** The group's health changed (see E2eeState.health). */
+  health: (health: GroupHealth) => void;
   chat: (msg: ChatMessage | { from: string; text: string; sentAt: number }) => void;
   muted: (kind: 'audio' | 'video') => void;
   meeting: (meeting: MeetingInfo) => void;
@@ -151,11 +161,14 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   get e2ee(): E2eeState {
     const enabled = this.meeting?.mode === 'e2ee';
     const epoch = this.e2eeMember?.epoch;
+    const health = this.e2eeMember?.health ?? 'ok';
     return {
       enabled,
-      active: enabled && epoch !== undefined && this.mediaKeys.epoch === epoch,
+      active: enabled && epoch !== undefined && this.mediaKeys.epoch === epoch && health === 'ok',
       epoch,
       securityCode: this.e2eeMember?.securityCode,
+      membershipCode: this.e2eeMember?.membershipCode,
+      health,
     };
   }
 
@@ -222,6 +235,9 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.signaling?.send({ type: 'mute_all', kind });
   }
   setRole(participantId: string, role: 'cohost' | 'participant'): void {
+    // The group's roles are written by this host's own commit, for the key it was shown.
+    const key = this.participantsById.get(participantId)?.signatureKey;
+    if (key) this.e2eeMember?.intendRole(key, role);
     this.signaling?.send({ type: 'set_role', participantId, role });
   }
   lock(locked: boolean): void {
@@ -259,6 +275,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     m.on('mediaKey', (epoch, key, leaf) => this.emit('mediaKey', epoch, key, leaf));
     m.on('mediaKeysForgotten', () => this.emit('mediaKeysForgotten'));
     m.on('roster', (members) => this.emit('roster', members));
+    m.on('membership', (change) => this.emit('membership', change));
+    m.on('health', (h) => this.emit('health', h));
     m.on('chat', (msg) => this.emit('chat', msg));
     m.on('warning', (w) => this.emit('warning', w));
     m.on('removed', () => this.emit('warning', 'removed from the MLS group'));
@@ -336,7 +354,10 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       case 'participant_joined':
       case 'participant_updated':
         this.participantsById.set(msg.participant.id, msg.participant);
-        if (msg.participant.id === this.participantId) this.role = msg.participant.role;
+        if (msg.participant.id === this.participantId) {
+          this.role = msg.participant.role;
+          this.e2eeMember?.setServerRole(msg.participant.role);
+        }
         this.emit('participants', this.participants());
         return;
       case 'participant_left':

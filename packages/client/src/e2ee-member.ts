@@ -5,12 +5,14 @@ import {
   credentialMismatch,
   fromBase64,
   readKeyPackage,
+  sameRoles,
   toBase64,
   type GroupMember,
+  type GroupRoles,
   type KeyDirectoryHook,
   type PendingCommit,
 } from '@conclave/crypto';
-import type { Joiner, ServerMessage, ServerMessageOf } from '@conclave/protocol';
+import type { Joiner, Role, ServerMessage, ServerMessageOf } from '@conclave/protocol';
 import { Emitter } from './emitter.js';
 import type { SignalingConnection } from './signaling.js';
 
@@ -21,6 +23,24 @@ export interface ChatMessage {
   sentAt: number;
 }
 
+/** Whether this member's group is one it can vouch for (what the E2EE badge must show). */
+export type GroupHealth =
+  /** In the group, nothing pending. */
+  | 'ok'
+  /** A participant left but its leaf is still in the group: it could still decrypt. */
+  | 'departed_member_present'
+  /** This member could not process a commit: it waits for the server to bring it back in. */
+  | 'out_of_sync';
+
+/** An add or remove, as the MLS group shows it (the committer is who signed the commit). */
+export interface MembershipChange {
+  epoch: bigint;
+  by: GroupMember;
+  added: GroupMember[];
+  /** Removed members, and whether the server proposed it (a departure) or the committer did. */
+  removed: GroupMember[];
+}
+
 type E2eeEvents = {
   epoch: (epoch: bigint, code: string) => void;
   /** A new epoch's SFrame base key, for media pipelines that run elsewhere (a browser worker). */
@@ -28,15 +48,12 @@ type E2eeEvents = {
   /** Every media key was dropped (left, removed, group lost). */
   mediaKeysForgotten: () => void;
   roster: (members: GroupMember[]) => void;
+  membership: (change: MembershipChange) => void;
+  health: (health: GroupHealth) => void;
   chat: (msg: ChatMessage) => void;
   removed: () => void;
   warning: (message: string) => void;
 };
-
-interface InFlight {
-  pending: PendingCommit;
-  kind: 'add' | 'remove' | 'rekey';
-}
 
 /**
  * Why a joiner the server announced must not be added, or undefined: its key package must
@@ -57,18 +74,26 @@ const dec = new TextDecoder();
 
 /**
  * The client's MLS membership in a meeting: creates or joins the group, commits what the
- * delivery service asks it to (adds, the server's Remove proposals, periodic rekeys), follows
- * everyone else's commits and feeds every new epoch's SFrame base key to MediaKeys.
+ * delivery service asks it to (adds, the server's Remove proposals, rekeys, roles), checks every
+ * commit it receives against the group policy (commit-policy.ts) before applying it, answers
+ * each with `commit_result`, and feeds every new epoch's SFrame base key to MediaKeys.
  * All handling is serialized: one server message at a time.
  */
 export class E2eeMember extends Emitter<E2eeEvents> {
   private session: MlsSession | undefined;
-  private inFlight: InFlight | undefined;
+  private inFlight: PendingCommit | undefined;
   private serverKey: Uint8Array | undefined;
   private participantId = '';
+  private serverRole: Role = 'participant';
   private securityCodeValue: string | undefined;
-  /** Leaf index → participant id, from the server's Remove proposals (to tell it what a commit removes). */
-  private readonly proposedRemovals = new Map<number, string>();
+  private membershipCodeValue: string | undefined;
+  /** Leaves the server proposed removing (a participant left), until a commit removes them. */
+  private readonly departedLeaves = new Map<number, number>();
+  private outOfSync = false;
+  private healthValue: GroupHealth = 'ok';
+  private healthTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Role changes this host asked for (signature key → role), applied at the next roles commit. */
+  private readonly roleIntents = new Map<string, 'cohost' | 'participant'>();
 
   constructor(
     readonly device: MlsDevice,
@@ -78,9 +103,11 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       directory?: KeyDirectoryHook;
       /**
        * The key holder's own admission decision for each joiner the server announces (default:
-       * accept). A refused joiner may be in the SFU session but never gets the group's keys.
+       * accept). A refused joiner may be in the meeting but never gets the group's keys.
        */
       admit?: (joiner: Joiner) => boolean;
+      /** How long a departed member's leaf may stay before `health` says so (default 2 s). */
+      departureGraceMs?: number;
     } = {},
   ) {
     super();
@@ -94,8 +121,17 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     return this.session?.active ? this.securityCodeValue : undefined;
   }
 
+  /** The membership code (changes only when members are added or removed). */
+  get membershipCode(): string | undefined {
+    return this.session?.active ? this.membershipCodeValue : undefined;
+  }
+
   get ownLeafIndex(): number | undefined {
     return this.session?.active ? this.session.ownLeafIndex : undefined;
+  }
+
+  get health(): GroupHealth {
+    return this.healthValue;
   }
 
   /** The roster, read from the MLS group's leaves. */
@@ -103,8 +139,23 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     return this.session?.active ? this.session.members() : [];
   }
 
+  /** Host and co-hosts as the group itself lists them (signature keys, base64). */
+  roles(): GroupRoles | undefined {
+    return this.session?.active ? this.session.roles() : undefined;
+  }
+
   async freshKeyPackage(): Promise<string> {
     return toBase64(await this.device.createKeyPackage());
+  }
+
+  /** This participant's role at the server (the host commits the group's roles). */
+  setServerRole(role: Role): void {
+    this.serverRole = role;
+  }
+
+  /** The host asked the server to change a participant's role: the next roles commit writes it. */
+  intendRole(signatureKey: string, role: 'cohost' | 'participant'): void {
+    this.roleIntents.set(signatureKey, role);
   }
 
   /** Drops the group state and all media keys (left, removed, or the server lost the group). */
@@ -112,13 +163,17 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     this.session = undefined;
     this.inFlight = undefined;
     this.securityCodeValue = undefined;
-    this.proposedRemovals.clear();
+    this.membershipCodeValue = undefined;
+    this.departedLeaves.clear();
+    this.outOfSync = false;
+    this.updateHealth();
     this.mediaKeys.forget();
     this.emit('mediaKeysForgotten');
   }
 
   async onJoined(msg: ServerMessageOf<'joined'>): Promise<void> {
     this.participantId = msg.participantId;
+    this.serverRole = msg.role;
     this.serverKey = msg.serverKey ? fromBase64(msg.serverKey) : undefined;
     this.reset();
     if (msg.createGroup) await this.createGroup();
@@ -137,10 +192,11 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       case 'proposal':
         return this.onProposal(msg);
       case 'rekey_request':
-        if (this.session?.active && !this.inFlight && String(this.session.epoch) === msg.epoch) {
-          await this.sendCommit(await this.session.prepareCommit(), 'rekey', [], []);
-        }
+        if (this.session?.active && !this.inFlight && String(this.session.epoch) === msg.epoch)
+          await this.sendCommit(await this.session.prepareCommit());
         return;
+      case 'roles_request':
+        return this.onRolesRequest(msg);
       case 'group_reset':
         this.reset();
         this.emitEpoch();
@@ -151,7 +207,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
         return this.onApp(msg);
       case 'error':
         if (msg.ref === 'commit' && this.inFlight) {
-          // Lost the race (stale_epoch) or refused: drop it; the server asks again in the new epoch.
+          // Lost the race or refused: drop it; the server asks again.
           this.inFlight = undefined;
         }
         return;
@@ -168,28 +224,39 @@ export class E2eeMember extends Emitter<E2eeEvents> {
 
   private async createGroup(): Promise<void> {
     const groupId = crypto.getRandomValues(new Uint8Array(16));
+    const own = toBase64(this.device.signatureKeys.publicKey);
     this.session = await MlsSession.create(this.device, {
       groupId,
       externalSender: this.serverKey ? { signaturePublicKey: this.serverKey } : undefined,
       serverKey: this.serverKey,
       directory: this.opts.directory,
+      roles: this.serverRole === 'host' ? { hosts: [own], cohosts: [] } : undefined,
     });
     this.signaling()?.send({
       type: 'group_create',
       groupId: toBase64(groupId),
-      leafIndex: this.session.ownLeafIndex,
+      groupInfo: toBase64(await this.session.groupInfo()),
     });
     await this.afterEpochChange();
   }
 
   private async onWelcome(msg: ServerMessageOf<'welcome'>): Promise<void> {
-    const session = await MlsSession.join(this.device, fromBase64(msg.welcome), {
-      serverKey: this.serverKey,
-      directory: this.opts.directory,
-    });
+    const answered = String(BigInt(msg.epoch) - 1n);
+    let session: MlsSession;
+    try {
+      session = await MlsSession.join(this.device, fromBase64(msg.welcome), {
+        serverKey: this.serverKey,
+        directory: this.opts.directory,
+      });
+    } catch (e) {
+      this.emit('warning', `could not join the group from its Welcome: ${(e as Error).message}`);
+      this.signaling()?.send({ type: 'commit_result', epoch: answered, ok: false, reason: (e as Error).message });
+      return;
+    }
     this.session = session;
     this.inFlight = undefined;
-    this.signaling()?.send({ type: 'leaf', epoch: String(session.epoch), leafIndex: session.ownLeafIndex });
+    this.outOfSync = false;
+    this.signaling()?.send({ type: 'commit_result', epoch: answered, ok: true });
     await this.afterEpochChange();
   }
 
@@ -221,65 +288,68 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       if (joiners.length === 0) return;
       pending = await s.prepareCommit({ add: joiners.map((j) => fromBase64(j.keyPackage)) });
     }
-    await this.sendCommit(
-      pending,
-      'add',
-      joiners.map((j) => j.participantId),
-      [],
-    );
+    await this.sendCommit(pending);
   }
 
+  /**
+   * The server's Remove proposal for a participant that left: checked against that
+   * participant's device before it is stored (a refused proposal never reaches a commit).
+   */
   private async onProposal(msg: ServerMessageOf<'proposal'>): Promise<void> {
     const s = this.session;
     if (!s?.active || String(s.epoch) !== msg.epoch) return;
     let result;
     try {
-      result = await s.processHandshake(fromBase64(msg.proposal));
+      result = await s.processHandshake(fromBase64(msg.proposal), {
+        acceptRemoveOf: (m) => m.identity.deviceId === msg.deviceId,
+      });
     } catch (e) {
       this.emit('warning', `refused a proposal from the server: ${(e as Error).message}`);
       return;
     }
     if (result.kind !== 'proposal' || result.proposal.type !== 'remove') return;
-    // The server may only remove the participant it says left: check the leaf's credential.
-    if (result.proposal.member?.identity.deviceId !== msg.deviceId) {
-      this.emit('warning', 'the server proposed removing a member that is not the one that left');
-      return;
-    }
-    this.proposedRemovals.set(result.proposal.leafIndex, msg.participantId);
-    if (msg.committer === this.participantId && !this.inFlight) {
-      await this.sendCommit(await s.prepareCommit(), 'remove', [], []);
-    }
+    if (!this.departedLeaves.has(result.proposal.leafIndex))
+      this.departedLeaves.set(result.proposal.leafIndex, Date.now());
+    this.updateHealth();
+    if (msg.committer === this.participantId && !this.inFlight) await this.sendCommit(await s.prepareCommit());
   }
 
-  private async sendCommit(
-    pending: PendingCommit,
-    kind: InFlight['kind'],
-    adds: string[],
-    removes: string[],
-  ): Promise<void> {
-    const allRemoves = [
-      ...removes,
-      ...pending.removed.flatMap((leaf) => {
-        const id = this.proposedRemovals.get(leaf);
-        return id ? [id] : [];
-      }),
-    ];
-    this.inFlight = { pending, kind };
+  /** The host writes the group's roles: itself as host, co-hosts as it asked for them. */
+  private async onRolesRequest(msg: ServerMessageOf<'roles_request'>): Promise<void> {
+    const s = this.session;
+    if (!s?.active || this.inFlight || String(s.epoch) !== msg.epoch || this.serverRole !== 'host') return;
+    const current = s.roles();
+    const cohosts = new Set(current.cohosts);
+    for (const [key, role] of this.roleIntents) {
+      if (role === 'cohost') cohosts.add(key);
+      else cohosts.delete(key);
+    }
+    const own = s.ownSignatureKey;
+    cohosts.delete(own);
+    const wanted: GroupRoles = { hosts: [own], cohosts: [...cohosts] };
+    if (sameRoles(current, wanted)) return;
+    await this.sendCommit(await s.prepareCommit({ roles: wanted }));
+  }
+
+  private async sendCommit(pending: PendingCommit): Promise<void> {
+    this.inFlight = pending;
     this.signaling()?.send({
       type: 'commit',
       epoch: String(pending.baseEpoch),
       commit: toBase64(pending.commit),
       welcome: pending.welcome ? toBase64(pending.welcome) : undefined,
-      adds,
-      removes: allRemoves,
     });
   }
 
   private async onCommitAccepted(msg: ServerMessageOf<'commit_accepted'>): Promise<void> {
     const f = this.inFlight;
-    if (!f || !this.session || String(f.pending.baseEpoch) !== msg.epoch) return;
+    const s = this.session;
+    if (!f || !s || String(f.baseEpoch) !== msg.epoch) return;
     this.inFlight = undefined;
-    this.session.applyCommit(f.pending);
+    const before = s.members();
+    s.applyCommit(f);
+    const self = before.find((m) => m.leafIndex === s.ownLeafIndex);
+    if (self) this.announce(before, s.members(), self);
     await this.afterEpochChange();
   }
 
@@ -291,14 +361,44 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       return;
     }
     this.inFlight = undefined; // somebody else's commit won this epoch
-    const result = await s.processHandshake(fromBase64(msg.commit));
-    if (result.kind === 'commit' && result.removedSelf) {
+    let result;
+    try {
+      result = await s.processHandshake(fromBase64(msg.commit));
+    } catch (e) {
+      // Nothing changed: this member stays at its epoch, says so, and the server recovers.
+      const reason = (e as Error).message;
+      this.emit('warning', `refused a commit: ${reason}`);
+      this.outOfSync = true;
+      this.updateHealth();
+      this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: false, reason });
+      return;
+    }
+    this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: true });
+    if (result.kind !== 'commit') return;
+    if (result.added.length > 0 || result.removed.length > 0)
+      this.emit('membership', {
+        epoch: result.epoch,
+        by: result.committer,
+        added: result.added,
+        removed: result.removed,
+      });
+    if (result.removedSelf) {
       this.reset();
       this.emit('removed');
       this.emitEpoch();
       return;
     }
     await this.afterEpochChange();
+  }
+
+  private announce(before: GroupMember[], after: GroupMember[], by: GroupMember): void {
+    const key = (m: GroupMember) => `${m.leafIndex}:${toBase64(m.signaturePublicKey)}`;
+    const b = new Set(before.map(key));
+    const a = new Set(after.map(key));
+    const added = after.filter((m) => !b.has(key(m)));
+    const removed = before.filter((m) => !a.has(key(m)));
+    if (added.length > 0 || removed.length > 0)
+      this.emit('membership', { epoch: this.session!.epoch, by, added, removed });
   }
 
   private async onApp(msg: ServerMessageOf<'app'>): Promise<void> {
@@ -320,13 +420,42 @@ export class E2eeMember extends Emitter<E2eeEvents> {
 
   private async afterEpochChange(): Promise<void> {
     const s = this.requireSession();
-    for (const leaf of [...this.proposedRemovals.keys()])
-      if (!s.memberAt(leaf)) this.proposedRemovals.delete(leaf);
+    for (const leaf of [...this.departedLeaves.keys()]) if (!s.memberAt(leaf)) this.departedLeaves.delete(leaf);
+    this.outOfSync = false;
+    this.updateHealth();
     const baseKey = await s.sframeBaseKey(this.mediaKeys.nk);
     this.mediaKeys.setEpoch(s.epoch, baseKey, s.ownLeafIndex);
     this.emit('mediaKey', s.epoch, baseKey, s.ownLeafIndex);
     this.securityCodeValue = await s.securityCode();
+    this.membershipCodeValue = await s.membershipCode();
     this.emitEpoch();
+  }
+
+  /**
+   * `departed_member_present` once a departed member's leaf has stayed longer than the grace
+   * (default 2 s: the server's removal normally lands in tens of milliseconds).
+   */
+  private updateHealth(): void {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = undefined;
+    const grace = this.opts.departureGraceMs ?? 2_000;
+    let next: GroupHealth = 'ok';
+    if (this.outOfSync) next = 'out_of_sync';
+    else if (this.departedLeaves.size > 0) {
+      const oldest = Math.min(...this.departedLeaves.values());
+      const wait = oldest + grace - Date.now();
+      if (wait <= 0) next = 'departed_member_present';
+      else {
+        this.healthTimer = setTimeout(() => this.updateHealth(), wait + 5);
+        (this.healthTimer as { unref?: () => void }).unref?.();
+      }
+    }
+    if (next !== this.healthValue) {
+      this.healthValue = next;
+      if (next === 'departed_member_present')
+        this.emit('warning', 'a participant who left is still in the encryption group: it could still decrypt');
+      this.emit('health', next);
+    }
   }
 
   private emitEpoch(): void {

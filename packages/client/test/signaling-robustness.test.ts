@@ -112,11 +112,12 @@ describe('bad signaling input gets clear errors and the meeting goes on', () => 
     const epoch = host.e2ee.epoch!;
     // send through bob's connection: a commit for an old epoch, then bytes that are no MLS message
     const signaling = (bob as unknown as { signaling: { send(m: unknown): void } }).signaling;
-    signaling.send({ type: 'commit', epoch: String(epoch - 1n), commit: 'AAAAAAAA', adds: [], removes: [] });
-    signaling.send({ type: 'commit', epoch: String(epoch), commit: 'AAAAAAAA', adds: [], removes: [] });
+    signaling.send({ type: 'commit', epoch: String(epoch - 1n), commit: 'AAAAAAAA' });
+    signaling.send({ type: 'commit', epoch: String(epoch), commit: 'AAAAAAAA' });
     signaling.send({ type: 'app', epoch: String(epoch), data: 'AAAAAAAA' });
     await until(() => errors.length === 3, 'three errors');
-    expect(errors).toEqual(['commit:stale_epoch', 'commit:bad_mls_message', 'app:bad_mls_message']);
+    // bob was not asked to commit: the delivery service says so before parsing anything
+    expect(errors).toEqual(['commit:stale_epoch', 'commit:not_your_turn', 'app:bad_mls_message']);
     expect(host.e2ee.epoch).toBe(epoch);
     const got: string[] = [];
     host.on('chat', (m) => got.push(m.text));

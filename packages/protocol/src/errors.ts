@@ -53,7 +53,13 @@ export const ERROR_CODES = [
   'passcode_locked', // too many wrong passcodes for this meeting: passcode entry is paused
   'media_capacity', // the SFU has no free media ports: the participant stays without media
   'credential_mismatch', // the join's name, device or account differs from its MLS key package's credential
-  'resume_rejected', // the resume token expired, was revoked, or belongs to another device
+  'resume_rejected',
+  // The MLS group (docs/architecture.md, "The MLS group"):
+  'invalid_commit', // a commit that does not verify or breaks the group policy (not fanned out)
+  'not_your_turn', // a commit from a member the delivery service did not ask, or for something it did not ask
+  'commit_pending', // the previous commit is still being confirmed by the members: wait for the next request
+  'duplicate_device', // this device (its MLS signature key) is already in the meeting
+  'group_violation', // this member sent a commit the other members could not process: it leaves the group // the resume token expired, was revoked, or belongs to another device
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

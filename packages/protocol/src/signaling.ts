@@ -78,6 +78,8 @@ export const participantSchema = z.object({
   state: z.enum(['waiting', 'joined']),
   /** Server's view only: whether a Welcome/commit put it in the MLS group. The UI roster reads the group. */
   inGroup: z.boolean(),
+  /** The MLS signature key of its key package (E2EE), base64: how the group's roles name it. */
+  signatureKey: b64Schema.optional(),
   audio: z.boolean(),
   video: z.boolean(),
   /**
@@ -106,12 +108,21 @@ export const joinMessage = z.object({
   resume: z.object({ participantId: idSchema, token: z.string().min(16).max(128) }).optional(),
 });
 
+/**
+ * The first key holder made the meeting's group: `groupInfo` is an epoch-0 MLS GroupInfo with
+ * the ratchet tree (public data), signed by the creator's leaf, from which the delivery service
+ * tracks the group's public state.
+ */
 export const groupCreateMessage = z.object({
   v,
   type: z.literal('group_create'),
   groupId: b64Schema,
-  leafIndex: z.number().int().min(0),
+  groupInfo: b64Schema,
 });
+/**
+ * A commit as an MLS PublicMessage. The delivery service reads who it adds and removes from
+ * the commit itself (and who a Welcome is for from the Welcome), never from the committer.
+ */
 export const commitMessage = z.object({
   v,
   type: z.literal('commit'),
@@ -119,16 +130,17 @@ export const commitMessage = z.object({
   epoch: epochSchema,
   commit: b64Schema,
   welcome: b64Schema.optional(),
-  /** Participants whose key packages the commit adds (they get the Welcome). */
-  adds: z.array(idSchema).max(1000).default([]),
-  /** Participants whose leaves the commit removes. */
-  removes: z.array(idSchema).max(1000).default([]),
 });
-export const leafMessage = z.object({
+/**
+ * A member's answer to a commit it received (`epoch` = the commit's epoch) or to its Welcome
+ * (`epoch` = the Welcome's epoch minus one): processed it, or could not / refused it by policy.
+ */
+export const commitResultMessage = z.object({
   v,
-  type: z.literal('leaf'),
+  type: z.literal('commit_result'),
   epoch: epochSchema,
-  leafIndex: z.number().int().min(0).max(65535),
+  ok: z.boolean(),
+  reason: z.string().max(500).optional(),
 });
 export const keyPackageMessage = z.object({ v, type: z.literal('key_package'), keyPackage: b64Schema });
 export const appMessage = z.object({
@@ -187,7 +199,7 @@ export const clientMessage = z.discriminatedUnion('type', [
   joinMessage,
   groupCreateMessage,
   commitMessage,
-  leafMessage,
+  commitResultMessage,
   keyPackageMessage,
   appMessage,
   chatMessage,
@@ -285,6 +297,11 @@ export const serverMessage = z.discriminatedUnion('type', [
   }),
   /** Asks the member to make an empty (path) commit: the periodic rekey. */
   z.object({ v, type: z.literal('rekey_request'), epoch: epochSchema }),
+  /**
+   * To the host: commit the group's roles (group-context extension) as the host wants them;
+   * sent when the host is in the group but the group does not list it, or after `set_role`.
+   */
+  z.object({ v, type: z.literal('roles_request'), epoch: epochSchema }),
   /** The meeting's MLS group is gone (server restart): the named participant creates a new one, the rest wait for a Welcome. */
   z.object({ v, type: z.literal('group_reset'), creator: idSchema }),
   z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema, from: idSchema }),

@@ -80,6 +80,7 @@ export class MeetingHub {
     this.timings = {
       rekeyMs: deps.timings?.rekeyMs ?? 300_000,
       commitTimeoutMs: deps.timings?.commitTimeoutMs ?? 1_500,
+      confirmTimeoutMs: deps.timings?.confirmTimeoutMs ?? 1_500,
     };
     deps.sfu?.on('subscribeOffer', (meetingId, participantId, sdp, streams) =>
       this.rooms

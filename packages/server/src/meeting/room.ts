@@ -17,7 +17,7 @@ import {
   type Role,
   type ServerMessage,
 } from '@conclave/protocol';
-import { DeliveryService } from './delivery-service.js';
+import { GroupCoordinator } from './group-coordinator.js';
 import { networkKeyForIp } from '../meetings/client-key.js';
 import type { AdmissionStore, RemovalMark } from './admission-store.js';
 import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
@@ -27,6 +27,8 @@ export interface RoomTimings {
   rekeyMs: number;
   /** A chosen committer that has not committed within this many ms is passed over. */
   commitTimeoutMs: number;
+  /** How long members have to confirm a commit (group-coordinator.ts). */
+  confirmTimeoutMs: number;
 }
 
 /** Per-meeting admission limits (settings in config.ts). */
@@ -54,8 +56,7 @@ interface Member {
   /** Shown to hosts in the waiting room (see Participant.previouslyRemoved). */
   previouslyRemoved: 'identity' | 'network' | undefined;
   state: 'waiting' | 'joined';
-  inGroup: boolean;
-  leafIndex: number | undefined;
+  /** The key package it joined with (E2EE), handed to the group coordinator on admission. */
   keyPackage: string | undefined;
   joinedAt: number;
   audio: boolean;
@@ -64,13 +65,6 @@ interface Member {
   media: boolean;
   /** A join to the SFU in flight. */
   mediaJoin?: Promise<boolean> | undefined;
-}
-
-/** A leaf that must leave the group: its owner left, dropped or was removed. */
-interface Departure {
-  participantId: string;
-  deviceId: string;
-  leafIndex: number;
 }
 
 type JoinMessage = ClientMessageOf<'join'>;
@@ -96,15 +90,10 @@ function identityMarks(
  */
 export class Room {
   private readonly members = new Map<string, Member>();
-  private readonly ds: DeliveryService;
-  private readonly departures = new Map<string, Departure>();
+  /** The meeting's MLS group (E2EE): who commits what, each commit checked on public data. */
+  private readonly group: GroupCoordinator;
   private lockoutAnnounced: { until: number; at: number } | undefined;
-  /** Joiners announced to a committer, and when (for the commit timeout). */
-  private pendingAdds = new Set<string>();
-  private creator: string | undefined;
-  private commitDeadline: NodeJS.Timeout | undefined;
-  private committerSkips = 0;
-  private rekeyTimer: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private readonly mediaQueues = new Map<Peer, Promise<void>>();
   private closed = false;
@@ -123,7 +112,42 @@ export class Room {
       onEmpty: (room: Room) => void;
     },
   ) {
-    this.ds = new DeliveryService(deps.externalSender);
+    this.group = new GroupCoordinator(
+      {
+        send: (id, msg) => this.members.get(id)?.peer.send(msg),
+        broadcast: (msg, exceptId) => this.broadcast(msg, exceptId),
+        mediaAccess: (id, allowed) => {
+          const m = this.members.get(id);
+          if (m?.media && deps.sfu) void deps.sfu.setReceiving(this.id, id, allowed).catch(() => undefined);
+        },
+        expel: (id, reason) =>
+          void this.enqueue(undefined, 'expel', async () => {
+            const m = this.members.get(id);
+            if (!m) return;
+            m.peer.send({ v, type: 'error', code: 'group_violation', message: reason });
+            await this.depart(m, 'removed', true);
+            m.peer.close(4003, 'group violation');
+          }),
+        timer: (ms, fn) => {
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            void this.enqueue(undefined, 'group_timer', fn);
+          }, ms);
+          t.unref();
+          this.timers.add(t);
+          return {
+            cancel: () => {
+              clearTimeout(t);
+              this.timers.delete(t);
+            },
+          };
+        },
+        logger: deps.logger,
+      },
+      deps.externalSender,
+      deps.timings,
+      meeting.id,
+    );
   }
 
   get id(): string {
@@ -259,6 +283,14 @@ export class Room {
       }
     }
     const old = id === undefined ? undefined : this.members.get(id);
+    if (
+      credential &&
+      [...this.members.values()].some((o) => o !== old && o.signatureKey === credential.signatureKey)
+    )
+      throw new ProtocolError(
+        'duplicate_device',
+        'this device is already in the meeting (another tab or window?): leave there first',
+      );
     this.checkRoom(state, network, old);
     if (old) await this.depart(old, 'replaced', false); // the old connection is replaced
     id ??= randomBytes(9).toString('base64url');
@@ -274,8 +306,6 @@ export class Room {
       network,
       previouslyRemoved,
       state: 'waiting',
-      inGroup: false,
-      leafIndex: undefined,
       keyPackage: msg.keyPackage,
       joinedAt: Date.now(),
       audio: !this.meeting.settings.muteOnEntry,
@@ -402,8 +432,20 @@ export class Room {
   private async admit(m: Member): Promise<void> {
     m.state = 'joined';
     m.previouslyRemoved = undefined;
-    const createGroup = this.e2ee && !this.ds.exists && this.creator === undefined;
-    if (createGroup) this.creator = m.id;
+    const createGroup =
+      this.e2ee &&
+      this.group.admitted(
+        {
+          id: m.id,
+          role: m.role,
+          displayName: m.displayName,
+          deviceId: m.deviceId,
+          userId: m.userId,
+          signatureKey: m.signatureKey!,
+          joinedAt: m.joinedAt,
+        },
+        m.keyPackage!,
+      );
     // A new token for the new state: the waiting-room token stops working.
     const resumeToken = await this.issueToken(m);
     m.peer.send({
@@ -415,12 +457,11 @@ export class Room {
       meeting: this.meeting,
       participants: this.joined().map((p) => this.describe(p)),
       serverKey: this.e2ee ? toBase64(this.deps.externalSender.publicKey) : undefined,
-      group: this.ds.info,
+      group: this.group.info,
       createGroup,
     });
     this.broadcast({ v, type: 'participant_joined', participant: this.describe(m) }, m.id);
     await this.joinMedia(m);
-    if (this.e2ee && !createGroup) this.requestAdds();
   }
 
   /**
@@ -453,9 +494,9 @@ export class Room {
       throw e;
     }
     m.media = true;
-    // Media reaches only admitted participants. In E2EE meetings it is still ciphertext
-    // until the key holders add the participant to the group.
-    await sfu.setReceiving(this.id, m.id, true);
+    // Media reaches only admitted participants, and in E2EE meetings only members of the
+    // MLS group (the coordinator opens it when the member confirms its Welcome).
+    await sfu.setReceiving(this.id, m.id, !this.e2ee || this.group.inGroup(m.id));
     if (!m.audio) await sfu.setMuted(this.id, m.id, 'audio', true);
     return true;
   }
@@ -472,11 +513,14 @@ export class Room {
     if (m.state !== 'joined') throw new ProtocolError('forbidden', 'you are in the waiting room');
     switch (msg.type) {
       case 'group_create':
-        return this.onGroupCreate(m, msg);
+        this.requireE2ee();
+        return this.group.groupCreate(m.id, msg);
       case 'commit':
-        return this.onCommit(m, msg);
-      case 'leaf':
-        return this.onLeaf(m, msg);
+        this.requireE2ee();
+        return this.group.commit(m.id, msg);
+      case 'commit_result':
+        this.requireE2ee();
+        return this.group.commitResult(m.id, msg);
       case 'key_package': {
         const { signatureKey } = await this.checkCredential(m, msg.keyPackage);
         if (m.signatureKey !== undefined && signatureKey !== m.signatureKey)
@@ -484,16 +528,13 @@ export class Room {
             'credential_mismatch',
             'a new key package must carry the signature key this participant joined with',
           );
-        m.keyPackage = msg.keyPackage;
-        if (!m.inGroup) this.requestAdds();
+        this.requireE2ee();
+        this.group.keyPackage(m.id, msg.keyPackage);
         return;
       }
       case 'app':
         this.requireE2ee();
-        if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group yet');
-        this.ds.checkApplication(msg.epoch, msg.data);
-        for (const o of this.inGroup())
-          if (o !== m) o.peer.send({ v, type: 'app', epoch: msg.epoch, data: msg.data, from: m.id });
+        this.group.relayApplication(m.id, msg);
         return;
       case 'chat':
         if (this.e2ee)
@@ -553,164 +594,6 @@ export class Room {
     }
   }
 
-  // ------------------------------------------------------------------ MLS delivery service
-
-  private onGroupCreate(m: Member, msg: ClientMessageOf<'group_create'>): void {
-    this.requireE2ee();
-    if (this.creator !== m.id)
-      throw new ProtocolError('forbidden', 'another participant creates this meeting\u2019s group');
-    this.ds.create(msg.groupId);
-    this.creator = undefined;
-    m.inGroup = true;
-    m.leafIndex = msg.leafIndex;
-    this.deps.logger.info({ meetingId: this.id, by: m.id }, 'MLS group created');
-    this.broadcast({ v, type: 'group_created', groupId: msg.groupId, epoch: '0' }, m.id);
-    this.scheduleRekey();
-    this.requestAdds();
-  }
-
-  private onCommit(m: Member, msg: ClientMessageOf<'commit'>): void {
-    this.requireE2ee();
-    if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group');
-    const adds = msg.adds.map((id) => this.members.get(id));
-    for (const [i, a] of adds.entries()) {
-      if (!a || a.state !== 'joined' || a.inGroup) {
-        throw new ProtocolError(
-          'forbidden',
-          `participant ${msg.adds[i]} is not an admitted joiner waiting to be added`,
-        );
-      }
-    }
-    if (adds.length > 0 && !msg.welcome)
-      throw new ProtocolError('bad_request', 'a commit that adds participants needs their Welcome');
-    const { newEpoch } = this.ds.acceptCommit(msg.epoch, msg.commit, msg.welcome);
-    this.clearCommitDeadline();
-    this.committerSkips = 0;
-    m.peer.send({ v, type: 'commit_accepted', epoch: msg.epoch, newEpoch: String(newEpoch) });
-    for (const o of this.inGroup())
-      if (o !== m) o.peer.send({ v, type: 'commit', epoch: msg.epoch, commit: msg.commit, from: m.id });
-    for (const id of msg.removes) this.departures.delete(id);
-    for (const a of adds) {
-      if (!a) continue;
-      a.inGroup = true;
-      a.leafIndex = undefined; // reported by the joiner once it processed the Welcome
-      a.keyPackage = undefined;
-      this.pendingAdds.delete(a.id);
-      a.peer.send({ v, type: 'welcome', epoch: String(newEpoch), welcome: msg.welcome! });
-    }
-    this.deps.logger.info(
-      {
-        meetingId: this.id,
-        by: m.id,
-        epoch: String(newEpoch),
-        adds: msg.adds.length,
-        removes: msg.removes.length,
-      },
-      'commit accepted',
-    );
-    this.scheduleRekey();
-    // Whatever the winning commit did not cover is asked for again in the new epoch.
-    void this.proposeDepartures();
-    this.requestAdds();
-  }
-
-  private onLeaf(m: Member, msg: ClientMessageOf<'leaf'>): void {
-    this.requireE2ee();
-    if (!m.inGroup) throw new ProtocolError('no_group', 'you are not in the MLS group');
-    m.leafIndex = msg.leafIndex;
-  }
-
-  /**
-   * The member asked to commit: host first, then co-hosts, then the oldest member; a member
-   * that let its turn time out is passed over. For adds (`admission`), only the host and
-   * co-hosts are asked while one of them is in the group: admission is their decision, and a
-   * joiner they refuse must not get in through another member. Without them, the oldest member
-   * admits.
-   */
-  private chooseCommitter(admission = false): Member | undefined {
-    const rank = (r: Role) => (r === 'host' ? 0 : r === 'cohost' ? 1 : 2);
-    let candidates = this.inGroup().sort((a, b) => rank(a.role) - rank(b.role) || a.joinedAt - b.joinedAt);
-    if (admission && candidates.some((c) => c.role !== 'participant')) {
-      candidates = candidates.filter((c) => c.role !== 'participant');
-    }
-    if (candidates.length === 0) return undefined;
-    return candidates[this.committerSkips % candidates.length];
-  }
-
-  /** Announces every admitted joiner with a key package to the committer, in one request. */
-  private requestAdds(): void {
-    if (!this.e2ee || !this.ds.exists) return;
-    const joiners = this.joined().filter((p) => !p.inGroup && p.keyPackage !== undefined);
-    if (joiners.length === 0) return;
-    const committer = this.chooseCommitter(true);
-    if (!committer) return;
-    this.pendingAdds = new Set(joiners.map((j) => j.id));
-    committer.peer.send({
-      v,
-      type: 'add_request',
-      epoch: String(this.ds.epoch),
-      joiners: joiners.map((j) => ({
-        participantId: j.id,
-        displayName: j.displayName,
-        deviceId: j.deviceId,
-        userId: j.userId,
-        keyPackage: j.keyPackage!,
-      })),
-    });
-    this.armCommitDeadline(() => this.requestAdds());
-  }
-
-  /** Sends the server's external Remove proposals for departed members to every member; the committer commits them. */
-  private async proposeDepartures(): Promise<void> {
-    if (!this.e2ee || !this.ds.exists) return;
-    const committer = this.chooseCommitter();
-    if (!committer) return;
-    for (const d of this.departures.values()) {
-      const proposal = toBase64(await this.ds.proposeRemove(d.leafIndex));
-      for (const o of this.inGroup()) {
-        o.peer.send({
-          v,
-          type: 'proposal',
-          epoch: String(this.ds.epoch),
-          proposal,
-          participantId: d.participantId,
-          deviceId: d.deviceId,
-          committer: committer.id,
-        });
-      }
-    }
-    if (this.departures.size > 0) this.armCommitDeadline(() => void this.proposeDepartures());
-  }
-
-  private armCommitDeadline(retry: () => void): void {
-    this.clearCommitDeadline();
-    this.commitDeadline = setTimeout(() => {
-      this.commitDeadline = undefined;
-      this.committerSkips++;
-      void this.enqueue(undefined, 'commit_timeout', retry);
-    }, this.deps.timings.commitTimeoutMs);
-    this.commitDeadline.unref();
-  }
-
-  private clearCommitDeadline(): void {
-    if (this.commitDeadline) clearTimeout(this.commitDeadline);
-    this.commitDeadline = undefined;
-  }
-
-  private scheduleRekey(): void {
-    if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
-    if (this.deps.timings.rekeyMs <= 0) return;
-    this.rekeyTimer = setTimeout(() => {
-      void this.enqueue(undefined, 'rekey', () => {
-        const committer = this.chooseCommitter();
-        if (committer && this.ds.exists)
-          committer.peer.send({ v, type: 'rekey_request', epoch: String(this.ds.epoch) });
-        this.scheduleRekey();
-      });
-    }, this.deps.timings.rekeyMs);
-    this.rekeyTimer.unref();
-  }
-
   // ------------------------------------------------------------------ leaving
 
   /**
@@ -725,30 +608,14 @@ export class Room {
   ): Promise<void> {
     if (this.members.get(m.id) !== m) return;
     this.members.delete(m.id);
-    this.pendingAdds.delete(m.id);
-    if (this.creator === m.id) this.creator = undefined;
     if (this.deps.sfu && m.media) void this.deps.sfu.leave(this.id, m.id).catch(() => undefined);
     if (m.state === 'waiting') {
       this.sendWaitingRoom();
     } else if (notify && reason !== 'replaced') {
       this.broadcast({ v, type: 'participant_left', participantId: m.id, reason });
     }
-    if (m.inGroup && m.leafIndex !== undefined) {
-      this.departures.set(m.id, { participantId: m.id, deviceId: m.deviceId, leafIndex: m.leafIndex });
-    }
-    if (this.e2ee && this.inGroup().length === 0) {
-      // Nobody holds the group's keys any more: the next key holder starts a new group.
-      this.ds.reset();
-      this.departures.clear();
-      this.clearCommitDeadline();
-      const next = this.joined()[0];
-      if (next) {
-        this.creator = next.id;
-        next.peer.send({ v, type: 'group_reset', creator: next.id });
-      }
-    } else {
-      void this.proposeDepartures();
-    }
+    // Its leaf (if any) is proposed for removal; with nobody left in the group, a new one is made.
+    if (this.e2ee) this.group.departed(m.id);
     if (reason === 'dropped') await this.deps.admission.expireAfter(this.id, m.id, this.deps.limits.resumeMs);
     else if (reason !== 'replaced') await this.deps.admission.revoke(this.id, m.id);
     if (this.members.size === 0) this.deps.onEmpty(this);
@@ -821,6 +688,7 @@ export class Room {
         if (t.role === 'host') throw new ProtocolError('forbidden', 'the host keeps the host role');
         t.role = msg.role;
         await this.deps.admission.update(this.id, t.id, { role: t.role });
+        if (this.e2ee && t.state === 'joined') this.group.roleChanged(t.id, t.role);
         this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
         return;
       }
@@ -867,8 +735,9 @@ export class Room {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.clearCommitDeadline();
-    if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
+    this.group.close();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await this.deps.sfu?.closeMeeting(this.id).catch(() => undefined);
   }
 
@@ -904,10 +773,6 @@ export class Room {
     return [...this.members.values()].filter((p) => p.state === 'joined');
   }
 
-  private inGroup(): Member[] {
-    return this.joined().filter((p) => p.inGroup);
-  }
-
   private broadcast(msg: ServerMessage, exceptId?: string): void {
     for (const p of this.joined()) if (p.id !== exceptId) p.peer.send(msg);
   }
@@ -929,7 +794,8 @@ export class Room {
       userId: p.userId,
       deviceId: p.deviceId,
       state: p.state,
-      inGroup: p.inGroup,
+      inGroup: this.group.inGroup(p.id),
+      signatureKey: p.signatureKey,
       audio: p.audio,
       video: p.video,
       previouslyRemoved: p.previouslyRemoved,

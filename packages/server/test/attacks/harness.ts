@@ -294,15 +294,42 @@ export class ModifiedClient {
     this.raw?.terminate();
   }
 
+  /**
+   * What the modified client does with MLS messages unless a test overrides `onMls`: joins
+   * from its Welcome, follows commits and stores the server's proposals, and answers
+   * `commit_result` as the SDK does (a malicious member can lie by setting `answer`).
+   */
+  answer: 'truth' | 'ok' | 'fail' | 'silent' = 'truth';
+  onMls: ((m: ServerMessage) => Promise<boolean> | boolean) | undefined;
+
   private async onMessage(m: ServerMessage): Promise<void> {
     if (m.type === 'joined' && m.serverKey) this.serverKey = fromBase64(m.serverKey);
+    if (this.onMls && (await this.onMls(m))) return;
     if (m.type === 'welcome') {
-      this.session = await MlsSession.join(this.device, fromBase64(m.welcome), { serverKey: this.serverKey });
-      this.send({ type: 'leaf', epoch: String(this.session.epoch), leafIndex: this.session.ownLeafIndex });
+      let ok = true;
+      try {
+        this.session = await MlsSession.join(this.device, fromBase64(m.welcome), { serverKey: this.serverKey });
+      } catch {
+        ok = false;
+      }
+      this.reply(String(BigInt(m.epoch) - 1n), ok);
     }
-    if (m.type === 'commit' && this.session && String(this.session.epoch) === m.epoch) {
-      await this.session.processHandshake(fromBase64(m.commit)).catch(() => undefined);
+    if (m.type === 'commit' && this.session?.active && String(this.session.epoch) === m.epoch) {
+      const ok = await this.session.processHandshake(fromBase64(m.commit)).then(
+        () => true,
+        () => false,
+      );
+      this.reply(m.epoch, ok);
     }
+    if (m.type === 'proposal' && this.session?.active && String(this.session.epoch) === m.epoch) {
+      await this.session.processHandshake(fromBase64(m.proposal)).catch(() => undefined);
+    }
+  }
+
+  private reply(epoch: string, ok: boolean): void {
+    if (this.answer === 'silent') return;
+    const said = this.answer === 'truth' ? ok : this.answer === 'ok';
+    this.send({ type: 'commit_result', epoch, ok: said, reason: said ? undefined : 'modified client says no' });
   }
 }
 
