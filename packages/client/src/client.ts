@@ -2,6 +2,7 @@ import {
   MediaKeys,
   MlsDevice,
   type GroupMember,
+  type GroupRoles,
   type KeyDirectoryHook,
   type MemberIdentity,
 } from '@conclave/crypto';
@@ -175,6 +176,11 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   /** The roster, read from the MLS group in E2EE meetings (whoever is shown can decrypt). */
   roster(): GroupMember[] {
     return this.e2eeMember?.roster() ?? [];
+  }
+
+  /** Host and co-hosts as the MLS group itself lists them (signature keys, base64), E2EE only. */
+  groupRoles(): GroupRoles | undefined {
+    return this.e2eeMember?.roles();
   }
 
   /** The server's view of the meeting's participants (waiting-room state, roles, mute flags). */

@@ -217,6 +217,13 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   }
 
   async sendChat(text: string): Promise<void> {
+    // MLS sends nothing while a proposal (a departure) waits for its commit: that lasts
+    // milliseconds, or a few seconds while the server recovers from a silent committer.
+    for (let waited = 0; this.session?.active && this.session.pendingProposals().length > 0; waited += 50) {
+      if (waited > 6_000)
+        throw new Error('the encryption group is still removing someone who left: try again');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const s = this.requireSession();
     const data = await s.encryptApplication(enc.encode(JSON.stringify({ text, sentAt: Date.now() })));
     this.signaling()?.send({ type: 'app', epoch: String(s.epoch), data: toBase64(data) });
@@ -250,7 +257,12 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       });
     } catch (e) {
       this.emit('warning', `could not join the group from its Welcome: ${(e as Error).message}`);
-      this.signaling()?.send({ type: 'commit_result', epoch: answered, ok: false, reason: (e as Error).message });
+      this.signaling()?.send({
+        type: 'commit_result',
+        epoch: answered,
+        ok: false,
+        reason: (e as Error).message,
+      });
       return;
     }
     this.session = session;
@@ -311,7 +323,8 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     if (!this.departedLeaves.has(result.proposal.leafIndex))
       this.departedLeaves.set(result.proposal.leafIndex, Date.now());
     this.updateHealth();
-    if (msg.committer === this.participantId && !this.inFlight) await this.sendCommit(await s.prepareCommit());
+    if (msg.committer === this.participantId && !this.inFlight)
+      await this.sendCommit(await s.prepareCommit());
   }
 
   /** The host writes the group's roles: itself as host, co-hosts as it asked for them. */
@@ -420,7 +433,8 @@ export class E2eeMember extends Emitter<E2eeEvents> {
 
   private async afterEpochChange(): Promise<void> {
     const s = this.requireSession();
-    for (const leaf of [...this.departedLeaves.keys()]) if (!s.memberAt(leaf)) this.departedLeaves.delete(leaf);
+    for (const leaf of [...this.departedLeaves.keys()])
+      if (!s.memberAt(leaf)) this.departedLeaves.delete(leaf);
     this.outOfSync = false;
     this.updateHealth();
     const baseKey = await s.sframeBaseKey(this.mediaKeys.nk);
@@ -453,7 +467,10 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     if (next !== this.healthValue) {
       this.healthValue = next;
       if (next === 'departed_member_present')
-        this.emit('warning', 'a participant who left is still in the encryption group: it could still decrypt');
+        this.emit(
+          'warning',
+          'a participant who left is still in the encryption group: it could still decrypt',
+        );
       this.emit('health', next);
     }
   }

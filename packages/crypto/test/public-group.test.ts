@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ExternalSender,
-  MlsDevice,
-  MlsSession,
-  PublicGroup,
-  type MemberIdentity,
-} from '../src/mls/index.js';
+import { ExternalSender, MlsDevice, MlsSession, PublicGroup, type MemberIdentity } from '../src/mls/index.js';
 import { toBase64 } from '../src/util/bytes.js';
 
-const guest = (name: string): MemberIdentity => ({ kind: 'guest', deviceId: `dev-${name}`, displayName: name });
+const guest = (name: string): MemberIdentity => ({
+  kind: 'guest',
+  deviceId: `dev-${name}`,
+  displayName: name,
+});
 
 /** A host-created group, its public view at the delivery service, and helpers to commit through both. */
 async function setup(names: string[]) {
@@ -42,7 +40,12 @@ describe('PublicGroup: the delivery service checks commits on public data', () =
     const g = await setup(['host', 'bob', 'carol']);
     const [host, bob, carol] = g.sessions as [MlsSession, MlsSession, MlsSession];
     expect(g.view().epoch).toBe(1n);
-    expect(g.view().members().map((m) => [m.leafIndex, m.identity.displayName])).toEqual([
+    expect(
+      g
+        .view()
+        .members()
+        .map((m) => [m.leafIndex, m.identity.displayName]),
+    ).toEqual([
       [0, 'host'],
       [1, 'bob'],
       [2, 'carol'],
@@ -66,10 +69,12 @@ describe('PublicGroup: the delivery service checks commits on public data', () =
     host.applyCommit(removal);
     await bob.processHandshake(removal.commit);
     expect(v2.next.epoch).toBe(host.epoch);
-    expect(v2.next.context.treeHash).toEqual((host as unknown as { state: { groupContext: { treeHash: Uint8Array } } }).state.groupContext.treeHash);
+    expect(v2.next.context.treeHash).toEqual(
+      (host as unknown as { state: { groupContext: { treeHash: Uint8Array } } }).state.groupContext.treeHash,
+    );
     expect(v2.next.context.confirmedTranscriptHash).toEqual(
-      (bob as unknown as { state: { groupContext: { confirmedTranscriptHash: Uint8Array } } }).state.groupContext
-        .confirmedTranscriptHash,
+      (bob as unknown as { state: { groupContext: { confirmedTranscriptHash: Uint8Array } } }).state
+        .groupContext.confirmedTranscriptHash,
     );
   });
 
@@ -80,7 +85,9 @@ describe('PublicGroup: the delivery service checks commits on public data', () =
     const eve = await MlsDevice.create(guest('eve'));
     const pending = await host.prepareCommit({ add: [await dave.createKeyPackage()] });
     const other = await host.prepareCommit({ add: [await eve.createKeyPackage()] });
-    await expect(g.view().verifyCommit(pending.commit, other.welcome)).rejects.toThrow(/Welcome is not for exactly/);
+    await expect(g.view().verifyCommit(pending.commit, other.welcome)).rejects.toThrow(
+      /Welcome is not for exactly/,
+    );
     await expect(g.view().verifyCommit(pending.commit, undefined)).rejects.toThrow(/needs their Welcome/);
     const ok = await g.view().verifyCommit(pending.commit, pending.welcome);
     expect(ok.effect.added.map((a) => [a.leafIndex, a.identity.displayName])).toEqual([[1, 'dave']]);
@@ -104,8 +111,14 @@ describe('PublicGroup: the delivery service checks commits on public data', () =
     const g = await setup(['host', 'bob']);
     const [, bob] = g.sessions as [MlsSession, MlsSession];
     const removeHost = await bob.prepareCommit({ remove: [0] });
-    await expect(g.view().verifyCommit(removeHost.commit, undefined)).rejects.toThrow(/only the host or a co-host may remove/);
-    const claim = await bob.prepareCommit({ roles: { hosts: [toBase64(g.devices[1]!.signatureKeys.publicKey)], cohosts: [] } });
-    await expect(g.view().verifyCommit(claim.commit, undefined)).rejects.toThrow(/only the host may change the roles/);
+    await expect(g.view().verifyCommit(removeHost.commit, undefined)).rejects.toThrow(
+      /only the host or a co-host may remove/,
+    );
+    const claim = await bob.prepareCommit({
+      roles: { hosts: [toBase64(g.devices[1]!.signatureKeys.publicKey)], cohosts: [] },
+    });
+    await expect(g.view().verifyCommit(claim.commit, undefined)).rejects.toThrow(
+      /only the host may change the roles/,
+    );
   });
 });

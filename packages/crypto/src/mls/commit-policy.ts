@@ -95,7 +95,8 @@ export function explainCommit(f: CommitFacts): { violation?: string; effect?: Co
           effect.removes.push({ leafIndex: target.leafIndex, by: 'server' });
           break;
         }
-        if (committerRole === 'participant') return { violation: 'only the host or a co-host may remove members' };
+        if (committerRole === 'participant')
+          return { violation: 'only the host or a co-host may remove members' };
         if (presentRole(f, roles, target) !== 'participant' && committerRole !== 'host')
           return { violation: 'only the host may remove a host or a co-host' };
         effect.removes.push({ leafIndex: target.leafIndex, by: 'member' });

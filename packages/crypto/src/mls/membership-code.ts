@@ -29,10 +29,20 @@ function compare(a: Uint8Array, b: Uint8Array): number {
  */
 export async function membershipCode(groupId: Uint8Array, members: MembershipEntry[]): Promise<string> {
   const entries = members
-    .map((m) => concatBytes(u32(m.credential.length), m.credential, u32(m.signaturePublicKey.length), m.signaturePublicKey))
+    .map((m) =>
+      concatBytes(
+        u32(m.credential.length),
+        m.credential,
+        u32(m.signaturePublicKey.length),
+        m.signaturePublicKey,
+      ),
+    )
     .sort(compare);
   const digest = new Uint8Array(
-    await crypto.subtle.digest('SHA-256', concatBytes(LABEL, u32(groupId.length), groupId, u32(entries.length), ...entries)),
+    await crypto.subtle.digest(
+      'SHA-256',
+      concatBytes(LABEL, u32(groupId.length), groupId, u32(entries.length), ...entries),
+    ),
   );
   const view = new DataView(digest.buffer);
   const groups: string[] = [];

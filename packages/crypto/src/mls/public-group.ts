@@ -125,7 +125,10 @@ export class PublicGroup {
       if (msg.wireformat !== 'mls_group_info') throw new Error(`a ${msg.wireformat}, not a GroupInfo`);
       gi = msg.groupInfo;
     } catch (e) {
-      throw new PublicGroupError('invalid_group_info', `the GroupInfo does not parse: ${(e as Error).message}`);
+      throw new PublicGroupError(
+        'invalid_group_info',
+        `the GroupInfo does not parse: ${(e as Error).message}`,
+      );
     }
     const fail = (why: string) => new PublicGroupError('invalid_group_info', why);
     let cs: CiphersuiteImpl;
@@ -224,7 +227,10 @@ export class PublicGroup {
     if (pm.auth.contentType !== 'commit') throw bad('the commit has no confirmation tag');
     if (!constantTimeEqual(content.groupId, this.groupId)) throw bad('the commit is for another group');
     if (content.epoch !== this.epoch)
-      throw new PublicGroupError('stale_epoch', `commit for epoch ${content.epoch}, the group is at ${this.epoch}`);
+      throw new PublicGroupError(
+        'stale_epoch',
+        `commit for epoch ${content.epoch}, the group is at ${this.epoch}`,
+      );
     if (content.sender.senderType !== 'member') throw bad('a commit must come from a member');
     const committerLeaf = content.sender.leafIndex;
     const before = this.members();
@@ -242,7 +248,8 @@ export class PublicGroup {
 
     const proposals: CommitProposal[] = [];
     for (const p of content.commit.proposals as ProposalOrRef[]) {
-      if (p.proposalOrRefType === 'proposal') proposals.push({ proposal: p.proposal, senderLeafIndex: committerLeaf });
+      if (p.proposalOrRefType === 'proposal')
+        proposals.push({ proposal: p.proposal, senderLeafIndex: committerLeaf });
       else {
         const known = this.proposals.get(toBase64(p.reference));
         if (!known) throw bad('the commit refers to a proposal this server did not make in this epoch');
@@ -257,9 +264,13 @@ export class PublicGroup {
       proposals,
       pathLeaf: path?.leafNode,
     });
-    if (explained.violation || !explained.effect) throw bad(`the commit breaks the group policy: ${explained.violation}`);
+    if (explained.violation || !explained.effect)
+      throw bad(`the commit breaks the group policy: ${explained.violation}`);
 
-    const config = { ...defaultClientConfig, authService: conclaveAuthService({ serverKey: this.serverKey }) };
+    const config = {
+      ...defaultClientConfig,
+      authService: conclaveAuthService({ serverKey: this.serverKey }),
+    };
     const pseudoState = {
       groupContext: this.context,
       ratchetTree: this.tree,
@@ -269,7 +280,14 @@ export class PublicGroup {
     } as unknown as ClientState; // applyProposals reads only these fields (ts-mls 1.6.4)
     let result;
     try {
-      result = await applyProposals(pseudoState, content.commit.proposals, committerLeaf as never, emptyPskIndex, false, this.cs);
+      result = await applyProposals(
+        pseudoState,
+        content.commit.proposals,
+        committerLeaf as never,
+        emptyPskIndex,
+        false,
+        this.cs,
+      );
     } catch (e) {
       throw bad(`the proposals do not apply: ${(e as Error).message}`);
     }
@@ -277,7 +295,9 @@ export class PublicGroup {
     if (result.needsUpdatePath && !path) throw bad('this commit needs an UpdatePath');
     let tree = result.tree;
     const extensions: Extension[] =
-      result.additionalResult.extensions.length > 0 ? result.additionalResult.extensions : this.context.extensions;
+      result.additionalResult.extensions.length > 0
+        ? result.additionalResult.extensions
+        : this.context.extensions;
     const context = { ...this.context, extensions };
     if (path) {
       const leafError = await validateLeafNodeUpdateOrCommit(

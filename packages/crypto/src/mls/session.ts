@@ -288,7 +288,10 @@ export class MlsSession {
     const entries = [];
     for (const node of this.state.ratchetTree) {
       if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
-      entries.push({ credential: node.leaf.credential.identity, signaturePublicKey: node.leaf.signaturePublicKey });
+      entries.push({
+        credential: node.leaf.credential.identity,
+        signaturePublicKey: node.leaf.signaturePublicKey,
+      });
     }
     return membershipCode(this.groupId, entries);
   }
@@ -477,7 +480,9 @@ export class MlsSession {
       this.state = newState;
       return { kind: 'proposal', proposal: this.summarize(proposal, before) };
     }
-    const committer = before.find((m) => m.leafIndex === (content.sender as { leafIndex: number }).leafIndex)!;
+    const committer = before.find(
+      (m) => m.leafIndex === (content.sender as { leafIndex: number }).leafIndex,
+    )!;
     this.state = newState;
     const after = this.members();
     const key = (m: GroupMember) => `${m.leafIndex}:${toHex(m.signaturePublicKey)}`;

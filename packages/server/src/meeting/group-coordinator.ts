@@ -64,6 +64,8 @@ interface Seat {
   unresponsiveUntil: number;
   /** Did not confirm a commit in time once: later commits do not wait for it. */
   silent: boolean;
+  /** When it was last taken out of the group because it could not process a commit. */
+  resyncs: number[];
 }
 
 type Ask = { committer: string; kind: 'add' | 'remove' | 'rekey' | 'roles'; joiners: Set<string> };
@@ -86,6 +88,9 @@ const NOBODY = 'resync-only';
 
 /** How long a member that let a removal, rekey or creation time out is asked last. */
 const UNRESPONSIVE_MS = 30_000;
+
+/** A member that cannot follow the group this often (per minute) is expelled instead of resynced. */
+const MAX_RESYNCS_PER_MINUTE = 3;
 
 /**
  * The MLS group of one E2EE meeting session, as the delivery service runs it: which member
@@ -151,7 +156,15 @@ export class GroupCoordinator {
 
   /** A participant was admitted with a key package; true when it must create the group. */
   admitted(p: GroupParticipant, keyPackage: string): boolean {
-    this.seats.set(p.id, { p, leaf: undefined, confirmed: false, keyPackage, unresponsiveUntil: 0, silent: false });
+    this.seats.set(p.id, {
+      p,
+      leaf: undefined,
+      confirmed: false,
+      keyPackage,
+      unresponsiveUntil: 0,
+      silent: false,
+      resyncs: [],
+    });
     if (!this.view && this.creator === undefined) {
       this.creator = p.id;
       this.armCreation();
@@ -222,7 +235,10 @@ export class GroupCoordinator {
       throw new ProtocolError('bad_request', 'group id must be 8-64 bytes');
     const roles = view.roles();
     if (roles.cohosts.length > 0 || roles.hosts.some((k) => k !== s.p.signatureKey || s.p.role !== 'host'))
-      throw new ProtocolError('bad_mls_message', 'a new group lists no roles but its creator as host, if it is the host');
+      throw new ProtocolError(
+        'bad_mls_message',
+        'a new group lists no roles but its creator as host, if it is the host',
+      );
     this.view = view;
     this.creator = undefined;
     this.clearAsk();
@@ -244,7 +260,10 @@ export class GroupCoordinator {
     if (this.settling)
       throw new ProtocolError('commit_pending', 'the members are still confirming the previous commit');
     if (BigInt(msg.epoch) !== view.epoch)
-      throw new ProtocolError('stale_epoch', `commit for epoch ${msg.epoch}, the group is at epoch ${view.epoch}`);
+      throw new ProtocolError(
+        'stale_epoch',
+        `commit for epoch ${msg.epoch}, the group is at epoch ${view.epoch}`,
+      );
     const ask = this.ask;
     if (!ask || ask.committer !== id)
       throw new ProtocolError('not_your_turn', 'the delivery service did not ask you to commit');
@@ -285,14 +304,21 @@ export class GroupCoordinator {
       if (d) removed.push([r.leafIndex, d]);
       this.departures.delete(r.leafIndex);
     }
-    for (const other of this.seats.values()) if (other.leaf !== undefined && other.p.id !== id) other.confirmed = false;
+    for (const other of this.seats.values())
+      if (other.leaf !== undefined && other.p.id !== id) other.confirmed = false;
     this.ports.send(id, { v, type: 'commit_accepted', epoch: msg.epoch, newEpoch: String(this.view.epoch) });
-    for (const o of existing) this.ports.send(o.p.id, { v, type: 'commit', epoch: msg.epoch, commit: msg.commit, from: id });
+    for (const o of existing)
+      this.ports.send(o.p.id, { v, type: 'commit', epoch: msg.epoch, commit: msg.commit, from: id });
     for (const [joiner, leaf] of added) {
       joiner.leaf = leaf;
       joiner.keyPackage = undefined;
       joiner.confirmed = false;
-      this.ports.send(joiner.p.id, { v, type: 'welcome', epoch: String(this.view.epoch), welcome: msg.welcome! });
+      this.ports.send(joiner.p.id, {
+        v,
+        type: 'welcome',
+        epoch: String(this.view.epoch),
+        welcome: msg.welcome!,
+      });
     }
     this.ports.logger.info(
       {
@@ -340,16 +366,23 @@ export class GroupCoordinator {
     try {
       framing = readMlsFraming(fromBase64(msg.data));
     } catch (e) {
-      throw new ProtocolError('bad_mls_message', `application message does not parse: ${(e as Error).message}`);
+      throw new ProtocolError(
+        'bad_mls_message',
+        `application message does not parse: ${(e as Error).message}`,
+      );
     }
     if (framing.wireformat !== 'mls_private_message' || framing.contentType !== 'application')
       throw new ProtocolError('bad_mls_message', 'not an MLS application message');
     if (!framing.groupId || !constantTimeEqual(framing.groupId, view.groupId))
       throw new ProtocolError('bad_mls_message', 'application message is for another group');
     if (framing.epoch === undefined || framing.epoch > view.epoch || String(framing.epoch) !== msg.epoch)
-      throw new ProtocolError('stale_epoch', `application message epoch ${framing.epoch} does not fit group epoch ${view.epoch}`);
+      throw new ProtocolError(
+        'stale_epoch',
+        `application message epoch ${framing.epoch} does not fit group epoch ${view.epoch}`,
+      );
     for (const o of this.members())
-      if (o.p.id !== id) this.ports.send(o.p.id, { v, type: 'app', epoch: msg.epoch, data: msg.data, from: id });
+      if (o.p.id !== id)
+        this.ports.send(o.p.id, { v, type: 'app', epoch: msg.epoch, data: msg.data, from: id });
   }
 
   // ------------------------------------------------------------ decisions
@@ -362,7 +395,10 @@ export class GroupCoordinator {
         .map((j) => this.seats.get(j))
         .find((j) => j !== undefined && j.leaf === undefined && j.p.signatureKey === a.signatureKey);
       if (!joiner)
-        throw new ProtocolError('not_your_turn', `the commit adds ${a.identity.displayName}, who was not announced to you`);
+        throw new ProtocolError(
+          'not_your_turn',
+          `the commit adds ${a.identity.displayName}, who was not announced to you`,
+        );
       out.push([joiner, a.leafIndex]);
     }
     return out;
@@ -373,10 +409,12 @@ export class GroupCoordinator {
   }
 
   /**
-   * Ends a commit's confirmation. Nobody of the existing members could process it (and one
-   * said so): the committer sent something broken; the group goes back to the previous epoch,
+   * Ends a commit's confirmation. At least two existing members could not process it and none
+   * could: the committer sent something broken; the group goes back to the previous epoch,
    * where the members still are, and the committer is expelled. Otherwise every member that
-   * could not process it is taken out and asked for a fresh key package.
+   * could not process it is taken out and asked for a fresh key package. (With one other member
+   * only, the server cannot tell a broken commit from a member lying about it; that member is
+   * resynced, and expelled if it keeps failing.)
    */
   private settle(): void {
     const st = this.settling;
@@ -385,7 +423,7 @@ export class GroupCoordinator {
     st.timer.cancel();
     const existingFailed = [...st.failed.keys()].filter((id) => st.existing.has(id));
     const existingOk = [...st.ok].filter((id) => st.existing.has(id));
-    if (existingFailed.length > 0 && existingOk.length === 0) {
+    if (existingFailed.length >= 2 && existingOk.length === 0) {
       this.ports.logger.warn(
         { meetingId: this.meetingId, committer: st.committer, failed: existingFailed.length },
         'no member could process a commit: back to the previous epoch, committer expelled',
@@ -414,7 +452,10 @@ export class GroupCoordinator {
       for (const [id, reason] of st.failed) {
         const s = this.seats.get(id);
         if (!s) continue;
-        this.ports.logger.warn({ meetingId: this.meetingId, participantId: id, reason }, 'member could not process a commit: resync');
+        this.ports.logger.warn(
+          { meetingId: this.meetingId, participantId: id, reason },
+          'member could not process a commit: resync',
+        );
         this.resync(s, true);
       }
       // Members that did not answer in time are assumed to have processed it; later commits
@@ -432,7 +473,14 @@ export class GroupCoordinator {
 
   /** Takes a member's leaf out (the server proposes its removal) and asks it for a fresh key package. */
   private resync(s: Seat, leafInGroup: boolean): void {
-    if (leafInGroup && s.leaf !== undefined) this.departures.set(s.leaf, { participantId: s.p.id, deviceId: s.p.deviceId });
+    const now = Date.now();
+    s.resyncs = [...s.resyncs.filter((t) => now - t < 60_000), now];
+    if (s.resyncs.length > MAX_RESYNCS_PER_MINUTE) {
+      this.ports.expel(s.p.id, 'your device keeps failing to follow the encryption group: join again');
+      return;
+    }
+    if (leafInGroup && s.leaf !== undefined)
+      this.departures.set(s.leaf, { participantId: s.p.id, deviceId: s.p.deviceId });
     s.leaf = undefined;
     s.confirmed = false;
     s.keyPackage = undefined;
@@ -523,7 +571,9 @@ export class GroupCoordinator {
           });
         }
       }
-    })().catch((e: unknown) => this.ports.logger.error({ err: e, meetingId: this.meetingId }, 'remove proposal failed'));
+    })().catch((e: unknown) =>
+      this.ports.logger.error({ err: e, meetingId: this.meetingId }, 'remove proposal failed'),
+    );
   }
 
   /** The host, in the group and confirmed, whose key the group's roles do not list as host. */
@@ -538,7 +588,9 @@ export class GroupCoordinator {
     const wanted =
       roles.hosts.includes(host.p.signatureKey) &&
       cohostKeys.every((k) => roles.cohosts.includes(k)) &&
-      roles.cohosts.every((k) => !this.members().some((s) => s.p.signatureKey === k && s.p.role !== 'cohost'));
+      roles.cohosts.every(
+        (k) => !this.members().some((s) => s.p.signatureKey === k && s.p.role !== 'cohost'),
+      );
     if (wanted) return;
     this.setAsk({ committer: host.p.id, kind: 'roles', joiners: new Set() });
     this.ports.send(host.p.id, { v, type: 'roles_request', epoch: String(this.view.epoch) });
@@ -557,7 +609,10 @@ export class GroupCoordinator {
         // key holders leave undone are their decision.)
         const s = this.seats.get(ask.committer);
         if (s) s.unresponsiveUntil = Date.now() + UNRESPONSIVE_MS;
-        this.ports.logger.warn({ meetingId: this.meetingId, committer: ask.committer, kind: ask.kind }, 'committer did not answer');
+        this.ports.logger.warn(
+          { meetingId: this.meetingId, committer: ask.committer, kind: ask.kind },
+          'committer did not answer',
+        );
       }
       if (ask.kind !== 'roles') this.next();
     });

@@ -1,6 +1,11 @@
 export * from './hub.js';
 export * from './deps.js';
 export { Room, type RoomLimits, type RoomTimings } from './room.js';
-export { GroupCoordinator, type GroupPorts, type GroupParticipant, type GroupTimings } from './group-coordinator.js';
+export {
+  GroupCoordinator,
+  type GroupPorts,
+  type GroupParticipant,
+  type GroupTimings,
+} from './group-coordinator.js';
 export * from './admission-store.js';
 export { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';

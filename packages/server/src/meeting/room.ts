@@ -69,6 +69,11 @@ interface Member {
 
 type JoinMessage = ClientMessageOf<'join'>;
 
+/** Whether a participant in role `a` may mute or remove one in role `b`. */
+function outranks(a: Role, b: Role): boolean {
+  return a === 'host' ? b !== 'host' : a === 'cohost' && b === 'participant';
+}
+
 /** The marks a removal records and a join is compared with. */
 function identityMarks(
   who: { userId?: string | undefined; deviceId: string },
@@ -670,6 +675,7 @@ export class Room {
       case 'remove': {
         const t = this.target(msg.participantId);
         if (t.role === 'host') throw new ProtocolError('forbidden', 'the host cannot be removed');
+        this.requireOutranks(m, t);
         // Recorded before the socket closes: the removed participant's next join finds it.
         await this.deps.admission.recordRemoval(this.id, this.marksOf(t, msg.ban), msg.ban);
         t.peer.send({ v, type: 'removed', reason: 'the host removed you from the meeting' });
@@ -677,11 +683,15 @@ export class Room {
         t.peer.close(4003, 'removed');
         return;
       }
-      case 'mute':
-        await this.mute(this.target(msg.participantId), msg.kind, m);
+      case 'mute': {
+        const t = this.target(msg.participantId);
+        if (t !== m) this.requireOutranks(m, t);
+        await this.mute(t, msg.kind, m);
         return;
+      }
       case 'mute_all':
-        for (const t of this.joined()) if (t !== m && t.role !== 'host') await this.mute(t, msg.kind, m);
+        for (const t of this.joined())
+          if (t !== m && outranks(m.role, t.role)) await this.mute(t, msg.kind, m);
         return;
       case 'set_role': {
         const t = this.target(msg.participantId);
@@ -701,6 +711,18 @@ export class Room {
         await this.end();
         return;
     }
+  }
+
+  /**
+   * Role policy (docs/architecture.md, "Roles"): the host acts on everyone; a co-host acts on
+   * participants only (it cannot mute or remove the host or another co-host).
+   */
+  private requireOutranks(actor: Member, t: Member): void {
+    if (!outranks(actor.role, t.role))
+      throw new ProtocolError(
+        'forbidden',
+        'a co-host can only act on participants, not on the host or other co-hosts',
+      );
   }
 
   /** The SFU stops forwarding `kind` from `t`; `t` and everyone else are told. */

@@ -3,7 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { MlsDevice, MlsSession, fromBase64, toBase64, type MemberIdentity } from '@conclave/crypto';
+import {
+  MlsDevice,
+  MlsSession,
+  fromBase64,
+  toBase64,
+  type MemberIdentity,
+  type PendingCommit,
+} from '@conclave/crypto';
 import {
   AccountApi,
   ConclaveClient,
@@ -295,41 +302,115 @@ export class ModifiedClient {
   }
 
   /**
-   * What the modified client does with MLS messages unless a test overrides `onMls`: joins
-   * from its Welcome, follows commits and stores the server's proposals, and answers
-   * `commit_result` as the SDK does (a malicious member can lie by setting `answer`).
+   * What the modified client does with MLS messages unless a test's `onMls` handles them
+   * (returns true): what the SDK does — creates the group when told to, joins from its Welcome,
+   * follows commits, stores the server's proposals, commits what it is asked to (adds, removals,
+   * rekeys), and answers `commit_result` (a lying member sets `answer`).
    */
   answer: 'truth' | 'ok' | 'fail' | 'silent' = 'truth';
   onMls: ((m: ServerMessage) => Promise<boolean> | boolean) | undefined;
+  /** The commit it sent and has not seen accepted. */
+  pending: PendingCommit | undefined;
+
+  /** Creates the meeting's group (as the SDK does on `createGroup`), listing itself as host if `host`. */
+  async createGroup(host = false): Promise<void> {
+    const own = toBase64(this.device.signatureKeys.publicKey);
+    const groupId = crypto.getRandomValues(new Uint8Array(16));
+    this.session = await MlsSession.create(this.device, {
+      groupId,
+      externalSender: this.serverKey ? { signaturePublicKey: this.serverKey } : undefined,
+      serverKey: this.serverKey,
+      roles: host ? { hosts: [own], cohosts: [] } : undefined,
+    });
+    this.send({
+      type: 'group_create',
+      groupId: toBase64(groupId),
+      groupInfo: toBase64(await this.session.groupInfo()),
+    });
+  }
+
+  /** Sends a commit it made (possibly altered: `bytes`), to be applied when accepted. */
+  sendCommit(pending: PendingCommit, bytes = pending.commit, welcome = pending.welcome): void {
+    this.pending = pending;
+    this.send({
+      type: 'commit',
+      epoch: String(pending.baseEpoch),
+      commit: toBase64(bytes),
+      welcome: welcome ? toBase64(welcome) : undefined,
+    });
+  }
 
   private async onMessage(m: ServerMessage): Promise<void> {
     if (m.type === 'joined' && m.serverKey) this.serverKey = fromBase64(m.serverKey);
     if (this.onMls && (await this.onMls(m))) return;
-    if (m.type === 'welcome') {
-      let ok = true;
-      try {
-        this.session = await MlsSession.join(this.device, fromBase64(m.welcome), { serverKey: this.serverKey });
-      } catch {
-        ok = false;
+    const s = this.session;
+    switch (m.type) {
+      case 'joined':
+        if (m.createGroup) await this.createGroup(m.role === 'host');
+        return;
+      case 'welcome': {
+        let ok = true;
+        try {
+          this.session = await MlsSession.join(this.device, fromBase64(m.welcome), {
+            serverKey: this.serverKey,
+          });
+        } catch {
+          ok = false;
+        }
+        this.reply(String(BigInt(m.epoch) - 1n), ok);
+        return;
       }
-      this.reply(String(BigInt(m.epoch) - 1n), ok);
-    }
-    if (m.type === 'commit' && this.session?.active && String(this.session.epoch) === m.epoch) {
-      const ok = await this.session.processHandshake(fromBase64(m.commit)).then(
-        () => true,
-        () => false,
-      );
-      this.reply(m.epoch, ok);
-    }
-    if (m.type === 'proposal' && this.session?.active && String(this.session.epoch) === m.epoch) {
-      await this.session.processHandshake(fromBase64(m.proposal)).catch(() => undefined);
+      case 'commit':
+        if (s?.active && String(s.epoch) === m.epoch) {
+          this.pending = undefined;
+          const ok = await s.processHandshake(fromBase64(m.commit)).then(
+            () => true,
+            () => false,
+          );
+          this.reply(m.epoch, ok);
+        }
+        return;
+      case 'commit_accepted':
+        if (this.pending && s && String(this.pending.baseEpoch) === m.epoch) {
+          s.applyCommit(this.pending);
+          this.pending = undefined;
+        }
+        return;
+      case 'proposal':
+        if (s?.active && String(s.epoch) === m.epoch) {
+          await s.processHandshake(fromBase64(m.proposal)).catch(() => undefined);
+          if (m.committer === this.resume?.participantId && !this.pending)
+            this.sendCommit(await s.prepareCommit());
+        }
+        return;
+      case 'add_request':
+        if (s?.active && String(s.epoch) === m.epoch && !this.pending)
+          this.sendCommit(await s.prepareCommit({ add: m.joiners.map((j) => fromBase64(j.keyPackage)) }));
+        return;
+      case 'rekey_request':
+        if (s?.active && String(s.epoch) === m.epoch && !this.pending)
+          this.sendCommit(await s.prepareCommit());
+        return;
+      case 'group_reset':
+        this.session = undefined;
+        this.pending = undefined;
+        if (m.creator === this.resume?.participantId) await this.createGroup();
+        else this.send({ type: 'key_package', keyPackage: toBase64(await this.device.createKeyPackage()) });
+        return;
+      default:
+        return;
     }
   }
 
   private reply(epoch: string, ok: boolean): void {
     if (this.answer === 'silent') return;
     const said = this.answer === 'truth' ? ok : this.answer === 'ok';
-    this.send({ type: 'commit_result', epoch, ok: said, reason: said ? undefined : 'modified client says no' });
+    this.send({
+      type: 'commit_result',
+      epoch,
+      ok: said,
+      reason: said ? undefined : 'modified client says no',
+    });
   }
 }
 
