@@ -1,12 +1,8 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { ExternalSender, MlsDevice, toBase64, type MemberIdentity } from '@conclave/crypto';
-import { ConclaveClient } from '@conclave/client';
-import { nodeWebSocket } from '@conclave/client/node';
-import type { Participant } from '@conclave/protocol';
+import { MlsDevice, toBase64, type MemberIdentity } from '@conclave/crypto';
+import type { Joiner, Participant } from '@conclave/protocol';
 import { attackServer, honest, hostMeeting, ModifiedClient, participants, until } from './harness.js';
+import { MaliciousServer } from './malicious-server.js';
 
 // Finding 5: the name the host admits from the waiting room ("Bob the intern") was not bound
 // to the name in the joiner's MLS credential ("Alice (CEO)"), which everyone then saw.
@@ -100,79 +96,19 @@ describe('the server admits the name in the credential, nothing else', () => {
 });
 
 describe('the key holder checks what a (malicious) server announces', () => {
-  let fake: {
-    url: string;
-    sockets: WebSocket[];
-    got: Array<Record<string, unknown>>;
-    close(): Promise<void>;
-  };
+  let fake: MaliciousServer;
   beforeAll(async () => {
-    const http = createServer((_q, r) => r.writeHead(404).end());
-    const wss = new WebSocketServer({ server: http, path: '/ws' });
-    const sockets: WebSocket[] = [];
-    const got: Array<Record<string, unknown>> = [];
-    wss.on('connection', (s) => {
-      sockets.push(s);
-      s.on('message', (d) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
-    });
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    fake = {
-      url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
-      sockets,
-      got,
-      async close() {
-        for (const s of sockets) s.terminate();
-        await new Promise<void>((r) => wss.close(() => r()));
-        await new Promise<void>((r) => http.close(() => r()));
-      },
-    };
+    fake = await MaliciousServer.start();
   });
   afterAll(async () => {
     await fake.close();
   });
 
   it('refuses to add a joiner whose key package names someone else or carries the server credential', async () => {
-    const serverKey = (await ExternalSender.generate()).publicKey;
-    const host = new ConclaveClient({
-      serverUrl: fake.url,
-      meetingId: 'fake-meeting',
+    const host = await fake.join({
       displayName: 'Host',
-      webSocket: nodeWebSocket,
-      reconnect: false,
+      settings: { waitingRoom: true, maxParticipants: 10 },
     });
-    const warnings: string[] = [];
-    host.on('warning', (w) => warnings.push(w));
-    const connected = host.connect();
-    await until(() => fake.got.some((m) => m.type === 'join'), 'the join');
-    const socket = fake.sockets.at(-1)!;
-    const say = (m: Record<string, unknown>) => socket.send(JSON.stringify({ v: 1, ...m }));
-    const meeting = {
-      id: 'fake-meeting',
-      title: '',
-      mode: 'e2ee',
-      ended: false,
-      settings: {
-        passcodeRequired: false,
-        waitingRoom: true,
-        muteOnEntry: false,
-        maxParticipants: 10,
-        locked: false,
-        allowScreenShare: true,
-      },
-    };
-    say({
-      type: 'joined',
-      participantId: 'host-id',
-      resumeToken: 'x'.repeat(43),
-      role: 'host',
-      meeting,
-      participants: [],
-      serverKey: toBase64(serverKey),
-      group: null,
-      createGroup: true,
-    });
-    await connected;
-    await until(() => fake.got.some((m) => m.type === 'group_create'), 'the group');
     const aliceKp = toBase64(await (await MlsDevice.create(alice)).createKeyPackage());
     const ghostKp = toBase64(
       await (
@@ -183,8 +119,8 @@ describe('the key holder checks what a (malicious) server announces', () => {
         } as unknown as MemberIdentity)
       ).createKeyPackage(),
     );
-    const announce = (joiner: Record<string, unknown>) =>
-      say({ type: 'add_request', epoch: String(host.e2ee.epoch), joiners: [joiner] });
+    const announce = (joiner: Joiner) =>
+      host.conn.say({ type: 'add_request', epoch: String(host.epoch), joiners: [joiner] });
     // The host admitted "Bob the intern"; the server hands it Alice's key package.
     announce({
       participantId: 'bob-id',
@@ -199,11 +135,14 @@ describe('the key holder checks what a (malicious) server announces', () => {
       deviceId: 'dev-ghost',
       keyPackage: ghostKp,
     });
-    await until(() => warnings.filter((w) => w.startsWith('refused to add')).length === 2, 'two refusals');
-    expect(warnings.join('\n')).toMatch(/names "Alice \(CEO\)", not "Bob the intern"/);
-    expect(warnings.join('\n')).toMatch(/server credential/);
-    expect(fake.got.some((m) => m.type === 'commit')).toBe(false);
-    expect(host.roster()).toHaveLength(1);
+    await until(
+      () => host.warnings.filter((w) => w.startsWith('refused to add')).length === 2,
+      'two refusals',
+    );
+    expect(host.warnings.join('\n')).toMatch(/names "Alice \(CEO\)", not "Bob the intern"/);
+    expect(host.warnings.join('\n')).toMatch(/server credential/);
+    expect(host.conn.sent('commit')).toHaveLength(0);
+    expect(host.client.roster()).toHaveLength(1);
     // The same key package announced under its own name is added.
     announce({
       participantId: 'alice-id',
@@ -211,9 +150,8 @@ describe('the key holder checks what a (malicious) server announces', () => {
       deviceId: 'dev-alice-ceo',
       keyPackage: aliceKp,
     });
-    await until(() => fake.got.some((m) => m.type === 'commit'), 'the commit for alice');
-    const commit = fake.got.find((m) => m.type === 'commit')!;
+    const commit = await host.conn.next('commit');
     expect(commit.welcome).toBeDefined();
-    await host.leave();
+    await host.client.leave();
   });
 });
