@@ -76,6 +76,8 @@ interface Settling {
   previous: PublicGroup;
   expected: Set<string>;
   existing: Set<string>;
+  /** Joiners the commit's Welcome is for. */
+  joiners: Set<string>;
   ok: Set<string>;
   failed: Map<string, string>;
   /** Departures the commit removed (restored if it is undone). */
@@ -340,6 +342,7 @@ export class GroupCoordinator {
       previous,
       expected,
       existing: new Set(existing.map((o) => o.p.id)),
+      joiners: new Set(added.map(([j]) => j.p.id)),
       ok: new Set(),
       failed: new Map(),
       removed,
@@ -351,11 +354,28 @@ export class GroupCoordinator {
 
   commitResult(id: string, msg: ClientMessageOf<'commit_result'>): void {
     const st = this.settling;
-    if (!st || BigInt(msg.epoch) !== st.epoch || !st.expected.has(id)) return;
-    st.expected.delete(id);
-    if (msg.ok) st.ok.add(id);
-    else st.failed.set(id, msg.reason ?? 'no reason given');
-    this.maybeSettle();
+    const epoch = BigInt(msg.epoch);
+    if (st && epoch === st.epoch) {
+      if (!st.existing.has(id) && !st.expected.has(id) && !this.isJoinerOf(st, id)) return;
+      if (st.ok.has(id) || st.failed.has(id)) return;
+      st.expected.delete(id);
+      if (msg.ok) st.ok.add(id);
+      else st.failed.set(id, msg.reason ?? 'no reason given');
+      this.maybeSettle();
+      return;
+    }
+    // A failure reported after its commit was settled (a member that answered late): that
+    // member is not at the group's epoch, so it is brought back in.
+    const s = this.seats.get(id);
+    if (!msg.ok && s?.leaf !== undefined && this.view && epoch === this.view.epoch - 1n && !st) {
+      this.ports.logger.warn({ meetingId: this.meetingId, participantId: id }, 'late commit failure: resync');
+      this.resync(s, true);
+      this.next();
+    }
+  }
+
+  private isJoinerOf(st: Settling, id: string): boolean {
+    return st.joiners.has(id);
   }
 
   /** Checks an application message's framing (this group, an epoch it had) before relaying it to the members. */
