@@ -165,6 +165,7 @@ describe('a modified member cannot subvert the MLS group', () => {
       () => m.got.some((x) => x.type === 'error' && x.code === 'group_violation'),
       'mallory expelled',
     );
+    await until(() => m.closeCode !== undefined, 'mallory’s socket closed');
     expect(m.closeCode).toBe(4003);
     await inOneGroup([alice, bob, carol], ['Alice', 'Bob', 'Carol'], 'the others, without mallory');
     expect(Date.now() - t0).toBeLessThan(5_000);
