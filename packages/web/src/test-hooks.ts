@@ -19,9 +19,17 @@ export interface ConclaveTestView {
   /** Frames the E2EE worker encrypted and sent. */
   framesEncrypted: number;
   securityCode: string | undefined;
+  /** Changes only when someone is added to or removed from the MLS group (E2EE). */
+  membershipCode: string | undefined;
   /** Decimal string. */
   epoch: string | undefined;
   e2eeActive: boolean;
+  /** The SDK's group health: 'ok', 'departed_member_present' or 'out_of_sync' ('ok' in standard meetings). */
+  health: string;
+  /** What the E2EE indicator in the header says: 'active', 'pending', 'alert' or 'standard'. */
+  indicator: string;
+  /** Every add/remove notice this page showed ("Alice added Gabi (guest)"), oldest first. */
+  groupNotices: { text: string; epoch: string }[];
   /**
    * The MLS roster (display names by leaf), as the participants panel shows it, with the key
    * directory's verdict on each member's account claim (E2EE meetings; empty in standard ones).
@@ -35,6 +43,23 @@ export interface ConclaveTestView {
   }[];
   /** Received streams from getStats (twice a second). */
   inbound: InboundView[];
+  /**
+   * Every received stream the SFU described, with the server's claim (participant and its
+   * name) and, in E2EE meetings, the MLS sender whose key decrypts its frames: the name its
+   * tile shows, and whether the tile marks a mismatch.
+   */
+  streams: StreamView[];
+}
+
+export interface StreamView {
+  participantId: string;
+  source: string;
+  kind: 'audio' | 'video';
+  flowing: boolean;
+  claimedName: string | undefined;
+  senderLeaf: number | undefined;
+  senderName: string | undefined;
+  mismatch: boolean;
 }
 
 export interface InboundView {

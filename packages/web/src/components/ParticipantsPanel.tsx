@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import type { Participant } from '@conclave/protocol';
-import type { MeetingSession, Person, SessionSnapshot } from '../meeting/session.js';
+import { credentialLabel } from '../meeting/group-notices.js';
+import type { MeetingSession, Person, SessionSnapshot, WaitingPerson } from '../meeting/session.js';
 
 /**
  * Who this person is, as far as this page can tell. In E2EE meetings: the key directory's verdict
  * on the MLS credential (only a key registered on the account makes a "Verified account"). In
  * standard meetings and outside the group: what the server says.
  */
-function AccountBadge({ p }: { p: Person }) {
+function AccountBadge({ p }: { p: Pick<Person, 'kind' | 'verification'> }) {
   switch (p.verification) {
     case undefined:
       return (
@@ -88,6 +89,11 @@ function PersonRow({
         <Badges p={p} />
         <span className="person-media">{p.audio ? 'mic on' : 'muted'}</span>
       </div>
+      {p.keyFingerprint && (
+        <p className="hint person-note person-key">
+          Key <code>{p.keyFingerprint}</code>
+        </p>
+      )}
       {p.verification === 'unverified' && (
         <p className="person-warning">
           Names an account, but this encryption key is not registered to that account: this may not be who
@@ -148,16 +154,26 @@ const PREVIOUSLY_REMOVED: Record<
   },
 };
 
-function WaitingRoom({ waiting, session }: { waiting: Participant[]; session: MeetingSession }) {
+/**
+ * What admitting `w` adds to the encryption group, as the Admit button says it: "Gabi (guest ·
+ * 3f9a 12c0 88ab 7d21)" — the name, the key directory's verdict on the credential and the
+ * fingerprint of the key it will be added with.
+ */
+function admitted(w: WaitingPerson): string {
+  const cred = credentialLabel(w.verification, w.kind);
+  return `${w.displayName} (${w.keyFingerprint ? `${cred} · ${w.keyFingerprint}` : cred})`;
+}
+
+function WaitingRoom({ waiting, session }: { waiting: WaitingPerson[]; session: MeetingSession }) {
   return (
     <section aria-labelledby="waiting-h">
       <h3 id="waiting-h">Waiting room ({waiting.length})</h3>
       <ul className="people">
         {waiting.map((w) => (
-          <li className="person" key={w.id}>
+          <li className="person" key={w.id} data-verification={w.verification}>
             <div className="person-line">
               <span className="person-name">{w.displayName}</span>
-              <span className="badge">{w.kind === 'user' ? 'Account' : 'Guest'}</span>
+              <AccountBadge p={w} />
               {w.previouslyRemoved && (
                 <span className="badge badge-warn" data-previously-removed={w.previouslyRemoved}>
                   <WarningIcon /> {PREVIOUSLY_REMOVED[w.previouslyRemoved].badge}
@@ -168,8 +184,9 @@ function WaitingRoom({ waiting, session }: { waiting: Participant[]; session: Me
               <p className="person-warning">{PREVIOUSLY_REMOVED[w.previouslyRemoved].detail}</p>
             )}
             <div className="person-actions" role="group" aria-label={`Waiting: ${w.displayName}`}>
+              {/* The button names the credential that will join the encryption group. */}
               <button type="button" className="primary" onClick={() => session.client.admit(w.id)}>
-                Admit <span className="visually-hidden">{w.displayName}</span>
+                Admit {admitted(w)}
               </button>
               <button type="button" onClick={() => session.client.deny(w.id)}>
                 Deny <span className="visually-hidden">{w.displayName}</span>
@@ -241,7 +258,18 @@ export function ParticipantsPanel({
             meeting.
           </p>
         )}
-        {e2ee && !snapshot.e2ee.active && (
+        {e2ee && snapshot.e2ee.health === 'departed_member_present' && (
+          <p className="person-warning">
+            This list is the meeting&apos;s encryption group, and someone in it has left the meeting: they can
+            still decrypt until the group removes them.
+          </p>
+        )}
+        {e2ee && snapshot.e2ee.health === 'out_of_sync' && (
+          <p className="person-warning">
+            This device is out of sync with the encryption group: this list may not be who holds the keys now.
+          </p>
+        )}
+        {e2ee && !snapshot.e2ee.active && snapshot.e2ee.health === 'ok' && (
           <p className="hint">
             You are not in the meeting&apos;s encryption group yet, so you cannot see who is.
           </p>

@@ -1,7 +1,19 @@
-import type { SessionSnapshot } from '../meeting/session.js';
+import type { GroupHealth } from '@conclave/client';
+import { e2eeStatus, type SessionSnapshot } from '../meeting/session.js';
 import { LockIcon } from './common.js';
 
-/** The E2EE indicator in the header: green only when we have an epoch key and send with it. */
+/** What the room's alert says while the encryption group is not healthy. */
+export const HEALTH_ALERT: Record<Exclude<GroupHealth, 'ok'>, string> = {
+  departed_member_present:
+    'Someone who left is still in the encryption group and could still decrypt. Waiting for the group to remove them…',
+  out_of_sync:
+    'This device refused a change to the encryption group and is out of sync. Reconnecting to the group…',
+};
+
+/**
+ * The E2EE indicator in the header: green only when we have an epoch key, send with it, and the
+ * group is healthy (nobody who left still in it, this device in sync).
+ */
 export function E2eeIndicator({
   snapshot,
   expanded,
@@ -11,11 +23,14 @@ export function E2eeIndicator({
   expanded: boolean;
   onClick: () => void;
 }) {
-  const status =
-    snapshot.meeting.mode === 'standard' ? 'standard' : snapshot.e2ee.active ? 'active' : 'pending';
+  const status = e2eeStatus(snapshot);
   const text = {
     active: 'End-to-end encrypted',
     pending: 'Not encrypted yet',
+    alert:
+      snapshot.e2ee.health === 'out_of_sync'
+        ? 'Warning: out of sync with the encryption group'
+        : 'Warning: someone who left can still decrypt',
     standard: 'Standard: not end-to-end encrypted',
   }[status];
   return (
@@ -31,6 +46,8 @@ export function E2eeIndicator({
     </button>
   );
 }
+
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
 export function SecurityPanel({ snapshot }: { snapshot: SessionSnapshot }) {
   if (snapshot.meeting.mode === 'standard') {
@@ -49,7 +66,11 @@ export function SecurityPanel({ snapshot }: { snapshot: SessionSnapshot }) {
   const recent = snapshot.decryptIssues.filter((i) => i.recent);
   return (
     <div className="panel-body">
-      {e2ee.active ? (
+      {e2ee.health !== 'ok' ? (
+        <p className="security-state e2ee-alert" data-health={e2ee.health}>
+          {HEALTH_ALERT[e2ee.health]} Until then, do not rely on this meeting being private.
+        </p>
+      ) : e2ee.active ? (
         <p className="security-state e2ee-active">
           End-to-end encrypted. Your camera, microphone, screen and chat are encrypted with the meeting&apos;s
           current key.
@@ -72,12 +93,46 @@ export function SecurityPanel({ snapshot }: { snapshot: SessionSnapshot }) {
             </p>
             <p>Read it aloud; everyone should see the same code.</p>
             <p className="hint">
+              It is the same for everyone in the meeting at this moment and changes at every key change, so
+              compare it live.
+            </p>
+            <p className="hint">
               If the codes differ, someone is not in the same encrypted meeting: leave and tell the host.
             </p>
           </>
         ) : (
           <p>No code yet.</p>
         )}
+      </section>
+      <section aria-labelledby="membership-code-h">
+        <h3 id="membership-code-h">Membership code</h3>
+        {e2ee.membershipCode ? (
+          <p className="security-code" data-testid="membership-code">
+            {e2ee.membershipCode}
+          </p>
+        ) : (
+          <p>No code yet.</p>
+        )}
+        <p>
+          It changes only when someone joins or leaves the encryption group: read it aloud once, and if it
+          ever differs between two of you, someone is in the group that one of you does not see.
+        </p>
+      </section>
+      <section aria-labelledby="changes-h">
+        <h3 id="changes-h">Changes to the encryption group</h3>
+        {snapshot.groupNotices.length > 0 ? (
+          <ol className="group-notices" aria-label="Changes to the encryption group">
+            {snapshot.groupNotices.map((n) => (
+              <li key={n.id} data-epoch={n.epoch}>
+                <span className="chat-time">{clock.format(n.at)}</span>{' '}
+                <span className="group-notice-text">{n.text}</span>
+              </li>
+            ))}
+          </ol>
+        ) : (
+          <p>Nobody was added or removed since you joined.</p>
+        )}
+        <p className="hint">Names come from the encryption group itself, not from the server.</p>
       </section>
       <section aria-labelledby="dec-h">
         <h3 id="dec-h">Media decryption</h3>

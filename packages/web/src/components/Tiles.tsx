@@ -3,7 +3,12 @@ import type { Person, RemoteStream, SessionSnapshot } from '../meeting/session.j
 import { VideoView } from './media.js';
 
 function initials(name: string): string {
-  const parts = name.trim().split(/\s+/).slice(0, 2);
+  // Words only: "Carol (you)" is "C", not "C(".
+  const parts = name
+    .trim()
+    .split(/\s+/)
+    .filter((w) => /^[\p{L}\p{N}]/u.test(w))
+    .slice(0, 2);
   return parts.map((p) => p[0]?.toUpperCase() ?? '').join('') || '?';
 }
 
@@ -14,12 +19,24 @@ interface TileProps {
   speaking: boolean;
   mirror?: boolean;
   screen?: boolean;
+  /** E2EE: the name comes from the MLS sender of the frames shown (the key that decrypts them). */
+  fromGroup?: boolean;
+  /** E2EE: the server labelled what this tile shows as someone else (see `mismatchNote`). */
+  mismatch?: string;
 }
 
-function Tile({ name, track, muted, speaking, mirror, screen }: TileProps) {
-  const cls = ['tile', speaking ? 'speaking' : '', screen ? 'screen' : ''].filter(Boolean).join(' ');
+function Tile({ name, track, muted, speaking, mirror, screen, fromGroup, mismatch }: TileProps) {
+  const cls = ['tile', speaking ? 'speaking' : '', screen ? 'screen' : '', mismatch ? 'mismatch' : '']
+    .filter(Boolean)
+    .join(' ');
   return (
-    <li className={cls} data-speaking={speaking || undefined}>
+    <li
+      className={cls}
+      data-speaking={speaking || undefined}
+      data-tile-name={name}
+      data-sender={fromGroup ? 'mls' : undefined}
+      data-mismatch={mismatch ? 'true' : undefined}
+    >
       <figure>
         {track ? (
           <VideoView track={track} mirror={mirror} label={screen ? name : `${name}: video`} />
@@ -30,12 +47,45 @@ function Tile({ name, track, muted, speaking, mirror, screen }: TileProps) {
         )}
         <figcaption>
           <span className="tile-name">{name}</span>
+          {mismatch && (
+            <span className="tile-mismatch">
+              <WarningIcon /> {mismatch}
+            </span>
+          )}
           {muted === true && <span className="mic-muted">Muted</span>}
           {speaking && <span className="visually-hidden">, speaking</span>}
         </figcaption>
       </figure>
     </li>
   );
+}
+
+function WarningIcon() {
+  return (
+    <svg className="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+      <path d="M8 1.5 15 14H1z" fill="currentColor" />
+      <path d="M8 6v4M8 11.5v1.2" stroke="#1a1d23" strokeWidth="1.6" />
+    </svg>
+  );
+}
+
+/**
+ * The MLS sender of a stream's frames is not the participant the server said it is: what the
+ * tile says (in words, not colour alone).
+ */
+function mismatchNote(streams: (RemoteStream | undefined)[]): string | undefined {
+  const notes = streams.flatMap((r) => {
+    if (!r?.mismatch) return [];
+    const what = r.kind === 'audio' ? 'Audio' : r.source === 'screen' ? 'Screen' : 'Video';
+    const from = r.sender?.displayName ?? 'someone outside the encryption group';
+    return [`${what} is from ${from}; the server says ${r.claimedName ?? 'someone else'}`];
+  });
+  return notes.length > 0 ? notes.join('. ') : undefined;
+}
+
+/** The name of whoever sends a stream: its MLS sender (E2EE, once a frame decrypted), else `fallback`. */
+function senderName(r: RemoteStream | undefined, fallback: string): string {
+  return r?.sender ? (r.sender.displayName ?? 'Unknown sender (not in the group)') : fallback;
 }
 
 function streamOf(
@@ -56,13 +106,20 @@ export function VideoGrid({ snapshot, local }: { snapshot: SessionSnapshot; loca
   const screens = snapshot.remote.filter((r) => r.source === 'screen' && r.flowing);
   const nameOf = (pid: string) =>
     snapshot.people.find((p) => p.participantId === pid)?.displayName ?? 'Someone';
+  // E2EE: a tile showing video is labelled with the MLS member whose key decrypts it; the
+  // server's mapping (participant id → stream) only decides where it goes, and a tile says
+  // so when the two disagree.
   const tileFor = (p: Person) => {
     const cam = streamOf(snapshot.remote, p.participantId, 'camera');
+    const mic = streamOf(snapshot.remote, p.participantId, 'audio');
+    const showing = cam?.flowing ? cam : undefined;
     return (
       <Tile
         key={p.key}
-        name={p.displayName}
-        track={cam?.flowing ? cam.track : undefined}
+        name={senderName(showing, p.displayName)}
+        fromGroup={showing?.sender !== undefined}
+        mismatch={mismatchNote([showing, mic])}
+        track={showing?.track}
         muted={!p.audio}
         speaking={snapshot.activeSpeaker !== undefined && snapshot.activeSpeaker === p.participantId}
       />
@@ -84,7 +141,9 @@ export function VideoGrid({ snapshot, local }: { snapshot: SessionSnapshot; loca
       {screens.map((s) => (
         <Tile
           key={`screen-${s.track.id}`}
-          name={`${nameOf(s.participantId)}: screen`}
+          name={`${senderName(s, nameOf(s.participantId))}: screen`}
+          fromGroup={s.sender !== undefined}
+          mismatch={mismatchNote([s])}
           track={s.track}
           muted={undefined}
           speaking={false}

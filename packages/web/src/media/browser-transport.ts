@@ -17,6 +17,8 @@ export interface RemoteTrack {
   transformId: number | undefined;
   /** Undefined while the m-line carries nothing (the SFU recycles m-lines). */
   info: StreamInfo | undefined;
+  /** When `info` last changed (ms since the epoch). */
+  infoSince: number;
 }
 
 export interface BrowserMediaTransportOptions {
@@ -136,7 +138,7 @@ export class BrowserMediaTransport implements MediaTransport {
     await pc.setRemoteDescription({ type: 'offer', sdp });
     this.streams = new Map(streams.map((s) => [s.mid, s]));
     for (const t of pc.getTransceivers()) this.watchReceiver(t);
-    for (const r of this.remote.values()) r.info = this.streams.get(r.mid);
+    for (const r of this.remote.values()) this.setInfo(r, this.streams.get(r.mid));
     await pc.setLocalDescription(await pc.createAnswer());
     // An m-line the SFU rejected stops its transceiver, which then leaves the connection; a
     // later offer may bring a new transceiver under the same mid. Forget the receivers gone.
@@ -212,7 +214,21 @@ export class BrowserMediaTransport implements MediaTransport {
       receiver,
       transformId,
       info: undefined,
+      infoSince: Date.now(),
     });
+  }
+
+  /**
+   * What the SFU says a receiver carries. When that changes, the E2EE worker forgets who sent
+   * on it, so the tile label comes from the new stream's frames (their MLS sender), not the old.
+   */
+  private setInfo(r: RemoteTrack, info: StreamInfo | undefined): void {
+    const same =
+      r.info?.participantId === info?.participantId && r.info?.source === info?.source && !!r.info === !!info;
+    r.info = info;
+    if (same) return;
+    r.infoSince = Date.now();
+    if (r.transformId !== undefined) this.opts.crypto?.resetSender(r.transformId);
   }
 
   private async localSdp(kind: PcKind): Promise<string> {

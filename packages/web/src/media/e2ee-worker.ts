@@ -12,7 +12,8 @@
  *
  * Two ways frames get here: RTCRtpScriptTransform (the `rtctransform` event; Chromium,
  * Firefox, Safari) or, as a fallback, the streams of `createEncodedStreams()` transferred by
- * the main thread (older Chromium). Keys are never logged; only counters go back.
+ * the main thread (older Chromium). Keys are never logged; only counters go back, and each
+ * receiver's sender leaf index when it changes (the page labels tiles with that member).
  */
 import { MediaKeys } from '@conclave/crypto';
 import type {
@@ -40,11 +41,26 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 
 const STATS_INTERVAL_MS = 1000;
+/** Sender changes are reported at most this often (a stream that flips between senders cannot flood the page). */
+const SENDER_REPORT_MS = 100;
 
 let keys = new MediaKeys();
 const counters = new Map<number, TransformCounters>();
 /** Sender transformers, asked for a key frame when the first key arrives. */
 const senders = new Set<ScriptTransformer>();
+/** Receivers whose sender changed since the last report, with the new sender's leaf index. */
+const senderChanges = new Map<number, number>();
+let senderTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Reports that frames on receiver `id` now decrypt under `leaf`'s key (throttled). */
+function senderChanged(id: number, leaf: number): void {
+  senderChanges.set(id, leaf);
+  senderTimer ??= setTimeout(() => {
+    senderTimer = undefined;
+    scope.postMessage({ type: 'senders', changes: [...senderChanges] });
+    senderChanges.clear();
+  }, SENDER_REPORT_MS);
+}
 
 function isTransformOptions(o: unknown): o is TransformOptions {
   if (typeof o !== 'object' || o === null) return false;
@@ -74,6 +90,8 @@ async function transformFrame(
   }
   const result = await keys.unprotect(options.codec, data);
   frame.data = exactBuffer(result.frame);
+  // Who really sends on this receiver: the KID's leaf index, proven by the key that decrypted.
+  if (c.lastSender !== result.senderIndex) senderChanged(options.id, result.senderIndex);
   c.lastSender = result.senderIndex;
   return true;
 }
@@ -144,6 +162,12 @@ scope.onmessage = (ev) => {
     case 'forget':
       keys.forget();
       return;
+    case 'resetSender': {
+      const c = counters.get(msg.id);
+      if (c) c.lastSender = undefined;
+      senderChanges.delete(msg.id);
+      return;
+    }
     case 'streams':
       run(msg.options, msg.readable, msg.writable);
       return;

@@ -2,6 +2,7 @@ import type { ConclaveClient } from '@conclave/client';
 import type { MediaContext } from '@conclave/crypto';
 import type {
   FromWorker,
+  SenderReport,
   ToWorker,
   TransformCodec,
   TransformOptions,
@@ -52,10 +53,16 @@ export function e2eeUnsupportedReason(): string | undefined {
   return undefined;
 }
 
+/** Who sends on a receiver, as its decrypted frames prove: an MLS leaf index, and since when (ms). */
+export interface ReceiverSender {
+  leafIndex: number;
+  since: number;
+}
+
 /**
  * The main-thread side of end-to-end media encryption: owns the E2EE worker, hands it the
- * MLS epoch keys, attaches a transform to every sender and receiver, and collects the
- * worker's counters once a second. One per meeting session (it outlives reconnects, whose new
+ * MLS epoch keys, attaches a transform to every sender and receiver, collects the worker's
+ * counters once a second and each receiver's MLS sender when it changes. One per meeting session (it outlives reconnects, whose new
  * peer connections attach to the same worker).
  */
 export class E2eeFrameCrypto {
@@ -63,6 +70,8 @@ export class E2eeFrameCrypto {
   private nextId = 1;
   private latest: WorkerStats = { type: 'stats', epoch: undefined, senders: [], transforms: [] };
   private readonly listeners = new Set<(s: WorkerStats) => void>();
+  private readonly senderListeners = new Set<() => void>();
+  private readonly receiverSenders = new Map<number, ReceiverSender>();
   private detachClient: (() => void) | undefined;
 
   constructor(
@@ -75,6 +84,10 @@ export class E2eeFrameCrypto {
       name: 'conclave-e2ee',
     });
     this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+      if (ev.data.type === 'senders') {
+        this.onSenderReport(ev.data);
+        return;
+      }
       this.latest = ev.data;
       for (const cb of this.listeners) cb(ev.data);
     };
@@ -94,6 +107,23 @@ export class E2eeFrameCrypto {
   onStats(cb: (s: WorkerStats) => void): () => void {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);
+  }
+
+  /** The MLS leaf index whose key decrypts the frames arriving on receiver `transformId`, once known. */
+  senderOf(transformId: number): ReceiverSender | undefined {
+    return this.receiverSenders.get(transformId);
+  }
+
+  /** Called whenever a receiver's sender changes (or is forgotten). */
+  onSenders(cb: () => void): () => void {
+    this.senderListeners.add(cb);
+    return () => this.senderListeners.delete(cb);
+  }
+
+  /** The receiver now carries another stream (the SFU recycled its m-line): its sender is unknown again. */
+  resetSender(transformId: number): void {
+    this.post({ type: 'resetSender', id: transformId });
+    if (this.receiverSenders.delete(transformId)) for (const cb of this.senderListeners) cb();
   }
 
   /** Encrypts everything `sender` sends (from the first frame: frames without a key are dropped). */
@@ -137,7 +167,17 @@ export class E2eeFrameCrypto {
     this.detachClient?.();
     this.detachClient = undefined;
     this.listeners.clear();
+    this.senderListeners.clear();
     this.worker.terminate();
+  }
+
+  private onSenderReport(r: SenderReport): void {
+    const now = Date.now();
+    for (const [id, leafIndex] of r.changes) {
+      if (this.receiverSenders.get(id)?.leafIndex !== leafIndex)
+        this.receiverSenders.set(id, { leafIndex, since: now });
+    }
+    for (const cb of this.senderListeners) cb();
   }
 
   private setKey(epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number): void {

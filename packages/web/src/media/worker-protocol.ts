@@ -25,6 +25,11 @@ export type ToWorker =
   | { type: 'key'; epoch: bigint; baseKey: Uint8Array; ownLeafIndex: number }
   /** Left, removed or reconnecting: drop every key (frames are dropped until the next 'key'). */
   | { type: 'forget' }
+  /**
+   * The SFU now says a receiver carries another stream (recycled m-line): forget who sent on
+   * it, so the next decrypted frame reports its sender afresh.
+   */
+  | { type: 'resetSender'; id: number }
   /** createEncodedStreams() fallback: the streams of one sender or receiver, transferred. */
   | {
       type: 'streams';
@@ -52,4 +57,14 @@ export interface WorkerStats {
   transforms: [number, TransformCounters][];
 }
 
-export type FromWorker = WorkerStats;
+/**
+ * Receivers whose sender changed: the MLS leaf index (from the SFrame KID, RFC 9605 §5.2) of
+ * the frames that now decrypt on them. Sent at most every SENDER_REPORT_MS per worker, with
+ * every change since the last report (the last value per receiver).
+ */
+export interface SenderReport {
+  type: 'senders';
+  changes: [number, number][];
+}
+
+export type FromWorker = WorkerStats | SenderReport;

@@ -6,15 +6,17 @@ import {
   type E2eeState,
   type MemberVerification,
 } from '@conclave/client';
-import type { GroupMember, MlsDevice } from '@conclave/crypto';
+import { fromBase64, type GroupMember, type MlsDevice } from '@conclave/crypto';
 import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
 import { accountApi } from '../account/api.js';
 import { humanError, type HumanError } from '../errors.js';
+import { KeyFingerprints } from '../key-fingerprint.js';
 import { BrowserMediaTransport, type RemoteTrack } from '../media/browser-transport.js';
 import { detectE2eeApi, E2eeFrameCrypto, type E2eeApi } from '../media/e2ee.js';
 import type { LocalMedia } from '../media/local-media.js';
 import type { WorkerStats } from '../media/worker-protocol.js';
 import { publishTestView, testSwitches } from '../test-hooks.js';
+import { describeGroupChange, type GroupChange } from './group-notices.js';
 import { sampleStats, SPEAKER_HOLD_MS, SPEAKING_LEVEL, type InboundSample } from './stats.js';
 
 export interface ChatEntry {
@@ -41,6 +43,10 @@ export interface Person {
   verification: MemberVerification | undefined;
   /** In the meeting's MLS group (E2EE): they hold the keys and can see and hear everything. */
   inGroup: boolean;
+  /** E2EE members: their leaf in the MLS group. */
+  leafIndex: number | undefined;
+  /** E2EE members: the fingerprint of their MLS signature key (see key-fingerprint.ts), once computed. */
+  keyFingerprint: string | undefined;
   role: Role | undefined;
   audio: boolean;
   video: boolean;
@@ -55,6 +61,40 @@ export interface RemoteStream {
   track: MediaStreamTrack;
   /** Frames (video) or packets (audio) arrived in the last couple of seconds. */
   flowing: boolean;
+  /**
+   * E2EE: who really sends this stream — the MLS leaf whose key decrypts its frames (the
+   * SFrame KID names the sender's leaf) and that member's name in the group (undefined when no
+   * member holds that leaf). Undefined until a frame decrypted, and in standard meetings.
+   */
+  sender: { leafIndex: number; displayName: string | undefined } | undefined;
+  /** The server's name for `participantId` (what it claims this stream is). */
+  claimedName: string | undefined;
+  /**
+   * E2EE: the frames decrypt under another member's key than the participant the server
+   * names (held for a second, so a stream the SFU just moved does not flicker).
+   */
+  mismatch: boolean;
+}
+
+/** A joiner in the waiting room, with what admitting them adds to the encryption group. */
+export interface WaitingPerson extends Participant {
+  /**
+   * E2EE: the key directory's verdict on the joiner's account claim for the key it will join
+   * with (`guest` for guests). Undefined in standard meetings, where only the server's `kind` is known.
+   */
+  verification: MemberVerification | undefined;
+  /** Fingerprint of the MLS signature key the joiner will be added with (E2EE), once computed. */
+  keyFingerprint: string | undefined;
+}
+
+/** A change to the encryption group as a sentence ("Alice added Gabi (guest)"). */
+export interface GroupNotice {
+  id: number;
+  text: string;
+  /** ms since the epoch. */
+  at: number;
+  /** The epoch the change created (decimal string). */
+  epoch: string;
 }
 
 export interface DecryptIssue {
@@ -74,8 +114,12 @@ export interface SessionSnapshot {
   people: Person[];
   /** E2EE: in the meeting according to the server but not in the MLS group (cannot decrypt). */
   outsiders: Person[];
-  waiting: Participant[];
+  waiting: WaitingPerson[];
   e2ee: E2eeState;
+  /** E2EE: every add and remove this page saw, oldest first (the last 100). */
+  groupNotices: GroupNotice[];
+  /** The group notices of the last few seconds (shown briefly in the room). */
+  groupToasts: GroupNotice[];
   e2eeApi: E2eeApi | undefined;
   chat: ChatEntry[];
   remote: RemoteStream[];
@@ -128,6 +172,10 @@ const POLL_MS = 500;
 const FLOWING_MS = 2000;
 const RECENT_FAILURE_MS = 5000;
 const NOTICE_MS = 6000;
+/** A stream's MLS sender must differ from the server's label this long before the tile says so. */
+const MISMATCH_HOLD_MS = 1000;
+const GROUP_NOTICES_KEPT = 100;
+const GROUP_TOASTS_SHOWN = 3;
 
 /**
  * One participation in a meeting: the SDK client, the media transport it creates on every
@@ -139,6 +187,9 @@ export class MeetingSession {
   readonly crypto: E2eeFrameCrypto | undefined;
   /** Checks members' account claims against the server's key directory (display only). */
   private readonly directory = new KeyDirectory(accountApi, () => this.changed());
+  private readonly fingerprints = new KeyFingerprints(() => this.changed());
+  private groupChanges: GroupChange[] = [];
+  private groupChangeId = 0;
   private transport: BrowserMediaTransport | undefined;
   private remoteTracks: RemoteTrack[] = [];
   private meeting: MeetingInfo;
@@ -185,6 +236,7 @@ export class MeetingSession {
         this.crypto = new E2eeFrameCrypto(api, this.client.mediaKeys.suite);
         this.crypto.attachClient(this.client);
         this.cleanups.push(this.crypto.onStats((s) => this.onWorkerStats(s)));
+        this.cleanups.push(this.crypto.onSenders(() => this.changed()));
       }
     }
     this.wireClient();
@@ -338,6 +390,19 @@ export class MeetingSession {
     keep(c.on('epoch', () => this.changed()));
     keep(c.on('roster', () => this.changed()));
     keep(
+      c.on('membership', (change) => {
+        const entry: GroupChange = {
+          ...change,
+          id: ++this.groupChangeId,
+          at: Date.now(),
+          ownLeaf: this.client.ownLeafIndex,
+        };
+        this.groupChanges = [...this.groupChanges, entry].slice(-GROUP_NOTICES_KEPT);
+        this.changed();
+      }),
+    );
+    keep(c.on('health', () => this.changed()));
+    keep(
       c.on('meeting', (m) => {
         this.meeting = m;
         this.changed();
@@ -481,10 +546,26 @@ export class MeetingSession {
       ),
     );
     const now = Date.now();
+    const e2ee = meeting.mode === 'e2ee';
+    const rosterByLeaf = new Map(roster.map((m) => [m.leafIndex, m]));
+    const serverNames = new Map(participants.map((p) => [p.id, p.displayName]));
+    // The leaves of the member(s) the server's participant is (a reconnect briefly has two).
+    const leavesOf = new Map<string, Set<number>>();
+    for (const p of people) {
+      if (!p.participantId || p.leafIndex === undefined) continue;
+      const set = leavesOf.get(p.participantId) ?? new Set<number>();
+      set.add(p.leafIndex);
+      leavesOf.set(p.participantId, set);
+    }
     const remote: RemoteStream[] = this.remoteTracks.flatMap((r) => {
       if (!r.info) return [];
       const sample = this.inbound.get(r.mid);
       const flowing = sample !== undefined && now - sample.lastFrameAt < FLOWING_MS;
+      const proven = e2ee && r.transformId !== undefined ? this.crypto?.senderOf(r.transformId) : undefined;
+      const mismatch =
+        proven !== undefined &&
+        !(leavesOf.get(r.info.participantId)?.has(proven.leafIndex) ?? false) &&
+        now - Math.max(proven.since, r.infoSince) >= MISMATCH_HOLD_MS;
       return [
         {
           mid: r.mid,
@@ -493,9 +574,21 @@ export class MeetingSession {
           kind: r.kind,
           track: r.track,
           flowing,
+          sender: proven && {
+            leafIndex: proven.leafIndex,
+            displayName: rosterByLeaf.get(proven.leafIndex)?.identity.displayName,
+          },
+          claimedName: serverNames.get(r.info.participantId),
+          mismatch,
         },
       ];
     });
+    const groupNotices: GroupNotice[] = this.groupChanges.map((g) => ({
+      id: g.id,
+      text: describeGroupChange(g, (m) => this.directory.status(m)),
+      at: g.at,
+      epoch: String(g.epoch),
+    }));
     const decryptIssues: DecryptIssue[] = [...this.failures].map(([pid, f]) => ({
       participantId: pid,
       displayName: names.get(pid) ?? 'Somebody who left',
@@ -512,8 +605,10 @@ export class MeetingSession {
       selfId: c.participantId,
       people,
       outsiders,
-      waiting: this.waiting,
+      waiting: this.waiting.map((w) => this.waitingPerson(w, e2ee)),
       e2ee: c.e2ee,
+      groupNotices,
+      groupToasts: groupNotices.filter((n) => now - n.at < NOTICE_MS).slice(-GROUP_TOASTS_SHOWN),
       e2eeApi: this.crypto?.api,
       chat: this.chat,
       remote,
@@ -550,6 +645,8 @@ export class MeetingSession {
         kind: m.identity.kind === 'user' ? 'user' : 'guest',
         verification: this.directory.status(m),
         inGroup: true,
+        leafIndex: m.leafIndex,
+        keyFingerprint: this.fingerprints.of(m.signaturePublicKey),
         role: isSelf ? this.client.role : p?.role,
         audio: isSelf ? this.selfAudio() : (p?.audio ?? false),
         video: isSelf ? this.selfVideo() : (p?.video ?? false),
@@ -576,6 +673,8 @@ export class MeetingSession {
         kind: this.opts.account ? 'user' : 'guest',
         verification: undefined,
         inGroup: true,
+        leafIndex: undefined,
+        keyFingerprint: undefined,
         role: this.client.role,
         audio: this.selfAudio(),
         video: this.selfVideo(),
@@ -594,11 +693,42 @@ export class MeetingSession {
       kind: p.kind,
       verification: undefined,
       inGroup,
+      leafIndex: undefined,
+      keyFingerprint: undefined,
       role: isSelf ? this.client.role : p.role,
       audio: isSelf ? this.selfAudio() : p.audio,
       video: isSelf ? this.selfVideo() : p.video,
       isSelf,
     };
+  }
+
+  /**
+   * A waiting joiner with the credential admitting them adds: in E2EE meetings the key the
+   * server received in their key package (the key the SDK checks before it adds them) and the
+   * key directory's verdict on their account claim for that key.
+   */
+  private waitingPerson(w: Participant, e2ee: boolean): WaitingPerson {
+    if (!e2ee || !w.signatureKey) return { ...w, verification: undefined, keyFingerprint: undefined };
+    let verification: MemberVerification | undefined;
+    if (w.kind === 'guest') verification = 'guest';
+    else if (w.userId) {
+      try {
+        verification = this.directory.status({
+          leafIndex: -1,
+          identity: {
+            v: 1,
+            kind: 'user',
+            userId: w.userId,
+            deviceId: w.deviceId,
+            displayName: w.displayName,
+          },
+          signaturePublicKey: fromBase64(w.signatureKey),
+        });
+      } catch {
+        verification = undefined; // not base64 (the protocol checks it): the server's kind only
+      }
+    }
+    return { ...w, verification, keyFingerprint: this.fingerprints.of(w.signatureKey) };
   }
 
   private selfAudio(): boolean {
@@ -619,8 +749,12 @@ export class MeetingSession {
       decryptFailures: s.decryptFailures,
       framesEncrypted: s.framesEncrypted,
       securityCode: s.e2ee.securityCode,
+      membershipCode: s.e2ee.membershipCode,
       epoch: s.e2ee.epoch === undefined ? undefined : String(s.e2ee.epoch),
       e2eeActive: s.e2ee.active,
+      health: s.e2ee.health,
+      indicator: e2eeStatus(s),
+      groupNotices: s.groupNotices.map((n) => ({ text: n.text, epoch: n.epoch })),
       roster: roster.map((m) => ({
         leafIndex: m.leafIndex,
         displayName: m.identity.displayName,
@@ -637,8 +771,30 @@ export class MeetingSession {
         bytesReceived: i.bytesReceived,
         codec: i.codec,
       })),
+      streams: s.remote.map((r) => ({
+        participantId: r.participantId,
+        source: r.source,
+        kind: r.kind,
+        flowing: r.flowing,
+        claimedName: r.claimedName,
+        senderLeaf: r.sender?.leafIndex,
+        senderName: r.sender?.displayName,
+        mismatch: r.mismatch,
+      })),
     });
   }
+}
+
+export type E2eeStatus = 'active' | 'pending' | 'alert' | 'standard';
+
+/**
+ * What the E2EE indicator says. `alert` while the group is not one this page can vouch for (a
+ * participant who left still holds the keys, or this page is out of sync): never green then.
+ */
+export function e2eeStatus(s: Pick<SessionSnapshot, 'meeting' | 'e2ee'>): E2eeStatus {
+  if (s.meeting.mode === 'standard') return 'standard';
+  if (s.e2ee.health !== 'ok') return 'alert';
+  return s.e2ee.active ? 'active' : 'pending';
 }
 
 /** A random device id per join (guests get a fresh MLS identity per meeting anyway). */

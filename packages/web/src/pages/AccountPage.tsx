@@ -1,11 +1,11 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { DeviceKey, MeResponse } from '@conclave/protocol';
-import { fromBase64 } from '@conclave/crypto';
 import { accountApi } from '../account/api.js';
 import { loadDevice } from '../account/device-keys.js';
 import { accountStore, useAccount, type AccountState } from '../account/store.js';
 import { AppLink, CodeInput, CopyField, ErrorBox, useFocusOnMount } from '../components/common.js';
 import { humanError, type HumanError } from '../errors.js';
+import { keyFingerprint } from '../key-fingerprint.js';
 
 /** Shown on the account page and by the unlock page once done. */
 export const ENTITLEMENT_TEXT: Record<MeResponse['entitlement']['reason'], string> = {
@@ -319,13 +319,6 @@ function ChangePassword({ email }: { email: string }) {
   );
 }
 
-/** First 8 bytes of SHA-256 of the public key, as four groups of four hex digits. */
-async function fingerprint(publicKeyBase64: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', fromBase64(publicKeyBase64)));
-  const hex = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
-  return hex.match(/.{4}/g)?.join(' ') ?? hex;
-}
-
 function Devices({ userId }: { userId: string }) {
   const ids = useId();
   const [devices, setDevices] = useState<(DeviceKey & { fingerprint: string })[] | undefined>();
@@ -348,7 +341,7 @@ function Devices({ userId }: { userId: string }) {
       .devices()
       .then(async (list) => {
         const withPrints = await Promise.all(
-          list.map(async (d) => ({ ...d, fingerprint: await fingerprint(d.publicKey) })),
+          list.map(async (d) => ({ ...d, fingerprint: await keyFingerprint(d.publicKey) })),
         );
         if (live) setDevices(withPrints);
       })

@@ -5,7 +5,7 @@ import { useFocusOnMount } from '../components/common.js';
 import { InviteLink } from '../components/InviteLink.js';
 import { RemoteAudio, useLocalMedia } from '../components/media.js';
 import { ParticipantsPanel } from '../components/ParticipantsPanel.js';
-import { E2eeIndicator, SecurityPanel } from '../components/SecurityPanel.js';
+import { E2eeIndicator, HEALTH_ALERT, SecurityPanel } from '../components/SecurityPanel.js';
 import { VideoGrid } from '../components/Tiles.js';
 import type { HumanError } from '../errors.js';
 import type { MeetingSession, PasscodeLockout, SessionSnapshot } from '../meeting/session.js';
@@ -171,23 +171,39 @@ export function Room({
         <InviteLink meetingId={snapshot.meeting.id} />
         <ConnectionStatus state={snapshot.state} refusal={snapshot.refusal} onRejoin={onRejoin} />
       </header>
-      <div className="notices" aria-live="polite">
-        {snapshot.notice && <p className="notice">{snapshot.notice}</p>}
-        {snapshot.passcodeLockout && (snapshot.role === 'host' || snapshot.role === 'cohost') && (
-          <PasscodeLockoutBanner lockout={snapshot.passcodeLockout} />
-        )}
-        {snapshot.meeting.mode === 'e2ee' && snapshot.state === 'joined' && !snapshot.e2ee.active && (
-          <p className="notice">
-            Waiting to be added to the meeting&apos;s encryption group. Until then you cannot see or hear
-            anyone, and nothing you send leaves this device.
+      <div className="room-notices">
+        {/* Loud, and outside the polite region: the group is not one this page can vouch for. */}
+        {snapshot.meeting.mode === 'e2ee' && snapshot.e2ee.health !== 'ok' && (
+          <p role="alert" className="group-alert" data-health={snapshot.e2ee.health}>
+            <strong>Warning:</strong> {HEALTH_ALERT[snapshot.e2ee.health]}
           </p>
         )}
-        {snapshot.mediaError && (
-          <p className="notice notice-error" data-code={snapshot.mediaError.code}>
-            {snapshot.mediaError.title} {snapshot.mediaError.next}
-          </p>
-        )}
-        {local.screenError && <p className="notice">{local.screenError}</p>}
+        <div className="notices" aria-live="polite">
+          {snapshot.notice && <p className="notice">{snapshot.notice}</p>}
+          {snapshot.groupToasts.map((n) => (
+            <p key={n.id} className="notice group-toast" data-testid="group-toast">
+              {n.text}
+            </p>
+          ))}
+          {snapshot.passcodeLockout && (snapshot.role === 'host' || snapshot.role === 'cohost') && (
+            <PasscodeLockoutBanner lockout={snapshot.passcodeLockout} />
+          )}
+          {snapshot.meeting.mode === 'e2ee' &&
+            snapshot.state === 'joined' &&
+            !snapshot.e2ee.active &&
+            snapshot.e2ee.health === 'ok' && (
+              <p className="notice">
+                Waiting to be added to the meeting&apos;s encryption group. Until then you cannot see or hear
+                anyone, and nothing you send leaves this device.
+              </p>
+            )}
+          {snapshot.mediaError && (
+            <p className="notice notice-error" data-code={snapshot.mediaError.code}>
+              {snapshot.mediaError.title} {snapshot.mediaError.next}
+            </p>
+          )}
+          {local.screenError && <p className="notice">{local.screenError}</p>}
+        </div>
       </div>
       <div className={panel ? 'room-main with-panel' : 'room-main'}>
         {/* Focusable: it scrolls when there are many tiles, and keyboard users must be able to scroll it. */}
