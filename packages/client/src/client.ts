@@ -145,6 +145,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private stateValue: ClientState = 'idle';
   private resume: { participantId: string; token: string } | undefined;
   private participantsById = new Map<string, Participant>();
+  private waiting = new Map<string, Participant>();
   private joinWaiter: { resolve: (s: 'joined' | 'waiting') => void; reject: (e: Error) => void } | undefined;
   meeting: MeetingInfo | undefined;
   role: Role | undefined;
@@ -225,7 +226,14 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   }
 
   // host controls
+  /**
+   * Admits a waiting participant. This client remembers the MLS signature key the waiting room
+   * showed for it: if this client is later asked to add that participant, the key package must
+   * carry that key (the server cannot swap in another device after the host's decision).
+   */
   admit(participantId: string): void {
+    const key = this.waiting.get(participantId)?.signatureKey;
+    if (key) this.e2eeMember?.expectKey(participantId, key);
     this.signaling?.send({ type: 'admit', participantId });
   }
   deny(participantId: string): void {
@@ -371,6 +379,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         this.emit('participants', this.participants());
         return;
       case 'waiting_room':
+        this.waiting = new Map(msg.waiting.map((p) => [p.id, p]));
         this.emit('waitingRoom', msg.waiting);
         return;
       case 'passcode_lockout':

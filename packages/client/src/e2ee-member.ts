@@ -60,9 +60,12 @@ type E2eeEvents = {
  * verify and name the joiner that was announced (and that the host admitted) — the name
  * everyone will then see in the roster — and must not carry the server's credential.
  */
-async function joinerMismatch(j: Joiner): Promise<string | undefined> {
+async function joinerMismatch(j: Joiner, expectedKey: string | undefined): Promise<string | undefined> {
   try {
-    const reason = credentialMismatch((await readKeyPackage(fromBase64(j.keyPackage))).identity, j);
+    const kp = await readKeyPackage(fromBase64(j.keyPackage));
+    const reason = credentialMismatch(kp.identity, j);
+    if (!reason && expectedKey !== undefined && toBase64(kp.signaturePublicKey) !== expectedKey)
+      return 'its key package is not from the device you admitted';
     return reason && `its key package ${reason}`;
   } catch (e) {
     return `invalid key package (${(e as Error).message})`;
@@ -92,6 +95,8 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   private outOfSync = false;
   private healthValue: GroupHealth = 'ok';
   private healthTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Signature keys this client admitted from the waiting room, by participant id. */
+  private readonly admittedKeys = new Map<string, string>();
   /** Role changes this host asked for (signature key → role), applied at the next roles commit. */
   private readonly roleIntents = new Map<string, 'cohost' | 'participant'>();
 
@@ -151,6 +156,11 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   /** This participant's role at the server (the host commits the group's roles). */
   setServerRole(role: Role): void {
     this.serverRole = role;
+  }
+
+  /** This client admitted `participantId`, shown with this signature key: only that key is added. */
+  expectKey(participantId: string, signatureKey: string): void {
+    this.admittedKeys.set(participantId, signatureKey);
   }
 
   /** The host asked the server to change a participant's role: the next roles commit writes it. */
@@ -277,7 +287,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     if (!s?.active || this.inFlight || String(s.epoch) !== msg.epoch) return; // asked again after the next commit
     let joiners: Joiner[] = [];
     for (const j of msg.joiners) {
-      const mismatch = await joinerMismatch(j);
+      const mismatch = await joinerMismatch(j, this.admittedKeys.get(j.participantId));
       if (mismatch) this.emit('warning', `refused to add ${j.displayName}: ${mismatch}`);
       else if (this.opts.admit?.(j) ?? true) joiners.push(j);
     }

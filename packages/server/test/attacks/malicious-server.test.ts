@@ -372,3 +372,48 @@ describe('a Welcome (or commit) that puts the server in the group is refused', (
     await fake.chatFrom(hana, 'still clean', [bob]);
   });
 });
+
+describe('obs. 6: the host adds the device it admitted, not one the server swaps in', () => {
+  it('after the host admits a waiting participant, a key package from another device under the same name is refused', async () => {
+    const host = await fake.join({ displayName: 'Host', settings: { waitingRoom: true } });
+    const gabi = await fake.colluder('Gabi');
+    // Same name and device id, another signature key: what a server could forge after admission.
+    const impostor = await fake.colluder('Gabi', {
+      identity: { kind: 'guest', deviceId: gabi.device.identity.deviceId, displayName: 'Gabi' },
+    });
+    let seen = false;
+    host.client.on('waitingRoom', () => (seen = true));
+    host.conn.say({
+      type: 'waiting_room',
+      waiting: [
+        {
+          id: gabi.participantId,
+          displayName: 'Gabi',
+          role: 'participant',
+          kind: 'guest',
+          deviceId: gabi.device.identity.deviceId,
+          state: 'waiting',
+          inGroup: false,
+          audio: true,
+          video: true,
+          signatureKey: gabi.signatureKey,
+        },
+      ],
+    });
+    await until(() => seen, 'the waiting room reaches the host');
+    host.client.admit(gabi.participantId);
+    await host.conn.next('admit');
+    const mark = host.conn.mark();
+    host.conn.say({ type: 'add_request', epoch: String(host.epoch), joiners: [await impostor.joiner()] });
+    await until(
+      () => host.warnings.some((w) => w.includes('not from the device you admitted')),
+      'the refusal',
+    );
+    await sleep(100);
+    expect(host.conn.sent('commit', mark)).toHaveLength(0);
+    // The admitted device itself is added.
+    const added = await fake.add(host, [gabi]);
+    expect(added.every((d) => d.ok)).toBe(true);
+    expect(host.rosterNames()).toEqual(['Gabi', 'Host']);
+  });
+});
