@@ -125,6 +125,8 @@ export class GroupCoordinator {
   private settling: Settling | undefined;
   private rekeyTimer: { cancel(): void } | undefined;
   private closed = false;
+  /** The host changed a role since the last roles request. */
+  private rolesChanged = false;
 
   constructor(
     private readonly ports: GroupPorts,
@@ -187,7 +189,8 @@ export class GroupCoordinator {
     const s = this.seats.get(id);
     if (!s) return;
     s.p = { ...s.p, role };
-    this.askRoles();
+    this.rolesChanged = true;
+    this.next();
   }
 
   departed(id: string): void {
@@ -458,6 +461,7 @@ export class GroupCoordinator {
       const committer = this.seats.get(st.committer);
       if (committer) {
         committer.confirmed = true; // its leaf is still in the previous epoch's tree
+        committer.unresponsiveUntil = Number.POSITIVE_INFINITY; // never asked again
         this.ports.expel(st.committer, 'your commit could not be processed by the other members');
       }
     } else {
@@ -496,6 +500,7 @@ export class GroupCoordinator {
     const now = Date.now();
     s.resyncs = [...s.resyncs.filter((t) => now - t < 60_000), now];
     if (s.resyncs.length > MAX_RESYNCS_PER_MINUTE) {
+      s.unresponsiveUntil = Number.POSITIVE_INFINITY;
       this.ports.expel(s.p.id, 'your device keeps failing to follow the encryption group: join again');
       return;
     }
@@ -601,17 +606,10 @@ export class GroupCoordinator {
     if (!this.view || this.settling || this.ask) return;
     const host = this.members().find((s) => s.p.role === 'host' && s.confirmed && this.responsive(s));
     if (!host) return;
-    const roles = this.view.roles();
-    const cohostKeys = this.members()
-      .filter((s) => s.p.role === 'cohost')
-      .map((s) => s.p.signatureKey);
-    const wanted =
-      roles.hosts.includes(host.p.signatureKey) &&
-      cohostKeys.every((k) => roles.cohosts.includes(k)) &&
-      roles.cohosts.every(
-        (k) => !this.members().some((s) => s.p.signatureKey === k && s.p.role !== 'cohost'),
-      );
-    if (wanted) return;
+    // Asked when the group does not list the host, or after the host changed a role: the
+    // host's client writes what it itself asked for (never the server's view of the roles).
+    if (this.view.roles().hosts.includes(host.p.signatureKey) && !this.rolesChanged) return;
+    this.rolesChanged = false;
     this.setAsk({ committer: host.p.id, kind: 'roles', joiners: new Set() });
     this.ports.send(host.p.id, { v, type: 'roles_request', epoch: String(this.view.epoch) });
   }
