@@ -85,6 +85,8 @@ const dec = new TextDecoder();
 export class E2eeMember extends Emitter<E2eeEvents> {
   private session: MlsSession | undefined;
   private inFlight: PendingCommit | undefined;
+  /** A request to commit that came while a commit of ours was in flight: handled once it is settled. */
+  private deferred: ServerMessageOf<'add_request' | 'rekey_request' | 'roles_request'> | undefined;
   private serverKey: Uint8Array | undefined;
   private participantId = '';
   private serverRole: Role = 'participant';
@@ -172,6 +174,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   reset(): void {
     this.session = undefined;
     this.inFlight = undefined;
+    this.deferred = undefined;
     this.securityCodeValue = undefined;
     this.membershipCodeValue = undefined;
     this.departedLeaves.clear();
@@ -194,19 +197,19 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       case 'welcome':
         return this.onWelcome(msg);
       case 'add_request':
-        return this.onAddRequest(msg);
+      case 'rekey_request':
+      case 'roles_request':
+        if (this.inFlight) {
+          this.deferred = msg;
+          return;
+        }
+        return this.onRequest(msg);
       case 'commit':
         return this.onCommit(msg);
       case 'commit_accepted':
         return this.onCommitAccepted(msg);
       case 'proposal':
         return this.onProposal(msg);
-      case 'rekey_request':
-        if (this.session?.active && !this.inFlight && String(this.session.epoch) === msg.epoch)
-          await this.sendCommit(await this.session.prepareCommit());
-        return;
-      case 'roles_request':
-        return this.onRolesRequest(msg);
       case 'group_reset':
         this.reset();
         this.emitEpoch();
@@ -217,13 +220,32 @@ export class E2eeMember extends Emitter<E2eeEvents> {
         return this.onApp(msg);
       case 'error':
         if (msg.ref === 'commit' && this.inFlight) {
-          // Lost the race or refused: drop it; the server asks again.
+          // Refused (or not asked any more): drop it; a request that came meanwhile goes now.
           this.inFlight = undefined;
+          await this.runDeferred();
         }
         return;
       default:
         return;
     }
+  }
+
+  private async onRequest(
+    msg: ServerMessageOf<'add_request' | 'rekey_request' | 'roles_request'>,
+  ): Promise<void> {
+    const s = this.session;
+    if (!s?.active || String(s.epoch) !== msg.epoch) return;
+    if (msg.type === 'add_request') return this.onAddRequest(msg);
+    if (msg.type === 'roles_request') return this.onRolesRequest(msg);
+    await this.sendCommit(await s.prepareCommit());
+  }
+
+  /** The request that waited for our in-flight commit, if it is still for the current epoch. */
+  private async runDeferred(): Promise<void> {
+    const d = this.deferred;
+    this.deferred = undefined;
+    if (d && !this.inFlight && this.session?.active && String(this.session.epoch) === d.epoch)
+      await this.onRequest(d);
   }
 
   async sendChat(text: string): Promise<void> {

@@ -94,6 +94,9 @@ const UNRESPONSIVE_MS = 30_000;
 /** A member that cannot follow the group this often (per minute) is expelled instead of resynced. */
 const MAX_RESYNCS_PER_MINUTE = 3;
 
+/** A joiner the asked key holder left out is asked for again after this long at the latest. */
+const DECLINE_RETRY_MS = 10_000;
+
 /**
  * The MLS group of one E2EE meeting session, as the delivery service runs it: which member
  * commits what and when, checking every commit on public data (PublicGroup) before fanning it
@@ -622,6 +625,13 @@ export class GroupCoordinator {
       this.clearAsk();
       if (ask.kind === 'add') {
         for (const j of ask.joiners) this.declined.add(j);
+        // Asked again after the next commit, or after a while if nothing else happens (the
+        // request may have crossed another commit of the committer's).
+        const declined = [...ask.joiners];
+        this.ports.timer(DECLINE_RETRY_MS, () => {
+          for (const j of declined) this.declined.delete(j);
+          this.next();
+        });
       } else if (ask.kind !== 'roles') {
         // A removal or rekey must happen: the next member is asked. (Adds and roles the
         // key holders leave undone are their decision.)
