@@ -1,6 +1,6 @@
 // Bundled by esbuild and loaded in headless Chromium: runs the crypto package's own code
 // (SFrame vectors, an MLS meeting with SFrame media keys) with the browser's WebCrypto.
-import { MediaKeys, MlsDevice, MlsSession, runSFrameVectors, toHex } from '../../src/index.js';
+import { MediaKeys, MlsDevice, MlsSession, runSFrameVectors, toBase64, toHex } from '../../src/index.js';
 
 async function mlsScenario(): Promise<{
   codes: string[];
@@ -13,7 +13,11 @@ async function mlsScenario(): Promise<{
   const devices = await Promise.all(
     names.map((n) => MlsDevice.create({ kind: 'guest', deviceId: `browser-${n}`, displayName: n })),
   );
-  const host = await MlsSession.create(devices[0]!, { groupId: new TextEncoder().encode('browser-meeting') });
+  // The first member is the group's host (roles extension): it may commit removals.
+  const host = await MlsSession.create(devices[0]!, {
+    groupId: new TextEncoder().encode('browser-meeting'),
+    roles: { hosts: [toBase64(devices[0]!.signatureKeys.publicKey)], cohosts: [] },
+  });
   const p = await host.prepareCommit({
     add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())),
   });
