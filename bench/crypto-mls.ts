@@ -1,4 +1,4 @@
-import { MlsDevice, MlsSession } from '@conclave/crypto';
+import { MlsDevice, MlsSession, toBase64 } from '@conclave/crypto';
 
 export interface MlsBenchRow {
   members: number;
@@ -20,13 +20,15 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 /**
- * Builds a group of `members` (one commit adding all but the creator), then measures, on the
- * creator and on one other member: a commit adding one member, and a commit removing one.
+ * Builds a group of `members` (one commit adding all but the creator, who is its host), then
+ * measures, on the creator and on one other member: a commit adding one member, and a commit removing one.
  */
 export async function benchMlsGroup(members: number): Promise<MlsBenchRow> {
   const devices = await Promise.all(Array.from({ length: members }, (_, i) => MlsDevice.create(guest(i))));
   const host = await MlsSession.create(devices[0]!, {
     groupId: new TextEncoder().encode(`bench-${members}`),
+    // The group policy lets only a listed host or co-host remove members (commit-policy.ts).
+    roles: { hosts: [toBase64(devices[0]!.signatureKeys.publicKey)], cohosts: [] },
   });
   const setup = await host.prepareCommit({
     add: await Promise.all(devices.slice(1).map((d) => d.createKeyPackage())),
