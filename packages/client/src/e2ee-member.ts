@@ -300,8 +300,9 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     this.session = session;
     this.inFlight = undefined;
     this.outOfSync = false;
-    this.signaling()?.send({ type: 'commit_result', epoch: answered, ok: true });
     await this.afterEpochChange();
+    // Confirmed once this member holds the epoch's keys.
+    this.signaling()?.send({ type: 'commit_result', epoch: answered, ok: true });
   }
 
   private async onAddRequest(msg: ServerMessageOf<'add_request'>): Promise<void> {
@@ -418,8 +419,10 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: false, reason });
       return;
     }
-    this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: true });
-    if (result.kind !== 'commit') return;
+    if (result.kind !== 'commit') {
+      this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: true });
+      return;
+    }
     if (result.added.length > 0 || result.removed.length > 0)
       this.emit('membership', {
         epoch: result.epoch,
@@ -428,12 +431,14 @@ export class E2eeMember extends Emitter<E2eeEvents> {
         removed: result.removed,
       });
     if (result.removedSelf) {
+      this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: true });
       this.reset();
       this.emit('removed');
       this.emitEpoch();
       return;
     }
     await this.afterEpochChange();
+    this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: true });
   }
 
   private announce(before: GroupMember[], after: GroupMember[], by: GroupMember): void {

@@ -44,10 +44,11 @@ export type MeetingMode = z.infer<typeof modeSchema>;
 export const pcSchema = z.enum(['publish', 'subscribe']);
 export const sourceSchema = z.enum(['audio', 'camera', 'screen', 'screenAudio']);
 export type MediaSource = z.infer<typeof sourceSchema>;
+/** An SDP offer of a big meeting has two m-sections per participant (about 1.3 KB each). */
 const sdpSchema = z
   .string()
   .min(10)
-  .max(64 * 1024);
+  .max(512 * 1024);
 
 export const meetingSettingsSchema = z.object({
   passcodeRequired: z.boolean(),

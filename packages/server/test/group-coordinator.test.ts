@@ -291,7 +291,7 @@ describe('GroupCoordinator', () => {
       return true;
     });
     await h.admit('dave');
-    await h.tick(1000);
+    await h.tick(4000); // adds get four commit timeouts
     expect(h.names(host)).toEqual(['bob', 'carol', 'host']);
     expect(h.sent.filter((s) => s.msg.type === 'add_request').every((s) => s.to === 'id-host')).toBe(true);
     // It ignores a removal too: after the timeout the next member commits it.

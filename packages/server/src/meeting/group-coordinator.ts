@@ -68,7 +68,14 @@ interface Seat {
   resyncs: number[];
 }
 
-type Ask = { committer: string; kind: 'add' | 'remove' | 'rekey' | 'roles'; joiners: Set<string> };
+type Ask = {
+  committer: string;
+  kind: 'add' | 'remove' | 'rekey' | 'roles';
+  /** Every joiner announced for this ask (it grows when joiners arrive meanwhile). */
+  joiners: Set<string>;
+  /** The joiners of the first announcement: in every request the committer may be answering. */
+  first?: Set<string>;
+};
 
 interface Settling {
   epoch: bigint;
@@ -177,7 +184,7 @@ export class GroupCoordinator {
       this.armCreation();
       return true;
     }
-    this.next();
+    this.joinerArrived();
     return false;
   }
 
@@ -185,7 +192,21 @@ export class GroupCoordinator {
     const s = this.seats.get(id);
     if (!s) return;
     s.keyPackage = keyPackage;
-    if (s.leaf === undefined) this.next();
+    if (s.leaf === undefined) this.joinerArrived();
+  }
+
+  /**
+   * A joiner with a key package: while the committer is already asked to add others, the
+   * request is widened to include it (a commit adding any of the announced joiners is taken),
+   * so joiners arriving one after another do not wait for each other's commits.
+   */
+  private joinerArrived(): void {
+    const ask = this.ask;
+    if (ask?.kind === 'add' && !this.settling && this.view) {
+      const committer = this.seats.get(ask.committer);
+      if (committer) return void this.sendAdds(committer, ask);
+    }
+    this.next();
   }
 
   roleChanged(id: string, role: Role): void {
@@ -303,8 +324,9 @@ export class GroupCoordinator {
     this.view = verified.next;
     this.clearAsk();
     this.declined.clear();
-    // Announced joiners the committer left out were refused by it (asked again next epoch).
-    for (const j of ask.joiners) if (!added.some(([a]) => a.p.id === j)) this.declined.add(j);
+    // Joiners of the first announcement that the committer left out were refused by it (asked
+    // again after the next commit); later ones it may not have seen yet.
+    for (const j of ask.first ?? []) if (!added.some(([a]) => a.p.id === j)) this.declined.add(j);
     const existing = this.members().filter((m) => m.p.id !== id);
     const removed: Settling['removed'] = [];
     for (const r of verified.effect.removes) {
@@ -559,8 +581,17 @@ export class GroupCoordinator {
   private askAdds(): boolean {
     const committer = this.chooseCommitter(true);
     if (!committer) return false;
+    const ask: Ask = { committer: committer.p.id, kind: 'add', joiners: new Set() };
+    this.setAsk(ask);
+    this.sendAdds(committer, ask);
+    return true;
+  }
+
+  /** Announces every current joiner to the add committer (again, when one more arrived). */
+  private sendAdds(committer: Seat, ask: Ask): void {
     const joiners = this.joiners();
-    this.setAsk({ committer: committer.p.id, kind: 'add', joiners: new Set(joiners.map((j) => j.p.id)) });
+    for (const j of joiners) ask.joiners.add(j.p.id);
+    ask.first ??= new Set(ask.joiners);
     this.ports.send(committer.p.id, {
       v,
       type: 'add_request',
@@ -573,7 +604,6 @@ export class GroupCoordinator {
         keyPackage: j.keyPackage!,
       })),
     });
-    return true;
   }
 
   /** The server's external Remove proposals go to every member; the committer commits them. */
@@ -620,7 +650,9 @@ export class GroupCoordinator {
   private setAsk(ask: Ask): void {
     this.clearAsk();
     this.ask = ask;
-    this.askTimer = this.ports.timer(this.timings.commitTimeoutMs, () => {
+    // Adds may take the key holder longer (a big commit on a slow device); nothing is at risk.
+    const ms = ask.kind === 'add' ? this.timings.commitTimeoutMs * 4 : this.timings.commitTimeoutMs;
+    this.askTimer = this.ports.timer(ms, () => {
       if (this.ask !== ask) return;
       this.clearAsk();
       if (ask.kind === 'add') {

@@ -209,7 +209,8 @@ export class ModifiedClient {
       {
         message: (m) => {
           this.got.push(m);
-          void this.onMessage(m);
+          // One message at a time, as the SDK does.
+          this.handling = this.handling.then(() => this.onMessage(m)).catch(() => undefined);
         },
         invalid: () => undefined,
         closed: (code) => (this.closeCode = code),
@@ -311,6 +312,7 @@ export class ModifiedClient {
   onMls: ((m: ServerMessage) => Promise<boolean> | boolean) | undefined;
   /** The commit it sent and has not seen accepted. */
   pending: PendingCommit | undefined;
+  private handling: Promise<void> = Promise.resolve();
 
   /** Creates the meeting's group (as the SDK does on `createGroup`), listing itself as host if `host`. */
   async createGroup(host = false): Promise<void> {
