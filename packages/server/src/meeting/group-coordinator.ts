@@ -126,6 +126,8 @@ export class GroupCoordinator {
   /** Leaves whose owner left, dropped, or was taken out: the server proposes their removal. */
   private readonly departures = new Map<number, { participantId: string; deviceId: string }>();
   private ask: Ask | undefined;
+  /** The last add request, after it timed out, until anything else is asked or committed. */
+  private lateAdd: Ask | undefined;
   /**
    * Joiners the asked committer did not add in time: the key holders' decision (the host may
    * refuse a joiner), asked again after the next commit, never a reason to pass the host over.
@@ -293,7 +295,9 @@ export class GroupCoordinator {
         'stale_epoch',
         `commit for epoch ${msg.epoch}, the group is at epoch ${view.epoch}`,
       );
-    const ask = this.ask;
+    // An add request that timed out is still answered when nothing else was asked since: a
+    // slow key holder's late commit of joiners that are still waiting is not wasted.
+    const ask = this.ask ?? (this.lateAdd?.committer === id ? this.lateAdd : undefined);
     if (!ask || ask.committer !== id)
       throw new ProtocolError('not_your_turn', 'the delivery service did not ask you to commit');
     let verified: VerifiedCommit;
@@ -323,6 +327,7 @@ export class GroupCoordinator {
     const previous = view;
     this.view = verified.next;
     this.clearAsk();
+    this.lateAdd = undefined;
     this.declined.clear();
     // Joiners of the first announcement that the committer left out were refused by it (asked
     // again after the next commit); later ones it may not have seen yet.
@@ -438,14 +443,18 @@ export class GroupCoordinator {
   /** The added leaves must be exactly the announced joiners' key packages. */
   private matchAdds(verified: VerifiedCommit, ask: Ask): [Seat, number][] {
     const out: [Seat, number][] = [];
+    if (verified.effect.added.length > 0 && ask.kind !== 'add')
+      throw new ProtocolError('not_your_turn', `you were asked for a ${ask.kind} commit, not to add anyone`);
     for (const a of verified.effect.added) {
-      const joiner = [...ask.joiners]
-        .map((j) => this.seats.get(j))
-        .find((j) => j !== undefined && j.leaf === undefined && j.p.signatureKey === a.signatureKey);
+      // Any admitted joiner still waiting may be in it (also one announced in an earlier,
+      // crossed request); nobody else.
+      const joiner = [...this.seats.values()].find(
+        (j) => j.leaf === undefined && j.keyPackage !== undefined && j.p.signatureKey === a.signatureKey,
+      );
       if (!joiner)
         throw new ProtocolError(
           'not_your_turn',
-          `the commit adds ${a.identity.displayName}, who was not announced to you`,
+          `the commit adds ${a.identity.displayName}, who is not an admitted participant waiting to be added`,
         );
       out.push([joiner, a.leafIndex]);
     }
@@ -649,6 +658,7 @@ export class GroupCoordinator {
 
   private setAsk(ask: Ask): void {
     this.clearAsk();
+    this.lateAdd = undefined;
     this.ask = ask;
     // Adds may take the key holder longer (a big commit on a slow device); nothing is at risk.
     const ms = ask.kind === 'add' ? this.timings.commitTimeoutMs * 4 : this.timings.commitTimeoutMs;
@@ -656,6 +666,7 @@ export class GroupCoordinator {
       if (this.ask !== ask) return;
       this.clearAsk();
       if (ask.kind === 'add') {
+        this.lateAdd = ask;
         for (const j of ask.joiners) this.declined.add(j);
         // Asked again after the next commit, or after a while if nothing else happens (the
         // request may have crossed another commit of the committer's).

@@ -210,7 +210,7 @@ describe('a modified member cannot subvert the MLS group', () => {
     await dave.connect();
     await until(() => dave.e2ee.active && dave.roster().length === 2, 'dave in the group');
     expect(answers).toHaveLength(2);
-    expect(answers[0]).toMatch(/^not_your_turn: .*Colluder.*not announced/);
+    expect(answers[0]).toMatch(/^not_your_turn: .*Colluder.*not an admitted participant waiting to be added/);
     expect(answers[1]).toMatch(/^invalid_commit: .*Welcome is not for exactly/);
     expect(
       dave
