@@ -1,5 +1,5 @@
 import { MeetingHub } from './meeting/hub.js';
-import { DbAdmissionStore } from './meetings/admission-records.js';
+import { DbAdmissionStore } from './meeting-store/admission-records.js';
 import type { ServerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer, type RunningServer, type StartServerOptions } from './server.js';

@@ -28,10 +28,10 @@ export {
   type MeetingStoreOptions,
   type MeetingChange,
   type PasscodeCheck,
-} from './meetings/meeting-store.js';
-export { DEFAULT_PASSCODE_LIMIT, type PasscodeLimit } from './meetings/passcode-limiter.js';
-export { clientKeyForIp } from './meetings/client-key.js';
-export { loadOrCreateExternalSender, EXTERNAL_SENDER_KEY_NAME } from './meetings/server-key.js';
+} from './meeting-store/meeting-store.js';
+export { DEFAULT_PASSCODE_LIMIT, type PasscodeLimit } from './meeting-store/passcode-limiter.js';
+export { clientKeyForIp } from './meeting-store/client-key.js';
+export { loadOrCreateExternalSender, EXTERNAL_SENDER_KEY_NAME } from './meeting-store/server-key.js';
 export { createDatabase, SQLITE_FILE_NAME } from './store/database.js';
 export { migrateToLatest, appliedMigrations, MigrationError } from './store/migrate.js';
 export type { Db, DatabaseSchema } from './store/schema.js';

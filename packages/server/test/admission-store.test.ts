@@ -10,7 +10,7 @@ import {
   type RemovalMatch,
   type ResumeGrant,
 } from '../src/meeting/admission-store.js';
-import { DbAdmissionStore } from '../src/meetings/admission-records.js';
+import { DbAdmissionStore } from '../src/meeting-store/admission-records.js';
 import { fakeClock, tempDir } from './helpers.js';
 
 const grant = (over: Partial<ResumeGrant> = {}): ResumeGrant => ({

@@ -10,7 +10,7 @@ import {
   type Db,
   type MeetingChange,
 } from '../src/index.js';
-import { hashSecret, PASSCODE_SCRYPT, verifySecret } from '../src/meetings/secret-hash.js';
+import { hashSecret, PASSCODE_SCRYPT, verifySecret } from '../src/meeting-store/secret-hash.js';
 import { fakeClock, tempDir } from './helpers.js';
 
 const req = (over: Record<string, unknown> = {}) => createMeetingRequest.parse({ v: 1, ...over });

@@ -10,8 +10,8 @@ import {
   startServer,
   type Db,
 } from '../src/index.js';
-import { networkKeyForIp } from '../src/meetings/client-key.js';
-import { PasscodeLimiter } from '../src/meetings/passcode-limiter.js';
+import { networkKeyForIp } from '../src/meeting-store/client-key.js';
+import { PasscodeLimiter } from '../src/meeting-store/passcode-limiter.js';
 import { TEST_SCRYPT, TestClient } from './accounts/harness.js';
 import { fakeClock, memoryLogger, tempDir, testConfig } from './helpers.js';
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SqliteAdapter, sql } from 'kysely';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { ScryptParams } from '../meetings/secret-hash.js';
+import type { ScryptParams } from '../meeting-store/secret-hash.js';
 import { AuthEventLog } from '../risk/auth-events.js';
 import { DEFAULT_RISK_CONFIG, type RiskAction, type RiskConfig } from '../risk/config.js';
 import type { RiskAssessment } from '../risk/engine.js';

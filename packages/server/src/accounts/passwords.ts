@@ -1,4 +1,4 @@
-import { hashSecret, verifySecret, type ScryptParams } from '../meetings/secret-hash.js';
+import { hashSecret, verifySecret, type ScryptParams } from '../meeting-store/secret-hash.js';
 
 /**
  * Passwords: scrypt (node:crypto) with a random 16-byte salt per user, in the self-describing

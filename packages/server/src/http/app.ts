@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { registerAccounts, type AccountsOptions } from '../accounts/accounts.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { MeetingStore } from '../meetings/meeting-store.js';
+import type { MeetingStore } from '../meeting-store/meeting-store.js';
 import type { MediaPoolStatus } from '../sfu/port-pool.js';
 import { SERVER_VERSION } from '../version.js';
 import { sendError, statusForCode } from './errors.js';

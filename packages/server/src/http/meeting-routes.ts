@@ -11,8 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { hostingEntitlement } from '../accounts/entitlement.js';
 import { refuse } from '../accounts/http.js';
-import { clientKeyForIp } from '../meetings/client-key.js';
-import type { MeetingStore } from '../meetings/meeting-store.js';
+import { clientKeyForIp } from '../meeting-store/client-key.js';
+import type { MeetingStore } from '../meeting-store/meeting-store.js';
 import { sendError } from './errors.js';
 import type { TokenBucketLimiter } from './rate-limit.js';
 

@@ -1,4 +1,4 @@
-import { networkKeyForIp } from '../meetings/client-key.js';
+import { networkKeyForIp } from '../meeting-store/client-key.js';
 
 /** Per-client limits of the signaling hub (settings in config.ts; defaults there). */
 export interface ConnectionLimitSettings {

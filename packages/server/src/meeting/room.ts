@@ -18,7 +18,7 @@ import {
   type ServerMessage,
 } from '@conclave/protocol';
 import { GroupCoordinator } from './group-coordinator.js';
-import { networkKeyForIp } from '../meetings/client-key.js';
+import { networkKeyForIp } from '../meeting-store/client-key.js';
 import type { AdmissionStore, RemovalMark } from './admission-store.js';
 import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
 

@@ -1,4 +1,4 @@
-import { networkKeyForIp } from '../meetings/client-key.js';
+import { networkKeyForIp } from '../meeting-store/client-key.js';
 
 /**
  * The network a client address belongs to, as the risk engine counts it: IPv4 /24
