@@ -1,12 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  credentialMismatch,
-  fromBase64,
-  readKeyPackage,
-  toBase64,
-  type ExternalSender,
-  type KeyPackageInfo,
-} from '@conclave/crypto';
+import { toBase64, type ExternalSender } from '@conclave/crypto';
 import {
   PROTOCOL_VERSION as v,
   ProtocolError,
@@ -14,13 +7,14 @@ import {
   type ClientMessageOf,
   type MeetingInfo,
   type Participant,
-  type Role,
   type ServerMessage,
 } from '@conclave/protocol';
+import { AdmissionGate } from './admission-gate.js';
 import { GroupCoordinator } from './group-coordinator.js';
-import { networkKeyForIp } from '../meeting-store/client-key.js';
-import type { AdmissionStore, RemovalMark } from './admission-store.js';
+import { HostControls } from './host-controls.js';
+import type { AdmissionStore } from './admission-store.js';
 import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
+import type { Member } from './room-member.js';
 
 export interface RoomTimings {
   /** Periodic rekey: an empty commit requested every this many ms (0 disables). */
@@ -41,53 +35,6 @@ export interface RoomLimits {
   resumeMs: number;
 }
 
-interface Member {
-  id: string;
-  peer: Peer;
-  displayName: string;
-  role: Role;
-  kind: 'user' | 'guest';
-  userId: string | undefined;
-  deviceId: string;
-  /** base64 of the MLS signature key of the join's key package (bound into the resume token). */
-  signatureKey: string | undefined;
-  /** IPv4 /24 or IPv6 /64 of the connection. */
-  network: string;
-  /** Shown to hosts in the waiting room (see Participant.previouslyRemoved). */
-  previouslyRemoved: 'identity' | 'network' | undefined;
-  state: 'waiting' | 'joined';
-  /** The key package it joined with (E2EE), handed to the group coordinator on admission. */
-  keyPackage: string | undefined;
-  joinedAt: number;
-  audio: boolean;
-  video: boolean;
-  /** In the SFU session (false until joined, or while the SFU has no free media port). */
-  media: boolean;
-  /** A join to the SFU in flight. */
-  mediaJoin?: Promise<boolean> | undefined;
-}
-
-type JoinMessage = ClientMessageOf<'join'>;
-
-/** Whether a participant in role `a` may mute or remove one in role `b`. */
-function outranks(a: Role, b: Role): boolean {
-  return a === 'host' ? b !== 'host' : a === 'cohost' && b === 'participant';
-}
-
-/** The marks a removal records and a join is compared with. */
-function identityMarks(
-  who: { userId?: string | undefined; deviceId: string },
-  signatureKey: string | undefined,
-  network: string,
-): RemovalMark[] {
-  return [
-    ...(who.userId ? [{ kind: 'user' as const, value: who.userId }] : []),
-    { kind: 'device', value: who.deviceId },
-    ...(signatureKey ? [{ kind: 'key' as const, value: signatureKey }] : []),
-    { kind: 'network', value: network },
-  ];
-}
-
 /**
  * One running meeting: who is connected, their roles, the waiting room, the MLS delivery
  * service and the SFU session. Every message of a room is handled in order through `enqueue`,
@@ -97,7 +44,8 @@ export class Room {
   private readonly members = new Map<string, Member>();
   /** The meeting's MLS group (E2EE): who commits what, each commit checked on public data. */
   private readonly group: GroupCoordinator;
-  private lockoutAnnounced: { until: number; at: number } | undefined;
+  private readonly gate: AdmissionGate;
+  private readonly hostControls: HostControls;
   private readonly timers = new Set<NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private readonly mediaQueues = new Map<Peer, Promise<void>>();
@@ -152,6 +100,32 @@ export class Room {
       deps.externalSender,
       deps.timings,
       meeting.id,
+    );
+    this.gate = new AdmissionGate(
+      {
+        id: meeting.id,
+        meeting: () => this.meeting,
+        members: () => [...this.members.values()],
+        member: (id) => this.members.get(id),
+      },
+      deps,
+    );
+    this.hostControls = new HostControls(
+      {
+        id: meeting.id,
+        target: (id) => this.target(id),
+        joined: () => this.joined(),
+        admit: (m) => this.admit(m),
+        depart: (m, reason, notify) => this.depart(m, reason, notify),
+        end: () => this.end(),
+        sendWaitingRoom: () => this.sendWaitingRoom(),
+        broadcast: (msg, except) => this.broadcast(msg, except),
+        describe: (m) => this.describe(m),
+        roleChanged: (id, role) => {
+          if (this.e2ee) this.group.roleChanged(id, role);
+        },
+      },
+      deps,
     );
   }
 
@@ -211,94 +185,12 @@ export class Room {
 
   // ------------------------------------------------------------------ joining
 
-  /**
-   * Every way in passes the same gates, in this order (docs/architecture.md, "Admission"):
-   * the key package's credential must be the joiner's own; a banned account, device or MLS
-   * signature key is refused; a resume token puts the participant back where the host's last
-   * decision left it (waiting room or meeting), never further; a host link makes the host;
-   * everyone else passes lock, passcode and the waiting room. A participant removed earlier
-   * (same account, device or signature key) or on the network of a banned one waits for a
-   * fresh host decision, with a mark the host sees.
-   */
-  async join(peer: Peer, msg: JoinMessage): Promise<string> {
-    if (this.meeting.ended) throw new ProtocolError('meeting_ended', 'this meeting has ended');
-    if (this.e2ee && !msg.keyPackage)
-      throw new ProtocolError('bad_request', 'an E2EE meeting needs an MLS key package to join');
-    const credential = msg.keyPackage ? await this.checkCredential(msg, msg.keyPackage) : undefined;
-    const network = networkKeyForIp(peer.ip);
-    const removals = await this.deps.admission.matchRemovals(
-      this.id,
-      identityMarks(msg, credential?.signatureKey, network),
-    );
-    const bannedIdentity = removals.some((r) => r.banned && r.kind !== 'network');
-    const removedIdentity = removals.some((r) => r.kind !== 'network');
-    const bannedNetwork = removals.some((r) => r.banned && r.kind === 'network');
-    const refuseBanned = () => {
-      if (bannedIdentity) throw new ProtocolError('denied', 'you were removed from this meeting by the host');
-    };
-
-    let role: Role = 'participant';
-    let id: string | undefined;
-    let state: Member['state'];
-    let previouslyRemoved: Member['previouslyRemoved'];
-    if (msg.resume) {
-      id = msg.resume.participantId;
-      const grant = await this.deps.admission.lookup(this.id, id, msg.resume.token);
-      if (!grant)
-        throw new ProtocolError(
-          'resume_rejected',
-          'the resume token expired or was revoked (left, denied, removed or meeting ended): join again',
-        );
-      if (
-        grant.deviceId !== msg.deviceId ||
-        grant.userId !== msg.userId ||
-        (grant.signatureKey !== undefined && grant.signatureKey !== credential?.signatureKey)
-      ) {
-        throw new ProtocolError('resume_rejected', 'the resume token belongs to another device');
-      }
-      refuseBanned();
-      role = grant.role;
-      state = grant.state;
-      if (removedIdentity) {
-        state = 'waiting';
-        previouslyRemoved = 'identity';
-      } else if (state === 'joined' && role === 'participant' && this.meeting.settings.locked) {
-        // A lock is checked on every resume: a participant back after the host locked the
-        // meeting waits for the host instead of walking in.
-        state = 'waiting';
-      }
-    } else if (msg.hostSecret !== undefined) {
-      if (!(await this.deps.store.checkHostSecret(this.id, msg.hostSecret))) {
-        throw new ProtocolError('forbidden', 'the host link is not valid for this meeting');
-      }
-      role = 'host';
-      state = 'joined';
-    } else {
-      refuseBanned();
-      if (this.meeting.settings.locked)
-        throw new ProtocolError('meeting_locked', 'the host has locked this meeting');
-      if (this.meeting.settings.passcodeRequired) await this.checkPasscode(msg.passcode, peer.ip);
-      state = this.meeting.settings.waitingRoom ? 'waiting' : 'joined';
-      if (removedIdentity) {
-        state = 'waiting';
-        previouslyRemoved = 'identity';
-      } else if (bannedNetwork) {
-        state = 'waiting';
-        previouslyRemoved = 'network';
-      }
-    }
-    const old = id === undefined ? undefined : this.members.get(id);
-    if (
-      credential &&
-      [...this.members.values()].some((o) => o !== old && o.signatureKey === credential.signatureKey)
-    )
-      throw new ProtocolError(
-        'duplicate_device',
-        'this device is already in the meeting (another tab or window?): leave there first',
-      );
-    this.checkRoom(state, network, old);
-    if (old) await this.depart(old, 'replaced', false); // the old connection is replaced
-    id ??= randomBytes(9).toString('base64url');
+  /** Admits a join through every gate (admission-gate.ts); returns the participant id. */
+  async join(peer: Peer, msg: ClientMessageOf<'join'>): Promise<string> {
+    const decision = await this.gate.decide(peer, msg);
+    const { role, state, previouslyRemoved, network } = decision;
+    if (decision.replaces) await this.depart(decision.replaces, 'replaced', false); // the old connection is replaced
+    const id = decision.id ?? randomBytes(9).toString('base64url');
     const member: Member = {
       id,
       peer,
@@ -307,7 +199,7 @@ export class Room {
       kind: msg.userId ? 'user' : 'guest',
       userId: msg.userId,
       deviceId: msg.deviceId,
-      signatureKey: credential?.signatureKey,
+      signatureKey: decision.signatureKey,
       network,
       previouslyRemoved,
       state: 'waiting',
@@ -333,95 +225,6 @@ export class Room {
     return id;
   }
 
-  /**
-   * The name, device and account of the join must be the ones in its key package's credential
-   * (what every member will see in the MLS roster), and the credential must not be the server's.
-   */
-  private async checkCredential(
-    claim: { displayName: string; deviceId: string; userId?: string | undefined },
-    keyPackage: string,
-  ): Promise<{ signatureKey: string }> {
-    let info: KeyPackageInfo;
-    try {
-      info = await readKeyPackage(fromBase64(keyPackage));
-    } catch (e) {
-      throw new ProtocolError('bad_request', `the MLS key package is not valid: ${(e as Error).message}`);
-    }
-    const mismatch = credentialMismatch(info.identity, claim);
-    if (mismatch)
-      throw new ProtocolError(
-        'credential_mismatch',
-        `the key package ${mismatch}: join with the name, device and account of your key package`,
-      );
-    return { signatureKey: toBase64(info.signaturePublicKey) };
-  }
-
-  private async checkPasscode(passcode: string | undefined, ip: string): Promise<void> {
-    const r = await this.deps.store.checkPasscode(this.id, passcode ?? '', ip);
-    if (r === 'locked_out') {
-      await this.announceLockout();
-      throw new ProtocolError(
-        'passcode_locked',
-        'too many wrong passcodes were tried for this meeting: joining with the passcode is paused; ask the host',
-      );
-    }
-    if (r === 'rate_limited')
-      throw new ProtocolError(
-        'rate_limited',
-        'too many wrong passcodes from your network: wait a few minutes and try again',
-      );
-    if (r === 'wrong') {
-      // This failure may be the one that locked the meeting: the hosts hear of it now.
-      if (passcode) await this.announceLockout();
-      throw new ProtocolError(
-        'wrong_passcode',
-        passcode ? 'the passcode is wrong' : 'this meeting needs a passcode',
-      );
-    }
-  }
-
-  /** Tells the hosts once per lockout (and again every 30 s while it holds and joins keep failing). */
-  private async announceLockout(): Promise<void> {
-    const lockout = await this.deps.store.passcodeLockout(this.id);
-    if (!lockout) return;
-    const now = Date.now();
-    if (
-      this.lockoutAnnounced &&
-      this.lockoutAnnounced.until === lockout.until &&
-      now - this.lockoutAnnounced.at < 30_000
-    )
-      return;
-    this.lockoutAnnounced = { until: lockout.until, at: now };
-    this.deps.logger.warn({ meetingId: this.id, failures: lockout.failures }, 'passcode entry locked out');
-    for (const p of this.joined())
-      if (p.role !== 'participant')
-        p.peer.send({ v, type: 'passcode_lockout', until: lockout.until, failures: lockout.failures });
-  }
-
-  /** Capacity counts admitted participants; the waiting room has its own caps, per meeting and per network. */
-  private checkRoom(state: Member['state'], network: string, replaced: Member | undefined): void {
-    const others = [...this.members.values()].filter((p) => p !== replaced);
-    if (state === 'joined') {
-      if (others.filter((p) => p.state === 'joined').length >= this.meeting.settings.maxParticipants)
-        throw new ProtocolError(
-          'meeting_full',
-          `this meeting is full (${this.meeting.settings.maxParticipants} participants)`,
-        );
-      return;
-    }
-    const waiting = others.filter((p) => p.state === 'waiting');
-    if (waiting.length >= this.deps.limits.maxWaiting)
-      throw new ProtocolError(
-        'waiting_room_full',
-        'the waiting room of this meeting is full: try again later',
-      );
-    if (waiting.filter((p) => p.network === network).length >= this.deps.limits.maxWaitingPerNetwork)
-      throw new ProtocolError(
-        'waiting_room_full',
-        'too many people from your network are in this waiting room: try again later',
-      );
-  }
-
   private issueToken(m: Member): Promise<string> {
     return this.deps.admission.issue(this.id, {
       participantId: m.id,
@@ -434,7 +237,7 @@ export class Room {
     });
   }
 
-  private async admit(m: Member): Promise<void> {
+  async admit(m: Member): Promise<void> {
     m.state = 'joined';
     m.previouslyRemoved = undefined;
     const createGroup =
@@ -527,7 +330,7 @@ export class Room {
         this.requireE2ee();
         return this.group.commitResult(m.id, msg);
       case 'key_package': {
-        const { signatureKey } = await this.checkCredential(m, msg.keyPackage);
+        const { signatureKey } = await this.gate.checkCredential(m, msg.keyPackage);
         if (m.signatureKey !== undefined && signatureKey !== m.signatureKey)
           throw new ProtocolError(
             'credential_mismatch',
@@ -591,7 +394,7 @@ export class Room {
       case 'set_role':
       case 'lock':
       case 'end':
-        return this.onHostAction(m, msg);
+        return this.hostControls.handle(m, msg);
       case 'join':
         throw new ProtocolError('bad_request', 'already joined');
       case 'ping':
@@ -641,99 +444,6 @@ export class Room {
     return undefined;
   }
 
-  // ------------------------------------------------------------------ host controls
-
-  private async onHostAction(
-    m: Member,
-    msg: ClientMessageOf<'admit' | 'deny' | 'remove' | 'mute' | 'mute_all' | 'set_role' | 'lock' | 'end'>,
-  ): Promise<void> {
-    if (m.role === 'participant')
-      throw new ProtocolError('forbidden', 'only the host or a co-host can do this');
-    if ((msg.type === 'end' || msg.type === 'set_role') && m.role !== 'host') {
-      throw new ProtocolError('forbidden', 'only the host can do this');
-    }
-    switch (msg.type) {
-      case 'admit': {
-        const t = this.target(msg.participantId);
-        if (t.state !== 'waiting')
-          throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
-        await this.admit(t);
-        this.sendWaitingRoom();
-        return;
-      }
-      case 'deny': {
-        const t = this.target(msg.participantId);
-        if (t.state !== 'waiting')
-          throw new ProtocolError('bad_request', 'that participant is not in the waiting room');
-        t.peer.send({ v, type: 'denied', reason: 'the host did not let you in' });
-        // A denied joiner who asks again waits for a fresh decision, marked for the host.
-        await this.deps.admission.recordRemoval(this.id, this.marksOf(t, false), false);
-        await this.depart(t, 'removed', false);
-        t.peer.close(4003, 'denied');
-        return;
-      }
-      case 'remove': {
-        const t = this.target(msg.participantId);
-        if (t.role === 'host') throw new ProtocolError('forbidden', 'the host cannot be removed');
-        this.requireOutranks(m, t);
-        // Recorded before the socket closes: the removed participant's next join finds it.
-        await this.deps.admission.recordRemoval(this.id, this.marksOf(t, msg.ban), msg.ban);
-        t.peer.send({ v, type: 'removed', reason: 'the host removed you from the meeting' });
-        await this.depart(t, 'removed', true);
-        t.peer.close(4003, 'removed');
-        return;
-      }
-      case 'mute': {
-        const t = this.target(msg.participantId);
-        if (t !== m) this.requireOutranks(m, t);
-        await this.mute(t, msg.kind, m);
-        return;
-      }
-      case 'mute_all':
-        for (const t of this.joined())
-          if (t !== m && outranks(m.role, t.role)) await this.mute(t, msg.kind, m);
-        return;
-      case 'set_role': {
-        const t = this.target(msg.participantId);
-        if (t.role === 'host') throw new ProtocolError('forbidden', 'the host keeps the host role');
-        t.role = msg.role;
-        await this.deps.admission.update(this.id, t.id, { role: t.role });
-        if (this.e2ee && t.state === 'joined') this.group.roleChanged(t.id, t.role);
-        this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
-        return;
-      }
-      case 'lock': {
-        // The store tells the hub, which calls applySettings: everyone hears of the lock.
-        await this.deps.store.update(this.id, { v, locked: msg.locked });
-        return;
-      }
-      case 'end':
-        await this.end();
-        return;
-    }
-  }
-
-  /**
-   * Role policy (docs/architecture.md, "Roles"): the host acts on everyone; a co-host acts on
-   * participants only (it cannot mute or remove the host or another co-host).
-   */
-  private requireOutranks(actor: Member, t: Member): void {
-    if (!outranks(actor.role, t.role))
-      throw new ProtocolError(
-        'forbidden',
-        'a co-host can only act on participants, not on the host or other co-hosts',
-      );
-  }
-
-  /** The SFU stops forwarding `kind` from `t`; `t` and everyone else are told. */
-  private async mute(t: Member, kind: 'audio' | 'video', by: Member): Promise<void> {
-    await this.deps.sfu?.setMuted(this.id, t.id, kind, true);
-    if (kind === 'audio') t.audio = false;
-    else t.video = false;
-    t.peer.send({ v, type: 'muted', kind, by: by.id });
-    this.broadcast({ v, type: 'participant_updated', participant: this.describe(t) });
-  }
-
   /** New settings from the store: every participant hears about them. */
   applySettings(meeting: MeetingInfo): void {
     this.meeting = meeting;
@@ -770,12 +480,7 @@ export class Room {
     this.members.get(participantId)?.peer.send(msg);
   }
 
-  /** A removal records account, device and signature key; a ban also the network (as a mark for the host). */
-  private marksOf(t: Member, withNetwork: boolean): RemovalMark[] {
-    return identityMarks(t, t.signatureKey, t.network).filter((mk) => withNetwork || mk.kind !== 'network');
-  }
-
-  private target(id: string): Member {
+  target(id: string): Member {
     const t = this.members.get(id);
     if (!t) throw new ProtocolError('unknown_participant', 'no such participant in this meeting');
     return t;
@@ -791,15 +496,15 @@ export class Room {
     return this.deps.sfu;
   }
 
-  private joined(): Member[] {
+  joined(): Member[] {
     return [...this.members.values()].filter((p) => p.state === 'joined');
   }
 
-  private broadcast(msg: ServerMessage, exceptId?: string): void {
+  broadcast(msg: ServerMessage, exceptId?: string): void {
     for (const p of this.joined()) if (p.id !== exceptId) p.peer.send(msg);
   }
 
-  private sendWaitingRoom(): void {
+  sendWaitingRoom(): void {
     const waiting = [...this.members.values()]
       .filter((p) => p.state === 'waiting')
       .map((p) => this.describe(p));
@@ -807,7 +512,7 @@ export class Room {
       if (p.role !== 'participant') p.peer.send({ v, type: 'waiting_room', waiting });
   }
 
-  private describe(p: Member): Participant {
+  describe(p: Member): Participant {
     return {
       id: p.id,
       displayName: p.displayName,
