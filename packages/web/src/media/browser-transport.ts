@@ -1,6 +1,6 @@
-import type { IceCandidateInit, MediaTransport } from '@conclave/client';
+import type { MediaTransport } from '@conclave/client';
 import type { MediaContext } from '@conclave/crypto';
-import type { StreamInfo } from '@conclave/protocol';
+import type { IceCandidate, StreamInfo } from '@conclave/protocol';
 import type { E2eeFrameCrypto } from './e2ee.js';
 import type { LocalMedia } from './local-media.js';
 import type { TransformCodec } from './worker-protocol.js';
@@ -97,7 +97,7 @@ export class BrowserMediaTransport implements MediaTransport {
   private readonly remote = new Map<RTCRtpReceiver, RemoteTrack>();
   private streams = new Map<string, StreamInfo>();
   private readonly sdpSent: Record<PcKind, boolean> = { publish: false, subscribe: false };
-  private iceCallback: ((pc: PcKind, c: IceCandidateInit) => void) | undefined;
+  private iceCallback: ((pc: PcKind, c: IceCandidate) => void) | undefined;
   private readonly offLocal: () => void;
   private closed = false;
 
@@ -153,12 +153,12 @@ export class BrowserMediaTransport implements MediaTransport {
     return this.localSdp('subscribe');
   }
 
-  async addIce(pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+  async addIce(pc: PcKind, candidate: IceCandidate): Promise<void> {
     if (this.closed) return;
     await this.pcs[pc].addIceCandidate(candidate);
   }
 
-  onIce(cb: (pc: PcKind, candidate: IceCandidateInit) => void): void {
+  onIce(cb: (pc: PcKind, candidate: IceCandidate) => void): void {
     this.iceCallback = cb;
   }
 
