@@ -8,6 +8,7 @@ import {
 } from '@conclave/crypto';
 import type {
   ErrorCode,
+  IceCandidate,
   Joiner,
   MeetingInfo,
   Participant,
@@ -20,15 +21,13 @@ import { E2eeMember, type ChatMessage, type GroupHealth, type MembershipChange }
 import { Emitter } from './emitter.js';
 import { SignalingConnection, type WebSocketFactory } from './signaling.js';
 
-export type IceCandidateInit = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
-
 /** The media side of a participant: two peer connections with the SFU (browser or werift). */
 export interface MediaTransport {
   createPublishOffer(): Promise<string>;
   applyPublishAnswer(sdp: string): Promise<void>;
   handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string>;
-  addIce(pc: 'publish' | 'subscribe', candidate: IceCandidateInit): Promise<void>;
-  onIce(cb: (pc: 'publish' | 'subscribe', candidate: IceCandidateInit) => void): void;
+  addIce(pc: 'publish' | 'subscribe', candidate: IceCandidate): Promise<void>;
+  onIce(cb: (pc: 'publish' | 'subscribe', candidate: IceCandidate) => void): void;
   close(): void;
 }
 

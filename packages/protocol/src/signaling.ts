@@ -44,6 +44,13 @@ export type MeetingMode = z.infer<typeof modeSchema>;
 export const pcSchema = z.enum(['publish', 'subscribe']);
 export const sourceSchema = z.enum(['audio', 'camera', 'screen', 'screenAudio']);
 export type MediaSource = z.infer<typeof sourceSchema>;
+/** An ICE candidate as RTCIceCandidateInit carries it (signaling and the SFU's IPC). */
+export const iceCandidateSchema = z.object({
+  candidate: z.string().max(1024),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+});
+export type IceCandidate = z.infer<typeof iceCandidateSchema>;
 /** An SDP offer of a big meeting has two m-sections per participant (about 1.3 KB each). */
 const sdpSchema = z
   .string()
@@ -170,11 +177,7 @@ export const iceMessage = z.object({
   v,
   type: z.literal('ice'),
   pc: pcSchema,
-  candidate: z.object({
-    candidate: z.string().max(1024),
-    sdpMid: z.string().max(64).nullable().optional(),
-    sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
-  }),
+  candidate: iceCandidateSchema,
 });
 export const mediaStateMessage = z.object({
   v,
@@ -319,11 +322,7 @@ export const serverMessage = z.discriminatedUnion('type', [
     v,
     type: z.literal('ice'),
     pc: pcSchema,
-    candidate: z.object({
-      candidate: z.string(),
-      sdpMid: z.string().nullable().optional(),
-      sdpMLineIndex: z.number().nullable().optional(),
-    }),
+    candidate: iceCandidateSchema,
   }),
   z.object({ v, type: z.literal('muted'), kind: z.enum(['audio', 'video']), by: idSchema }),
   z.object({ v, type: z.literal('pong'), t: z.number().optional() }),

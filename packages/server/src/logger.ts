@@ -4,6 +4,17 @@ import type { LogLevel } from './config.js';
 export type { Logger } from 'pino';
 
 /**
+ * What the server's parts log through: a pino `Logger` is one, tests pass a silent or
+ * recording one. The one logger type of the server (meeting hub, rooms, SFU).
+ */
+export interface LogSink {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/**
  * Paths pino replaces with `[redacted]` before a line is written. Passcodes, host secrets,
  * resume tokens and keys must never reach a log: they grant entry or host powers. Wildcards
  * cover the secret one level below any logged object (`{ msg: joinMessage }`), and the exact

@@ -198,7 +198,7 @@ describe('GroupCoordinator', () => {
     await h.settle();
     const proposal = h.last('proposal', 'id-host');
     expect(proposal?.type === 'proposal' && proposal.deviceId).toBe('dev-bob');
-    const pm = decodeMls(fromBase64(proposal!.type === 'proposal' ? proposal.proposal : ''));
+    const pm = decodeMls(fromBase64(proposal?.type === 'proposal' ? proposal.proposal : ''));
     expect(
       pm.wireformat === 'mls_public_message' &&
         pm.publicMessage.content.contentType === 'proposal' &&

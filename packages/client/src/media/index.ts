@@ -1,7 +1,6 @@
 export { NodeMediaPeer } from './node-peer.js';
 export type {
   BotSource,
-  IceCandidateInit,
   NodeMediaPeerOptions,
   PcKind,
   ReceivedFrame,

@@ -1,4 +1,5 @@
 import type { MediaSource, StreamInfo } from '@conclave/protocol';
+import type { IceCandidate } from '@conclave/protocol';
 import {
   RTCPeerConnection,
   RtcpPayloadSpecificFeedback,
@@ -16,12 +17,6 @@ import { botPeerConfig } from './peer-config.js';
 export type PcKind = 'publish' | 'subscribe';
 /** The published sources of a bot: one Opus track and one VP8 camera track. */
 export type BotSource = 'audio' | 'camera';
-
-export interface IceCandidateInit {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
 
 export interface ReceivedFrame {
   participantId: string;
@@ -81,7 +76,7 @@ export class NodeMediaPeer {
   private readonly inTracks = new Map<string, InTrack>();
   private streams = new Map<string, StreamInfo>();
   private readonly settingLocal: Record<PcKind, boolean> = { publish: false, subscribe: false };
-  private readonly iceListeners = new Set<(pc: PcKind, c: IceCandidateInit) => void>();
+  private readonly iceListeners = new Set<(pc: PcKind, c: IceCandidate) => void>();
   private readonly frameListeners = new Set<(f: ReceivedFrame) => void>();
   private readonly keyFrameListeners = new Set<(source: BotSource) => void>();
   private closed = false;
@@ -142,7 +137,7 @@ export class NodeMediaPeer {
     return this.localSdp('subscribe');
   }
 
-  async addIce(pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+  async addIce(pc: PcKind, candidate: IceCandidate): Promise<void> {
     await this.pcs[pc].addIceCandidate({
       candidate: candidate.candidate,
       sdpMid: candidate.sdpMid ?? undefined,
@@ -150,7 +145,7 @@ export class NodeMediaPeer {
     });
   }
 
-  onIce(cb: (pc: PcKind, candidate: IceCandidateInit) => void): Unsubscribe {
+  onIce(cb: (pc: PcKind, candidate: IceCandidate) => void): Unsubscribe {
     return listen(this.iceListeners, cb);
   }
 
@@ -259,7 +254,7 @@ export class NodeMediaPeer {
     // Candidates found while setLocalDescription runs are already in the returned SDP.
     if (!c || this.settingLocal[kind] || this.closed) return;
     if (!keepCandidate(c.candidate, this.loopbackOnly ? '127.0.0.1' : undefined)) return;
-    const init: IceCandidateInit = {
+    const init: IceCandidate = {
       candidate: c.candidate,
       sdpMid: c.sdpMid ?? null,
       sdpMLineIndex: c.sdpMLineIndex ?? null,

@@ -1,3 +1,4 @@
+import type { LogSink } from '../logger.js';
 import {
   credentialMismatch,
   fromBase64,
@@ -14,7 +15,7 @@ import {
 } from '@conclave/protocol';
 import { networkKeyForIp } from '../meeting-store/client-key.js';
 import type { AdmissionStore } from './admission-store.js';
-import type { HubLogger, MeetingDirectory, Peer } from './deps.js';
+import type { MeetingDirectory, Peer } from './deps.js';
 import { identityMarks, type Member } from './room-member.js';
 import type { RoomLimits } from './room.js';
 
@@ -55,7 +56,7 @@ export class AdmissionGate {
       store: MeetingDirectory;
       admission: AdmissionStore;
       limits: RoomLimits;
-      logger: HubLogger;
+      logger: LogSink;
     },
   ) {}
 

@@ -1,4 +1,5 @@
 import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } from '@conclave/protocol';
+import type { IceCandidate } from '@conclave/protocol';
 
 /** What the hub needs from meeting storage (implemented by MeetingStore). */
 export interface MeetingDirectory {
@@ -19,8 +20,6 @@ export interface MeetingDirectory {
   update(id: string, patch: UpdateMeetingRequest): Promise<MeetingInfo | undefined>;
   end(id: string): Promise<unknown>;
 }
-
-export type IceCandidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
 
 /** What the hub needs from the SFU (implemented by sfu/Sfu, which runs in worker processes). */
 export interface MediaRouter {
@@ -50,13 +49,6 @@ export interface MediaRouter {
       candidate: IceCandidate,
     ) => void,
   ): unknown;
-}
-
-export interface HubLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
 }
 
 /** What the server knows about a signaling connection when it opens. */

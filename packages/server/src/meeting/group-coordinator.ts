@@ -1,3 +1,4 @@
+import type { LogSink } from '../logger.js';
 import {
   PublicGroup,
   PublicGroupError,
@@ -15,7 +16,6 @@ import {
   type Role,
   type ServerMessage,
 } from '@conclave/protocol';
-import type { HubLogger } from './deps.js';
 
 /** What the coordinator knows of an admitted participant (from the room). */
 export interface GroupParticipant {
@@ -40,7 +40,7 @@ export interface GroupPorts {
   expel(participantId: string, reason: string): void;
   /** A timer whose callback runs in the room's order (`enqueue`). */
   timer(ms: number, fn: () => void): { cancel(): void };
-  logger: HubLogger;
+  logger: LogSink;
 }
 
 export interface GroupTimings {

@@ -1,3 +1,4 @@
+import type { LogSink } from '../logger.js';
 import type { WebSocket } from 'ws';
 import type { ExternalSender } from '@conclave/crypto';
 import {
@@ -13,7 +14,7 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   type ConnectionLimitSettings,
 } from './connection-limits.js';
-import type { ConnectionInfo, HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
+import type { ConnectionInfo, MediaRouter, MeetingDirectory, Peer } from './deps.js';
 import { Room, type RoomLimits, type RoomTimings } from './room.js';
 
 /** Every limit of the hub and its rooms (settings in config.ts, same names). */
@@ -41,7 +42,7 @@ export const CLOSE_CODES = {
 export interface MeetingHubDeps {
   store: MeetingDirectory;
   externalSender: ExternalSender;
-  logger: HubLogger;
+  logger: LogSink;
   sfu?: MediaRouter;
   timings?: Partial<RoomTimings>;
   /** Resume tokens and removal marks; in memory when absent (they do not survive a restart then). */

@@ -1,3 +1,4 @@
+import type { LogSink } from '../logger.js';
 import { randomBytes } from 'node:crypto';
 import { toBase64, type ExternalSender } from '@conclave/crypto';
 import {
@@ -13,7 +14,7 @@ import { AdmissionGate } from './admission-gate.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { HostControls } from './host-controls.js';
 import type { AdmissionStore } from './admission-store.js';
-import type { HubLogger, MediaRouter, MeetingDirectory, Peer } from './deps.js';
+import type { MediaRouter, MeetingDirectory, Peer } from './deps.js';
 import type { Member } from './room-member.js';
 
 export interface RoomTimings {
@@ -57,7 +58,7 @@ export class Room {
     private readonly deps: {
       store: MeetingDirectory;
       sfu: MediaRouter | undefined;
-      logger: HubLogger;
+      logger: LogSink;
       externalSender: ExternalSender;
       admission: AdmissionStore;
       timings: RoomTimings;

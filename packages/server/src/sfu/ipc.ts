@@ -6,24 +6,15 @@
  * may be half-dead or compromised by a bug, and the parent must not trust its shapes blindly.
  */
 import { z } from 'zod';
+import { iceCandidateSchema, streamInfoSchema as wireStreamInfoSchema } from '@conclave/protocol';
 
 export const pcKindSchema = z.enum(['publish', 'subscribe']);
 export type PcKind = z.infer<typeof pcKindSchema>;
 export const mediaKindSchema = z.enum(['audio', 'video']);
 export type MediaKind = z.infer<typeof mediaKindSchema>;
 
-export const iceCandidateSchema = z.object({
-  candidate: z.string().max(1024),
-  sdpMid: z.string().max(64).nullable().optional(),
-  sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
-});
-export type IceCandidateInit = z.infer<typeof iceCandidateSchema>;
-
-export const streamInfoSchema = z.object({
-  mid: z.string().max(64),
-  participantId: z.string().min(1).max(128),
-  source: z.enum(['audio', 'camera', 'screen', 'screenAudio']),
-});
+/** The wire's stream info; inside the SFU a participant id is any short string (tests use 'a'). */
+export const streamInfoSchema = wireStreamInfoSchema.extend({ participantId: z.string().min(1).max(128) });
 
 /** Everything a worker needs to build its peer connections. */
 export const workerConfigSchema = z.object({

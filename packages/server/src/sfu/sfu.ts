@@ -1,22 +1,10 @@
+import type { LogSink } from '../logger.js';
 import { EventEmitter } from 'node:events';
+import type { IceCandidate } from '@conclave/protocol';
 import type { StreamInfo } from '@conclave/protocol';
-import type {
-  IceCandidateInit,
-  MediaKind,
-  PcKind,
-  RequestBody,
-  ResultOf,
-  TapRecord,
-  WorkerConfig,
-} from './ipc.js';
+import type { MediaKind, PcKind, RequestBody, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
 import { PortPool, assertPortRangeFits, type MediaPoolStatus, type PortPoolSnapshot } from './port-pool.js';
 import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
-
-export interface SfuLogger {
-  info(o: object, m?: string): void;
-  warn(o: object, m?: string): void;
-  error(o: object, m?: string): void;
-}
 
 export interface SfuOptions {
   /** Worker processes (one per core is the intent). */
@@ -32,7 +20,7 @@ export interface SfuOptions {
   loopbackOnly?: boolean;
   /** Tests: emit a 'tap' event with every forwarded RTP payload. */
   tap?: boolean;
-  logger?: SfuLogger;
+  logger?: LogSink;
 }
 
 export interface SfuWorkerStats {
@@ -50,7 +38,7 @@ export interface SfuEvents {
   /** A new offer for the participant's subscribe connection; `streams` names its sending m-lines. */
   subscribeOffer: [meetingId: string, participantId: string, sdp: string, streams: StreamInfo[]];
   /** A trickled SFU candidate (rare: candidates gathered before an SDP left are inside it). */
-  ice: [meetingId: string, participantId: string, pc: PcKind, candidate: IceCandidateInit];
+  ice: [meetingId: string, participantId: string, pc: PcKind, candidate: IceCandidate];
   tap: [record: TapRecord];
   /** A worker died; these meetings lost their media state (participants must join again). */
   workerExit: [meetingIds: string[]];
@@ -61,8 +49,9 @@ interface MeetingSlot {
   participants: Set<string>;
 }
 
-const silentLogger: SfuLogger = {
+const silentLogger: LogSink = {
   info: () => undefined,
+  debug: () => undefined,
   warn: (o, m) => console.warn(m ?? '', o),
   error: (o, m) => console.error(m ?? '', o),
 };
@@ -88,7 +77,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
   private readonly meetings = new Map<string, MeetingSlot>();
   private readonly restartDelay: number[];
   private readonly pool: PortPool;
-  private readonly logger: SfuLogger;
+  private readonly logger: LogSink;
   private closing = false;
 
   private constructor(private readonly opts: SfuOptions) {
@@ -155,7 +144,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
     meetingId: string,
     participantId: string,
     pc: PcKind,
-    candidate: IceCandidateInit,
+    candidate: IceCandidate,
   ): Promise<void> {
     await this.call(meetingId, { op: 'addIce', meetingId, participantId, pc, candidate });
   }

@@ -28,7 +28,7 @@ const OPTS: SfuOptions = {
   announcedAddress: '127.0.0.1',
   portRange: RANGE,
   loopbackOnly: true,
-  logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  logger: { info: () => undefined, debug: () => undefined, warn: () => undefined, error: () => undefined },
 };
 
 /** UDP sockets bound to a port of [lo, hi] in this network namespace (any process). */

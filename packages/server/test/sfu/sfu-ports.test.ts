@@ -13,7 +13,12 @@ import {
 import { sleep, until } from './harness.js';
 
 const per = MEDIA_PORTS_PER_PARTICIPANT;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet = {
+  info: () => undefined,
+  debug: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 const opts = (ports: number, workers = 1): SfuOptions => ({
   workers,
   announcedAddress: '127.0.0.1',

@@ -349,7 +349,12 @@ describe('SFU worker crash', () => {
     sfu = await Sfu.start({
       ...LOOPBACK_OPTS,
       workers: 2,
-      logger: { info: () => undefined, warn: () => undefined, error: (o) => errors.push(o) },
+      logger: {
+        info: () => undefined,
+        debug: () => undefined,
+        warn: () => undefined,
+        error: (o) => errors.push(o),
+      },
     });
     wire(sfu, bots);
     const exits: string[][] = [];

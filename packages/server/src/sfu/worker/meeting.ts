@@ -1,4 +1,5 @@
-import type { IceCandidateInit, MediaKind, PcKind } from '../ipc.js';
+import type { MediaKind, PcKind } from '../ipc.js';
+import type { IceCandidate } from '@conclave/protocol';
 import type { WorkerContext } from './context.js';
 import { Participant } from './participant.js';
 
@@ -41,7 +42,7 @@ export class Meeting {
     return this.get(participantId).applySubscribeAnswer(sdp);
   }
 
-  addIce(participantId: string, pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+  addIce(participantId: string, pc: PcKind, candidate: IceCandidate): Promise<void> {
     return this.get(participantId).addIce(pc, candidate);
   }
 

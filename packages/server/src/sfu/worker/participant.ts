@@ -1,18 +1,20 @@
 import { RTCPeerConnection, type RTCIceCandidate, type RTCRtpTransceiver } from 'werift';
-import type { IceCandidateInit, MediaKind, PcKind } from '../ipc.js';
+import type { IceCandidate } from '@conclave/protocol';
+import type { MediaKind, PcKind } from '../ipc.js';
 import type { WorkerContext } from './context.js';
 import { Forwarder, type SubscriberView } from './forwarder.js';
 import { filterSdpCandidates, keepCandidate } from '@conclave/rtc';
 import { publishPcConfig, subscribePcConfig } from './pc-config.js';
 import { keepInactiveMlines } from './sdp.js';
-import { PublishedStream, type PublisherView, type Source } from './published-stream.js';
+import { PublishedStream, type PublisherView } from './published-stream.js';
+import type { MediaSource } from '@conclave/protocol';
 
 /**
  * Which source an m-line of the publish connection carries, by its rank among the m-lines of
  * its kind: the first audio is the microphone, the first video the camera, the second ones the
  * screen share (and its audio). Browsers never remove m-lines, so ranks are stable.
  */
-const SOURCES_BY_RANK: Record<MediaKind, readonly Source[]> = {
+const SOURCES_BY_RANK: Record<MediaKind, readonly MediaSource[]> = {
   audio: ['audio', 'screenAudio'],
   video: ['camera', 'screen'],
 };
@@ -153,7 +155,7 @@ export class Participant implements PublisherView, SubscriberView {
     }
   }
 
-  async addIce(pc: PcKind, candidate: IceCandidateInit): Promise<void> {
+  async addIce(pc: PcKind, candidate: IceCandidate): Promise<void> {
     // An empty candidate is the end-of-candidates marker: nothing to add for werift.
     if (candidate.candidate === '') return;
     await this.pcs[pc].addIceCandidate({

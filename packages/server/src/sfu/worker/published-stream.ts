@@ -1,11 +1,10 @@
+import type { MediaSource } from '@conclave/protocol';
 import { RTP_EXTENSION_URI, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import type { MediaKind } from '../ipc.js';
 import { KEY_FRAME_REQUEST_INTERVAL_MS, noop, type WorkerContext } from './context.js';
 import type { Forwarder } from './forwarder.js';
 import type { LayerView } from './layer-policy.js';
 import { isVp8KeyFrameStart } from './vp8.js';
-
-export type Source = 'audio' | 'camera' | 'screen' | 'screenAudio';
 
 /** The publisher state a stream reads on every packet. */
 export interface PublisherView {
@@ -45,7 +44,7 @@ export class PublishedStream {
     readonly publisher: PublisherView,
     readonly mid: string,
     readonly kind: MediaKind,
-    readonly source: Source,
+    readonly source: MediaSource,
     readonly transceiver: RTCRtpTransceiver,
     private readonly ctx: WorkerContext,
   ) {
