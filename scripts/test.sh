@@ -3,7 +3,20 @@
 # (inside a loopback-only network namespace). This is what `npm test` and CI run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== typecheck"; npx --no-install tsc -p tsconfig.json --noEmit
+
+echo "== typecheck"
+# Every .ts and .tsx file, in three projects run side by side: Node-side code, tests, benches
+# and configs (tsconfig.json); the browser app with its React pages (packages/web: DOM, JSX,
+# Vite); the E2EE worker (packages/web/tsconfig.worker.json: WebWorker lib).
+pids=()
+for project in tsconfig.json packages/web/tsconfig.json packages/web/tsconfig.worker.json; do
+  npx --no-install tsc -p "$project" --noEmit &
+  pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" = 0 ]
+
 echo "== lint"; npx --no-install eslint . --max-warnings 0 && npx --no-install prettier --check . --log-level warn
 echo "== unit and integration tests"; npx --no-install vitest run
 echo "== browser and WebRTC tests"; node scripts/netns.mjs vitest run --config vitest.browser.config.ts
