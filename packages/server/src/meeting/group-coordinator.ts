@@ -225,7 +225,8 @@ export class GroupCoordinator {
     this.seats.delete(id);
     if (this.creator === id) this.creator = undefined;
     // A departure goes first: its leaf must leave the group before anything else happens.
-    if (this.ask && (this.ask.committer === id || this.ask.kind !== 'remove')) this.clearAsk();
+    if (this.ask && (this.ask.committer === id || (s.leaf !== undefined && this.ask.kind !== 'remove')))
+      this.clearAsk();
     this.declined.delete(id);
     if (s.leaf !== undefined) this.departures.set(s.leaf, { participantId: id, deviceId: s.p.deviceId });
     if (this.settling) {

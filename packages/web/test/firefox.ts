@@ -1,0 +1,181 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { ConclaveTestView } from '../src/test-hooks.js';
+
+/**
+ * Debian's firefox-esr, driven by puppeteer-core over WebDriver BiDi (no geckodriver, no
+ * browser download). `CONCLAVE_FIREFOX` points at another binary.
+ */
+const FIREFOX_PATH = process.env.CONCLAVE_FIREFOX ?? '/usr/bin/firefox-esr';
+
+/**
+ * Fake camera and microphone without a permission prompt, and host candidates on 127.0.0.1
+ * (the tests run in a loopback-only network namespace): `ice.loopback` lets Firefox gather on
+ * the loopback interface, unobfuscated (an IP address, not an mDNS name the SFU cannot
+ * resolve), and without `permission.fake` Firefox never offers 127.0.0.1 at all.
+ */
+const FIREFOX_PREFS: Record<string, unknown> = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'media.navigator.permission.fake': true,
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+};
+
+export interface Firefox {
+  browser: Browser;
+  /** From spawning the binary to a ready WebDriver BiDi session (ms). */
+  launchMs: number;
+  /** Closes the browser (SIGKILL to the process it started if that hangs), then removes the profile. */
+  close(): Promise<void>;
+}
+
+function exited(proc: ChildProcess): boolean {
+  return proc.exitCode !== null || proc.signalCode !== null;
+}
+
+function waitExit(proc: ChildProcess, ms: number): Promise<boolean> {
+  if (exited(proc)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(exited(proc)), ms);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** Headless firefox-esr with a fresh profile directory under the system's temporary directory. */
+export async function launchFirefox(): Promise<Firefox> {
+  if (!existsSync(FIREFOX_PATH)) {
+    throw new Error(
+      `Firefox not found at ${FIREFOX_PATH}: install it with "apt-get install -y firefox-esr" or set CONCLAVE_FIREFOX`,
+    );
+  }
+  const profile = await mkdtemp(join(tmpdir(), 'conclave-firefox-'));
+  const t0 = Date.now();
+  let browser: Browser;
+  try {
+    // puppeteer kills what it spawned when the launch fails or times out.
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX_PATH,
+      headless: true,
+      userDataDir: profile,
+      extraPrefsFirefox: FIREFOX_PREFS,
+      args: ['--no-remote'],
+      defaultViewport: { width: 1280, height: 720 },
+      timeout: 30_000,
+    });
+  } catch (e) {
+    await rm(profile, { recursive: true, force: true });
+    throw e;
+  }
+  const launchMs = Date.now() - t0;
+  const proc = browser.process();
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      browser.close().catch(() => undefined),
+      new Promise<void>((r) => (timer = setTimeout(r, 5000))),
+    ]);
+    clearTimeout(timer);
+    if (proc && !(await waitExit(proc, 1000)) && proc.pid !== undefined) {
+      // Only the browser this launcher started (and its content processes: puppeteer spawns
+      // it as the leader of its own process group).
+      try {
+        process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        proc.kill('SIGKILL');
+      }
+      await waitExit(proc, 5000);
+    }
+    await rm(profile, { recursive: true, force: true });
+  };
+  return { browser, launchMs, close: () => (closing ??= close()) };
+}
+
+export interface FirefoxParticipant {
+  name: string;
+  page: Page;
+  /** Console errors and warnings, and page errors (shown when a test fails). */
+  errors: string[];
+}
+
+/** A tab of `ff` that records its errors. */
+export async function openFirefoxPage(ff: Firefox, name: string): Promise<FirefoxParticipant> {
+  const page = await ff.browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e instanceof Error ? e.message : String(e)}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warn') errors.push(`console.${m.type()}: ${m.text()}`);
+  });
+  return { name, page, errors };
+}
+
+/** Puppeteer's ARIA selector: the element with this accessible name (and role). */
+function aria(name: string, role?: string): string {
+  const n = JSON.stringify(name);
+  return `::-p-aria([name=${n}]${role ? `[role="${role}"]` : ''})`;
+}
+
+const CONTROLS = 'nav[aria-label="Meeting controls"]';
+
+/** Opens `url`, fills in the name, presses Join; resolves once the room's controls show. */
+export async function firefoxJoin(p: FirefoxParticipant, url: string): Promise<void> {
+  const { page } = p;
+  await page.goto(url);
+  await page.locator(aria('Your name', 'textbox')).setTimeout(15_000).fill(p.name);
+  await page.locator(aria('Join meeting', 'button')).click();
+  await page.waitForSelector(CONTROLS, { timeout: 20_000 });
+}
+
+export async function firefoxView(p: FirefoxParticipant): Promise<ConclaveTestView> {
+  const v = await p.page.evaluate(() => window.__conclave);
+  if (!v) throw new Error(`${p.name}: window.__conclave is not set`);
+  return v;
+}
+
+/** Presses a button of the meeting controls (Chat, Security, Leave…). */
+export async function firefoxControl(p: FirefoxParticipant, name: string): Promise<void> {
+  await p.page.locator(`${CONTROLS} ${aria(name, 'button')}`).click();
+}
+
+/** Sends a chat message (the Chat panel must be open). */
+export async function firefoxSendChat(p: FirefoxParticipant, text: string): Promise<void> {
+  const input = p.page.locator(aria('Message', 'textbox'));
+  await input.fill(text);
+  await p.page.keyboard.press('Enter');
+}
+
+/** Waits until the chat log shows `text`; resolves with the author shown with it. */
+export async function firefoxChatMessage(p: FirefoxParticipant, text: string): Promise<string> {
+  const handle = await p.page.waitForFunction(
+    (t) => {
+      for (const li of document.querySelectorAll('[role="log"][aria-label="Messages"] li')) {
+        if (li.querySelector('.chat-text')?.textContent === t)
+          return li.querySelector('.chat-author')?.textContent ?? '';
+      }
+      return undefined;
+    },
+    { timeout: 10_000, polling: 100 },
+    text,
+  );
+  return String(await handle.jsonValue());
+}
+
+/** The security and membership codes the Security panel shows (the panel must be open). */
+export async function firefoxShownCodes(
+  p: FirefoxParticipant,
+): Promise<{ securityCode: string; membershipCode: string }> {
+  await p.page.waitForSelector('[data-testid="security-code"]', { timeout: 10_000 });
+  return p.page.evaluate(() => ({
+    securityCode: document.querySelector('[data-testid="security-code"]')?.textContent?.trim() ?? '',
+    membershipCode: document.querySelector('[data-testid="membership-code"]')?.textContent?.trim() ?? '',
+  }));
+}
