@@ -7,13 +7,8 @@ export {
   type LogLevel,
 } from './config.js';
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger.js';
-export {
-  startServer,
-  type SignalingHub,
-  type HubDeps,
-  type StartServerOptions,
-  type RunningServer,
-} from './server.js';
+export { startServer, type HubDeps, type StartServerOptions, type RunningServer } from './server.js';
+export type { SignalingHub } from './signaling-hub.js';
 export { PlaceholderHub } from './placeholder-hub.js';
 export { SIGNALING_PATH } from './ws-endpoint.js';
 export { buildHttpApp, HTTP_BODY_LIMIT, type HttpAppDeps } from './http/app.js';

@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION, type ServerMessage } from '@conclave/protocol';
 import type { WebSocket } from 'ws';
-import type { SignalingHub } from './server.js';
+import type { SignalingHub } from './signaling-hub.js';
 
 /**
  * Stands in for the signaling hub until it is wired: answers every message with an

@@ -1,30 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import type { ExternalSender } from '@conclave/crypto';
 import type { FastifyInstance } from 'fastify';
-import type { WebSocket } from 'ws';
 import type { ServerConfig } from './config.js';
 import { buildHttpApp, urlHost, type HttpAppDeps } from './http/app.js';
 import type { TokenBucketOptions } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
-import type { ConnectionInfo } from './meeting/deps.js';
 import { MeetingStore, type MeetingStoreOptions } from './meeting-store/meeting-store.js';
 import { loadOrCreateExternalSender } from './meeting-store/server-key.js';
 import { PlaceholderHub } from './placeholder-hub.js';
+import type { SignalingHub } from './signaling-hub.js';
 import { createDatabase } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import type { Db } from './store/schema.js';
 import { attachWebSocketEndpoint } from './ws-endpoint.js';
-
-/**
- * Takes every signaling WebSocket (`/ws`). The server owns the socket's transport (size limit,
- * shutdown); the hub owns everything said on it. `info.ip` is the client address (after
- * `trustProxy`); limits reduce it to its network themselves (`networkKeyForIp`).
- */
-export interface SignalingHub {
-  handleConnection(socket: WebSocket, info: ConnectionInfo): void;
-  /** Stops timers and says goodbye to participants; the server closes the sockets after it. */
-  close(): Promise<void>;
-}
 
 export interface HubDeps {
   config: ServerConfig;

@@ -1,7 +1,5 @@
-import fastifyCookie from '@fastify/cookie';
 import type { DeviceKey, ErrorCode } from '@conclave/protocol';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SqliteAdapter, sql } from 'kysely';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ScryptParams } from '../meeting-store/secret-hash.js';
@@ -10,12 +8,9 @@ import { DEFAULT_RISK_CONFIG, type RiskAction, type RiskConfig } from '../risk/c
 import type { RiskAssessment } from '../risk/engine.js';
 import { ipPrefix } from '../risk/network.js';
 import { RiskService } from '../risk/service.js';
-import { createDatabase } from '../store/database.js';
-import { migrateToLatest } from '../store/migrate.js';
 import type { Db } from '../store/schema.js';
 import { BlindSigner } from '../verification/blind-rsa.js';
 import { loadOrCreatePhoneSecret, PhoneHasher } from '../verification/phone-secret.js';
-import { registerVerificationRoutes } from '../verification/routes.js';
 import {
   DEFAULT_VERIFICATION_SETTINGS,
   VerificationService,
@@ -24,9 +19,7 @@ import {
 import { createSmsProvider, type SmsProvider } from '../verification/sms.js';
 import { sendError } from '../http/errors.js';
 import { AccountStore, type AccountUser } from './account-store.js';
-import { registerAuthRoutes } from './auth-routes.js';
 import { AuthCookies } from './cookies.js';
-import { registerDeviceRoutes } from './device-routes.js';
 import { PasswordHasher } from './passwords.js';
 import { checkTotp } from './totp.js';
 
@@ -233,41 +226,4 @@ export const TOO_MANY_FAILURES =
 export function riskMessage(what: string, a: RiskAssessment): string {
   const reasons = a.reasons.map((r) => r.detail).join('; ');
   return `${what} was refused as unusual (${reasons}); try again later, from a device you have used before, or enrol an authenticator app`;
-}
-
-/**
- * Registers the accounts API on the app (cookies, `/api/auth/*`, `/api/me`, `/api/devices`,
- * `/api/directory/*`, `/api/verification/*`) and decorates it with `app.accounts`.
- */
-export async function registerAccounts(
-  app: FastifyInstance,
-  deps: { config: ServerConfig; logger: Logger } & AccountsOptions,
-): Promise<Accounts> {
-  const { config, logger } = deps;
-  if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie);
-  let db = deps.db;
-  if (!db) {
-    const own = createDatabase(config);
-    db = own;
-    app.addHook('onClose', () => own.destroy());
-    await migrateToLatest(own);
-  }
-  if (db.getExecutor().adapter instanceof SqliteAdapter) {
-    // Deleted rows (used SMS codes with their number hashes) are overwritten, not left in free pages.
-    await sql`pragma secure_delete = on`.execute(db);
-  }
-  const accounts = new Accounts(db, config, logger, deps);
-  app.decorate('accounts', accounts);
-  // Expired codes (number hash and expiry) go within a minute even when nobody asks for one.
-  const sweep = setInterval(() => {
-    accounts.verification.store
-      .purgeExpired()
-      .catch((err: unknown) => logger.error({ err }, 'purging codes failed'));
-  }, 60_000);
-  sweep.unref();
-  app.addHook('onClose', async () => clearInterval(sweep));
-  registerAuthRoutes(app, accounts);
-  registerDeviceRoutes(app, accounts);
-  registerVerificationRoutes(app, accounts);
-  return accounts;
 }

@@ -1,10 +1,5 @@
-export {
-  Accounts,
-  registerAccounts,
-  riskMessage,
-  type AccountsOptions,
-  type GateResult,
-} from './accounts.js';
+export { Accounts, riskMessage, type AccountsOptions, type GateResult } from './accounts.js';
+export { registerAccounts } from './register.js';
 export {
   AccountStore,
   SESSION_TTL_MS,

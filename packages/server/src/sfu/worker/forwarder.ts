@@ -8,7 +8,7 @@ import {
 } from 'werift';
 import { noop, type WorkerContext } from './context.js';
 import { chooseLayer } from './layer-policy.js';
-import type { PublishedStream } from './published-stream.js';
+import type { PublishedStream, StreamForwarder } from './published-stream.js';
 
 /** The subscriber state a forwarder reads on every packet. */
 export interface SubscriberView {
@@ -34,7 +34,7 @@ const FIR_FMT = 4;
  *   connection's ids; of the publisher's, only audio level is kept, re-numbered to the
  *   subscriber's id. Anything else would arrive under an id the subscriber mapped differently.
  */
-export class Forwarder {
+export class Forwarder implements StreamForwarder {
   private active = false;
   private needKeyFrame: boolean;
   private currentRid: string | undefined;

@@ -2,7 +2,6 @@ import type { MediaSource } from '@conclave/protocol';
 import { RTP_EXTENSION_URI, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import type { MediaKind } from '../ipc.js';
 import { KEY_FRAME_REQUEST_INTERVAL_MS, noop, type WorkerContext } from './context.js';
-import type { Forwarder } from './forwarder.js';
 import type { LayerView } from './layer-policy.js';
 import { isVp8KeyFrameStart } from './vp8.js';
 
@@ -10,6 +9,18 @@ import { isVp8KeyFrameStart } from './vp8.js';
 export interface PublisherView {
   readonly id: string;
   readonly muted: Record<MediaKind, boolean>;
+}
+
+/** What a stream asks of each forwarder copying it to a subscriber (`Forwarder`, forwarder.ts). */
+export interface StreamForwarder {
+  /** The stream's layers changed: choose the layer again. */
+  updateTarget(): void;
+  /** One packet of layer `rid`. */
+  forward(rid: string, rtp: RtpPacket, keyFrameStart: boolean): void;
+  /** Video must restart at a key frame (the publisher unmuted its video). */
+  restartVideo(): void;
+  /** The stream is closing. */
+  detach(): void;
 }
 
 /** One RTP stream of a published track: the only one, or one simulcast encoding (rid). */
@@ -32,7 +43,7 @@ const RATE_ALPHA = 0.5;
  */
 export class PublishedStream {
   readonly layers = new Map<string, Layer>();
-  readonly forwarders = new Set<Forwarder>();
+  readonly forwarders = new Set<StreamForwarder>();
   /** Key-frame requests actually sent to the publisher (after throttling). */
   keyFrameRequestsSent = 0;
   /** The publisher's id of the audio-level extension, forwarded under the subscriber's id. */
