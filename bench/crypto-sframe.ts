@@ -7,7 +7,7 @@
 // interleaved in batches of 200 so background load hits them alike; each figure is the median
 // over rounds, after a warm-up.
 import { pathToFileURL } from 'node:url';
-import { AES_128_GCM_SHA256_128, SFrameKeyRing, SFrameSender } from '../packages/crypto/src/sframe/index.js';
+import { AES_128_GCM_SHA256_128, SFrameKeyRing, SFrameSender } from '@conclave/crypto';
 
 interface SizeCase {
   label: string;

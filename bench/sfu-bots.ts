@@ -1,7 +1,7 @@
 // SFU bench helper process: the publisher and subscriber bots (NodeMediaPeer), so their CPU is
 // not counted as the SFU's.
 import type { StreamInfo } from '@conclave/protocol';
-import { NodeMediaPeer, syntheticOpusFrame, syntheticVp8Frame } from '../packages/client/src/media/index.js';
+import { NodeMediaPeer, syntheticOpusFrame, syntheticVp8Frame } from '@conclave/client/media';
 import { num, serve, str } from './sfu-rpc.js';
 
 const peers = new Map<string, NodeMediaPeer>();

@@ -9,7 +9,7 @@
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { StreamInfo } from '@conclave/protocol';
-import { Sfu } from '../packages/server/src/sfu/index.js';
+import { Sfu } from '@conclave/server/sfu';
 import { ChildRpc } from './sfu-rpc.js';
 
 const NS = (process.env.BENCH_SFU_N ?? '1,8,32').split(',').map(Number);

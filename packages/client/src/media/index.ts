@@ -6,6 +6,7 @@ export type {
   ReceivedFrame,
   SendFrameOptions,
 } from './node-peer.js';
+export { botPeerConfig } from './peer-config.js';
 export { FrameAssembler } from './depacketizer.js';
 export type { AssembledFrame } from './depacketizer.js';
 export { RtpFramer, VP8_MAX_SLICE } from './packetizer.js';

@@ -13,7 +13,7 @@ import {
   useVP8,
   type RTCRtpTransceiver,
 } from 'werift';
-import { NodeMediaPeer, type ReceivedFrame } from '../../../client/src/media/index.js';
+import { NodeMediaPeer, type ReceivedFrame } from '@conclave/client/media';
 import { Sfu, type SfuOptions, type TapRecord } from '../../src/sfu/index.js';
 
 export const LOOPBACK_OPTS: SfuOptions = {

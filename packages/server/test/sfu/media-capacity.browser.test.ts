@@ -8,8 +8,7 @@ import { readFileSync } from 'node:fs';
 import { healthResponse } from '@conclave/protocol';
 import { RTCPeerConnection } from 'werift';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { botPeerConfig } from '../../../client/src/media/peer-config.js';
-import { syntheticOpusFrame, syntheticVp8Frame } from '../../../client/src/media/index.js';
+import { botPeerConfig, syntheticOpusFrame, syntheticVp8Frame } from '@conclave/client/media';
 import { startConclave } from '../../src/conclave.js';
 import { startServer } from '../../src/server.js';
 import {

@@ -5,7 +5,7 @@
  */
 import { SFrameKeyRing, SFrameSender, protectEncodedFrame, unprotectEncodedFrame } from '@conclave/crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { syntheticOpusFrame, syntheticVp8Frame } from '../../../client/src/media/index.js';
+import { syntheticOpusFrame, syntheticVp8Frame } from '@conclave/client/media';
 import { Sfu, type TapRecord } from '../../src/sfu/index.js';
 import {
   Bot,
