@@ -17,6 +17,11 @@ failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 [ "$failed" = 0 ]
 
-echo "== lint"; npx --no-install eslint . --max-warnings 0 && npx --no-install prettier --check . --log-level warn
+echo "== lint"
+npx --no-install eslint . --max-warnings 0
+npx --no-install prettier --check . --log-level warn
+# Import rules between the packages and no import cycles (.dependency-cruiser.cjs).
+npx --no-install depcruise packages bench
+
 echo "== unit and integration tests"; npx --no-install vitest run
 echo "== browser and WebRTC tests"; node scripts/netns.mjs vitest run --config vitest.browser.config.ts
