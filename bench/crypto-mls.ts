@@ -23,7 +23,7 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
  * Builds a group of `members` (one commit adding all but the creator, who is its host), then
  * measures, on the creator and on one other member: a commit adding one member, and a commit removing one.
  */
-export async function benchMlsGroup(members: number): Promise<MlsBenchRow> {
+async function benchMlsGroup(members: number): Promise<MlsBenchRow> {
   const devices = await Promise.all(Array.from({ length: members }, (_, i) => MlsDevice.create(guest(i))));
   const host = await MlsSession.create(devices[0]!, {
     groupId: new TextEncoder().encode(`bench-${members}`),

@@ -26,7 +26,7 @@ const PAGES: Record<string, Route> = {
   '/account/unlock': { page: 'unlock' },
 };
 
-export function parseRoute(pathname: string): Route {
+function parseRoute(pathname: string): Route {
   const known = PAGES[pathname.length > 1 ? pathname.replace(/\/$/, '') : pathname];
   if (known) return known;
   const m = MEETING_PATH.exec(pathname);

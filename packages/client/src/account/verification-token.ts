@@ -18,7 +18,7 @@ export interface TokenRequest {
   finalize(blindSignature: string): Promise<{ message: string; signature: string }>;
 }
 
-export const TOKEN_NONCE_BYTES = 32;
+const TOKEN_NONCE_BYTES = 32;
 
 /** Imports the key of `GET /api/verification/key` (SPKI, base64) as the library wants it. */
 export function importVerificationKey(spkiBase64: string): Promise<CryptoKey> {

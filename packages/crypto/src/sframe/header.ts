@@ -22,7 +22,7 @@ export interface DecodedHeader {
 }
 
 /** Bytes needed after the config byte for a value: 0 when it fits inline (< 8), else 1..8. */
-export function valueLength(v: bigint): number {
+function valueLength(v: bigint): number {
   if (v < 8n) return 0;
   if (v <= 0xffn) return 1;
   if (v <= 0xffffn) return 2;

@@ -36,7 +36,10 @@ export const AES_128_CTR_HMAC_SHA256_32 = 0x0003;
 export const AES_128_GCM_SHA256_128 = 0x0004;
 export const AES_256_GCM_SHA512_128 = 0x0005;
 
-/** Default for Conclave media: full 128-bit tag; AES-GCM is hardware-accelerated everywhere. */
+/**
+ * Default for Conclave media: full 128-bit tag; AES-GCM is hardware-accelerated everywhere.
+ * @alias AES_128_GCM_SHA256_128
+ */
 export const DEFAULT_SUITE = AES_128_GCM_SHA256_128;
 
 function ctrHmac(id: number, name: string, Nt: number): CtrHmacSuite {

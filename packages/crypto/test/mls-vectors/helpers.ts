@@ -100,7 +100,7 @@ function validate(value: unknown, shape: Shape, path: string): void {
   }
 }
 
-export const VECTOR_DIR = new URL('../../../../test-vectors/mls/', import.meta.url);
+const VECTOR_DIR = new URL('../../../../test-vectors/mls/', import.meta.url);
 
 /** Reads test-vectors/mls/<file> (copied from the shared vectors; see test-vectors/README.md), checks every entry against `shape`, returns the typed entries. */
 export function loadVectors<const S extends Shape>(file: string, shape: S): Infer<S>[] {
@@ -130,7 +130,7 @@ export interface Suite {
 
 const knownIds = new Set<number>(Object.values(ciphersuites));
 
-export function toCiphersuiteId(n: number): CiphersuiteId {
+function toCiphersuiteId(n: number): CiphersuiteId {
   if (!knownIds.has(n)) throw new Error(`cipher suite ${n} is unknown to ts-mls`);
   return n as CiphersuiteId;
 }
@@ -176,7 +176,7 @@ async function loadSuite(id: CiphersuiteId): Promise<Suite> {
 
 const suiteCache = new Map<number, Promise<Suite>>();
 
-export function getSuite(n: number): Promise<Suite> {
+function getSuite(n: number): Promise<Suite> {
   let p = suiteCache.get(n);
   if (p === undefined) {
     p = loadSuite(toCiphersuiteId(n));
@@ -201,7 +201,7 @@ export function suiteOf(suites: Map<number, Suite>, id: number): Suite {
 }
 
 /** Why `suite` cannot run a vector needing `needs`, or undefined when it can. */
-export function missingReason(suite: Suite, needs: readonly Need[]): string | undefined {
+function missingReason(suite: Suite, needs: readonly Need[]): string | undefined {
   const reasons = needs.flatMap((n) => {
     const r = suite.missing[n];
     return r === undefined ? [] : [`${n}: ${r}`];

@@ -54,7 +54,7 @@ declare module 'fastify' {
  * window after which password changes and TOTP checks of signed-in requests stop until the
  * window moves on: a stolen session must not become a way to guess the password or the code.
  */
-export const MAX_ACCOUNT_FAILURES = 10;
+const MAX_ACCOUNT_FAILURES = 10;
 
 const SIGNED_IN_ACTION_MESSAGES: Record<'verification_start' | 'meeting_create', string> = {
   verification_start: 'the phone check',

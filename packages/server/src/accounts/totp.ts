@@ -5,7 +5,7 @@ import { generateSecret, generateURI, verify } from 'otplib';
  * an otpauth URI), 160-bit secrets, one step of clock drift either way, and no code accepted
  * twice (the last accepted time step is stored per account).
  */
-export const TOTP_ISSUER = 'Conclave';
+const TOTP_ISSUER = 'Conclave';
 const TOLERANCE_SECONDS = 30;
 
 export function newTotpSecret(): string {

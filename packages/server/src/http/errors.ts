@@ -1,7 +1,7 @@
 import { PROTOCOL_VERSION, type ErrorCode, type ErrorResponse } from '@conclave/protocol';
 import type { FastifyReply } from 'fastify';
 
-export function errorBody(code: ErrorCode, message: string): ErrorResponse {
+function errorBody(code: ErrorCode, message: string): ErrorResponse {
   return { v: PROTOCOL_VERSION, error: { code, message } };
 }
 

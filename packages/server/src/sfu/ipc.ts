@@ -14,7 +14,7 @@ export const mediaKindSchema = z.enum(['audio', 'video']);
 export type MediaKind = z.infer<typeof mediaKindSchema>;
 
 /** The wire's stream info; inside the SFU a participant id is any short string (tests use 'a'). */
-export const streamInfoSchema = wireStreamInfoSchema.extend({ participantId: z.string().min(1).max(128) });
+const streamInfoSchema = wireStreamInfoSchema.extend({ participantId: z.string().min(1).max(128) });
 
 /** Everything a worker needs to build its peer connections. */
 export const workerConfigSchema = z.object({

@@ -42,7 +42,7 @@ export const DEFAULT_VERIFICATION_SETTINGS: VerificationSettings = {
   checksPerNetwork: { capacity: 60, refillPerSecond: 60 / 600 },
 };
 
-export const CODE_DIGITS = 6;
+const CODE_DIGITS = 6;
 
 export type Refusal = {
   ok: false;

@@ -119,7 +119,7 @@ export async function hostMeeting(
 }
 
 /** A WebSocket factory for the SDK that speaks from `forwardedFor` and sends the given headers. */
-export function socketFrom(
+function socketFrom(
   opts: { forwardedFor?: string; origin?: string; cookie?: string } = {},
 ): WebSocketFactory {
   const headers: Record<string, string> = {};

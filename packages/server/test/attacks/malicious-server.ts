@@ -68,7 +68,7 @@ const DEFAULT_SETTINGS: MeetingSettings = {
 };
 
 /** A participant id the protocol accepts, derived from a display name. */
-export function idFor(name: string): string {
+function idFor(name: string): string {
   const base = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
   return `${base}-id`.slice(0, 64);
 }

@@ -38,7 +38,7 @@ export function credentialLabel(v: MemberVerification | undefined, kind: string)
 }
 
 /** "A", "A and B", "A, B and C". */
-export function listNames(names: string[]): string {
+function listNames(names: string[]): string {
   if (names.length <= 1) return names[0] ?? '';
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }

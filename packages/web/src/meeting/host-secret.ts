@@ -37,7 +37,7 @@ function stored(meetingId: string): string | undefined {
  * `meetingId` and removes it from the address bar (other fragment parameters stay). Returns
  * the secret found in the URL, if any. Safe to call repeatedly.
  */
-export function captureHostSecret(meetingId: string): string | undefined {
+function captureHostSecret(meetingId: string): string | undefined {
   const hash = window.location.hash;
   if (!hash.includes('host=')) return undefined;
   const params = new URLSearchParams(hash.slice(1));

@@ -6,7 +6,7 @@
 
 /** Length of the VP8 payload descriptor at the start of an RTP payload, or -1 if truncated. */
 // Indexes below are checked against p.length first, so the `as number` casts are safe.
-export function vp8DescriptorLength(p: Uint8Array): number {
+function vp8DescriptorLength(p: Uint8Array): number {
   if (p.length < 1) return -1;
   const b0 = p[0] as number;
   let len = 1;
