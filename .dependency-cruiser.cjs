@@ -97,7 +97,5 @@ module.exports = {
       extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.d.ts'],
       mainFields: ['module', 'main', 'types', 'typings'],
     },
-    // Only the summary (and the violations) in `npm test`'s output.
-    reporterOptions: {},
   },
 };

@@ -22,6 +22,8 @@ npx --no-install eslint . --max-warnings 0
 npx --no-install prettier --check . --log-level warn
 # Import rules between the packages and no import cycles (.dependency-cruiser.cjs).
 npx --no-install depcruise packages bench
+# No unused files, exports or dependencies (knip.json).
+npx --no-install knip --no-progress
 
 echo "== unit and integration tests"; npx --no-install vitest run
 echo "== browser and WebRTC tests"; node scripts/netns.mjs vitest run --config vitest.browser.config.ts
