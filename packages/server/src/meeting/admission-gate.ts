@@ -15,9 +15,8 @@ import {
 } from '@conclave/protocol';
 import { networkKeyForIp } from '../meeting-store/client-key.js';
 import type { AdmissionStore } from './admission-store.js';
-import type { MeetingDirectory, Peer } from './deps.js';
+import type { MeetingDirectory, Peer, RoomLimits } from './deps.js';
 import { identityMarks, type Member } from './room-member.js';
-import type { RoomLimits } from './room.js';
 
 /** Where a join may go: the outcome of every admission gate. */
 export interface AdmissionDecision {

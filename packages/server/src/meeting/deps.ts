@@ -68,3 +68,22 @@ export interface Peer {
   close(code?: number, reason?: string): void;
   readonly ip: string;
 }
+
+export interface RoomTimings {
+  /** Periodic rekey: an empty commit requested every this many ms (0 disables). */
+  rekeyMs: number;
+  /** A chosen committer that has not committed within this many ms is passed over. */
+  commitTimeoutMs: number;
+  /** How long members have to confirm a commit (group-coordinator.ts). */
+  confirmTimeoutMs: number;
+}
+
+/** Per-meeting admission limits (settings in config.ts). */
+export interface RoomLimits {
+  /** Waiting-room entries of one meeting (apart from `maxParticipants`). */
+  maxWaiting: number;
+  /** Waiting-room entries of one meeting from one network. */
+  maxWaitingPerNetwork: number;
+  /** How long a dropped participant's resume token still works. */
+  resumeMs: number;
+}

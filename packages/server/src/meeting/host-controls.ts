@@ -10,7 +10,7 @@ import type { AdmissionStore, RemovalMark } from './admission-store.js';
 import type { MediaRouter, MeetingDirectory } from './deps.js';
 import { identityMarks, outranks, type Member } from './room-member.js';
 
-export type HostAction = ClientMessageOf<
+type HostAction = ClientMessageOf<
   'admit' | 'deny' | 'remove' | 'mute' | 'mute_all' | 'set_role' | 'lock' | 'end'
 >;
 
@@ -44,10 +44,7 @@ export class HostControls {
     },
   ) {}
 
-  async handle(
-    m: Member,
-    msg: ClientMessageOf<'admit' | 'deny' | 'remove' | 'mute' | 'mute_all' | 'set_role' | 'lock' | 'end'>,
-  ): Promise<void> {
+  async handle(m: Member, msg: HostAction): Promise<void> {
     if (m.role === 'participant')
       throw new ProtocolError('forbidden', 'only the host or a co-host can do this');
     if ((msg.type === 'end' || msg.type === 'set_role') && m.role !== 'host') {

@@ -14,8 +14,8 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   type ConnectionLimitSettings,
 } from './connection-limits.js';
-import type { ConnectionInfo, MediaRouter, MeetingDirectory, Peer } from './deps.js';
-import { Room, type RoomLimits, type RoomTimings } from './room.js';
+import type { ConnectionInfo, MediaRouter, MeetingDirectory, Peer, RoomLimits, RoomTimings } from './deps.js';
+import { Room } from './room.js';
 
 /** Every limit of the hub and its rooms (settings in config.ts, same names). */
 export interface HubLimits extends ConnectionLimitSettings, RoomLimits {

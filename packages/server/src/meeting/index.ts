@@ -1,6 +1,6 @@
 export * from './hub.js';
 export * from './deps.js';
-export { Room, type RoomLimits, type RoomTimings } from './room.js';
+export { Room } from './room.js';
 export {
   GroupCoordinator,
   type GroupPorts,

@@ -14,27 +14,8 @@ import { AdmissionGate } from './admission-gate.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { HostControls } from './host-controls.js';
 import type { AdmissionStore } from './admission-store.js';
-import type { MediaRouter, MeetingDirectory, Peer } from './deps.js';
+import type { MediaRouter, MeetingDirectory, Peer, RoomLimits, RoomTimings } from './deps.js';
 import type { Member } from './room-member.js';
-
-export interface RoomTimings {
-  /** Periodic rekey: an empty commit requested every this many ms (0 disables). */
-  rekeyMs: number;
-  /** A chosen committer that has not committed within this many ms is passed over. */
-  commitTimeoutMs: number;
-  /** How long members have to confirm a commit (group-coordinator.ts). */
-  confirmTimeoutMs: number;
-}
-
-/** Per-meeting admission limits (settings in config.ts). */
-export interface RoomLimits {
-  /** Waiting-room entries of one meeting (apart from `maxParticipants`). */
-  maxWaiting: number;
-  /** Waiting-room entries of one meeting from one network. */
-  maxWaitingPerNetwork: number;
-  /** How long a dropped participant's resume token still works. */
-  resumeMs: number;
-}
 
 /**
  * One running meeting: who is connected, their roles, the waiting room, the MLS delivery
