@@ -38,7 +38,13 @@ export interface DecryptedFrame {
 
 export interface SenderStats {
   decrypted: number;
+  /** Frames that did not authenticate, replays, malformed frames: a sign of trouble. */
   failures: number;
+  /**
+   * Frames for an epoch this member holds no key for: sent just before this member got the key
+   * (at every join), or in an epoch it is not in. Dropped, but not an error.
+   */
+  withoutKey: number;
 }
 
 /**
@@ -121,7 +127,9 @@ export class MediaKeys {
       this.statsFor(senderIndex).decrypted++;
       return { senderIndex, context: parsed.context, epoch: entry.epoch, frame };
     } catch (e) {
-      this.statsFor(senderIndex).failures++;
+      const stats = this.statsFor(senderIndex);
+      if (e instanceof SFrameError && e.code === 'unknown_kid') stats.withoutKey++;
+      else stats.failures++;
       throw e;
     }
   }
@@ -134,7 +142,7 @@ export class MediaKeys {
   private statsFor(index: number): SenderStats {
     let s = this.stats.get(index);
     if (!s) {
-      s = { decrypted: 0, failures: 0 };
+      s = { decrypted: 0, failures: 0, withoutKey: 0 };
       this.stats.set(index, s);
     }
     return s;

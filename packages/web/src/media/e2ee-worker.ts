@@ -5,8 +5,10 @@
  * - Senders: `MediaKeys.protect(context, codec, frame)` with the codec's clear prefix (VP8 10/3
  *   bytes, Opus 1), so packetizers, key-frame detection and the SFU keep working. Without a key
  *   (not in the MLS group yet) frames are dropped: nothing leaves in clear.
- * - Receivers: `MediaKeys.unprotect`; a frame that fails (unknown key, failed authentication,
- *   replay, malformed) is dropped and counted, never handed to the decoder.
+ * - Receivers: `MediaKeys.unprotect`; a frame that fails (failed authentication, replay,
+ *   malformed) is dropped and counted as a failure, never handed to the decoder; a frame for an
+ *   epoch without a key (the few sent just before this page got the key) is dropped and counted
+ *   apart (`withoutKey`): the page does not show it as media that did not decrypt.
  * - One worker serves every sender and receiver of the session, so one `MediaKeys` holds the
  *   send counters: no (KID, CTR) pair is ever used twice.
  *
@@ -102,17 +104,22 @@ function run(
   writable: WritableStream<EncodedFrame>,
   onEnd?: () => void,
 ): void {
-  const c: TransformCounters = { ok: 0, dropped: 0, lastSender: undefined };
+  const c: TransformCounters = { ok: 0, dropped: 0, withoutKey: 0, lastSender: undefined };
   counters.set(options.id, c);
   const transform = new TransformStream<EncodedFrame, EncodedFrame>({
     // Frames are handled one at a time, in order (pipeThrough awaits each transform call).
     async transform(frame, controller) {
-      // A throw (no key, failed authentication, replay, malformed) counts as a drop below;
-      // MediaKeys also counts it against the frame's sender.
-      const ok = await transformFrame(options, c, frame).catch(() => false);
-      if (ok) {
+      // A throw (failed authentication, replay, malformed) counts as a drop below, a frame for
+      // an epoch without a key (sent just before this page got it) apart; MediaKeys also
+      // counts both against the frame's sender.
+      const ok = await transformFrame(options, c, frame).catch((e: unknown) =>
+        (e as { code?: unknown }).code === 'unknown_kid' ? ('no_key' as const) : false,
+      );
+      if (ok === true) {
         c.ok++;
         controller.enqueue(frame);
+      } else if (ok === 'no_key') {
+        c.withoutKey++;
       } else {
         c.dropped++;
       }

@@ -42,8 +42,10 @@ export type ToWorker =
 export interface TransformCounters {
   /** Frames encrypted (sender) or decrypted (receiver) and passed on. */
   ok: number;
-  /** Frames dropped: no key yet, failed authentication, unknown key, malformed. */
+  /** Frames dropped because they did not decrypt: failed authentication, replay, malformed. */
   dropped: number;
+  /** Receivers: frames dropped for want of their epoch's key (just before a join's key arrives). */
+  withoutKey: number;
   /** Receivers: the MLS leaf index of the last frame that decrypted (who is sending on it). */
   lastSender: number | undefined;
 }
@@ -53,7 +55,7 @@ export interface WorkerStats {
   /** The epoch the worker encrypts with (decimal string), if it has a key. */
   epoch: string | undefined;
   /** Per MLS sender leaf index (-1: frames whose SFrame header could not be read). */
-  senders: [number, { decrypted: number; failures: number }][];
+  senders: [number, { decrypted: number; failures: number; withoutKey: number }][];
   transforms: [number, TransformCounters][];
 }
 
