@@ -392,10 +392,10 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     const s = this.session;
     if (!f || !s || String(f.baseEpoch) !== msg.epoch) return;
     this.inFlight = undefined;
-    const before = s.members();
-    s.applyCommit(f);
-    const self = before.find((m) => m.leafIndex === s.ownLeafIndex);
-    if (self) this.announce(before, s.members(), self);
+    const self = s.memberAt(s.ownLeafIndex);
+    const { added, removed } = s.applyCommit(f);
+    if (self && (added.length > 0 || removed.length > 0))
+      this.emit('membership', { epoch: s.epoch, by: self, added, removed });
     await this.afterEpochChange();
   }
 
@@ -439,16 +439,6 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     }
     await this.afterEpochChange();
     this.signaling()?.send({ type: 'commit_result', epoch: msg.epoch, ok: true });
-  }
-
-  private announce(before: GroupMember[], after: GroupMember[], by: GroupMember): void {
-    const key = (m: GroupMember) => `${m.leafIndex}:${toBase64(m.signaturePublicKey)}`;
-    const b = new Set(before.map(key));
-    const a = new Set(after.map(key));
-    const added = after.filter((m) => !b.has(key(m)));
-    const removed = before.filter((m) => !a.has(key(m)));
-    if (added.length > 0 || removed.length > 0)
-      this.emit('membership', { epoch: this.session!.epoch, by, added, removed });
   }
 
   private async onApp(msg: ServerMessageOf<'app'>): Promise<void> {

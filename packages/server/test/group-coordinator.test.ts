@@ -163,6 +163,26 @@ class Harness {
     return member;
   }
 
+  /** `id` answers its next commit "could not process it", without touching its state. */
+  failNextCommit(id: string): void {
+    this.intercept.set(id, (msg) => {
+      if (msg.type !== 'commit') return false;
+      this.coordinator.commitResult(id, { v: 1, type: 'commit_result', epoch: msg.epoch, ok: false });
+      this.intercept.delete(id);
+      return true;
+    });
+  }
+
+  /** A commit of junk bytes from `id` in the current epoch, straight to the coordinator. */
+  garbageCommit(id: string): Promise<void> {
+    return this.coordinator.commit(id, {
+      v: 1,
+      type: 'commit',
+      epoch: String(this.coordinator.epoch),
+      commit: 'AAAA',
+    });
+  }
+
   leave(name: string): void {
     this.members.delete(`id-${name}`);
     this.coordinator.departed(`id-${name}`);
@@ -223,14 +243,7 @@ describe('GroupCoordinator', () => {
     expect(h.media.get('id-bob')).toBe(true);
     // Carol joins; bob says he could not process that commit: he is taken out and re-added.
     h.intercept.delete('id-bob');
-    const bob = h.members.get('id-bob')!;
-    h.intercept.set('id-bob', (msg) => {
-      if (msg.type !== 'commit') return false;
-      void bob; // answers like a member that failed, without touching its state
-      h.coordinator.commitResult('id-bob', { v: 1, type: 'commit_result', epoch: msg.epoch, ok: false });
-      h.intercept.delete('id-bob');
-      return true;
-    });
+    h.failNextCommit('id-bob');
     await h.admit('carol');
     expect(h.last('group_reset', 'id-bob')).toBeDefined();
     // off while he is out of the group, on again once his new Welcome is confirmed
@@ -258,23 +271,9 @@ describe('GroupCoordinator', () => {
     // bob stays silent on the next commit: until it is settled, no other commit is taken
     h.intercept.set('id-bob', (msg) => msg.type === 'commit');
     await h.admit('carol');
-    await expect(
-      h.coordinator.commit('id-host', {
-        v: 1,
-        type: 'commit',
-        epoch: String(h.coordinator.epoch),
-        commit: 'AAAA',
-      }),
-    ).rejects.toMatchObject({ code: 'commit_pending' });
+    await expect(h.garbageCommit('id-host')).rejects.toMatchObject({ code: 'commit_pending' });
     await h.tick(1000);
-    await expect(
-      h.coordinator.commit('id-host', {
-        v: 1,
-        type: 'commit',
-        epoch: String(h.coordinator.epoch),
-        commit: 'AAAA',
-      }),
-    ).rejects.toMatchObject({ code: 'not_your_turn' });
+    await expect(h.garbageCommit('id-host')).rejects.toMatchObject({ code: 'not_your_turn' });
   });
 
   it('passes over a committer that leaves a removal undone, but not one that leaves an add undone', async () => {
@@ -305,20 +304,12 @@ describe('GroupCoordinator', () => {
 
   it('undoes a commit that two members could not process and expels its committer', async () => {
     const h = await Harness.create();
-    const host = await h.admit('host', 'host');
+    await h.admit('host', 'host');
     const bob = await h.admit('bob');
     const carol = await h.admit('carol');
-    const epoch = h.coordinator.epoch!;
-    // The host's next commit is answered "failed" by both others (as if it were broken).
-    for (const id of ['id-bob', 'id-carol'])
-      h.intercept.set(id, (msg) => {
-        if (msg.type !== 'commit') return false;
-        h.coordinator.commitResult(id, { v: 1, type: 'commit_result', epoch: msg.epoch, ok: false });
-        h.intercept.delete(id);
-        return true;
-      });
-    await host.handle({ v: 1, type: 'rekey_request', epoch: String(epoch) }).catch(() => undefined);
-    // (unasked: refused) — ask it properly through a departure instead
+    // The host's next commit (adding dave) is answered "failed" by both others, as if broken.
+    h.failNextCommit('id-bob');
+    h.failNextCommit('id-carol');
     await h.admit('dave');
     await h.settle();
     expect(h.expelled).toEqual(['id-host']);

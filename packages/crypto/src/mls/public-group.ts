@@ -3,13 +3,13 @@ import {
   emptyPskIndex,
   type CiphersuiteImpl,
   type ClientState,
-  type Credential,
   type Extension,
   type GroupInfo,
   type ProposalOrRef,
 } from 'ts-mls';
 import { conclaveAuthService } from './auth-service.js';
-import { explainCommit, type CommitEffect, type CommitProposal, type PolicyMember } from './commit-policy.js';
+import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
+import { treeMembers, type PublicMember } from './tree-members.js';
 import { decodeIdentity, type CredentialIdentity } from './credential.js';
 import type { ExternalSender } from './external-sender.js';
 import { decodeMls, MlsMessageError } from './messages.js';
@@ -43,11 +43,6 @@ export class PublicGroupError extends Error {
   }
 }
 
-/** A leaf as the delivery service sees it (all public data). */
-export interface PublicMember extends PolicyMember {
-  signaturePublicKey: Uint8Array;
-}
-
 /** A commit that verified: the group after it, and what it did. */
 export interface VerifiedCommit {
   next: PublicGroup;
@@ -58,31 +53,6 @@ export interface VerifiedCommit {
   };
   /** The commit has an UpdatePath (every member's key changes), as removes and empty commits must. */
   hasPath: boolean;
-}
-
-function credentialBytes(c: Credential): Uint8Array {
-  return c.credentialType === 'basic' ? c.identity : new Uint8Array(0);
-}
-
-function membersOf(tree: RatchetTree): PublicMember[] {
-  const out: PublicMember[] = [];
-  tree.forEach((node, nodeIndex) => {
-    if (node?.nodeType !== 'leaf') return;
-    let identity: CredentialIdentity;
-    try {
-      identity = decodeIdentity(node.leaf.credential);
-    } catch {
-      return; // refused on the way in
-    }
-    out.push({
-      leafIndex: nodeIndex / 2,
-      identity,
-      credentialBytes: credentialBytes(node.leaf.credential),
-      signatureKey: toBase64(node.leaf.signaturePublicKey),
-      signaturePublicKey: node.leaf.signaturePublicKey,
-    });
-  });
-  return out;
 }
 
 /** Leaf index used for the "own leaf" of the delivery service's pseudo-state: never a real leaf. */
@@ -145,7 +115,7 @@ export class PublicGroup {
       throw fail(`bad ratchet tree: ${(e as Error).message}`);
     }
     if (!tree) throw fail('the GroupInfo carries no ratchet tree');
-    const leaves = membersOf(tree);
+    const leaves = treeMembers(tree);
     if (tree.length !== 1 || leaves.length !== 1 || gi.signer !== 0)
       throw fail('a new group has exactly one leaf, its creator, who signs the GroupInfo');
     if (!constantTimeEqual(leaves[0]!.signaturePublicKey, opts.creatorSignatureKey))
@@ -176,7 +146,7 @@ export class PublicGroup {
   }
 
   members(): PublicMember[] {
-    return membersOf(this.tree);
+    return treeMembers(this.tree);
   }
 
   roles(): GroupRoles {

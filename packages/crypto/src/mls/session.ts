@@ -22,6 +22,7 @@ import {
 } from './ts-mls-internals.js';
 import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
 import { membershipCode } from './membership-code.js';
+import { treeMembers } from './tree-members.js';
 import { readRoles, withRoles, type GroupRoles } from './roles.js';
 import { conclaveAuthService, type AuthServiceOptions } from './auth-service.js';
 import { decodeIdentity, encodeIdentity, type CredentialIdentity } from './credential.js';
@@ -120,19 +121,28 @@ function clientConfig(opts: SessionOptions): ClientConfig {
   };
 }
 
+/** Who a commit added and removed (a leaf is the same member only with the same signature key). */
+export interface MemberChanges {
+  added: GroupMember[];
+  removed: GroupMember[];
+}
+
+function memberChanges(before: GroupMember[], after: GroupMember[]): MemberChanges {
+  const key = (m: GroupMember) => `${m.leafIndex}:${toHex(m.signaturePublicKey)}`;
+  const beforeKeys = new Set(before.map(key));
+  const afterKeys = new Set(after.map(key));
+  return {
+    added: after.filter((m) => !beforeKeys.has(key(m))),
+    removed: before.filter((m) => !afterKeys.has(key(m))),
+  };
+}
+
 function membersOf(state: ClientState): GroupMember[] {
-  const out: GroupMember[] = [];
-  state.ratchetTree.forEach((node, nodeIndex) => {
-    if (node?.nodeType !== 'leaf') return;
-    let identity: CredentialIdentity;
-    try {
-      identity = decodeIdentity(node.leaf.credential);
-    } catch {
-      return; // unreachable: the authentication service refused such leaves on the way in
-    }
-    out.push({ leafIndex: nodeIndex / 2, identity, signaturePublicKey: node.leaf.signaturePublicKey });
-  });
-  return out;
+  return treeMembers(state.ratchetTree).map(({ leafIndex, identity, signaturePublicKey }) => ({
+    leafIndex,
+    identity,
+    signaturePublicKey,
+  }));
 }
 
 /**
@@ -285,14 +295,10 @@ export class MlsSession {
 
   /** The membership code (membership-code.ts): changes only when members are added or removed. */
   membershipCode(): Promise<string> {
-    const entries = [];
-    for (const node of this.state.ratchetTree) {
-      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
-      entries.push({
-        credential: node.leaf.credential.identity,
-        signaturePublicKey: node.leaf.signaturePublicKey,
-      });
-    }
+    const entries = treeMembers(this.state.ratchetTree).map((m) => ({
+      credential: m.credentialBytes,
+      signaturePublicKey: m.signaturePublicKey,
+    }));
     return membershipCode(this.groupId, entries);
   }
 
@@ -395,14 +401,16 @@ export class MlsSession {
   }
 
   /** Applies a commit this member created, once the delivery service accepted it. */
-  applyCommit(pending: PendingCommit): void {
+  applyCommit(pending: PendingCommit): MemberChanges {
     if (pending.baseEpoch !== this.epoch) {
       throw new MlsSessionError(
         'stale_epoch',
         `commit was made for epoch ${pending.baseEpoch}, group is at ${this.epoch}`,
       );
     }
+    const before = this.members();
     this.state = pending.newState;
+    return memberChanges(before, this.members());
   }
 
   /**
@@ -457,7 +465,7 @@ export class MlsSession {
         return 'reject';
       }
       const explained = explainCommit({
-        members: this.policyMembers(),
+        members: treeMembers(this.state.ratchetTree),
         extensions: this.state.groupContext.extensions,
         committerLeaf: content.sender.leafIndex,
         proposals: incoming.proposals as CommitProposal[],
@@ -484,39 +492,14 @@ export class MlsSession {
       (m) => m.leafIndex === (content.sender as { leafIndex: number }).leafIndex,
     )!;
     this.state = newState;
-    const after = this.members();
-    const key = (m: GroupMember) => `${m.leafIndex}:${toHex(m.signaturePublicKey)}`;
-    const beforeKeys = new Set(before.map(key));
-    const afterKeys = new Set(after.map(key));
     return {
       kind: 'commit',
       epoch: this.epoch,
       removedSelf: !this.active,
-      added: after.filter((m) => !beforeKeys.has(key(m))),
-      removed: before.filter((m) => !afterKeys.has(key(m))),
+      ...memberChanges(before, this.members()),
       committer,
       roles: effect?.roles,
     };
-  }
-
-  private policyMembers() {
-    const out = [];
-    for (const [nodeIndex, node] of this.state.ratchetTree.entries()) {
-      if (node?.nodeType !== 'leaf' || node.leaf.credential.credentialType !== 'basic') continue;
-      let identity;
-      try {
-        identity = decodeIdentity(node.leaf.credential);
-      } catch {
-        continue;
-      }
-      out.push({
-        leafIndex: nodeIndex / 2,
-        identity,
-        credentialBytes: node.leaf.credential.identity,
-        signatureKey: toBase64(node.leaf.signaturePublicKey),
-      });
-    }
-    return out;
   }
 
   /** Encrypts an application message (chat) as an MLS PrivateMessage. */

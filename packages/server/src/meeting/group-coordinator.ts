@@ -92,6 +92,9 @@ interface Settling {
   timer: { cancel(): void };
 }
 
+/** Committer and creator ranking: host, co-hosts, then everyone else. */
+const rank = (r: Role) => (r === 'host' ? 0 : r === 'cohost' ? 1 : 2);
+
 /** `group_reset.creator` when a single member is resynced: nobody creates, the member sends a key package. */
 const NOBODY = 'resync-only';
 
@@ -390,7 +393,7 @@ export class GroupCoordinator {
     const st = this.settling;
     const epoch = BigInt(msg.epoch);
     if (st && epoch === st.epoch) {
-      if (!st.existing.has(id) && !st.expected.has(id) && !this.isJoinerOf(st, id)) return;
+      if (!st.existing.has(id) && !st.expected.has(id) && !st.joiners.has(id)) return;
       if (st.ok.has(id) || st.failed.has(id)) return;
       st.expected.delete(id);
       if (msg.ok) st.ok.add(id);
@@ -406,10 +409,6 @@ export class GroupCoordinator {
       this.resync(s, true);
       this.next();
     }
-  }
-
-  private isJoinerOf(st: Settling, id: string): boolean {
-    return st.joiners.has(id);
   }
 
   /** Checks an application message's framing (this group, an epoch it had) before relaying it to the members. */
@@ -578,7 +577,6 @@ export class GroupCoordinator {
    * them is in the group: admission is their decision.
    */
   private chooseCommitter(admission: boolean): Seat | undefined {
-    const rank = (r: Role) => (r === 'host' ? 0 : r === 'cohost' ? 1 : 2);
     let candidates = this.members()
       .filter((s) => s.confirmed && this.responsive(s))
       .sort((a, b) => rank(a.p.role) - rank(b.p.role) || a.p.joinedAt - b.p.joinedAt);
@@ -620,7 +618,7 @@ export class GroupCoordinator {
   private askRemovals(): void {
     const view = this.view!;
     const committer = this.chooseCommitter(false);
-    if (!committer) return this.stuck();
+    if (!committer) return this.recreate('no member of the group answers');
     this.setAsk({ committer: committer.p.id, kind: 'remove', joiners: new Set() });
     const ask = this.ask;
     void (async () => {
@@ -696,11 +694,6 @@ export class GroupCoordinator {
     this.ask = undefined;
   }
 
-  /** Nobody in the group can be asked: re-create it with the best-ranked responsive participant. */
-  private stuck(): void {
-    this.recreate('no member of the group answers');
-  }
-
   /**
    * Forgets the group: the best-ranked participant that did not let a request time out creates
    * a new one, everyone else joins it with a fresh key package. The old group's keys (held by
@@ -723,7 +716,6 @@ export class GroupCoordinator {
   }
 
   private pickCreator(): void {
-    const rank = (r: Role) => (r === 'host' ? 0 : r === 'cohost' ? 1 : 2);
     const all = [...this.seats.values()].sort(
       (a, b) =>
         Number(!this.responsive(a)) - Number(!this.responsive(b)) ||

@@ -26,6 +26,26 @@ function person(meetingId: string, name: string, extra: Parameters<typeof honest
   return track(honest(server.ts, meetingId, name, extra));
 }
 
+/** An SDK participant that has joined. */
+async function connected(
+  meetingId: string,
+  name: string,
+  extra: Parameters<typeof honest>[3] = {},
+): Promise<ConclaveClient> {
+  const c = person(meetingId, name, extra);
+  await c.connect();
+  return c;
+}
+
+/** A meeting nobody holds the host link of: Mallory, the first in, creates the group (and adds people). */
+async function malloryCreates(): Promise<{ meetingId: string; m: ModifiedClient }> {
+  const { meetingId } = await hostMeeting(server.ts);
+  const m = await mallory();
+  await m.join(meetingId);
+  await until(() => m.session?.active === true, 'mallory creates the group');
+  return { meetingId, m };
+}
+
 /** All these SDK clients are in one MLS epoch with the same roster of `names`. */
 async function inOneGroup(clients: ConclaveClient[], names: string[], what = 'one group'): Promise<void> {
   await until(
@@ -64,8 +84,7 @@ describe('a modified member cannot subvert the MLS group', () => {
       admitJoiner: (j) => j.displayName !== 'Mallory again',
     });
     await host.connect();
-    const bob = person(meetingId, 'Bob');
-    await bob.connect();
+    const bob = await connected(meetingId, 'Bob');
     const m = await mallory();
     await m.join(meetingId);
     await inOneGroup([host, bob], ['Host', 'Bob', 'Mallory']);
@@ -102,12 +121,8 @@ describe('a modified member cannot subvert the MLS group', () => {
 
   it('obs. 2: a commit with altered bytes is refused and never fanned out; the group goes on', async () => {
     // Nobody holds the host link: the oldest member (Mallory) creates the group and adds people.
-    const { meetingId } = await hostMeeting(server.ts);
-    const m = await mallory();
-    await m.join(meetingId);
-    await until(() => m.session?.active === true, 'mallory creates the group');
-    const alice = person(meetingId, 'Alice');
-    await alice.connect();
+    const { meetingId, m } = await malloryCreates();
+    const alice = await connected(meetingId, 'Alice');
     await inOneGroup([alice], ['Mallory', 'Alice']);
     let tampered = false;
     m.onMls = async (msg) => {
@@ -127,8 +142,7 @@ describe('a modified member cannot subvert the MLS group', () => {
     };
     const alicesCommits: string[] = [];
     alice.on('warning', (w) => alicesCommits.push(w));
-    const bob = person(meetingId, 'Bob');
-    await bob.connect();
+    const bob = await connected(meetingId, 'Bob');
     await inOneGroup([alice, bob], ['Mallory', 'Alice', 'Bob']);
     expect(tampered).toBe(true);
     expect(alicesCommits.filter((w) => w.startsWith('refused a commit'))).toEqual([]);
@@ -136,14 +150,9 @@ describe('a modified member cannot subvert the MLS group', () => {
   });
 
   it('obs. 2: a signed commit the members cannot process (broken membership tag) is undone; the committer is expelled; the others recover within 5 s', async () => {
-    const { meetingId } = await hostMeeting(server.ts);
-    const m = await mallory();
-    await m.join(meetingId);
-    await until(() => m.session?.active === true, 'mallory creates the group');
-    const alice = person(meetingId, 'Alice');
-    await alice.connect();
-    const carol = person(meetingId, 'Carol');
-    await carol.connect();
+    const { meetingId, m } = await malloryCreates();
+    const alice = await connected(meetingId, 'Alice');
+    const carol = await connected(meetingId, 'Carol');
     await inOneGroup([alice, carol], ['Mallory', 'Alice', 'Carol']);
     m.onMls = async (msg) => {
       if (msg.type !== 'add_request') return false;
@@ -176,10 +185,7 @@ describe('a modified member cannot subvert the MLS group', () => {
   });
 
   it('obs. 3: a commit that adds someone other than announced, or with a Welcome for someone else, is refused; the joiner is still added', async () => {
-    const { meetingId } = await hostMeeting(server.ts);
-    const m = await mallory();
-    await m.join(meetingId);
-    await until(() => m.session?.active === true, 'mallory creates the group');
+    const { meetingId, m } = await malloryCreates();
     const answers: string[] = [];
     m.onMls = async (msg) => {
       if (msg.type !== 'add_request' || answers.length > 0) return false;
@@ -206,8 +212,7 @@ describe('a modified member cannot subvert the MLS group', () => {
       m.sendCommit(real);
       return true;
     };
-    const dave = person(meetingId, 'Dave');
-    await dave.connect();
+    const dave = await connected(meetingId, 'Dave');
     await until(() => dave.e2ee.active && dave.roster().length === 2, 'dave in the group');
     expect(answers).toHaveLength(2);
     expect(answers[0]).toMatch(/^not_your_turn: .*Colluder.*not an admitted participant waiting to be added/);
@@ -222,8 +227,7 @@ describe('a modified member cannot subvert the MLS group', () => {
 
   it('obs. 4: a participant cannot commit the host’s removal, unasked or asked, nor make itself host', async () => {
     const { meetingId, hostSecret } = await hostMeeting(server.ts);
-    const host = person(meetingId, 'Host', { hostSecret });
-    await host.connect();
+    const host = await connected(meetingId, 'Host', { hostSecret });
     const m = await mallory();
     await m.join(meetingId);
     await until(() => m.session?.active === true && host.roster().length === 2, 'mallory in the group');
@@ -258,10 +262,8 @@ describe('a modified member cannot subvert the MLS group', () => {
     track(host);
     host.onMls = (msg) => msg.type === 'proposal';
     await host.join(meetingId, { hostSecret });
-    const bob = person(meetingId, 'Bob');
-    await bob.connect();
-    const carol = person(meetingId, 'Carol');
-    await carol.connect();
+    const bob = await connected(meetingId, 'Bob');
+    const carol = await connected(meetingId, 'Carol');
     await inOneGroup([bob, carol], ['Lazy host', 'Bob', 'Carol']);
     const t0 = Date.now();
     await carol.leave();
@@ -284,10 +286,8 @@ describe('a modified member cannot subvert the MLS group', () => {
     const m = await mallory();
     m.onMls = (msg) => msg.type === 'joined' || msg.type === 'group_reset';
     await m.join(meetingId);
-    const alice = person(meetingId, 'Alice');
-    await alice.connect();
-    const bob = person(meetingId, 'Bob');
-    await bob.connect();
+    const alice = await connected(meetingId, 'Alice');
+    const bob = await connected(meetingId, 'Bob');
     // Alice creates it instead (Mallory's admitted key package is still added: she is in the
     // meeting; she just cannot hold the group up).
     await until(
@@ -300,16 +300,13 @@ describe('a modified member cannot subvert the MLS group', () => {
 
   it('a member that lies that it could not process commits only gets itself re-added, then expelled; the others stay together', async () => {
     const { meetingId, hostSecret } = await hostMeeting(server.ts);
-    const host = person(meetingId, 'Host', { hostSecret });
-    await host.connect();
-    const bob = person(meetingId, 'Bob');
-    await bob.connect();
+    const host = await connected(meetingId, 'Host', { hostSecret });
+    const bob = await connected(meetingId, 'Bob');
     const m = await mallory();
     await m.join(meetingId);
     await inOneGroup([host, bob], ['Host', 'Bob', 'Mallory']);
     m.answer = 'fail';
-    const carol = person(meetingId, 'Carol');
-    await carol.connect();
+    const carol = await connected(meetingId, 'Carol');
     // Carol is added; Mallory "fails" that commit, is taken out and added back, and as she keeps
     // lying she is expelled after three times; host, Bob and Carol stay together throughout.
     await until(
@@ -326,12 +323,9 @@ describe('a modified member cannot subvert the MLS group', () => {
 describe('roles', () => {
   it('the host writes co-hosts into the group; a co-host cannot mute the host or remove another co-host', async () => {
     const { meetingId, hostSecret } = await hostMeeting(server.ts);
-    const host = person(meetingId, 'Host', { hostSecret });
-    await host.connect();
-    const alice = person(meetingId, 'Alice');
-    await alice.connect();
-    const bob = person(meetingId, 'Bob');
-    await bob.connect();
+    const host = await connected(meetingId, 'Host', { hostSecret });
+    const alice = await connected(meetingId, 'Alice');
+    const bob = await connected(meetingId, 'Bob');
     await inOneGroup([host, alice, bob], ['Host', 'Alice', 'Bob']);
     host.setRole(alice.participantId!, 'cohost');
     host.setRole(bob.participantId!, 'cohost');
