@@ -122,3 +122,44 @@ describe('PublicGroup: the delivery service checks commits on public data', () =
     );
   });
 });
+
+describe('PublicGroup.fromGroupInfo: the group a creator announces', () => {
+  it('refuses a GroupInfo whose leaf is not the creator’s key, or that does not list this server as external sender', async () => {
+    const server = await ExternalSender.generate();
+    const other = await ExternalSender.generate();
+    const creator = await MlsDevice.create(guest('creator'));
+    const someoneElse = await MlsDevice.create(guest('else'));
+    const group = (sender: ExternalSender | undefined) =>
+      MlsSession.create(creator, {
+        groupId: crypto.getRandomValues(new Uint8Array(16)),
+        ...(sender ? { externalSender: { signaturePublicKey: sender.publicKey } } : {}),
+      });
+    const gi = await (await group(server)).groupInfo();
+    const ok = await PublicGroup.fromGroupInfo(gi, {
+      serverKey: server.publicKey,
+      creatorSignatureKey: creator.signatureKeys.publicKey,
+    });
+    expect(ok.members().map((m) => m.identity.displayName)).toEqual(['creator']);
+    await expect(
+      PublicGroup.fromGroupInfo(gi, {
+        serverKey: server.publicKey,
+        creatorSignatureKey: someoneElse.signatureKeys.publicKey,
+      }),
+    ).rejects.toThrow(/not the creator’s key/);
+    for (const sender of [other, undefined])
+      await expect(
+        PublicGroup.fromGroupInfo(await (await group(sender)).groupInfo(), {
+          serverKey: server.publicKey,
+          creatorSignatureKey: creator.signatureKeys.publicKey,
+        }),
+      ).rejects.toThrow(/only it, as external sender/);
+    const flipped = gi.slice();
+    flipped[flipped.length - 5]! ^= 1; // inside the signature
+    await expect(
+      PublicGroup.fromGroupInfo(flipped, {
+        serverKey: server.publicKey,
+        creatorSignatureKey: creator.signatureKeys.publicKey,
+      }),
+    ).rejects.toThrow(/invalid_group_info|signature|GroupInfo/);
+  });
+});

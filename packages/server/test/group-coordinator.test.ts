@@ -318,6 +318,18 @@ describe('GroupCoordinator', () => {
     expect(h.names(carol)).toEqual(['bob', 'carol', 'dave']);
   });
 
+  it('a host who joins a group a participant created writes itself into the group’s roles', async () => {
+    const h = await Harness.create();
+    const alice = await h.admit('alice');
+    expect(alice.roles()?.hosts).toEqual([]);
+    const host = await h.admit('host', 'host');
+    await h.settle();
+    expect(h.sent.some((x) => x.to === 'id-host' && x.msg.type === 'roles_request')).toBe(true);
+    const hostKey = toBase64(host.device.signatureKeys.publicKey);
+    expect(alice.roles()?.hosts).toEqual([hostKey]);
+    expect(host.roles()?.hosts).toEqual([hostKey]);
+  });
+
   it('re-creates the group when everyone with its keys left, with the best-ranked participant', async () => {
     const h = await Harness.create();
     await h.admit('alice');

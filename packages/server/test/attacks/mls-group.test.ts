@@ -320,6 +320,16 @@ describe('a modified member cannot subvert the MLS group', () => {
   });
 });
 
+describe('one device, one leaf', () => {
+  it('a second connection with a device (MLS signature key) already in the meeting is refused', async () => {
+    const { meetingId, m } = await malloryCreates();
+    const twin = track(await ModifiedClient.create(server.ts, { device: m.device }));
+    const answer = await twin.join(meetingId);
+    expect(answer.type === 'error' && answer.code).toBe('duplicate_device');
+    expect(m.closeCode).toBeUndefined();
+  });
+});
+
 describe('roles', () => {
   it('the host writes co-hosts into the group; a co-host cannot mute the host or remove another co-host', async () => {
     const { meetingId, hostSecret } = await hostMeeting(server.ts);
