@@ -116,12 +116,14 @@ type ClientEvents = {
   health: (health: GroupHealth) => void;
   chat: (msg: ChatMessage | { from: string; text: string; sentAt: number }) => void;
   muted: (kind: 'audio' | 'video') => void;
+  /** The server moved this participant's media to a new SFU worker: media reconnects (a few seconds). */
+  mediaReset: (reason: 'sfu_restarted') => void;
   meeting: (meeting: MeetingInfo) => void;
   error: (code: ErrorCode, message: string, ref: string | undefined) => void;
   warning: (message: string) => void;
 };
 
-const MEDIA_MESSAGES = new Set<ServerMessage['type']>(['media_offer', 'media_answer', 'ice']);
+const MEDIA_MESSAGES = new Set<ServerMessage['type']>(['media_offer', 'media_answer', 'ice', 'media_reset']);
 
 const TERMINAL: ClientState[] = ['denied', 'removed', 'ended', 'left', 'lost'];
 
@@ -402,6 +404,10 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       case 'ice':
         await this.media?.addIce(msg.pc, msg.candidate);
         return;
+      case 'media_reset':
+        this.emit('mediaReset', msg.reason);
+        await this.startMedia();
+        return;
       case 'error':
         if (msg.ref === 'join' && this.joinWaiter) {
           this.emit('joinRefused', msg.code, msg.message);
@@ -437,14 +443,18 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.emit('participants', this.participants());
     this.joinWaiter?.resolve('joined');
     this.joinWaiter = undefined;
-    if (this.opts.media) {
-      this.media?.close();
-      const media = this.opts.media();
-      this.media = media;
-      media.onIce((pc, candidate) => this.signaling?.send({ type: 'ice', pc, candidate }));
-      const sdp = await media.createPublishOffer();
-      this.signaling?.send({ type: 'media_offer', pc: 'publish', sdp });
-    }
+    await this.startMedia();
+  }
+
+  /** A new media transport and a new publish offer: after every (re)join and after `media_reset`. */
+  private async startMedia(): Promise<void> {
+    if (!this.opts.media || this.stateValue !== 'joined') return;
+    this.media?.close();
+    const media = this.opts.media();
+    this.media = media;
+    media.onIce((pc, candidate) => this.signaling?.send({ type: 'ice', pc, candidate }));
+    const sdp = await media.createPublishOffer();
+    if (this.media === media) this.signaling?.send({ type: 'media_offer', pc: 'publish', sdp });
   }
 
   private failJoin(code: ConclaveError['code'], message: string): void {

@@ -325,6 +325,12 @@ export const serverMessage = z.discriminatedUnion('type', [
     candidate: iceCandidateSchema,
   }),
   z.object({ v, type: z.literal('muted'), kind: z.enum(['audio', 'video']), by: idSchema }),
+  /**
+   * This participant's media session is gone (its SFU worker died) and a new one is ready on
+   * another worker: close both peer connections and publish again (a new `media_offer`).
+   * Signaling, the meeting and the MLS group are untouched.
+   */
+  z.object({ v, type: z.literal('media_reset'), reason: z.enum(['sfu_restarted']) }),
   z.object({ v, type: z.literal('pong'), t: z.number().optional() }),
   z.object({
     v,
