@@ -9,9 +9,10 @@ import {
 } from 'werift';
 
 /**
- * werift settings that the SFU (server) and the Node media peer (client SDK, bots) must agree on.
- * Node only: browsers never import this package.
+ * werift settings that the SFU (server) and the Node media peer (client SDK, bots) must agree on,
+ * and the RTP payload helpers both use (vp8.ts). Node only: browsers never import this package.
  */
+export { isVp8KeyFrameStart, parseVp8Descriptor, vp8Descriptor, type Vp8Descriptor } from './vp8.js';
 
 export const OPUS_PT = 111;
 export const VP8_PT = 96;

@@ -1,4 +1,4 @@
-import { isVp8FrameStart, vp8DescriptorLength } from './vp8.js';
+import { parseVp8Descriptor } from '@conclave/rtc';
 
 export interface AssembledFrame {
   frame: Uint8Array;
@@ -39,8 +39,8 @@ export class FrameAssembler {
       return { frame: new Uint8Array(payload), rtpTimestamp: timestamp };
     }
     if (this.lastDelivered !== undefined && !tsNewer(timestamp, this.lastDelivered)) return undefined;
-    const descLen = vp8DescriptorLength(payload);
-    if (descLen === undefined) return undefined;
+    const descriptor = parseVp8Descriptor(payload);
+    if (!descriptor) return undefined;
 
     let p = this.pending.get(timestamp);
     if (!p) {
@@ -48,8 +48,8 @@ export class FrameAssembler {
       this.pending.set(timestamp, p);
       this.evict();
     }
-    p.parts.set(seq, payload.subarray(descLen));
-    if (isVp8FrameStart(payload)) p.firstSeq = seq;
+    p.parts.set(seq, payload.subarray(descriptor.length));
+    if (descriptor.frameStart) p.firstSeq = seq;
     if (marker) p.lastSeq = seq;
     if (p.firstSeq === undefined || p.lastSeq === undefined) return undefined;
     const n = seqDiff(p.lastSeq, p.firstSeq) + 1;

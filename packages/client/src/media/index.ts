@@ -11,4 +11,3 @@ export { FrameAssembler } from './depacketizer.js';
 export type { AssembledFrame } from './depacketizer.js';
 export { RtpFramer, VP8_MAX_SLICE } from './packetizer.js';
 export { syntheticOpusFrame, syntheticVp8Frame } from './synthetic.js';
-export { isVp8FrameStart, vp8DescriptorLength } from './vp8.js';

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { vp8Descriptor } from './vp8.js';
+import { vp8Descriptor } from '@conclave/rtc';
 
 /** Largest frame slice per video packet (the VP8 descriptor comes on top): stays well under a 1200-byte MTU budget with SRTP and extensions. */
 export const VP8_MAX_SLICE = 1100;

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FrameAssembler,
-  RtpFramer,
-  VP8_MAX_SLICE,
-  isVp8FrameStart,
-  syntheticVp8Frame,
-  vp8DescriptorLength,
-} from '../../src/media/index.js';
+import { parseVp8Descriptor } from '@conclave/rtc';
+import { FrameAssembler, RtpFramer, VP8_MAX_SLICE, syntheticVp8Frame } from '../../src/media/index.js';
 
 describe('RtpFramer + FrameAssembler', () => {
   it('splits a VP8 frame into descriptor-prefixed slices and puts it back together', () => {
@@ -17,7 +11,7 @@ describe('RtpFramer + FrameAssembler', () => {
     expect(plans.length).toBe(Math.ceil(5000 / VP8_MAX_SLICE));
     expect(plans.every((p) => p.payload.length <= VP8_MAX_SLICE + 1 && p.timestamp === ts)).toBe(true);
     expect(plans.map((p) => p.marker)).toEqual(plans.map((_, i) => i === plans.length - 1));
-    expect(plans.map((p) => isVp8FrameStart(p.payload))).toEqual(plans.map((_, i) => i === 0));
+    expect(plans.map((p) => parseVp8Descriptor(p.payload)?.frameStart)).toEqual(plans.map((_, i) => i === 0));
     for (let i = 1; i < plans.length; i++)
       expect(plans[i]?.sequenceNumber).toBe(((plans[i - 1]?.sequenceNumber ?? 0) + 1) & 0xffff);
 
@@ -56,10 +50,13 @@ describe('RtpFramer + FrameAssembler', () => {
     expect(framer.packetize(Uint8Array.from([1, 2, 3]), 5)).toHaveLength(1);
   });
 
-  it('parses extended VP8 descriptors', () => {
-    expect(vp8DescriptorLength(Uint8Array.from([0x10, 0]))).toBe(1);
-    expect(vp8DescriptorLength(Uint8Array.from([0x90, 0x80, 0x05, 0]))).toBe(3);
-    expect(vp8DescriptorLength(Uint8Array.from([0x90, 0xf0, 0x85, 0x01, 0x02, 0x03, 0]))).toBe(6);
-    expect(vp8DescriptorLength(Uint8Array.from([0x90]))).toBeUndefined();
+  it('reassembles a frame whose packets carry an extended descriptor', () => {
+    // X, I (7-bit picture id), L, T: four descriptor bytes before each slice.
+    const slices = [Uint8Array.from([0x10, 1, 2]), Uint8Array.from([3, 4])];
+    const asm = new FrameAssembler('vp8');
+    const first = Buffer.from([0x90, 0xe0, 0x05, 0x07, 0x40, ...slices[0]!]);
+    const last = Buffer.from([0x80, 0xe0, 0x05, 0x07, 0x40, ...slices[1]!]);
+    expect(asm.push(10, 900, false, first)).toBeUndefined();
+    expect(asm.push(11, 900, true, last)?.frame).toEqual(Uint8Array.from([0x10, 1, 2, 3, 4]));
   });
 });

@@ -17,7 +17,6 @@ import { Forwarder } from '../../src/sfu/worker/forwarder.js';
 import { chooseLayer } from '../../src/sfu/worker/layer-policy.js';
 import { Mutex } from '../../src/sfu/worker/mutex.js';
 import { PublishedStream } from '../../src/sfu/worker/published-stream.js';
-import { isVp8KeyFrameStart } from '../../src/sfu/worker/vp8.js';
 
 interface Sent {
   seq: number;
@@ -126,20 +125,6 @@ function setup(): { stream: PublishedStream; forwarder: Forwarder; sent: Sent[];
   forwarder.activate();
   return { stream, forwarder, sent, plis };
 }
-
-describe('vp8 key frame detection', () => {
-  it('reads the frame tag after 1-byte and extended descriptors', () => {
-    expect(isVp8KeyFrameStart(Uint8Array.from([0x10, 0x00]))).toBe(true);
-    expect(isVp8KeyFrameStart(Uint8Array.from([0x10, 0x01]))).toBe(false);
-    expect(isVp8KeyFrameStart(Uint8Array.from([0x00, 0x00]))).toBe(false); // not a frame start
-    // X=1, I=1 with a 15-bit picture id (M=1), then the key frame tag.
-    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0x80, 0x81, 0x23, 0x50]))).toBe(true);
-    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0x80, 0x81, 0x23, 0x51]))).toBe(false);
-    // X=1 with I, L, T: 1 + 1 + 2 + 1 + 1 descriptor bytes.
-    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0xe0, 0x81, 0x23, 0x05, 0x40, 0x00]))).toBe(true);
-    expect(isVp8KeyFrameStart(Uint8Array.from([0x90, 0xe0, 0x81]))).toBe(false); // truncated
-  });
-});
 
 describe('simulcast layer policy', () => {
   it('picks the preferred layer, else the highest active one, without flapping', () => {

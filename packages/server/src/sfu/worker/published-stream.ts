@@ -1,9 +1,9 @@
 import type { MediaSource } from '@conclave/protocol';
+import { isVp8KeyFrameStart } from '@conclave/rtc';
 import { RTP_EXTENSION_URI, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import type { MediaKind } from '../ipc.js';
 import { KEY_FRAME_REQUEST_INTERVAL_MS, noop, type WorkerContext } from './context.js';
 import type { LayerView } from './layer-policy.js';
-import { isVp8KeyFrameStart } from './vp8.js';
 
 /** The publisher state a stream reads on every packet. */
 export interface PublisherView {
