@@ -99,7 +99,7 @@ try {
         const state = members
           .map(
             (b) =>
-              `${b.client.e2ee.active ? 'in' : 'out'}/${b.client.roster().length}@${b.client.mediaKeys.epoch ?? '-'}`,
+              `${b.client.e2ee.active ? 'in' : 'out'}/${b.client.roster().length}@${b.keySink.confirmedEpoch ?? '-'}`,
           )
           .join(' ');
         console.log(
@@ -122,7 +122,7 @@ try {
                 (b) =>
                   b.client.e2ee.active &&
                   b.client.roster().length === n &&
-                  b.client.mediaKeys.epoch === members[0]!.client.mediaKeys.epoch,
+                  b.keySink.confirmedEpoch === members[0]!.keySink.confirmedEpoch,
               ),
             30_000,
           ).catch(() => undefined);
@@ -148,13 +148,13 @@ try {
 
         const leaving = members[1]!;
         members.splice(1, 1);
-        const before = members[0]!.client.mediaKeys.epoch!;
+        const before = members[0]!.keySink.confirmedEpoch!;
         const t1 = performance.now();
         await leaving.stop();
         try {
-          await until(() => members.every((b) => (b.client.mediaKeys.epoch ?? 0n) > before), 30_000);
+          await until(() => members.every((b) => (b.keySink.confirmedEpoch ?? 0n) > before), 30_000);
         } catch {
-          const behind = members.filter((b) => (b.client.mediaKeys.epoch ?? 0n) <= before).length;
+          const behind = members.filter((b) => (b.keySink.confirmedEpoch ?? 0n) <= before).length;
           failure = `rekey on leave NOT reached: ${behind} of ${members.length} still in the old epoch after 30 s`;
           break;
         }

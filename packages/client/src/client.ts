@@ -1,5 +1,4 @@
 import {
-  MediaKeys,
   MlsDevice,
   type GroupMember,
   type GroupRoles,
@@ -19,6 +18,8 @@ import type {
 } from '@conclave/protocol';
 import { E2eeMember, type ChatMessage, type GroupHealth, type MembershipChange } from './e2ee-member.js';
 import { Emitter } from './emitter.js';
+import { LocalKeySink, type MediaKeySink } from './key-sink.js';
+import { buildPeople, type People } from './people.js';
 import { SignalingConnection, type WebSocketFactory } from './signaling.js';
 
 /** The media side of a participant: two peer connections with the SFU (browser or werift). */
@@ -46,8 +47,10 @@ export type ClientState =
 export interface E2eeState {
   enabled: boolean;
   /**
-   * The local client has an MLS epoch key, sends with it, and vouches for the group: false
-   * while a departed participant's leaf is still in it or this client is out of sync.
+   * The encryptor (the key sink: this process's MediaKeys, or the browser's E2EE worker)
+   * confirmed it protects media with the group's current epoch key, and this client vouches
+   * for the group: false while a departed participant's leaf is still in it or this client is
+   * out of sync.
    */
   active: boolean;
   epoch: bigint | undefined;
@@ -71,6 +74,12 @@ export interface ClientOptions {
   /** Creates the media transport for each (re)join; without it the client does signaling and MLS only. */
   media?: () => MediaTransport;
   device?: MlsDevice;
+  /**
+   * Where the epoch keys go: the one component that encrypts and decrypts media. Default: an
+   * in-process `LocalKeySink`; browsers pass `BrowserE2ee` from `@conclave/client/browser`
+   * (the E2EE worker). Tests that need the raw keys pass a sink of their own.
+   */
+  keySink?: MediaKeySink;
   directory?: KeyDirectoryHook;
   /** When this client holds the keys: decides per announced joiner whether to commit its Add (default: yes). */
   admitJoiner?: (joiner: Joiner) => boolean;
@@ -104,11 +113,10 @@ type ClientEvents = {
   passcodeLockout: (until: number, failures: number) => void;
   epoch: (epoch: bigint, securityCode: string) => void;
   /**
-   * A new epoch's SFrame base key (also fed to `mediaKeys`): for media pipelines outside this
-   * thread, such as the browser's encoded-transform worker. Never log it.
+   * The key sink confirmed an epoch (or dropped its keys) or reported received frames:
+   * `e2ee.active` and the media status in `people()` may have changed.
    */
-  mediaKey: (epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number) => void;
-  mediaKeysForgotten: () => void;
+  media: () => void;
   roster: (members: GroupMember[]) => void;
   /** Someone was added to or removed from the MLS group, and who committed it ("Host added Gabi"). */
   membership: (change: MembershipChange) => void;
@@ -133,7 +141,7 @@ const TERMINAL: ClientState[] = ['denied', 'removed', 'ended', 'left', 'lost'];
  * with the SFU, and reconnects automatically (rejoining the MLS group with a fresh key package).
  */
 export class ConclaveClient extends Emitter<ClientEvents> {
-  readonly mediaKeys = new MediaKeys();
+  private readonly keySink: MediaKeySink;
   private device: MlsDevice | undefined;
   private e2eeMember: E2eeMember | undefined;
   private signaling: SignalingConnection | undefined;
@@ -148,6 +156,11 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private participantsById = new Map<string, Participant>();
   private waiting = new Map<string, Participant>();
   private joinWaiter: { resolve: (s: 'joined' | 'waiting') => void; reject: (e: Error) => void } | undefined;
+  /** Our microphone and camera as last told to the server. */
+  private ownMedia = { audio: false, video: false };
+  /** When our media transport last started, and when each participant last started sending (ms). */
+  private mediaStartedAt = 0;
+  private readonly sendingSince = new Map<string, number>();
   meeting: MeetingInfo | undefined;
   role: Role | undefined;
   participantId: string | undefined;
@@ -155,6 +168,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   constructor(private readonly opts: ClientOptions) {
     super();
     this.device = opts.device;
+    this.keySink = opts.keySink ?? new LocalKeySink();
+    this.keySink.onChange(() => this.emit('media'));
   }
 
   get state(): ClientState {
@@ -167,7 +182,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     const health = this.e2eeMember?.health ?? 'ok';
     return {
       enabled,
-      active: enabled && epoch !== undefined && this.mediaKeys.epoch === epoch && health === 'ok',
+      active: enabled && epoch !== undefined && this.keySink.confirmedEpoch === epoch && health === 'ok',
       epoch,
       securityCode: this.e2eeMember?.securityCode,
       membershipCode: this.e2eeMember?.membershipCode,
@@ -188,6 +203,32 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   /** The server's view of the meeting's participants (waiting-room state, roles, mute flags). */
   participants(): Participant[] {
     return [...this.participantsById.values()];
+  }
+
+  /**
+   * Everyone in the meeting, one entry per person: the server's participant matched to their
+   * MLS leaf (by the signature key of their key package), with the group's roles and what this
+   * client receives from them. A snapshot: read it again on `participants`, `roster`, `epoch`,
+   * `media` events, or every second or so (the media status also moves with time).
+   */
+  people(): People {
+    return buildPeople({
+      mode: this.meeting?.mode ?? 'standard',
+      participants: this.participants(),
+      selfId: this.participantId,
+      self: {
+        displayName: this.opts.displayName,
+        kind: this.opts.userId ? 'user' : 'guest',
+        role: this.role,
+        ...this.ownMedia,
+      },
+      roster: this.roster(),
+      ownLeafIndex: this.ownLeafIndex,
+      roles: this.groupRoles(),
+      senderStats: this.keySink.senderStats(),
+      expectedSince: (id) => Math.max(this.mediaStartedAt, (id && this.sendingSince.get(id)) || 0),
+      now: Date.now(),
+    });
   }
 
   get ownLeafIndex(): number | undefined {
@@ -223,6 +264,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   }
 
   setMediaState(audio: boolean, video: boolean): void {
+    this.ownMedia = { audio, video };
     this.signaling?.send({ type: 'media_state', audio, video });
   }
 
@@ -282,13 +324,11 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   }
 
   private createE2eeMember(device: MlsDevice): E2eeMember {
-    const m = new E2eeMember(device, this.mediaKeys, () => this.signaling, {
+    const m = new E2eeMember(device, this.keySink, () => this.signaling, {
       directory: this.opts.directory,
       admit: this.opts.admitJoiner,
     });
     m.on('epoch', (epoch, code) => this.emit('epoch', epoch, code));
-    m.on('mediaKey', (epoch, key, leaf) => this.emit('mediaKey', epoch, key, leaf));
-    m.on('mediaKeysForgotten', () => this.emit('mediaKeysForgotten'));
     m.on('roster', (members) => this.emit('roster', members));
     m.on('membership', (change) => this.emit('membership', change));
     m.on('health', (h) => this.emit('health', h));
@@ -368,6 +408,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         return;
       case 'participant_joined':
       case 'participant_updated':
+        this.noteSending(msg.participant);
         this.participantsById.set(msg.participant.id, msg.participant);
         if (msg.participant.id === this.participantId) {
           this.role = msg.participant.role;
@@ -377,6 +418,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         return;
       case 'participant_left':
         this.participantsById.delete(msg.participantId);
+        this.sendingSince.delete(msg.participantId);
         this.emit('participants', this.participants());
         return;
       case 'waiting_room':
@@ -438,6 +480,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.role = msg.role;
     this.meeting = msg.meeting;
     this.participantsById = new Map(msg.participants.map((p) => [p.id, p]));
+    this.sendingSince.clear();
+    for (const p of msg.participants) this.noteSending(p);
     if (msg.meeting.mode === 'e2ee') await this.e2eeMember!.onJoined(msg);
     this.setState('joined');
     this.emit('participants', this.participants());
@@ -449,12 +493,22 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   /** A new media transport and a new publish offer: after every (re)join and after `media_reset`. */
   private async startMedia(): Promise<void> {
     if (!this.opts.media || this.stateValue !== 'joined') return;
+    this.mediaStartedAt = Date.now();
     this.media?.close();
     const media = this.opts.media();
     this.media = media;
     media.onIce((pc, candidate) => this.signaling?.send({ type: 'ice', pc, candidate }));
     const sdp = await media.createPublishOffer();
     if (this.media === media) this.signaling?.send({ type: 'media_offer', pc: 'publish', sdp });
+  }
+
+  /** Remembers when a participant started sending (for the "connecting" grace of people()). */
+  private noteSending(p: Participant): void {
+    const was = this.participantsById.get(p.id);
+    const sending = p.audio || p.video;
+    if (!sending) this.sendingSince.delete(p.id);
+    else if (!was || !(was.audio || was.video) || !this.sendingSince.has(p.id))
+      this.sendingSince.set(p.id, Date.now());
   }
 
   private failJoin(code: ConclaveError['code'], message: string): void {

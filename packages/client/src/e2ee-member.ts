@@ -1,5 +1,4 @@
 import {
-  MediaKeys,
   MlsDevice,
   MlsSession,
   credentialMismatch,
@@ -14,6 +13,7 @@ import {
 } from '@conclave/crypto';
 import type { Joiner, Role, ServerMessage, ServerMessageOf } from '@conclave/protocol';
 import { Emitter } from './emitter.js';
+import type { MediaKeySink } from './key-sink.js';
 import type { SignalingConnection } from './signaling.js';
 
 export interface ChatMessage {
@@ -43,10 +43,6 @@ export interface MembershipChange {
 
 type E2eeEvents = {
   epoch: (epoch: bigint, code: string) => void;
-  /** A new epoch's SFrame base key, for media pipelines that run elsewhere (a browser worker). */
-  mediaKey: (epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number) => void;
-  /** Every media key was dropped (left, removed, group lost). */
-  mediaKeysForgotten: () => void;
   roster: (members: GroupMember[]) => void;
   membership: (change: MembershipChange) => void;
   health: (health: GroupHealth) => void;
@@ -79,7 +75,7 @@ const dec = new TextDecoder();
  * The client's MLS membership in a meeting: creates or joins the group, commits what the
  * delivery service asks it to (adds, the server's Remove proposals, rekeys, roles), checks every
  * commit it receives against the group policy (commit-policy.ts) before applying it, answers
- * each with `commit_result`, and feeds every new epoch's SFrame base key to MediaKeys.
+ * each with `commit_result`, and feeds every new epoch's SFrame base key to the key sink (its only destination).
  * All handling is serialized: one server message at a time.
  */
 export class E2eeMember extends Emitter<E2eeEvents> {
@@ -104,7 +100,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
 
   constructor(
     readonly device: MlsDevice,
-    readonly mediaKeys: MediaKeys,
+    private readonly keys: MediaKeySink,
     private readonly signaling: () => SignalingConnection | undefined,
     private readonly opts: {
       directory?: KeyDirectoryHook;
@@ -180,8 +176,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     this.departedLeaves.clear();
     this.outOfSync = false;
     this.updateHealth();
-    this.mediaKeys.forget();
-    this.emit('mediaKeysForgotten');
+    this.keys.forget();
   }
 
   async onJoined(msg: ServerMessageOf<'joined'>): Promise<void> {
@@ -464,9 +459,9 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       if (!s.memberAt(leaf)) this.departedLeaves.delete(leaf);
     this.outOfSync = false;
     this.updateHealth();
-    const baseKey = await s.sframeBaseKey(this.mediaKeys.nk);
-    this.mediaKeys.setEpoch(s.epoch, baseKey, s.ownLeafIndex);
-    this.emit('mediaKey', s.epoch, baseKey, s.ownLeafIndex);
+    const baseKey = await s.sframeBaseKey(this.keys.nk);
+    this.keys.setEpoch(s.epoch, baseKey, s.ownLeafIndex);
+    baseKey.fill(0); // the sink keeps (or moved) its own copy: none stays here
     this.securityCodeValue = await s.securityCode();
     this.membershipCodeValue = await s.membershipCode();
     this.emitEpoch();

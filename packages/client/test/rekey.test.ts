@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { toHex } from '@conclave/crypto';
 import type { ConclaveClient } from '../src/index.js';
+import { RecordingKeySink } from '../src/node/index.js';
 import { client, startHubServer, until, type HubServer } from './harness.js';
 
 let server: HubServer | undefined;
@@ -14,7 +16,8 @@ describe('periodic rekey', () => {
   it('the server asks for an empty commit every rekey interval; everyone follows with a new code', async () => {
     server = await startHubServer({ rekeyMs: 250, commitTimeoutMs: 1_000 });
     const { id, hostSecret } = server.directory.add('rekey');
-    const host = client(server, id, 'host', { hostSecret });
+    const sink = new RecordingKeySink();
+    const host = client(server, id, 'host', { hostSecret, keySink: sink });
     const bob = client(server, id, 'bob');
     clients.push(host, bob);
     await host.connect();
@@ -23,8 +26,7 @@ describe('periodic rekey', () => {
     const start = host.e2ee.epoch!;
     const codes = new Set<string>();
     host.on('epoch', (_e, code) => codes.add(code));
-    const keys: string[] = [];
-    host.on('mediaKey', (e, key, leaf) => keys.push(`${e}:${leaf}:${Buffer.from(key).toString('hex')}`));
+    const from = sink.seen.length;
     await until(
       () =>
         host.e2ee.epoch! >= start + 3n &&
@@ -34,8 +36,10 @@ describe('periodic rekey', () => {
       5_000,
     );
     expect(codes.size).toBeGreaterThanOrEqual(3);
-    // the media-key event carries each epoch's base key, the same one MediaKeys uses
+    // the key sink got each epoch's base key, a fresh one every time
+    const keys = sink.seen.slice(from).map((k) => `${k.epoch}:${k.ownLeafIndex}:${toHex(k.baseKey)}`);
     expect(new Set(keys).size).toBeGreaterThanOrEqual(3);
+    expect(new Set(sink.seen.map((k) => toHex(k.baseKey))).size).toBe(sink.seen.length);
     expect(keys.at(-1)!.startsWith(`${host.e2ee.epoch}:${host.ownLeafIndex}:`)).toBe(true);
     expect(bob.e2ee.securityCode).toBe(host.e2ee.securityCode);
     expect(host.roster()).toHaveLength(2);

@@ -202,6 +202,8 @@ describe('SFrame keys from MLS (RFC 9605 §5.2)', () => {
       decrypted: 2,
       failures: 2,
       withoutKey: 0,
+      lastDecryptedAt: expect.any(Number),
+      lastFailedAt: expect.any(Number),
     });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ExternalSender, MediaKeys, MlsDevice, decodeMls, fromBase64, toBase64 } from '@conclave/crypto';
-import { E2eeMember, type SignalingConnection } from '@conclave/client';
+import { ExternalSender, MlsDevice, decodeMls, fromBase64, toBase64 } from '@conclave/crypto';
+import { E2eeMember, LocalKeySink, type SignalingConnection } from '@conclave/client';
 import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ServerMessage } from '@conclave/protocol';
 import { GroupCoordinator, type GroupPorts } from '../src/meeting/group-coordinator.js';
 
@@ -117,7 +117,7 @@ class Harness {
     };
     const member = new E2eeMember(
       device,
-      new MediaKeys(),
+      new LocalKeySink(),
       () => ({ send }) as unknown as SignalingConnection,
     );
     this.members.set(id, member);

@@ -7,7 +7,7 @@
  * own script could do as much — so they are safe to keep in production builds.
  */
 import type { MemberVerification } from '@conclave/client';
-import type { E2eeApi } from './media/e2ee.js';
+import type { E2eeApi } from '@conclave/client/browser';
 
 export interface ConclaveTestView {
   state: string;

@@ -8,7 +8,7 @@ import type { ConclaveTestSwitches, ConclaveTestView } from '../src/test-hooks.j
 
 const require = createRequire(import.meta.url);
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
-export const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/web/', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/web/', import.meta.url));
 
 export interface Participant {
   name: string;
@@ -215,7 +215,7 @@ function base32(text: string): Buffer {
 }
 
 /** The RFC 6238 code (SHA-1, 6 digits, 30 s) of `secret` for time step `step`. */
-export function totpCode(secret: string, step: number): string {
+function totpCode(secret: string, step: number): string {
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64BE(BigInt(step));
   const h = createHmac('sha1', base32(secret)).update(counter).digest();

@@ -122,8 +122,9 @@ describe('E2EE meeting of bots through the SFU', () => {
       const shadow = new MediaKeys({ graceMs: 3_600_000 });
       const { all, host, others } = await meetingOf(['h', 'x', 'y', 'gone'], (b) => {
         if (b.id !== 'gone') return;
-        const orig = b.client.mediaKeys.setEpoch.bind(b.client.mediaKeys);
-        b.client.mediaKeys.setEpoch = (e, k, l) => {
+        // The key sink is the test hook for raw keys (no SDK event carries them).
+        const orig = b.keySink.setEpoch.bind(b.keySink);
+        b.keySink.setEpoch = (e, k, l) => {
           shadow.setEpoch(e, k, l);
           orig(e, k, l);
         };

@@ -1,5 +1,6 @@
 import type { MediaSource } from '@conclave/protocol';
 import { ConclaveClient, type ClientOptions, type MediaTransport } from '../client.js';
+import { LocalKeySink } from '../key-sink.js';
 import { nodeWebSocket } from './websocket.js';
 
 /** A media transport that sends and receives whole encoded frames (NodeMediaPeer). */
@@ -22,6 +23,8 @@ export interface BotOptions {
   transport?: () => FrameTransport;
   /** Called with every frame the bot sends after protection: tests use it to record ciphertext. */
   onSent?: (source: 'audio' | 'camera', wire: Uint8Array) => void;
+  /** Where the SDK puts the epoch keys (default: a new LocalKeySink); tests pass one that records them. */
+  keySink?: LocalKeySink;
   /** Further SDK options (e.g. `admitJoiner`, `reconnect`). */
   clientOptions?: Partial<ClientOptions>;
 }
@@ -89,6 +92,7 @@ export function checkSyntheticFrame(frame: Uint8Array, source: MediaSource): str
  */
 export class Bot {
   readonly client: ConclaveClient;
+  readonly keySink: LocalKeySink;
   private transport: FrameTransport | undefined;
   private timers: NodeJS.Timeout[] = [];
   private seq = { audio: 0, camera: 0 };
@@ -106,7 +110,10 @@ export class Bot {
   readonly epochs = new Set<bigint>();
 
   constructor(readonly opts: BotOptions) {
+    // The bot encrypts in this process: the sink is a MediaKeys it protects and unprotects with.
+    this.keySink = opts.keySink ?? new LocalKeySink();
     this.client = new ConclaveClient({
+      keySink: this.keySink,
       serverUrl: opts.serverUrl,
       meetingId: opts.meetingId,
       displayName: opts.name,
@@ -166,7 +173,7 @@ export class Bot {
     if (keyFrame) this.forceKeyFrame = false;
     const frame = syntheticFrame(this.id, source, seq, keyFrame);
     const wire = e2ee.enabled
-      ? await this.client.mediaKeys.protect(source, source === 'camera' ? 'vp8' : 'opus', frame)
+      ? await this.keySink.keys.protect(source, source === 'camera' ? 'vp8' : 'opus', frame)
       : frame;
     this.opts.onSent?.(source, wire);
     t.sendFrame(source, wire, { keyFrame });
@@ -179,7 +186,7 @@ export class Bot {
     let claimed: string | undefined;
     if (this.client.e2ee.enabled) {
       try {
-        const out = await this.client.mediaKeys.unprotect(source === 'camera' ? 'vp8' : 'opus', data);
+        const out = await this.keySink.keys.unprotect(source === 'camera' ? 'vp8' : 'opus', data);
         frame = out.frame;
         // The sender is who the MLS group says holds that leaf, not who the server says.
         claimed = this.client.roster().find((m) => m.leafIndex === out.senderIndex)?.identity.displayName;

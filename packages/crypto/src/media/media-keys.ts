@@ -45,6 +45,10 @@ export interface SenderStats {
    * (at every join), or in an epoch it is not in. Dropped, but not an error.
    */
   withoutKey: number;
+  /** When a frame of this sender last decrypted (this MediaKeys' clock, ms); undefined: never. */
+  lastDecryptedAt: number | undefined;
+  /** When a frame of this sender last failed (not counting frames without a key). */
+  lastFailedAt: number | undefined;
 }
 
 /**
@@ -124,12 +128,17 @@ export class MediaKeys {
       }
       await this.ensureKey(kid, entry);
       const frame = await unprotectEncodedFrame(this.ring, codec, data);
-      this.statsFor(senderIndex).decrypted++;
+      const ok = this.statsFor(senderIndex);
+      ok.decrypted++;
+      ok.lastDecryptedAt = this.now();
       return { senderIndex, context: parsed.context, epoch: entry.epoch, frame };
     } catch (e) {
       const stats = this.statsFor(senderIndex);
       if (e instanceof SFrameError && e.code === 'unknown_kid') stats.withoutKey++;
-      else stats.failures++;
+      else {
+        stats.failures++;
+        stats.lastFailedAt = this.now();
+      }
       throw e;
     }
   }
@@ -142,7 +151,7 @@ export class MediaKeys {
   private statsFor(index: number): SenderStats {
     let s = this.stats.get(index);
     if (!s) {
-      s = { decrypted: 0, failures: 0, withoutKey: 0 };
+      s = { decrypted: 0, failures: 0, withoutKey: 0, lastDecryptedAt: undefined, lastFailedAt: undefined };
       this.stats.set(index, s);
     }
     return s;

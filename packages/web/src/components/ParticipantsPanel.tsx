@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Participant } from '@conclave/protocol';
 import { credentialLabel } from '../meeting/group-notices.js';
+import { mediaStatusText } from '../meeting/media-status-text.js';
 import type { MeetingSession, Person, SessionSnapshot, WaitingPerson } from '../meeting/session.js';
 
 /**
@@ -83,12 +84,17 @@ function PersonRow({
   const pid = p.participantId;
   const actionable = canModerate && !p.isSelf && pid !== undefined && p.role !== 'host';
   return (
-    <li className="person" data-verification={p.verification}>
+    <li className="person" data-verification={p.verification} data-media={p.media}>
       <div className="person-line">
         <span className="person-name">{p.displayName}</span>
         <Badges p={p} />
         <span className="person-media">{p.audio ? 'mic on' : 'muted'}</span>
       </div>
+      {mediaStatusText(p.media) && (
+        <p className={p.media === 'cannot_decrypt' ? 'person-warning' : 'hint person-note'}>
+          {mediaStatusText(p.media)}
+        </p>
+      )}
       {p.keyFingerprint && (
         <p className="hint person-note person-key">
           Key <code>{p.keyFingerprint}</code>

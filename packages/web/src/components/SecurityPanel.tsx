@@ -1,5 +1,5 @@
 import type { GroupHealth } from '@conclave/client';
-import { e2eeStatus, type SessionSnapshot } from '../meeting/session.js';
+import { e2eeStatus, type Person, type SessionSnapshot } from '../meeting/session.js';
 import { LockIcon } from './common.js';
 
 /** What the room's alert says while the encryption group is not healthy. */
@@ -9,6 +9,35 @@ export const HEALTH_ALERT: Record<Exclude<GroupHealth, 'ok'>, string> = {
   out_of_sync:
     'This device refused a change to the encryption group and is out of sync. Reconnecting to the group…',
 };
+
+/**
+ * What this page receives, person by person, in words: never "all decrypted" while nothing
+ * arrived. The statuses are the SDK's (frames that decrypted or failed per MLS sender).
+ */
+function MediaSummary({ people, hasIssues }: { people: Person[]; hasIssues: boolean }) {
+  const others = people.filter((p) => !p.isSelf && p.media !== undefined && p.media !== 'off');
+  const by = (m: Person['media']) => others.filter((p) => p.media === m).map((p) => p.displayName);
+  const failing = by('cannot_decrypt');
+  const silent = by('no_media');
+  const waiting = by('connecting');
+  const receiving = by('receiving');
+  const lines: string[] = [];
+  if (failing.length > 0) lines.push(`Cannot decrypt media from ${failing.join(', ')}.`);
+  if (silent.length > 0) lines.push(`No media from ${silent.join(', ')} for 5 s or more.`);
+  if (waiting.length > 0) lines.push(`Connecting media from ${waiting.join(', ')}…`);
+  if (lines.length === 0) {
+    if (receiving.length > 0 && !hasIssues)
+      lines.push(`Media from ${receiving.join(', ')} arrives and decrypts correctly.`);
+    else if (receiving.length === 0) lines.push('Nobody else is sending audio or video.');
+  }
+  return (
+    <ul className="media-summary" aria-label="Media from each participant">
+      {lines.map((l) => (
+        <li key={l}>{l}</li>
+      ))}
+    </ul>
+  );
+}
 
 /**
  * The E2EE indicator in the header: green only when we have an epoch key, send with it, and the
@@ -136,7 +165,7 @@ export function SecurityPanel({ snapshot }: { snapshot: SessionSnapshot }) {
       </section>
       <section aria-labelledby="dec-h">
         <h3 id="dec-h">Media decryption</h3>
-        {recent.length > 0 ? (
+        {recent.length > 0 && (
           <ul className="decrypt-issues">
             {recent.map((i) => (
               <li key={i.participantId}>
@@ -145,9 +174,8 @@ export function SecurityPanel({ snapshot }: { snapshot: SessionSnapshot }) {
               </li>
             ))}
           </ul>
-        ) : (
-          <p>All media received in the last few seconds decrypted correctly.</p>
         )}
+        <MediaSummary people={snapshot.people} hasIssues={recent.length > 0} />
         <p className="hint">
           Frames decrypted: {snapshot.framesDecrypted}. Dropped: {snapshot.decryptFailures}. Sent encrypted:{' '}
           {snapshot.framesEncrypted}.

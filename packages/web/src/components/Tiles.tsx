@@ -1,5 +1,6 @@
 import type { LocalMedia } from '../media/local-media.js';
 import type { Person, RemoteStream, SessionSnapshot } from '../meeting/session.js';
+import { mediaStatusText } from '../meeting/media-status-text.js';
 import { VideoView } from './media.js';
 
 function initials(name: string): string {
@@ -23,9 +24,11 @@ interface TileProps {
   fromGroup?: boolean;
   /** E2EE: the server labelled what this tile shows as someone else (see `mismatchNote`). */
   mismatch?: string;
+  /** E2EE: what this page receives from them, when it is not simply their media (see mediaStatusText). */
+  status?: { code: string; text: string };
 }
 
-function Tile({ name, track, muted, speaking, mirror, screen, fromGroup, mismatch }: TileProps) {
+function Tile({ name, track, muted, speaking, mirror, screen, fromGroup, mismatch, status }: TileProps) {
   const cls = ['tile', speaking ? 'speaking' : '', screen ? 'screen' : '', mismatch ? 'mismatch' : '']
     .filter(Boolean)
     .join(' ');
@@ -36,6 +39,7 @@ function Tile({ name, track, muted, speaking, mirror, screen, fromGroup, mismatc
       data-tile-name={name}
       data-sender={fromGroup ? 'mls' : undefined}
       data-mismatch={mismatch ? 'true' : undefined}
+      data-media={status?.code}
     >
       <figure>
         {track ? (
@@ -52,6 +56,7 @@ function Tile({ name, track, muted, speaking, mirror, screen, fromGroup, mismatc
               <WarningIcon /> {mismatch}
             </span>
           )}
+          {status && <span className="tile-status">{status.text}</span>}
           {muted === true && <span className="mic-muted">Muted</span>}
           {speaking && <span className="visually-hidden">, speaking</span>}
         </figcaption>
@@ -113,6 +118,7 @@ export function VideoGrid({ snapshot, local }: { snapshot: SessionSnapshot; loca
     const cam = streamOf(snapshot.remote, p.participantId, 'camera');
     const mic = streamOf(snapshot.remote, p.participantId, 'audio');
     const showing = cam?.flowing ? cam : undefined;
+    const statusText = mediaStatusText(p.media);
     return (
       <Tile
         key={p.key}
@@ -121,6 +127,7 @@ export function VideoGrid({ snapshot, local }: { snapshot: SessionSnapshot; loca
         mismatch={mismatchNote([showing, mic])}
         track={showing?.track}
         muted={!p.audio}
+        status={statusText && p.media ? { code: p.media, text: statusText } : undefined}
         speaking={snapshot.activeSpeaker !== undefined && snapshot.activeSpeaker === p.participantId}
       />
     );

@@ -8,7 +8,7 @@ export interface DeviceLists {
 type LocalMediaEvents = { change: () => void };
 
 /** A getUserMedia/getDisplayMedia failure as a sentence with a next step. */
-export function describeMediaError(e: unknown, what: string): string {
+function describeMediaError(e: unknown, what: string): string {
   const name = e instanceof DOMException ? e.name : '';
   switch (name) {
     case 'NotAllowedError':

@@ -4,17 +4,24 @@ import {
   KeyDirectory,
   type ClientState,
   type E2eeState,
+  type MediaStatus,
   type MemberVerification,
+  type Person as SdkPerson,
 } from '@conclave/client';
+import {
+  BrowserE2ee,
+  BrowserMediaTransport,
+  detectE2eeApi,
+  type E2eeApi,
+  type RemoteTrack,
+  type WorkerStats,
+} from '@conclave/client/browser';
 import { fromBase64, type GroupMember, type MlsDevice } from '@conclave/crypto';
 import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
 import { accountApi } from '../account/api.js';
 import { humanError, type HumanError } from '../errors.js';
 import { KeyFingerprints } from '../key-fingerprint.js';
-import { BrowserMediaTransport, type RemoteTrack } from '../media/browser-transport.js';
-import { detectE2eeApi, E2eeFrameCrypto, type E2eeApi } from '../media/e2ee.js';
 import type { LocalMedia } from '../media/local-media.js';
-import type { WorkerStats } from '../media/worker-protocol.js';
 import { publishTestView, testSwitches } from '../test-hooks.js';
 import { describeGroupChange, type GroupChange } from './group-notices.js';
 import { sampleStats, SPEAKER_HOLD_MS, SPEAKING_LEVEL, type InboundSample } from './stats.js';
@@ -28,7 +35,7 @@ export interface ChatEntry {
   sentAt: number;
 }
 
-/** One person as the panels and tiles show them. */
+/** One person as the panels and tiles show them: the SDK's `Person`, with display lookups added. */
 export interface Person {
   /** Stable React key. */
   key: string;
@@ -51,6 +58,8 @@ export interface Person {
   audio: boolean;
   video: boolean;
   isSelf: boolean;
+  /** E2EE, others: what this page receives from them (the SDK's per-sender media status). */
+  media: MediaStatus | undefined;
 }
 
 export interface RemoteStream {
@@ -184,7 +193,8 @@ const GROUP_TOASTS_SHOWN = 3;
  */
 export class MeetingSession {
   readonly client: ConclaveClient;
-  readonly crypto: E2eeFrameCrypto | undefined;
+  /** E2EE meetings: the SDK's browser key sink (the E2EE worker holds the keys, not this page). */
+  readonly crypto: BrowserE2ee | undefined;
   /** Checks members' account claims against the server's key directory (display only). */
   private readonly directory = new KeyDirectory(accountApi, () => this.changed());
   private readonly fingerprints = new KeyFingerprints(() => this.changed());
@@ -217,7 +227,17 @@ export class MeetingSession {
     this.meeting = opts.meeting;
     const test = testSwitches();
     const refused = new Set(test.refuseJoiners ?? []);
+    if (opts.meeting.mode === 'e2ee') {
+      const api = detectE2eeApi(test.e2eeApi);
+      // Unsupported browsers never get here: the pre-join page explains and offers no Join.
+      if (api) {
+        this.crypto = new BrowserE2ee(api);
+        this.cleanups.push(this.crypto.onStats((s) => this.onWorkerStats(s)));
+        this.cleanups.push(this.crypto.onSenders(() => this.changed()));
+      }
+    }
     this.client = new ConclaveClient({
+      keySink: this.crypto,
       serverUrl: window.location.origin,
       meetingId: opts.meetingId,
       displayName: opts.displayName,
@@ -229,16 +249,6 @@ export class MeetingSession {
       media: () => this.createTransport(),
       admitJoiner: refused.size > 0 ? (j) => !refused.has(j.displayName) : undefined,
     });
-    if (opts.meeting.mode === 'e2ee') {
-      const api = detectE2eeApi(test.e2eeApi);
-      // Unsupported browsers never get here: the pre-join page explains and offers no Join.
-      if (api) {
-        this.crypto = new E2eeFrameCrypto(api, this.client.mediaKeys.suite);
-        this.crypto.attachClient(this.client);
-        this.cleanups.push(this.crypto.onStats((s) => this.onWorkerStats(s)));
-        this.cleanups.push(this.crypto.onSenders(() => this.changed()));
-      }
-    }
     this.wireClient();
     this.cleanups.push(opts.local.on('change', () => this.onLocalChange()));
     this.timers.push(setInterval(() => void this.poll(), POLL_MS));
@@ -388,6 +398,8 @@ export class MeetingSession {
       }),
     );
     keep(c.on('epoch', () => this.changed()));
+    keep(c.on('media', () => this.changed()));
+    keep(c.on('mediaReset', () => this.setNotice('Reconnecting audio and video…')));
     keep(c.on('roster', () => this.changed()));
     keep(
       c.on('membership', (change) => {
@@ -538,8 +550,9 @@ export class MeetingSession {
     const meeting = c.meeting ?? this.meeting;
     const participants = c.participants();
     const roster = c.roster();
-    const { people, outsiders } =
-      meeting.mode === 'e2ee' ? this.e2eePeople(roster, participants) : this.standardPeople(participants);
+    const all = c.people();
+    const people = all.members.map((p) => this.person(p));
+    const outsiders = all.outsiders.map((p) => this.person(p));
     const names = new Map(
       [...people, ...outsiders].flatMap((p) =>
         p.participantId ? [[p.participantId, p.displayName] as const] : [],
@@ -626,79 +639,22 @@ export class MeetingSession {
     return snapshot;
   }
 
-  private e2eePeople(
-    roster: GroupMember[],
-    participants: Participant[],
-  ): { people: Person[]; outsiders: Person[] } {
-    const byDevice = new Map(participants.map((p) => [p.deviceId, p]));
-    const ownLeaf = this.client.ownLeafIndex;
-    const matched = new Set<string>();
-    const people = roster.map((m): Person => {
-      const p = byDevice.get(m.identity.deviceId);
-      if (p) matched.add(p.id);
-      const isSelf = m.leafIndex === ownLeaf;
-      return {
-        key: `leaf-${m.leafIndex}`,
-        participantId: isSelf ? this.client.participantId : p?.id,
-        // The name is the one in the MLS credential, not the server's.
-        displayName: m.identity.displayName,
-        kind: m.identity.kind === 'user' ? 'user' : 'guest',
-        verification: this.directory.status(m),
-        inGroup: true,
-        leafIndex: m.leafIndex,
-        keyFingerprint: this.fingerprints.of(m.signaturePublicKey),
-        role: isSelf ? this.client.role : p?.role,
-        audio: isSelf ? this.selfAudio() : (p?.audio ?? false),
-        video: isSelf ? this.selfVideo() : (p?.video ?? false),
-        isSelf,
-      };
-    });
-    // Only a member can tell who is outside the group (a non-member sees no roster at all).
-    const outsiders =
-      ownLeaf === undefined
-        ? []
-        : participants
-            .filter((p) => p.state === 'joined' && !matched.has(p.id) && p.id !== this.client.participantId)
-            .map((p) => this.fromServer(p, false));
-    return { people, outsiders };
-  }
-
-  private standardPeople(participants: Participant[]): { people: Person[]; outsiders: Person[] } {
-    const people = participants.filter((p) => p.state === 'joined').map((p) => this.fromServer(p, true));
-    if (this.client.participantId && !people.some((p) => p.isSelf)) {
-      people.unshift({
-        key: 'self',
-        participantId: this.client.participantId,
-        displayName: this.opts.displayName,
-        kind: this.opts.account ? 'user' : 'guest',
-        verification: undefined,
-        inGroup: true,
-        leafIndex: undefined,
-        keyFingerprint: undefined,
-        role: this.client.role,
-        audio: this.selfAudio(),
-        video: this.selfVideo(),
-        isSelf: true,
-      });
-    }
-    return { people, outsiders: [] };
-  }
-
-  private fromServer(p: Participant, inGroup: boolean): Person {
-    const isSelf = p.id === this.client.participantId;
+  /** The SDK's person with what this page looks up for display (key directory, fingerprint). */
+  private person(p: SdkPerson): Person {
     return {
-      key: `p-${p.id}`,
-      participantId: p.id,
+      key: p.key,
+      participantId: p.participantId,
       displayName: p.displayName,
       kind: p.kind,
-      verification: undefined,
-      inGroup,
-      leafIndex: undefined,
-      keyFingerprint: undefined,
-      role: isSelf ? this.client.role : p.role,
-      audio: isSelf ? this.selfAudio() : p.audio,
-      video: isSelf ? this.selfVideo() : p.video,
-      isSelf,
+      verification: p.member ? this.directory.status(p.member) : undefined,
+      inGroup: p.inGroup,
+      leafIndex: p.member?.leafIndex,
+      keyFingerprint: p.member ? this.fingerprints.of(p.member.signaturePublicKey) : undefined,
+      role: p.role,
+      audio: p.audio,
+      video: p.video,
+      isSelf: p.isSelf,
+      media: p.media,
     };
   }
 

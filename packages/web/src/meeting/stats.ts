@@ -1,5 +1,5 @@
 import type { MediaSource } from '@conclave/protocol';
-import type { RemoteTrack } from '../media/browser-transport.js';
+import type { RemoteTrack } from '@conclave/client/browser';
 
 export interface InboundSample {
   mid: string;

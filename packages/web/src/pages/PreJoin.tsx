@@ -4,7 +4,7 @@ import { accountName } from '../account/store.js';
 import { AppLink, ErrorBox, ModeBadge } from '../components/common.js';
 import { useLocalMedia, VideoView } from '../components/media.js';
 import type { HumanError } from '../errors.js';
-import { e2eeUnsupportedReason } from '../media/e2ee.js';
+import { e2eeUnsupportedReason } from '@conclave/client/browser';
 import type { DeviceLists, LocalMedia } from '../media/local-media.js';
 import { currentLocation } from '../router.js';
 

@@ -2,9 +2,10 @@
  * Messages between the main thread and the E2EE worker (e2ee-worker.ts).
  *
  * Keys travel main → worker only, by postMessage (structured clone within this origin's
- * process); neither side ever logs them. The worker answers with counters only.
+ * process); neither side ever logs them. The worker answers with counters, the receivers'
+ * senders, and an acknowledgement of every key it installs (the page's badge follows that).
  */
-import type { MediaContext } from '@conclave/crypto';
+import type { MediaContext, SenderStats } from '@conclave/crypto';
 
 /** Which SFrame codec layout a stream uses: the transport forces VP8 video and Opus audio. */
 export type TransformCodec = 'vp8' | 'opus';
@@ -55,7 +56,7 @@ export interface WorkerStats {
   /** The epoch the worker encrypts with (decimal string), if it has a key. */
   epoch: string | undefined;
   /** Per MLS sender leaf index (-1: frames whose SFrame header could not be read). */
-  senders: [number, { decrypted: number; failures: number; withoutKey: number }][];
+  senders: [number, SenderStats][];
   transforms: [number, TransformCounters][];
 }
 
@@ -69,4 +70,13 @@ export interface SenderReport {
   changes: [number, number][];
 }
 
-export type FromWorker = WorkerStats | SenderReport;
+/**
+ * The worker installed the key of `epoch` (decimal string) and protects every frame it sends
+ * with it from now on; `undefined`: it dropped every key (answer to `forget`).
+ */
+export interface KeyAck {
+  type: 'keyAck';
+  epoch: string | undefined;
+}
+
+export type FromWorker = WorkerStats | SenderReport | KeyAck;

@@ -1,9 +1,17 @@
-import type { MediaTransport } from '@conclave/client';
 import type { MediaContext } from '@conclave/crypto';
 import type { IceCandidate, StreamInfo } from '@conclave/protocol';
-import type { E2eeFrameCrypto } from './e2ee.js';
-import type { LocalMedia } from './local-media.js';
+import type { MediaTransport } from '../client.js';
+import type { BrowserE2ee } from './browser-e2ee.js';
 import type { TransformCodec } from './worker-protocol.js';
+
+/** The local tracks to send (the app's camera, microphone and screen state); undefined = off. */
+export interface LocalTracks {
+  readonly mic: MediaStreamTrack | undefined;
+  readonly camera: MediaStreamTrack | undefined;
+  readonly screen: MediaStreamTrack | undefined;
+  /** Called whenever one of the tracks changes; returns the unsubscribe function. */
+  on(event: 'change', cb: () => void): () => void;
+}
 
 type PcKind = 'publish' | 'subscribe';
 
@@ -22,9 +30,9 @@ export interface RemoteTrack {
 }
 
 export interface BrowserMediaTransportOptions {
-  local: LocalMedia;
+  local: LocalTracks;
   /** E2EE meetings: every sender and receiver gets an SFrame transform. Standard meetings: none. */
-  crypto: E2eeFrameCrypto | undefined;
+  crypto: BrowserE2ee | undefined;
   /** Extra RTCConfiguration (TURN servers, for instance). */
   rtcConfig?: RTCConfiguration;
   /** The meeting allows screen sharing: a third sender is negotiated for it. */

@@ -1,5 +1,5 @@
-import type { ConclaveClient } from '@conclave/client';
-import type { MediaContext } from '@conclave/crypto';
+import { DEFAULT_SUITE, getSuite, type MediaContext, type SenderStats } from '@conclave/crypto';
+import type { MediaKeySink } from '../key-sink.js';
 import type {
   FromWorker,
   SenderReport,
@@ -60,39 +60,77 @@ export interface ReceiverSender {
 }
 
 /**
- * The main-thread side of end-to-end media encryption: owns the E2EE worker, hands it the
- * MLS epoch keys, attaches a transform to every sender and receiver, collects the worker's
- * counters once a second and each receiver's MLS sender when it changes. One per meeting session (it outlives reconnects, whose new
- * peer connections attach to the same worker).
+ * End-to-end media encryption in a browser, and the SDK's key sink there: owns the E2EE worker
+ * (e2ee-worker.ts), which holds the only copy of the epoch keys and encrypts and decrypts every
+ * encoded frame; attaches a transform to every sender and receiver; collects the worker's
+ * counters once a second and each receiver's MLS sender when it changes.
+ *
+ * Pass it to the client as `keySink`: the SDK hands it each epoch's base key (moved to the
+ * worker, none kept on this thread), and `confirmedEpoch` — hence `client.e2ee.active` and the
+ * page's badge — is the epoch the worker acknowledged it installed, not what the page hoped.
+ * One per meeting session (it outlives reconnects, whose new peer connections attach to the
+ * same worker).
  */
-export class E2eeFrameCrypto {
+export class BrowserE2ee implements MediaKeySink {
+  readonly suite: number;
+  readonly nk: number;
   private readonly worker: Worker;
   private nextId = 1;
   private latest: WorkerStats = { type: 'stats', epoch: undefined, senders: [], transforms: [] };
-  private readonly listeners = new Set<(s: WorkerStats) => void>();
+  private latestSenders: ReadonlyMap<number, SenderStats> = new Map();
+  /** The epoch last handed to the worker (undefined after forget): only its acknowledgement counts. */
+  private expected: string | undefined;
+  private confirmed: bigint | undefined;
+  private readonly listeners = new Set<() => void>();
+  private readonly statsListeners = new Set<(s: WorkerStats) => void>();
   private readonly senderListeners = new Set<() => void>();
   private readonly receiverSenders = new Map<number, ReceiverSender>();
-  private detachClient: (() => void) | undefined;
 
   constructor(
     readonly api: E2eeApi,
-    suite: number,
+    suite: number = DEFAULT_SUITE,
   ) {
-    // Vite bundles this as a module worker (vite.config.ts: worker.format = 'es').
+    this.suite = suite;
+    this.nk = getSuite(suite).Nk;
+    // Bundlers (Vite) turn this into a module worker (the app's vite.config.ts: worker.format = 'es').
     this.worker = new Worker(new URL('./e2ee-worker.ts', import.meta.url), {
       type: 'module',
       name: 'conclave-e2ee',
     });
-    this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
-      if (ev.data.type === 'senders') {
-        this.onSenderReport(ev.data);
-        return;
-      }
-      this.latest = ev.data;
-      for (const cb of this.listeners) cb(ev.data);
-    };
+    this.worker.onmessage = (ev: MessageEvent<FromWorker>) => this.onWorkerMessage(ev.data);
     this.post({ type: 'init', suite });
   }
+
+  // ---------------------------------------------------------------- MediaKeySink
+
+  get confirmedEpoch(): bigint | undefined {
+    return this.confirmed;
+  }
+
+  setEpoch(epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number): void {
+    // A copy moves to the worker (transferred: no second copy stays behind on this side).
+    const copy = baseKey.slice();
+    this.expected = String(epoch);
+    this.post({ type: 'key', epoch, baseKey: copy, ownLeafIndex }, [copy.buffer]);
+  }
+
+  forget(): void {
+    this.expected = undefined;
+    this.post({ type: 'forget' });
+    // Not active from now on, without waiting for the worker.
+    this.setConfirmed(undefined);
+  }
+
+  senderStats(): ReadonlyMap<number, SenderStats> {
+    return this.latestSenders;
+  }
+
+  onChange(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  // ---------------------------------------------------------------- transforms
 
   /** Extra RTCPeerConnection configuration the chosen API needs. */
   peerConnectionConfig(): RTCConfiguration {
@@ -100,13 +138,14 @@ export class E2eeFrameCrypto {
     return this.api === 'encoded-streams' ? ({ encodedInsertableStreams: true } as RTCConfiguration) : {};
   }
 
+  /** The worker's last report: the epoch it encrypts with, per-sender and per-transform counters. */
   stats(): WorkerStats {
     return this.latest;
   }
 
   onStats(cb: (s: WorkerStats) => void): () => void {
-    this.listeners.add(cb);
-    return () => this.listeners.delete(cb);
+    this.statsListeners.add(cb);
+    return () => this.statsListeners.delete(cb);
   }
 
   /** The MLS leaf index whose key decrypts the frames arriving on receiver `transformId`, once known. */
@@ -140,35 +179,41 @@ export class E2eeFrameCrypto {
     return id;
   }
 
-  /**
-   * Feeds the worker every MLS epoch key of `client`.
-   *
-   * SDK BRIDGE — the only place that reaches into the SDK: `ConclaveClient` has no event that
-   * carries an epoch's SFrame base key (its `epoch` event has only the epoch and the security
-   * code), and the worker needs its own `MediaKeys`. Until the SDK offers one (proposed:
-   * `client.on('mediaKey', (epoch, baseKey, ownLeafIndex) => …)` and `'mediaKeysForgotten'`),
-   * we wrap `client.mediaKeys.setEpoch` and `forget`, which the SDK calls on every epoch change
-   * and on reset. The wrapped methods still run first and unchanged.
-   */
-  attachClient(client: ConclaveClient): void {
-    this.detachClient?.();
-    // Every epoch's base key is sent to the worker by message (a transferred copy).
-    const offKey = client.on('mediaKey', (epoch, baseKey, ownLeafIndex) =>
-      this.setKey(epoch, baseKey, ownLeafIndex),
-    );
-    const offForget = client.on('mediaKeysForgotten', () => this.post({ type: 'forget' }));
-    this.detachClient = () => {
-      offKey();
-      offForget();
-    };
-  }
-
   close(): void {
-    this.detachClient?.();
-    this.detachClient = undefined;
     this.listeners.clear();
+    this.statsListeners.clear();
     this.senderListeners.clear();
     this.worker.terminate();
+    this.confirmed = undefined;
+  }
+
+  private onWorkerMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'senders':
+        this.onSenderReport(msg);
+        return;
+      case 'keyAck':
+        // An acknowledgement of a key since replaced or forgotten does not count.
+        if (msg.epoch === this.expected)
+          this.setConfirmed(msg.epoch === undefined ? undefined : BigInt(msg.epoch));
+        return;
+      case 'stats':
+        this.latest = msg;
+        this.latestSenders = new Map(msg.senders);
+        for (const cb of this.statsListeners) cb(msg);
+        this.changed();
+        return;
+    }
+  }
+
+  private setConfirmed(epoch: bigint | undefined): void {
+    if (this.confirmed === epoch) return;
+    this.confirmed = epoch;
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const cb of this.listeners) cb();
   }
 
   private onSenderReport(r: SenderReport): void {
@@ -178,12 +223,6 @@ export class E2eeFrameCrypto {
         this.receiverSenders.set(id, { leafIndex, since: now });
     }
     for (const cb of this.senderListeners) cb();
-  }
-
-  private setKey(epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number): void {
-    // A copy moves to the worker (transferred: no second copy stays behind on this side).
-    const copy = baseKey.slice();
-    this.post({ type: 'key', epoch, baseKey: copy, ownLeafIndex }, [copy.buffer]);
   }
 
   private attach(target: RTCRtpSender | RTCRtpReceiver, options: TransformOptions): void {

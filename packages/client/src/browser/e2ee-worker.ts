@@ -162,12 +162,14 @@ scope.onmessage = (ev) => {
       const first = keys.epoch === undefined;
       keys.setEpoch(msg.epoch, msg.baseKey, msg.ownLeafIndex);
       msg.baseKey.fill(0); // MediaKeys keeps its own copy
+      scope.postMessage({ type: 'keyAck', epoch: String(msg.epoch) });
       // Video frames were dropped until now: start the receivers off with a key frame.
       if (first) for (const t of senders) requestKeyFrame(t);
       return;
     }
     case 'forget':
       keys.forget();
+      scope.postMessage({ type: 'keyAck', epoch: undefined });
       return;
     case 'resetSender': {
       const c = counters.get(msg.id);
