@@ -75,10 +75,14 @@ async function runSfu(sfu: Sfu, n: number): Promise<Result> {
   for (const id of ids) {
     await bots.call('subscriber', id);
     await sfu.join(m, id);
-    await sfu.setReceiving(m, id, true);
+    await sfu.call('setReceiving', { meetingId: m, participantId: id, allowed: true });
   }
   await sfu.join(m, 'pub');
-  const answer = await sfu.publishOffer(m, 'pub', await bots.call<string>('publisher', 'pub'));
+  const answer = await sfu.call('publishOffer', {
+    meetingId: m,
+    participantId: 'pub',
+    sdp: await bots.call<string>('publisher', 'pub'),
+  });
   await bots.call('publishAnswer', 'pub', answer);
   await bots.call('waitSubscribed', ids);
   await bots.call('start', 'pub', FPS, FRAME_BYTES, AUDIO_PER_SEC);
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
   sfu.on('subscribeOffer', (m, p, sdp, streams) => {
     bots
       .call<string>('subscribeOffer', p, sdp, streams)
-      .then((answer) => sfu.subscribeAnswer(m, p, answer))
+      .then((answer) => sfu.call('subscribeAnswer', { meetingId: m, participantId: p, sdp: answer }))
       .catch((err: unknown) => console.error(`subscribe negotiation of ${p} failed:`, err));
   });
   const header = [

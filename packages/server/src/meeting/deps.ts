@@ -1,5 +1,6 @@
 import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } from '@conclave/protocol';
 import type { IceCandidate } from '@conclave/protocol';
+import type { ArgsOf, ResultOf, RoutedOp } from '../sfu/index.js';
 
 /** What the hub needs from meeting storage (implemented by MeetingStore). */
 export interface MeetingDirectory {
@@ -21,19 +22,14 @@ export interface MeetingDirectory {
   end(id: string): Promise<unknown>;
 }
 
-/** What the hub needs from the SFU (implemented by sfu/Sfu, which runs in worker processes). */
+/**
+ * What the hub needs from the SFU (implemented by sfu/Sfu, which runs in worker processes).
+ * Its operations are those of the SFU's IPC table (sfu/ipc.ts, `ops`).
+ */
 export interface MediaRouter {
   join(meetingId: string, participantId: string): Promise<void>;
-  publishOffer(meetingId: string, participantId: string, sdp: string): Promise<string>;
-  subscribeAnswer(meetingId: string, participantId: string, sdp: string): Promise<void>;
-  addIceCandidate(
-    meetingId: string,
-    participantId: string,
-    pc: 'publish' | 'subscribe',
-    candidate: IceCandidate,
-  ): Promise<void>;
-  setReceiving(meetingId: string, participantId: string, allowed: boolean): Promise<void>;
-  setMuted(meetingId: string, participantId: string, kind: 'audio' | 'video', muted: boolean): Promise<void>;
+  /** An op on the participant's media session (offer, answer, ICE, receiving, mute, layer). */
+  call<O extends RoutedOp>(op: O, args: ArgsOf<O>): Promise<ResultOf<O>>;
   leave(meetingId: string, participantId: string): Promise<void>;
   closeMeeting(meetingId: string): Promise<void>;
   on(
@@ -49,6 +45,8 @@ export interface MediaRouter {
       candidate: IceCandidate,
     ) => void,
   ): unknown;
+  /** A worker died: these meetings lost every media session (sfu/Sfu replaces the worker). */
+  on(event: 'workerExit', cb: (meetingIds: string[]) => void): unknown;
 }
 
 /** What the server knows about a signaling connection when it opens. */

@@ -125,7 +125,12 @@ export class HostControls {
 
   /** The SFU stops forwarding `kind` from `t`; `t` and everyone else are told. */
   private async mute(t: Member, kind: 'audio' | 'video', by: Member): Promise<void> {
-    await this.deps.sfu?.setMuted(this.room.id, t.id, kind, true);
+    await this.deps.sfu?.call('setMuted', {
+      meetingId: this.room.id,
+      participantId: t.id,
+      kind,
+      muted: true,
+    });
     if (kind === 'audio') t.audio = false;
     else t.video = false;
     t.peer.send({ v, type: 'muted', kind, by: by.id });

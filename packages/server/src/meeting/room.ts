@@ -53,7 +53,10 @@ export class Room {
         broadcast: (msg, exceptId) => this.broadcast(msg, exceptId),
         mediaAccess: (id, allowed) => {
           const m = this.members.get(id);
-          if (m?.media && deps.sfu) void deps.sfu.setReceiving(this.id, id, allowed).catch(() => undefined);
+          if (m?.media && deps.sfu)
+            void deps.sfu
+              .call('setReceiving', { meetingId: this.id, participantId: id, allowed })
+              .catch(() => undefined);
         },
         expel: (id, reason) =>
           void this.enqueue(undefined, 'expel', async () => {
@@ -284,10 +287,12 @@ export class Room {
       throw e;
     }
     m.media = true;
+    const target = { meetingId: this.id, participantId: m.id };
     // Media reaches only admitted participants, and in E2EE meetings only members of the
     // MLS group (the coordinator opens it when the member confirms its Welcome).
-    await sfu.setReceiving(this.id, m.id, !this.e2ee || this.group.inGroup(m.id));
-    if (!m.audio) await sfu.setMuted(this.id, m.id, 'audio', true);
+    await sfu.call('setReceiving', { ...target, allowed: !this.e2ee || this.group.inGroup(m.id) });
+    if (!m.audio) await sfu.call('setMuted', { ...target, kind: 'audio', muted: true });
+    if (!m.video) await sfu.call('setMuted', { ...target, kind: 'video', muted: true });
     return true;
   }
 
@@ -334,16 +339,18 @@ export class Room {
       case 'media_offer': {
         const sfu = this.requireSfu();
         if (!(await this.joinMedia(m))) return;
-        const sdp = await sfu.publishOffer(this.id, m.id, msg.sdp).catch((e: Error) => {
-          throw new ProtocolError('media_error', `the SFU refused the offer: ${e.message}`);
-        });
+        const sdp = await sfu
+          .call('publishOffer', { meetingId: this.id, participantId: m.id, sdp: msg.sdp })
+          .catch((e: Error) => {
+            throw new ProtocolError('media_error', `the SFU refused the offer: ${e.message}`);
+          });
         m.peer.send({ v, type: 'media_answer', pc: 'publish', sdp });
         return;
       }
       case 'media_answer':
         if (!m.media) throw new ProtocolError('media_capacity', 'you have no media session on this server');
         await this.requireSfu()
-          .subscribeAnswer(this.id, m.id, msg.sdp)
+          .call('subscribeAnswer', { meetingId: this.id, participantId: m.id, sdp: msg.sdp })
           .catch((e: Error) => {
             throw new ProtocolError('media_error', `the SFU refused the answer: ${e.message}`);
           });
@@ -351,7 +358,7 @@ export class Room {
       case 'ice':
         if (!m.media) return; // no media session (media_capacity was sent): nothing to connect
         await this.requireSfu()
-          .addIceCandidate(this.id, m.id, msg.pc, msg.candidate)
+          .call('addIce', { meetingId: this.id, participantId: m.id, pc: msg.pc, candidate: msg.candidate })
           .catch((e: Error) => {
             throw new ProtocolError('media_error', `bad ICE candidate: ${e.message}`);
           });
@@ -361,8 +368,11 @@ export class Room {
         // themselves afterwards (as in common meeting products); removal is the hard stop.
         // The SFU follows the participant's own state either way.
         if (this.deps.sfu && m.media) {
-          if (msg.audio !== m.audio) await this.deps.sfu.setMuted(this.id, m.id, 'audio', !msg.audio);
-          if (msg.video !== m.video) await this.deps.sfu.setMuted(this.id, m.id, 'video', !msg.video);
+          const target = { meetingId: this.id, participantId: m.id };
+          if (msg.audio !== m.audio)
+            await this.deps.sfu.call('setMuted', { ...target, kind: 'audio', muted: !msg.audio });
+          if (msg.video !== m.video)
+            await this.deps.sfu.call('setMuted', { ...target, kind: 'video', muted: !msg.video });
         }
         m.audio = msg.audio;
         m.video = msg.video;

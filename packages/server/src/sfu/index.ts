@@ -1,5 +1,5 @@
 export { Sfu } from './sfu.js';
 export { MEDIA_PORTS_PER_PARTICIPANT, MediaCapacityError } from './port-pool.js';
 export type { MediaPoolStatus, PortPoolSnapshot } from './port-pool.js';
-export type { SfuEvents, SfuOptions, SfuWorkerStats } from './sfu.js';
-export type { MediaKind, PcKind, TapRecord } from './ipc.js';
+export type { RoutedOp, SfuEvents, SfuOptions, SfuWorkerStats } from './sfu.js';
+export type { ArgsOf, MediaKind, PcKind, ResultOf, TapRecord } from './ipc.js';

@@ -35,46 +35,6 @@ const sdp = z
   .min(10)
   .max(256 * 1024);
 
-/** Parent → worker requests; each is answered by exactly one `result` with the same id. */
-export const requestSchema = z.discriminatedUnion('op', [
-  z.object({ id: z.number().int(), op: z.literal('init'), config: workerConfigSchema }),
-  z.object({ id: z.number().int(), op: z.literal('join'), ...target }),
-  z.object({ id: z.number().int(), op: z.literal('publishOffer'), ...target, sdp }),
-  z.object({ id: z.number().int(), op: z.literal('subscribeAnswer'), ...target, sdp }),
-  z.object({
-    id: z.number().int(),
-    op: z.literal('addIce'),
-    ...target,
-    pc: pcKindSchema,
-    candidate: iceCandidateSchema,
-  }),
-  z.object({ id: z.number().int(), op: z.literal('setReceiving'), ...target, allowed: z.boolean() }),
-  z.object({
-    id: z.number().int(),
-    op: z.literal('setMuted'),
-    ...target,
-    kind: mediaKindSchema,
-    muted: z.boolean(),
-  }),
-  z.object({
-    id: z.number().int(),
-    op: z.literal('setPreferredLayer'),
-    ...target,
-    publisherId: id,
-    /** A simulcast rid, or null for the default policy (the highest active layer). */
-    rid: z.string().max(64).nullable(),
-  }),
-  z.object({ id: z.number().int(), op: z.literal('leave'), ...target }),
-  z.object({ id: z.number().int(), op: z.literal('closeMeeting'), meetingId: id }),
-  z.object({ id: z.number().int(), op: z.literal('stats') }),
-  z.object({ id: z.number().int(), op: z.literal('shutdown') }),
-]);
-export type WorkerRequest = z.infer<typeof requestSchema>;
-export type WorkerOp = WorkerRequest['op'];
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** A request without its correlation id, as the facade builds it. */
-export type RequestBody = DistributiveOmit<WorkerRequest, 'id'>;
-
 export const workerStatsSchema = z.object({
   pid: z.number().int(),
   cpuUserMicros: z.number(),
@@ -87,22 +47,70 @@ export const workerStatsSchema = z.object({
 });
 export type WorkerStats = z.infer<typeof workerStatsSchema>;
 
-/** What each op's successful result carries. */
-export const resultSchemas = {
-  init: z.null(),
-  join: z.null(),
-  publishOffer: sdp,
-  subscribeAnswer: z.null(),
-  addIce: z.null(),
-  setReceiving: z.null(),
-  setMuted: z.null(),
-  setPreferredLayer: z.null(),
-  leave: z.null(),
-  closeMeeting: z.null(),
-  stats: workerStatsSchema,
-  shutdown: z.null(),
-} as const satisfies Record<WorkerOp, z.ZodTypeAny>;
-export type ResultOf<Op extends WorkerOp> = z.infer<(typeof resultSchemas)[Op]>;
+const op = <A extends z.ZodRawShape, R extends z.ZodTypeAny>(args: A, result: R) => ({
+  args: z.object(args),
+  result,
+});
+
+/**
+ * Every operation of a worker, the one place it is listed: the fields of its request and what
+ * its successful result carries. The worker validates requests against `args` and answers each
+ * op with its handler (a record typed `OpHandlers`, so the compiler refuses a missing or an
+ * extra op); the parent checks every result against `result`.
+ */
+export const ops = {
+  init: op({ config: workerConfigSchema }, z.null()),
+  join: op(target, z.null()),
+  /** The participant's publish offer; the result is the SFU's answer. */
+  publishOffer: op({ ...target, sdp }, sdp),
+  subscribeAnswer: op({ ...target, sdp }, z.null()),
+  addIce: op({ ...target, pc: pcKindSchema, candidate: iceCandidateSchema }, z.null()),
+  /** Media reaches the participant only while allowed (admitted members); off after a join. */
+  setReceiving: op({ ...target, allowed: z.boolean() }, z.null()),
+  /** While muted, the publisher's streams of that kind are not forwarded to anybody. */
+  setMuted: op({ ...target, kind: mediaKindSchema, muted: z.boolean() }, z.null()),
+  /**
+   * Simulcast policy hook: the layer (rid) the participant should receive of `publisherId`'s
+   * video, or null for the default (the highest active layer). Switches happen at key frames.
+   */
+  setPreferredLayer: op({ ...target, publisherId: id, rid: z.string().max(64).nullable() }, z.null()),
+  leave: op(target, z.null()),
+  closeMeeting: op({ meetingId: id }, z.null()),
+  stats: op({}, workerStatsSchema),
+  shutdown: op({}, z.null()),
+};
+export type Op = keyof typeof ops;
+type OpArgs = { [O in Op]: z.infer<(typeof ops)[O]['args']> };
+type OpResults = { [O in Op]: z.infer<(typeof ops)[O]['result']> };
+export type ArgsOf<O extends Op> = OpArgs[O];
+export type ResultOf<O extends Op> = OpResults[O];
+/** What a worker implements: one handler per op, no more, no less. */
+export type OpHandlers = { [O in Op]: (args: OpArgs[O]) => OpResults[O] | Promise<OpResults[O]> };
+
+/** Parent → worker: one op with its arguments, answered by exactly one `result` with the same id. */
+export type WorkerRequest = { [O in Op]: { id: number; op: O; args: OpArgs[O] } }[Op];
+
+const envelopeSchema = z.object({ id: z.number().int(), op: z.string(), args: z.unknown() });
+const isOp = (name: string): name is Op => Object.hasOwn(ops, name);
+
+/** A request as the worker receives it, checked against its op's `args` schema. */
+export function parseRequest(
+  raw: unknown,
+): { ok: true; request: WorkerRequest } | { ok: false; id: number; error: string } {
+  const envelope = envelopeSchema.safeParse(raw);
+  if (!envelope.success) {
+    const id =
+      typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
+    return { ok: false, id, error: envelope.error.issues[0]?.message ?? 'invalid' };
+  }
+  const { id, op: name, args } = envelope.data;
+  if (!isOp(name)) return { ok: false, id, error: `unknown op ${name}` };
+  const checked = ops[name].args.safeParse(args);
+  if (!checked.success) return { ok: false, id, error: checked.error.issues[0]?.message ?? 'invalid' };
+  // parsed with ops[name].args, so these are that op's arguments: TypeScript does not pair a
+  // name of the union with its member by itself.
+  return { ok: true, request: { id, op: name, args: checked.data } as WorkerRequest };
+}
 
 export const tapRecordSchema = z.object({
   meetingId: id,
@@ -120,7 +128,7 @@ export type TapRecord = z.infer<typeof tapRecordSchema>;
 /** Worker → parent messages. */
 export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
-  /** ok: value holds the op's result (checked against resultSchemas); otherwise error says why. */
+  /** ok: value holds the op's result (checked against `ops[op].result`); otherwise error says why. */
   z.object({
     type: z.literal('result'),
     id: z.number().int(),

@@ -2,7 +2,7 @@ import type { LogSink } from '../logger.js';
 import { EventEmitter } from 'node:events';
 import type { IceCandidate } from '@conclave/protocol';
 import type { StreamInfo } from '@conclave/protocol';
-import type { MediaKind, PcKind, RequestBody, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
+import type { ArgsOf, Op, PcKind, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
 import { PortPool, assertPortRangeFits, type MediaPoolStatus, type PortPoolSnapshot } from './port-pool.js';
 import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
 
@@ -40,9 +40,19 @@ export interface SfuEvents {
   /** A trickled SFU candidate (rare: candidates gathered before an SDP left are inside it). */
   ice: [meetingId: string, participantId: string, pc: PcKind, candidate: IceCandidate];
   tap: [record: TapRecord];
-  /** A worker died; these meetings lost their media state (participants must join again). */
+  /**
+   * A worker died; these meetings lost their media state: their participants must join again
+   * (on a live worker: `join` waits for a replacement when no worker is running).
+   */
   workerExit: [meetingIds: string[]];
 }
+
+/**
+ * The ops the facade routes to the meeting's worker as they are. The others keep its books:
+ * `join`, `leave` and `closeMeeting` (worker choice, media ports), `stats` (every worker),
+ * `init` and `shutdown` (a worker's life).
+ */
+export type RoutedOp = Exclude<Op, 'init' | 'shutdown' | 'stats' | 'join' | 'leave' | 'closeMeeting'>;
 
 interface MeetingSlot {
   worker: WorkerHandle;
@@ -61,12 +71,18 @@ const RESTART_DELAY_MIN_MS = 100;
 const RESTART_DELAY_MAX_MS = 10_000;
 /** A worker that lived this long resets the restart backoff. */
 const STABLE_UPTIME_MS = 10_000;
+/** How long a join waits for a replacement while no worker is running. */
+const REPLACEMENT_WAIT_MS = RESTART_DELAY_MAX_MS + 5_000;
 
 /**
  * The SFU as the signaling side sees it: a facade over worker processes that run werift, so
  * packet forwarding never competes with the signaling event loop. Every meeting lives on one
  * worker (the least loaded with room when it starts). A crashed worker is logged, reported
- * with the meetings it took along ('workerExit'), and replaced.
+ * with the meetings it took along ('workerExit'), and replaced; the signaling hub joins their
+ * participants again (meeting/room.ts, `mediaLost`).
+ *
+ * Operations are those of the IPC table (ipc.ts, `ops`): `call` passes a RoutedOp to the
+ * meeting's worker; `join`, `leave`, `closeMeeting` and `stats` keep the facade's books too.
  *
  * Media ports: every participant reserves MEDIA_PORTS_PER_PARTICIPANT ports of its meeting's
  * worker slice at `join` (port-pool.ts); a join that does not fit throws MediaCapacityError
@@ -78,6 +94,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
   private readonly restartDelay: number[];
   private readonly pool: PortPool;
   private readonly logger: LogSink;
+  /** Joins waiting for a worker to be spawned (while none is running). */
+  private readonly spawnWaiters = new Set<{ resolve: () => void; reject: (err: Error) => void }>();
   private closing = false;
 
   private constructor(private readonly opts: SfuOptions) {
@@ -108,8 +126,11 @@ export class Sfu extends EventEmitter<SfuEvents> {
    * Adds the participant to the meeting's worker (the meeting starts on the least-loaded worker
    * with room). Throws MediaCapacityError, with nothing reserved, when that worker has fewer than
    * MEDIA_PORTS_PER_PARTICIPANT free ports (for a new meeting: when no worker has them).
+   * While every worker is dead (a crash, its replacement not spawned yet) a new meeting waits
+   * for the replacement.
    */
   async join(meetingId: string, participantId: string): Promise<void> {
+    if (!this.meetings.has(meetingId) && this.workers.every((w) => w.exited)) await this.spawned();
     const existing = this.meetings.get(meetingId);
     const slot = existing ?? { worker: this.pickWorker(), participants: new Set<string>() };
     if (slot.participants.has(participantId))
@@ -121,7 +142,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
     slot.participants.add(participantId);
     try {
       await slot.worker.ready;
-      await slot.worker.request({ op: 'join', meetingId, participantId });
+      await slot.worker.call('join', { meetingId, participantId });
     } catch (err) {
       // Unless leave, closeMeeting or the worker's exit took it out meanwhile (and released it).
       if (this.meetings.get(meetingId) === slot && slot.participants.delete(participantId)) {
@@ -132,44 +153,12 @@ export class Sfu extends EventEmitter<SfuEvents> {
     }
   }
 
-  publishOffer(meetingId: string, participantId: string, sdp: string): Promise<string> {
-    return this.call(meetingId, { op: 'publishOffer', meetingId, participantId, sdp });
-  }
-
-  async subscribeAnswer(meetingId: string, participantId: string, sdp: string): Promise<void> {
-    await this.call(meetingId, { op: 'subscribeAnswer', meetingId, participantId, sdp });
-  }
-
-  async addIceCandidate(
-    meetingId: string,
-    participantId: string,
-    pc: PcKind,
-    candidate: IceCandidate,
-  ): Promise<void> {
-    await this.call(meetingId, { op: 'addIce', meetingId, participantId, pc, candidate });
-  }
-
-  /** Media reaches the participant only while allowed (admitted members); off by default. */
-  async setReceiving(meetingId: string, participantId: string, allowed: boolean): Promise<void> {
-    await this.call(meetingId, { op: 'setReceiving', meetingId, participantId, allowed });
-  }
-
-  /** While muted, the publisher's streams of that kind are not forwarded to anybody. */
-  async setMuted(meetingId: string, participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
-    await this.call(meetingId, { op: 'setMuted', meetingId, participantId, kind, muted });
-  }
-
-  /**
-   * Simulcast policy hook: the layer (rid) `participantId` should receive of `publisherId`'s
-   * video, or null for the default (the highest active layer). Switches happen at key frames.
-   */
-  async setPreferredLayer(
-    meetingId: string,
-    participantId: string,
-    publisherId: string,
-    rid: string | null,
-  ): Promise<void> {
-    await this.call(meetingId, { op: 'setPreferredLayer', meetingId, participantId, publisherId, rid });
+  /** An op on a participant's media session, sent to its meeting's worker (ipc.ts, `ops`). */
+  async call<O extends RoutedOp>(op: O, args: ArgsOf<O>): Promise<ResultOf<O>> {
+    const slot = this.meetings.get(args.meetingId);
+    if (!slot) throw new Error(`meeting ${args.meetingId} is not on the SFU`);
+    await slot.worker.ready;
+    return slot.worker.call(op, args);
   }
 
   async leave(meetingId: string, participantId: string): Promise<void> {
@@ -180,7 +169,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
     // Its ports count until the worker has closed its connections (or failed to answer).
     const released = this.pool.retire(meetingId, participantId);
     try {
-      await this.request(slot.worker, { op: 'leave', meetingId, participantId });
+      await this.request(slot.worker, 'leave', { meetingId, participantId });
     } finally {
       released();
     }
@@ -192,7 +181,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
     this.meetings.delete(meetingId);
     const released = this.pool.retireMeeting(meetingId);
     try {
-      await this.request(slot.worker, { op: 'closeMeeting', meetingId });
+      await this.request(slot.worker, 'closeMeeting', { meetingId });
     } finally {
       released();
     }
@@ -212,7 +201,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
   async stats(): Promise<SfuWorkerStats[]> {
     const results = await Promise.allSettled(
       this.workers.map(async (w) => {
-        const s = await this.request(w, { op: 'stats' });
+        const s = await this.request(w, 'stats', {});
         return {
           worker: w.config.worker,
           pid: s.pid,
@@ -239,9 +228,11 @@ export class Sfu extends EventEmitter<SfuEvents> {
     this.closing = true;
     this.meetings.clear();
     this.pool.clear();
+    for (const waiter of this.spawnWaiters) waiter.reject(new Error('the SFU is closing'));
+    this.spawnWaiters.clear();
     await Promise.all(
       this.workers.map(async (w) => {
-        await w.request({ op: 'shutdown' }, 3_000).catch(() => undefined);
+        await w.call('shutdown', {}, 3_000).catch(() => undefined);
         if (!(await w.waitExit(2_000))) {
           w.kill('SIGKILL');
           await w.waitExit(2_000);
@@ -266,7 +257,31 @@ export class Sfu extends EventEmitter<SfuEvents> {
       this.logger.warn({ worker: slot, pid: w.pid, issue }, 'SFU worker sent an invalid message'),
     );
     w.on('exit', (code, signal) => this.onWorkerExit(w, code, signal));
+    for (const waiter of this.spawnWaiters) waiter.resolve();
+    this.spawnWaiters.clear();
     return w;
+  }
+
+  /** Resolves when the next worker is spawned (a replacement), or fails after REPLACEMENT_WAIT_MS. */
+  private spawned(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.spawnWaiters.delete(waiter);
+        reject(new Error('no SFU worker is running'));
+      }, REPLACEMENT_WAIT_MS);
+      timer.unref();
+      this.spawnWaiters.add(waiter);
+    });
   }
 
   private onWorkerExit(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
@@ -342,14 +357,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
     return best;
   }
 
-  private call<R extends RequestBody>(meetingId: string, req: R): Promise<ResultOf<R['op']>> {
-    const slot = this.meetings.get(meetingId);
-    if (!slot) return Promise.reject(new Error(`meeting ${meetingId} is not on the SFU`));
-    return this.request(slot.worker, req);
-  }
-
-  private async request<R extends RequestBody>(w: WorkerHandle, req: R): Promise<ResultOf<R['op']>> {
+  private async request<O extends Op>(w: WorkerHandle, op: O, args: ArgsOf<O>): Promise<ResultOf<O>> {
     await w.ready;
-    return w.request(req);
+    return w.call(op, args);
   }
 }

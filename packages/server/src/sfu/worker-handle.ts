@@ -3,13 +3,13 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  resultSchemas,
+  ops,
   workerMessageSchema,
-  type RequestBody,
+  type ArgsOf,
+  type Op,
   type ResultOf,
   type WorkerConfig,
   type WorkerMessage,
-  type WorkerOp,
 } from './ipc.js';
 
 /** The worker entry, a .ts file next to this one: run by tsx, as the rest of the server is. */
@@ -29,7 +29,7 @@ function tsxLoader(): string {
 const REQUEST_TIMEOUT_MS = 30_000;
 
 interface Pending {
-  op: WorkerOp;
+  op: Op;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -90,7 +90,7 @@ export class WorkerHandle extends EventEmitter<WorkerHandleEvents> {
       }
       this.emit('exit', code, signal);
     });
-    this.ready = loaded.then(() => this.request({ op: 'init', config })).then(() => undefined);
+    this.ready = loaded.then(() => this.call('init', { config })).then(() => undefined);
     // Failures surface through `exit`; keep an unobserved `ready` from becoming an unhandled rejection.
     this.ready.catch(() => undefined);
   }
@@ -103,23 +103,24 @@ export class WorkerHandle extends EventEmitter<WorkerHandleEvents> {
     return this.exitedFlag;
   }
 
-  request<R extends RequestBody>(req: R, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ResultOf<R['op']>> {
+  /** One op of the IPC table (ipc.ts, `ops`); its result is checked against the op's result schema. */
+  call<O extends Op>(op: O, args: ArgsOf<O>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ResultOf<O>> {
     if (this.exitedFlag || !this.child.connected)
       return Promise.reject(new Error(`SFU worker ${this.config.worker} is not running`));
     const id = this.nextId++;
-    return new Promise<ResultOf<R['op']>>((resolve, reject) => {
+    return new Promise<ResultOf<O>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`SFU worker ${this.config.worker}: ${req.op} timed out`));
+        reject(new Error(`SFU worker ${this.config.worker}: ${op} timed out`));
       }, timeoutMs);
       this.pending.set(id, {
-        op: req.op,
-        // settle() checked the value against resultSchemas[req.op], so it is a ResultOf<R['op']>.
-        resolve: (value) => resolve(value as ResultOf<R['op']>),
+        op,
+        // settle() checked the value against ops[op].result, so it is a ResultOf<O>.
+        resolve: (value) => resolve(value as ResultOf<O>),
         reject,
         timer,
       });
-      this.child.send({ ...req, id }, (err) => {
+      this.child.send({ id, op, args }, (err) => {
         if (!err) return;
         const p = this.pending.get(id);
         if (!p) return;
@@ -155,7 +156,7 @@ export class WorkerHandle extends EventEmitter<WorkerHandleEvents> {
       p.reject(new Error(error ?? `${p.op} failed`));
       return;
     }
-    const checked = resultSchemas[p.op].safeParse(value);
+    const checked = ops[p.op].result.safeParse(value);
     if (checked.success) p.resolve(checked.data);
     else p.reject(new Error(`SFU worker sent a malformed ${p.op} result`));
   }

@@ -37,7 +37,10 @@ export class Bot {
   ) {
     peer.onFrame((f) => this.frames.push(f));
     peer.onKeyFrameRequest(() => this.keyFrameRequests++);
-    peer.onIce((pc, c) => void sfu.addIceCandidate(meetingId, id, pc, c).catch(() => undefined));
+    peer.onIce(
+      (pc, c) =>
+        void sfu.call('addIce', { meetingId, participantId: id, pc, candidate: c }).catch(() => undefined),
+    );
   }
 
   framesFrom(participantId: string, source: string): ReceivedFrame[] {
@@ -55,7 +58,7 @@ export function wire(sfu: Sfu, bots: Map<string, Bot>): void {
     bot.lastStreams = streams;
     bot.peer
       .handleSubscribeOffer(sdp, streams)
-      .then((answer) => sfu.subscribeAnswer(m, p, answer))
+      .then((answer) => sfu.call('subscribeAnswer', { meetingId: m, participantId: p, sdp: answer }))
       .catch((err: unknown) => console.error('subscribe negotiation failed', err));
   });
   sfu.on(
@@ -78,8 +81,12 @@ export async function joinBot(
   const bot = new Bot(sfu, meetingId, id);
   bots.set(`${meetingId}/${id}`, bot);
   await sfu.join(meetingId, id);
-  if (receiving) await sfu.setReceiving(meetingId, id, true);
-  const answer = await sfu.publishOffer(meetingId, id, await bot.peer.createPublishOffer());
+  if (receiving) await sfu.call('setReceiving', { meetingId, participantId: id, allowed: true });
+  const answer = await sfu.call('publishOffer', {
+    meetingId,
+    participantId: id,
+    sdp: await bot.peer.createPublishOffer(),
+  });
   await bot.peer.applyPublishAnswer(answer);
   await bot.peer.waitConnected('publish');
   return bot;

@@ -176,7 +176,10 @@ describe('SFU media-port pool over loopback WebRTC', () => {
       const negotiate = async (opts: { iceRestart?: boolean } = {}, mangle = (s: string) => s) => {
         await pc.setLocalDescription(await pc.createOffer(opts));
         const sdp = mangle(keepLoopback(pc.localDescription?.sdp ?? ''));
-        await pc.setRemoteDescription({ type: 'answer', sdp: await sfu.publishOffer('reoffer', 'p', sdp) });
+        await pc.setRemoteDescription({
+          type: 'answer',
+          sdp: await sfu.call('publishOffer', { meetingId: 'reoffer', participantId: 'p', sdp }),
+        });
       };
       await negotiate();
       await until(() => pc.connectionState === 'connected', 'the publish connection');
@@ -195,7 +198,9 @@ describe('SFU media-port pool over loopback WebRTC', () => {
         /a=group:BUNDLE[^\r]*\r\n/,
         '',
       );
-      await sfu.publishOffer('reoffer', 'p', unbundled).catch(() => undefined);
+      await sfu
+        .call('publishOffer', { meetingId: 'reoffer', participantId: 'p', sdp: unbundled })
+        .catch(() => undefined);
       await other.close();
       expect(boundPorts(RANGE)).toBe(1);
       expect(boundPorts(RANGE)).toBeLessThanOrEqual(sfu.portPool().used);
@@ -217,7 +222,7 @@ describe('SFU media-port pool over loopback WebRTC', () => {
       };
       await pc.setRemoteDescription({
         type: 'answer',
-        sdp: await sfu.publishOffer('alert', 'p', await offer()),
+        sdp: await sfu.call('publishOffer', { meetingId: 'alert', participantId: 'p', sdp: await offer() }),
       });
       await until(() => pc.connectionState === 'connected', 'the publish connection');
       expect(boundPorts(RANGE)).toBe(1);
@@ -229,10 +234,12 @@ describe('SFU media-port pool over loopback WebRTC', () => {
         await ice.send(alert);
         await sleep(200);
         pc.addTransceiver('audio', { direction: 'sendonly' });
-        const result = await sfu.publishOffer('alert', 'p', await offer()).then(
-          () => 'answered',
-          (err: unknown) => String(err),
-        );
+        const result = await sfu
+          .call('publishOffer', { meetingId: 'alert', participantId: 'p', sdp: await offer() })
+          .then(
+            () => 'answered',
+            (err: unknown) => String(err),
+          );
         expect(boundPorts(RANGE)).toBe(1);
         expect(result).toMatch(/DTLS transport was closed/);
       }

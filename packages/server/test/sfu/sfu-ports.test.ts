@@ -61,7 +61,9 @@ describe('Sfu media-port accounting', () => {
     expect((err as Error).message).toContain(`${full.used} in use of ${full.total}`);
     // Nothing reserved, nothing joined: the participant is unknown to the SFU.
     expect(s.portPool()).toEqual(full);
-    await expect(s.setReceiving('m', 'late', true)).rejects.toThrow(/not in meeting/);
+    await expect(
+      s.call('setReceiving', { meetingId: 'm', participantId: 'late', allowed: true }),
+    ).rejects.toThrow(/not in meeting/);
     // Another meeting has no room either, and leaves no trace.
     await expect(s.join('other', 'x')).rejects.toBeInstanceOf(MediaCapacityError);
     expect(s.workerOf('other')).toBeUndefined();
@@ -72,7 +74,7 @@ describe('Sfu media-port accounting', () => {
     expect(s.portPool().used).toBe((capacity - 1) * per);
     await s.join('m', 'late');
     expect(s.portPool().used).toBe(capacity * per);
-    await s.setReceiving('m', 'late', true);
+    await s.call('setReceiving', { meetingId: 'm', participantId: 'late', allowed: true });
 
     await s.closeMeeting('m');
     expect(s.portPool()).toEqual({ total: 7, used: 0, free: 7, perParticipant: per });

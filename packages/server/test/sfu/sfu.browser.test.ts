@@ -136,7 +136,7 @@ describe('SFU over loopback WebRTC', () => {
     expect(taps.slice(tapStart).some((t) => t.to === 'dave')).toBe(false);
 
     // Admitted: the SFU asks alice for a key frame, and dave starts at it.
-    await sfu.setReceiving(m, 'dave', true);
+    await sfu.call('setReceiving', { meetingId: m, participantId: 'dave', allowed: true });
     await until(() => alice.keyFrameRequests > 0, 'a key frame request for dave');
     await prime(alice, [dave]);
     const sent = await burst(alice, 10);
@@ -150,20 +150,20 @@ describe('SFU over loopback WebRTC', () => {
     const bob = await joinBot(sfu, bots, m, 'bob');
     await prime(alice, [bob]);
 
-    await sfu.setMuted(m, 'alice', 'video', true);
+    await sfu.call('setMuted', { meetingId: m, participantId: 'alice', kind: 'video', muted: true });
     await burst(alice, 10);
     await until(() => bob.framesFrom('alice', 'audio').length >= 10, 'audio while video is muted');
     expect(bob.framesFrom('alice', 'camera')).toHaveLength(0);
 
-    await sfu.setMuted(m, 'alice', 'audio', true);
+    await sfu.call('setMuted', { meetingId: m, participantId: 'alice', kind: 'audio', muted: true });
     bob.frames.length = 0;
     await burst(alice, 10);
     await sleep(200);
     expect(bob.frames).toHaveLength(0);
 
     alice.keyFrameRequests = 0;
-    await sfu.setMuted(m, 'alice', 'video', false);
-    await sfu.setMuted(m, 'alice', 'audio', false);
+    await sfu.call('setMuted', { meetingId: m, participantId: 'alice', kind: 'video', muted: false });
+    await sfu.call('setMuted', { meetingId: m, participantId: 'alice', kind: 'audio', muted: false });
     // Deltas are held back until a key frame; the SFU asks for one.
     await until(() => alice.keyFrameRequests > 0, 'key frame request after unmute');
     await alice.peer.sendFrame('camera', syntheticVp8Frame(500, false, 1), { keyFrame: false });
@@ -249,7 +249,7 @@ describe('SFU over loopback WebRTC', () => {
       await sfu.join(m, 'simon');
       await pub.pc.setRemoteDescription({
         type: 'answer',
-        sdp: await sfu.publishOffer(m, 'simon', await pub.offer()),
+        sdp: await sfu.call('publishOffer', { meetingId: m, participantId: 'simon', sdp: await pub.offer() }),
       });
       const bob = await joinBot(sfu, bots, m, 'bob');
       await bob.peer.waitConnected('subscribe');
@@ -270,7 +270,12 @@ describe('SFU over loopback WebRTC', () => {
       expect(sizes().slice(-5)).toEqual([1200, 1200, 1200, 1200, 1200]);
 
       pub.keyFrameRequests.length = 0;
-      await sfu.setPreferredLayer(m, 'bob', 'simon', 'lo');
+      await sfu.call('setPreferredLayer', {
+        meetingId: m,
+        participantId: 'bob',
+        publisherId: 'simon',
+        rid: 'lo',
+      });
       const before = sizes().length;
       await frames(25);
       await until(() => sizes().slice(-1)[0] === 200, 'the switch to the low layer');
@@ -368,7 +373,9 @@ describe('SFU worker crash', () => {
     await until(() => exits.length === 1, 'workerExit');
     expect(exits[0]).toEqual(['doomed']);
     expect(errors.length).toBeGreaterThan(0);
-    await expect(sfu.setReceiving('doomed', 'alice', true)).rejects.toThrow();
+    await expect(
+      sfu.call('setReceiving', { meetingId: 'doomed', participantId: 'alice', allowed: true }),
+    ).rejects.toThrow();
     await closeBots();
 
     const s = sfu;

@@ -3,10 +3,13 @@
  * meetings and their werift peer connections, and speaks the typed IPC of ../ipc.ts.
  */
 import {
-  requestSchema,
+  parseRequest,
+  type ArgsOf,
+  type Op,
+  type OpHandlers,
+  type ResultOf,
   type WorkerConfig,
   type WorkerMessage,
-  type WorkerRequest,
   type WorkerStats,
 } from '../ipc.js';
 import { LAYER_TICK_MS, type WorkerContext, type WorkerLog } from './context.js';
@@ -80,78 +83,78 @@ function stats(): WorkerStats {
   };
 }
 
-async function handle(req: WorkerRequest): Promise<unknown> {
-  switch (req.op) {
-    case 'init':
-      init(req.config);
-      return null;
-    case 'join': {
-      let m = meetings.get(req.meetingId);
-      if (!m) {
-        m = new Meeting(req.meetingId, context());
-        meetings.set(req.meetingId, m);
-      }
-      m.join(req.participantId);
-      return null;
+/** One handler per op of the IPC table (../ipc.ts, `ops`): the compiler refuses a missing or extra one. */
+const handlers: OpHandlers = {
+  init: ({ config }) => {
+    init(config);
+    return null;
+  },
+  join: ({ meetingId, participantId }) => {
+    let m = meetings.get(meetingId);
+    if (!m) {
+      m = new Meeting(meetingId, context());
+      meetings.set(meetingId, m);
     }
-    case 'publishOffer':
-      return meeting(req.meetingId).publishOffer(req.participantId, req.sdp);
-    case 'subscribeAnswer':
-      await meeting(req.meetingId).subscribeAnswer(req.participantId, req.sdp);
-      return null;
-    case 'addIce':
-      await meeting(req.meetingId).addIce(req.participantId, req.pc, req.candidate);
-      return null;
-    case 'setReceiving':
-      meeting(req.meetingId).setReceiving(req.participantId, req.allowed);
-      return null;
-    case 'setMuted':
-      meeting(req.meetingId).setMuted(req.participantId, req.kind, req.muted);
-      return null;
-    case 'setPreferredLayer':
-      meeting(req.meetingId).setPreferredLayer(req.participantId, req.publisherId, req.rid);
-      return null;
-    case 'leave': {
-      const m = meetings.get(req.meetingId);
-      if (!m) return null;
-      await m.leave(req.participantId);
-      // An empty meeting is gone; the facade forgets its worker assignment too.
-      if (m.empty) meetings.delete(req.meetingId);
-      return null;
-    }
-    case 'closeMeeting': {
-      const m = meetings.get(req.meetingId);
-      meetings.delete(req.meetingId);
-      await m?.close();
-      return null;
-    }
-    case 'stats':
-      return stats();
-    case 'shutdown': {
-      const all = [...meetings.values()];
-      meetings.clear();
-      await Promise.allSettled(all.map((m) => m.close()));
-      return null;
-    }
-  }
+    m.join(participantId);
+    return null;
+  },
+  publishOffer: ({ meetingId, participantId, sdp }) => meeting(meetingId).publishOffer(participantId, sdp),
+  subscribeAnswer: async ({ meetingId, participantId, sdp }) => {
+    await meeting(meetingId).subscribeAnswer(participantId, sdp);
+    return null;
+  },
+  addIce: async ({ meetingId, participantId, pc, candidate }) => {
+    await meeting(meetingId).addIce(participantId, pc, candidate);
+    return null;
+  },
+  setReceiving: ({ meetingId, participantId, allowed }) => {
+    meeting(meetingId).setReceiving(participantId, allowed);
+    return null;
+  },
+  setMuted: ({ meetingId, participantId, kind, muted }) => {
+    meeting(meetingId).setMuted(participantId, kind, muted);
+    return null;
+  },
+  setPreferredLayer: ({ meetingId, participantId, publisherId, rid }) => {
+    meeting(meetingId).setPreferredLayer(participantId, publisherId, rid);
+    return null;
+  },
+  leave: async ({ meetingId, participantId }) => {
+    const m = meetings.get(meetingId);
+    if (!m) return null;
+    await m.leave(participantId);
+    // An empty meeting is gone; the facade forgets its worker assignment too.
+    if (m.empty) meetings.delete(meetingId);
+    return null;
+  },
+  closeMeeting: async ({ meetingId }) => {
+    const m = meetings.get(meetingId);
+    meetings.delete(meetingId);
+    await m?.close();
+    return null;
+  },
+  stats: () => stats(),
+  shutdown: async () => {
+    const all = [...meetings.values()];
+    meetings.clear();
+    await Promise.allSettled(all.map((m) => m.close()));
+    return null;
+  },
+};
+
+/** Runs the op's handler; a throw becomes a rejection (answered with ok: false). */
+async function run<O extends Op>(op: O, args: ArgsOf<O>): Promise<ResultOf<O>> {
+  return handlers[op](args);
 }
 
 process.on('message', (raw: unknown) => {
-  const parsed = requestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const id =
-      typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
-    send({
-      type: 'result',
-      id,
-      ok: false,
-      value: null,
-      error: `bad request: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-    });
+  const parsed = parseRequest(raw);
+  if (!parsed.ok) {
+    send({ type: 'result', id: parsed.id, ok: false, value: null, error: `bad request: ${parsed.error}` });
     return;
   }
-  const req = parsed.data;
-  handle(req).then(
+  const req = parsed.request;
+  run(req.op, req.args).then(
     (value) => {
       send({ type: 'result', id: req.id, ok: true, value });
       // Exit once the reply is on its way: the parent waits for our exit.
