@@ -17,11 +17,23 @@ export interface WebSocketLike {
 }
 export type WebSocketFactory = (url: string) => WebSocketLike;
 
-type Outgoing = ClientMessage extends infer M ? (M extends { v: number } ? Omit<M, 'v'> : never) : never;
+/** A client message as the caller writes it: the connection adds the version and the request id. */
+type Outgoing = ClientMessage extends infer M
+  ? M extends { v: number }
+    ? Omit<M, 'v' | 'rid'>
+    : never
+  : never;
 
-/** One signaling connection: validates what the server sends, adds the version to what we send. */
+/**
+ * One signaling connection: validates what the server sends, adds the version and a fresh
+ * request id (`rid`) to what we send. The server echoes a message's rid in every `error` it
+ * causes and in its direct reply, so `send`'s return value identifies the answer.
+ */
 export class SignalingConnection {
   private ws: WebSocketLike | undefined;
+  /** Request ids are `<random prefix>-<counter>`: unique on this connection, and across connections. */
+  private readonly ridPrefix = randomRidPrefix();
+  private ridCounter = 0;
 
   constructor(
     private readonly url: string,
@@ -63,8 +75,15 @@ export class SignalingConnection {
     });
   }
 
-  send(msg: Outgoing): void {
-    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, ...msg }));
+  /**
+   * Sends one message with a fresh request id and returns that id; returns undefined (and
+   * sends nothing) when the socket is not open.
+   */
+  send(msg: Outgoing): string | undefined {
+    if (!this.ws || this.ws.readyState !== 1) return undefined;
+    const rid = `${this.ridPrefix}-${(++this.ridCounter).toString(36)}`;
+    this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, rid, ...msg }));
+    return rid;
   }
 
   close(code = 1000, reason = ''): void {
@@ -76,4 +95,11 @@ export class SignalingConnection {
       ws.close(code, reason);
     }
   }
+}
+
+const RID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
+
+/** Eight random characters of the 64 a request id may hold (48 bits): two connections' ids do not meet. */
+function randomRidPrefix(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => RID_ALPHABET[b & 63]).join('');
 }

@@ -5,12 +5,22 @@ import {
   serverMessage,
   MAX_SIGNALING_BYTES,
   PROTOCOL_VERSION,
+  ridSchema,
   type ClientMessage,
   type ServerMessage,
 } from './signaling.js';
 
 export type ParseResult<T> =
-  { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; ref?: string };
+  | { ok: true; value: T }
+  | {
+      ok: false;
+      code: ErrorCode;
+      message: string;
+      /** The message's `type`, when it has one (at most 32 characters). */
+      ref?: string;
+      /** The message's `rid`, only when that field is a valid request id on its own. */
+      rid?: string;
+    };
 
 function describe(error: z.ZodError): string {
   const issue = error.issues[0];
@@ -39,16 +49,18 @@ function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, raw: string |
   }
   const rec = json as Record<string, unknown>;
   const ref = typeof rec.type === 'string' ? rec.type.slice(0, 32) : undefined;
+  const rid = ridSchema.safeParse(rec.rid).data;
   if (rec.v !== PROTOCOL_VERSION) {
     return {
       ok: false,
       code: 'unsupported_version',
       message: `protocol version must be ${PROTOCOL_VERSION}`,
       ref,
+      rid,
     };
   }
   const result = schema.safeParse(json);
-  if (!result.success) return { ok: false, code: 'bad_request', message: describe(result.error), ref };
+  if (!result.success) return { ok: false, code: 'bad_request', message: describe(result.error), ref, rid };
   return { ok: true, value: result.data };
 }
 

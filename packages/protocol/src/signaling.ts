@@ -101,8 +101,22 @@ export type Participant = z.infer<typeof participantSchema>;
 
 // ---------------------------------------------------------------- client → server
 
+/**
+ * A request id: any client message may carry one (`rid`). The server echoes it as `rid` in
+ * every `error` that message causes and in its direct reply (`pong`; `waiting` or `joined`
+ * when the join is answered at once; `commit_accepted`; the publish `media_answer`), so a
+ * client matches answers to requests without guessing from the message type. The SDK gives
+ * every message a fresh one. A message that fails validation has its `rid` echoed only when
+ * that field is valid on its own.
+ */
+export const ridSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 characters of A-Z a-z 0-9 _ -');
+/** Fields of every client message. */
+const head = { v, rid: ridSchema.optional() };
+
 export const joinMessage = z.object({
-  v,
+  ...head,
   type: z.literal('join'),
   meetingId: idSchema,
   displayName: displayNameSchema,
@@ -122,7 +136,7 @@ export const joinMessage = z.object({
  * tracks the group's public state.
  */
 export const groupCreateMessage = z.object({
-  v,
+  ...head,
   type: z.literal('group_create'),
   groupId: b64Schema,
   groupInfo: b64Schema,
@@ -132,7 +146,7 @@ export const groupCreateMessage = z.object({
  * the commit itself (and who a Welcome is for from the Welcome), never from the committer.
  */
 export const commitMessage = z.object({
-  v,
+  ...head,
   type: z.literal('commit'),
   /** The epoch the commit was made in (the group's current epoch when accepted). */
   epoch: epochSchema,
@@ -144,15 +158,15 @@ export const commitMessage = z.object({
  * (`epoch` = the Welcome's epoch minus one): processed it, or could not / refused it by policy.
  */
 export const commitResultMessage = z.object({
-  v,
+  ...head,
   type: z.literal('commit_result'),
   epoch: epochSchema,
   ok: z.boolean(),
   reason: z.string().max(500).optional(),
 });
-export const keyPackageMessage = z.object({ v, type: z.literal('key_package'), keyPackage: b64Schema });
+export const keyPackageMessage = z.object({ ...head, type: z.literal('key_package'), keyPackage: b64Schema });
 export const appMessage = z.object({
-  v,
+  ...head,
   type: z.literal('app'),
   epoch: epochSchema,
   data: b64Schema.max(
@@ -160,44 +174,44 @@ export const appMessage = z.object({
     `an application message has at most ${MAX_APP_MESSAGE_CHARS} characters`,
   ),
 });
-export const chatMessage = z.object({ v, type: z.literal('chat'), text: z.string().min(1).max(4000) });
+export const chatMessage = z.object({ ...head, type: z.literal('chat'), text: z.string().min(1).max(4000) });
 export const mediaOfferMessage = z.object({
-  v,
+  ...head,
   type: z.literal('media_offer'),
   pc: z.literal('publish'),
   sdp: sdpSchema,
 });
 export const mediaAnswerMessage = z.object({
-  v,
+  ...head,
   type: z.literal('media_answer'),
   pc: z.literal('subscribe'),
   sdp: sdpSchema,
 });
 export const iceMessage = z.object({
-  v,
+  ...head,
   type: z.literal('ice'),
   pc: pcSchema,
   candidate: iceCandidateSchema,
 });
 export const mediaStateMessage = z.object({
-  v,
+  ...head,
   type: z.literal('media_state'),
   audio: z.boolean(),
   video: z.boolean(),
 });
 const target = { participantId: idSchema };
 export const hostActionMessage = z.discriminatedUnion('type', [
-  z.object({ v, type: z.literal('admit'), ...target }),
-  z.object({ v, type: z.literal('deny'), ...target }),
-  z.object({ v, type: z.literal('remove'), ...target, ban: z.boolean().default(false) }),
-  z.object({ v, type: z.literal('mute'), ...target, kind: z.enum(['audio', 'video']) }),
-  z.object({ v, type: z.literal('mute_all'), kind: z.enum(['audio', 'video']).default('audio') }),
-  z.object({ v, type: z.literal('set_role'), ...target, role: z.enum(['cohost', 'participant']) }),
-  z.object({ v, type: z.literal('lock'), locked: z.boolean() }),
-  z.object({ v, type: z.literal('end') }),
+  z.object({ ...head, type: z.literal('admit'), ...target }),
+  z.object({ ...head, type: z.literal('deny'), ...target }),
+  z.object({ ...head, type: z.literal('remove'), ...target, ban: z.boolean().default(false) }),
+  z.object({ ...head, type: z.literal('mute'), ...target, kind: z.enum(['audio', 'video']) }),
+  z.object({ ...head, type: z.literal('mute_all'), kind: z.enum(['audio', 'video']).default('audio') }),
+  z.object({ ...head, type: z.literal('set_role'), ...target, role: z.enum(['cohost', 'participant']) }),
+  z.object({ ...head, type: z.literal('lock'), locked: z.boolean() }),
+  z.object({ ...head, type: z.literal('end') }),
 ]);
-export const pingMessage = z.object({ v, type: z.literal('ping'), t: z.number().optional() });
-export const leaveMessage = z.object({ v, type: z.literal('leave') });
+export const pingMessage = z.object({ ...head, type: z.literal('ping'), t: z.number().optional() });
+export const leaveMessage = z.object({ ...head, type: z.literal('leave') });
 
 export const clientMessage = z.discriminatedUnion('type', [
   joinMessage,
@@ -240,6 +254,7 @@ export const serverMessage = z.discriminatedUnion('type', [
   z.object({
     v,
     type: z.literal('joined'),
+    rid: ridSchema.optional(),
     participantId: idSchema,
     resumeToken: z.string(),
     role: roleSchema,
@@ -255,6 +270,7 @@ export const serverMessage = z.discriminatedUnion('type', [
   z.object({
     v,
     type: z.literal('waiting'),
+    rid: ridSchema.optional(),
     participantId: idSchema,
     resumeToken: z.string(),
     meeting: meetingInfoSchema,
@@ -287,7 +303,13 @@ export const serverMessage = z.discriminatedUnion('type', [
   z.object({ v, type: z.literal('add_request'), epoch: epochSchema, joiners: z.array(joinerSchema) }),
   z.object({ v, type: z.literal('group_created'), groupId: b64Schema, epoch: epochSchema }),
   z.object({ v, type: z.literal('commit'), epoch: epochSchema, commit: b64Schema, from: idSchema }),
-  z.object({ v, type: z.literal('commit_accepted'), epoch: epochSchema, newEpoch: epochSchema }),
+  z.object({
+    v,
+    type: z.literal('commit_accepted'),
+    rid: ridSchema.optional(),
+    epoch: epochSchema,
+    newEpoch: epochSchema,
+  }),
   z.object({ v, type: z.literal('welcome'), epoch: epochSchema, welcome: b64Schema }),
   /** An external Remove proposal signed by the server; `committer` is asked to commit it. */
   z.object({
@@ -310,7 +332,13 @@ export const serverMessage = z.discriminatedUnion('type', [
   z.object({ v, type: z.literal('group_reset'), creator: idSchema }),
   z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema, from: idSchema }),
   z.object({ v, type: z.literal('chat'), text: z.string(), from: idSchema }),
-  z.object({ v, type: z.literal('media_answer'), pc: z.literal('publish'), sdp: sdpSchema }),
+  z.object({
+    v,
+    type: z.literal('media_answer'),
+    rid: ridSchema.optional(),
+    pc: z.literal('publish'),
+    sdp: sdpSchema,
+  }),
   z.object({
     v,
     type: z.literal('media_offer'),
@@ -331,14 +359,16 @@ export const serverMessage = z.discriminatedUnion('type', [
    * Signaling, the meeting and the MLS group are untouched.
    */
   z.object({ v, type: z.literal('media_reset'), reason: z.enum(['sfu_restarted']) }),
-  z.object({ v, type: z.literal('pong'), t: z.number().optional() }),
+  z.object({ v, type: z.literal('pong'), rid: ridSchema.optional(), t: z.number().optional() }),
   z.object({
     v,
     type: z.literal('error'),
     code: z.enum(ERROR_CODES),
     message: z.string(),
-    /** The `type` of the client message that caused it, when known. */
+    /** The `type` of the client message that caused it, when known (for logs and older clients). */
     ref: z.string().optional(),
+    /** The `rid` of the client message that caused it, when it had a valid one. */
+    rid: ridSchema.optional(),
   }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;

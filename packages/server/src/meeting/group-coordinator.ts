@@ -345,7 +345,13 @@ export class GroupCoordinator {
     }
     for (const other of this.seats.values())
       if (other.leaf !== undefined && other.p.id !== id) other.confirmed = false;
-    this.ports.send(id, { v, type: 'commit_accepted', epoch: msg.epoch, newEpoch: String(this.view.epoch) });
+    this.ports.send(id, {
+      v,
+      type: 'commit_accepted',
+      rid: msg.rid,
+      epoch: msg.epoch,
+      newEpoch: String(this.view.epoch),
+    });
     for (const o of existing)
       this.ports.send(o.p.id, { v, type: 'commit', epoch: msg.epoch, commit: msg.commit, from: id });
     for (const [joiner, leaf] of added) {

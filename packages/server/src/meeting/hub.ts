@@ -91,6 +91,10 @@ export class MeetingHub {
     deps.sfu?.on('ice', (meetingId, participantId, pc, candidate) =>
       this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'ice', pc, candidate }),
     );
+    // A dead SFU worker took these meetings' media along: their rooms join everyone again.
+    deps.sfu?.on('workerExit', (meetingIds) => {
+      for (const id of meetingIds) this.rooms.get(id)?.mediaLost();
+    });
   }
 
   handleConnection(socket: WebSocket, info: ConnectionInfo): void {
@@ -132,8 +136,9 @@ export class MeetingHub {
           socket.close(code, reason);
       },
     };
-    const fail = (code: ProtocolError['code'], message: string, ref?: string) =>
-      peer.send({ v, type: 'error', code, message, ref });
+    // `ref`: the type of the message that caused the error; `rid`: its request id, if it had one.
+    const fail = (code: ProtocolError['code'], message: string, ref?: string, rid?: string) =>
+      peer.send({ v, type: 'error', code, message, ref, rid });
 
     socket.on('message', (data, isBinary) => {
       const now = Date.now();
@@ -144,25 +149,26 @@ export class MeetingHub {
       if (isBinary) return fail('bad_request', 'signaling messages are JSON text frames');
       const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       const parsed = parseClientMessage(raw);
-      if (!parsed.ok) return fail(parsed.code, parsed.message, parsed.ref);
+      if (!parsed.ok) return fail(parsed.code, parsed.message, parsed.ref, parsed.rid);
       const msg = parsed.value;
-      if (msg.type === 'ping') return peer.send({ v, type: 'pong', t: msg.t });
+      const rid = msg.rid;
+      if (msg.type === 'ping') return peer.send({ v, type: 'pong', rid, t: msg.t });
       if (msg.type === 'join') {
-        if (room || joining) return fail('bad_request', 'already joined', 'join');
+        if (room || joining) return fail('bad_request', 'already joined', 'join', rid);
         const refused = this.connections.takeJoin(info.ip);
-        if (refused) return fail('too_many_connections', refused, 'join');
+        if (refused) return fail('too_many_connections', refused, 'join', rid);
         joining = true;
         void this.checkAccount(msg.userId, info)
           .then(() => this.openRoom(msg.meetingId))
           .then((r) => {
             if (!r) {
               joining = false;
-              return fail('unknown_meeting', 'there is no meeting with this id', 'join');
+              return fail('unknown_meeting', 'there is no meeting with this id', 'join', rid);
             }
             // Messages after the join are queued behind it in the room, so the room is known
             // from now on; if the join fails they find no member and get `not_joined`.
             room = r;
-            return r.enqueue(peer, 'join', async () => {
+            return r.enqueue(peer, msg, async () => {
               try {
                 await r.join(peer, msg);
               } catch (e) {
@@ -175,17 +181,17 @@ export class MeetingHub {
           })
           .catch((e: unknown) => {
             joining = false;
-            if (e instanceof ProtocolError) return fail(e.code, e.message, 'join');
+            if (e instanceof ProtocolError) return fail(e.code, e.message, 'join', rid);
             log.error({ err: e }, 'join failed');
-            fail('internal_error', 'the server could not process the join', 'join');
+            fail('internal_error', 'the server could not process the join', 'join', rid);
           });
         return;
       }
       const r = room;
-      if (!r) return fail('not_joined', 'join a meeting first', msg.type);
+      if (!r) return fail('not_joined', 'join a meeting first', msg.type, rid);
       const lane =
         msg.type === 'media_offer' || msg.type === 'media_answer' || msg.type === 'ice' ? 'media' : 'control';
-      void r.enqueue(peer, msg.type, () => r.handle(r.memberFor(peer), peer, msg), lane);
+      void r.enqueue(peer, msg, () => r.handle(r.memberFor(peer), peer, msg), lane);
     });
     let alive = true;
     socket.on('pong', () => (alive = true));

@@ -127,23 +127,25 @@ export class Room {
   }
 
   /**
-   * Runs `fn` after every earlier task of this room; errors go to the peer that caused them.
+   * Runs `fn` after every earlier task of this room; errors go to the peer that caused them,
+   * with `ref` = the cause's type and the request id of the client message that caused them.
    * With `lane: 'media'` the task is ordered only with the same peer's other media tasks:
    * SDP and ICE round trips to the SFU workers must not hold up the delivery service.
    */
   enqueue(
     peer: Peer | undefined,
-    ref: string,
+    cause: string | { type: string; rid?: string },
     fn: () => Promise<void> | void,
     lane: 'control' | 'media' = 'control',
   ): Promise<void> {
+    const { type: ref, rid } = typeof cause === 'string' ? { type: cause, rid: undefined } : cause;
     const run = async () => {
       if (this.closed) return;
       try {
         await fn();
       } catch (e) {
         if (e instanceof ProtocolError) {
-          peer?.send({ v, type: 'error', code: e.code, message: e.message, ref });
+          peer?.send({ v, type: 'error', code: e.code, message: e.message, ref, rid });
         } else {
           this.deps.logger.error({ err: e, meetingId: this.id, ref }, 'room task failed');
           peer?.send({
@@ -152,6 +154,7 @@ export class Room {
             code: 'internal_error',
             message: 'the server could not process this message',
             ref,
+            rid,
           });
         }
       }
@@ -199,13 +202,14 @@ export class Room {
       peer.send({
         v,
         type: 'waiting',
+        rid: msg.rid,
         participantId: id,
         resumeToken: await this.issueToken(member),
         meeting: this.meeting,
       });
       this.sendWaitingRoom();
     } else {
-      await this.admit(member);
+      await this.admit(member, msg.rid);
     }
     return id;
   }
@@ -222,7 +226,8 @@ export class Room {
     });
   }
 
-  async admit(m: Member): Promise<void> {
+  /** `rid`: the join's request id, when `joined` answers the join itself (not a host's admit). */
+  async admit(m: Member, rid?: string): Promise<void> {
     m.state = 'joined';
     m.previouslyRemoved = undefined;
     const createGroup =
@@ -244,6 +249,7 @@ export class Room {
     m.peer.send({
       v,
       type: 'joined',
+      rid,
       participantId: m.id,
       resumeToken,
       role: m.role,
@@ -264,8 +270,61 @@ export class Room {
    */
   private joinMedia(m: Member): Promise<boolean> {
     // Admission (control lane) and a first offer (media lane) may ask at the same time: one join.
-    m.mediaJoin ??= this.joinMediaOnce(m).finally(() => (m.mediaJoin = undefined));
-    return m.mediaJoin;
+    return m.mediaJoin ?? this.trackMediaJoin(m, this.joinMediaOnce(m));
+  }
+
+  /** `join` is the member's media join until it settles (later asks wait for it). */
+  private trackMediaJoin(m: Member, join: Promise<boolean>): Promise<boolean> {
+    m.mediaJoin = join;
+    void join.then(
+      () => m.mediaJoin === join && (m.mediaJoin = undefined),
+      () => m.mediaJoin === join && (m.mediaJoin = undefined),
+    );
+    return join;
+  }
+
+  /**
+   * The meeting's SFU worker died (the hub hears it from the SFU): every media session of the
+   * room is gone. Each participant that had one, or was getting one, joins the SFU again on a
+   * live worker (receiving and mute flags applied again, so in an E2EE meeting still only MLS
+   * group members receive media) and is sent `media_reset`: it opens a new transport and
+   * publishes again. Signaling, the meeting and the MLS group are not touched.
+   */
+  mediaLost(): void {
+    if (this.closed) return;
+    let count = 0;
+    for (const m of this.joined()) {
+      if (!m.media && !m.mediaJoin) continue;
+      count++;
+      void this.rejoinMedia(m);
+    }
+    this.deps.logger.info({ meetingId: this.id, participants: count }, 'SFU worker lost: media restarts');
+  }
+
+  private rejoinMedia(m: Member): Promise<boolean> {
+    const sfu = this.deps.sfu;
+    const inFlight = m.mediaJoin;
+    const rejoin = (async () => {
+      // A join in flight went to the dead worker: it fails or its session is gone either way.
+      await inFlight?.catch(() => false);
+      m.media = false;
+      if (!sfu || this.closed || this.members.get(m.id) !== m) return false;
+      let joined = false;
+      try {
+        joined = await this.joinMediaOnce(m);
+      } catch (e) {
+        // No media for now; the participant's next offer tries again.
+        this.deps.logger.warn({ err: e, meetingId: this.id, participantId: m.id }, 'media rejoin failed');
+      }
+      if (this.closed || this.members.get(m.id) !== m) {
+        // It left (or the room closed) meanwhile: nobody will take it out of the SFU but us.
+        if (joined) void sfu.leave(this.id, m.id).catch(() => undefined);
+        return false;
+      }
+      m.peer.send({ v, type: 'media_reset', reason: 'sfu_restarted' });
+      return joined;
+    })();
+    return this.trackMediaJoin(m, rejoin);
   }
 
   private async joinMediaOnce(m: Member): Promise<boolean> {
@@ -344,7 +403,7 @@ export class Room {
           .catch((e: Error) => {
             throw new ProtocolError('media_error', `the SFU refused the offer: ${e.message}`);
           });
-        m.peer.send({ v, type: 'media_answer', pc: 'publish', sdp });
+        m.peer.send({ v, type: 'media_answer', rid: msg.rid, pc: 'publish', sdp });
         return;
       }
       case 'media_answer':

@@ -220,8 +220,9 @@ export class ModifiedClient {
     await conn.open();
   }
 
-  send(msg: Outgoing): void {
-    this.conn?.send(msg);
+  /** Sends through the SDK's connection (which adds a fresh request id); returns that id. */
+  send(msg: Outgoing): string | undefined {
+    return this.conn?.send(msg);
   }
 
   /** Sends any JSON value as a text frame, schema or not. */
