@@ -41,6 +41,11 @@ export interface ConclaveTestView {
     verification: MemberVerification;
     isSelf: boolean;
   }[];
+  /**
+   * Everyone this page lists (the SDK's `people()`): in E2EE meetings, for others, what this page
+   * receives from them (`media`: off, connecting, receiving, no_media, cannot_decrypt).
+   */
+  people: { displayName: string; isSelf: boolean; inGroup: boolean; media: string | undefined }[];
   /** Received streams from getStats (twice a second). */
   inbound: InboundView[];
   /**

@@ -25,11 +25,9 @@ function MediaSummary({ people, hasIssues }: { people: Person[]; hasIssues: bool
   if (failing.length > 0) lines.push(`Cannot decrypt media from ${failing.join(', ')}.`);
   if (silent.length > 0) lines.push(`No media from ${silent.join(', ')} for 5 s or more.`);
   if (waiting.length > 0) lines.push(`Connecting media from ${waiting.join(', ')}…`);
-  if (lines.length === 0) {
-    if (receiving.length > 0 && !hasIssues)
-      lines.push(`Media from ${receiving.join(', ')} arrives and decrypts correctly.`);
-    else if (receiving.length === 0) lines.push('Nobody else is sending audio or video.');
-  }
+  if (receiving.length > 0)
+    lines.push(`Media from ${receiving.join(', ')} arrives and decrypts${hasIssues ? '' : ' correctly'}.`);
+  if (lines.length === 0) lines.push('Nobody else is sending audio or video.');
   return (
     <ul className="media-summary" aria-label="Media from each participant">
       {lines.map((l) => (

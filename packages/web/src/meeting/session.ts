@@ -718,6 +718,12 @@ export class MeetingSession {
         verification: this.directory.status(m),
         isSelf: m.leafIndex === ownLeaf,
       })),
+      people: [...s.people, ...s.outsiders].map((p) => ({
+        displayName: p.displayName,
+        isSelf: p.isSelf,
+        inGroup: p.inGroup,
+        media: p.media,
+      })),
       inbound: [...this.inbound.values()].map((i) => ({
         participantId: i.participantId,
         source: i.source,
