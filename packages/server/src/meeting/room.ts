@@ -276,10 +276,10 @@ export class Room {
   /** `join` is the member's media join until it settles (later asks wait for it). */
   private trackMediaJoin(m: Member, join: Promise<boolean>): Promise<boolean> {
     m.mediaJoin = join;
-    void join.then(
-      () => m.mediaJoin === join && (m.mediaJoin = undefined),
-      () => m.mediaJoin === join && (m.mediaJoin = undefined),
-    );
+    const settled = () => {
+      if (m.mediaJoin === join) m.mediaJoin = undefined;
+    };
+    void join.then(settled, settled);
     return join;
   }
 

@@ -155,4 +155,37 @@ describe('Sfu media-port accounting', () => {
     expect(joined).toBe(true);
     expect(s.portPool().used).toBe(per);
   });
+
+  it('a join while every worker is dead waits for the replacement (a room joining its participants again)', async () => {
+    const s = (sfu = await Sfu.start(opts(4)));
+    await s.join('doomed', 'a');
+    const victim = s.workerOf('doomed');
+    if (!victim) throw new Error('no worker');
+    const exits: string[][] = [];
+    s.on('workerExit', (ids) => exits.push(ids));
+    process.kill(victim.pid, 'SIGKILL');
+    await until(() => exits.length === 1, 'workerExit');
+    expect(s.workerOf('doomed')).toBeUndefined();
+    // At once, before the replacement is spawned: the same participants join again.
+    await Promise.all([s.join('doomed', 'a'), s.join('doomed', 'b')]);
+    const now = s.workerOf('doomed');
+    expect(now?.pid).toBeGreaterThan(0);
+    expect(now?.pid).not.toBe(victim.pid);
+    expect(s.portPool().used).toBe(2 * per);
+    await s.call('setReceiving', { meetingId: 'doomed', participantId: 'b', allowed: true });
+  });
+
+  it('a join waiting for a replacement fails when the SFU closes', async () => {
+    const s = (sfu = await Sfu.start(opts(4)));
+    await s.join('doomed', 'a');
+    const victim = s.workerOf('doomed');
+    if (!victim) throw new Error('no worker');
+    const exits: string[][] = [];
+    s.on('workerExit', (ids) => exits.push(ids));
+    process.kill(victim.pid, 'SIGKILL');
+    await until(() => exits.length === 1, 'workerExit');
+    const waiting = s.join('doomed', 'a');
+    await s.close();
+    await expect(waiting).rejects.toThrow(/closing/);
+  });
 });

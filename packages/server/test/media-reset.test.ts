@@ -1,0 +1,198 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { ConclaveClient, type MediaTransport } from '@conclave/client';
+import { nodeWebSocket } from '@conclave/client/node';
+import { ExternalSender } from '@conclave/crypto';
+import type { MeetingInfo } from '@conclave/protocol';
+import { until } from '@conclave/testing';
+import { MeetingHub, type MediaRouter, type MeetingDirectory } from '../src/meeting/index.js';
+
+// The hub's reaction to a dead SFU worker, with real SDK clients over WebSocket and an SFU
+// stand-in: the room joins every participant with media again (flags applied again), sends
+// media_reset, and the SDK publishes again on a new transport. No WebRTC here: the end-to-end
+// test with real workers is packages/cli/test/e2e/sfu-restart.browser.test.ts.
+
+const MEETING: MeetingInfo = {
+  id: 'reset-meeting',
+  title: '',
+  mode: 'e2ee',
+  ended: false,
+  settings: {
+    passcodeRequired: false,
+    waitingRoom: true,
+    muteOnEntry: false,
+    maxParticipants: 10,
+    locked: false,
+    allowScreenShare: true,
+  },
+};
+const HOST_SECRET = 'reset-host-secret';
+
+const directory: MeetingDirectory = {
+  get: async (id) => (id === MEETING.id ? MEETING : undefined),
+  checkHostSecret: async (_id, secret) => secret === HOST_SECRET,
+  checkPasscode: async () => 'not_required',
+  passcodeLockout: async () => undefined,
+  update: async () => MEETING,
+  end: async () => undefined,
+};
+
+type Call = { op: string; args: Record<string, unknown> };
+
+/** Records what the hub asks of the SFU; answers every offer; emits workerExit on demand. */
+class StandInSfu extends EventEmitter {
+  readonly joins: string[] = [];
+  readonly calls: Call[] = [];
+  async join(_meetingId: string, participantId: string): Promise<void> {
+    this.joins.push(participantId);
+  }
+  async leave(): Promise<void> {}
+  async closeMeeting(): Promise<void> {}
+  async call(op: string, args: Record<string, unknown>): Promise<string | null> {
+    this.calls.push({ op, args });
+    return op === 'publishOffer' ? 'v=0 the stand-in SFU answer' : null;
+  }
+}
+
+class StandInTransport implements MediaTransport {
+  closed = false;
+  async createPublishOffer(): Promise<string> {
+    return 'v=0 a stand-in publish offer';
+  }
+  async applyPublishAnswer(): Promise<void> {}
+  async handleSubscribeOffer(): Promise<string> {
+    return 'v=0 a stand-in subscribe answer';
+  }
+  async addIce(): Promise<void> {}
+  onIce(): void {}
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const sfu = new StandInSfu();
+let hub: MeetingHub;
+let http: Server;
+let wss: WebSocketServer;
+let url: string;
+beforeAll(async () => {
+  const silent = { info() {}, warn() {}, error() {}, debug() {} };
+  hub = new MeetingHub({
+    store: directory,
+    externalSender: await ExternalSender.generate(),
+    logger: silent,
+    // the stand-in's call() answers every op as the real one would (null, or the SDP answer)
+    sfu: sfu as unknown as MediaRouter,
+  });
+  http = createServer((_req, res) => res.writeHead(404).end());
+  wss = new WebSocketServer({ server: http, path: '/ws' });
+  wss.on('connection', (socket, req) => hub.handleConnection(socket, { ip: req.socket.remoteAddress ?? '' }));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await hub.close();
+  for (const c of wss.clients) c.terminate();
+  await new Promise<void>((r) => wss.close(() => r()));
+  await new Promise<void>((r) => http.close(() => r()));
+});
+
+const clients: ConclaveClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.leave()));
+});
+
+function client(displayName: string, hostSecret?: string) {
+  const transports: StandInTransport[] = [];
+  const resets: string[] = [];
+  const c = new ConclaveClient({
+    serverUrl: url,
+    meetingId: MEETING.id,
+    displayName,
+    hostSecret,
+    webSocket: nodeWebSocket,
+    reconnect: false,
+    media: () => {
+      const t = new StandInTransport();
+      transports.push(t);
+      return t;
+    },
+  });
+  c.on('mediaReset', (reason) => resets.push(reason));
+  clients.push(c);
+  return { c, transports, resets };
+}
+
+const offersOf = (id: string | undefined, from = 0): number =>
+  sfu.calls.slice(from).filter((k) => k.op === 'publishOffer' && k.args.participantId === id).length;
+
+describe('an SFU worker exit, as the hub sees it', () => {
+  it('rejoins every participant with media on the SFU, flags again, sends media_reset, and the SDK publishes again', async () => {
+    const host = client('Host', HOST_SECRET);
+    await host.c.connect();
+    const gabi = client('Gabi');
+    host.c.on('waitingRoom', (w) => w.forEach((p) => p.displayName === 'Gabi' && host.c.admit(p.id)));
+    expect(await gabi.c.connect()).toBe('waiting');
+    await until(() => gabi.c.state === 'joined', 'Gabi admitted');
+    await until(
+      () => [host.c, gabi.c].every((c) => c.e2ee.active && c.roster().length === 2),
+      'both in one MLS epoch',
+    );
+    // Gabi turns her microphone and camera off; Lou waits in the waiting room (no media).
+    gabi.c.setMediaState(false, false);
+    const lou = client('Lou');
+    expect(await lou.c.connect()).toBe('waiting');
+    const [hostId, gabiId] = [host.c.participantId, gabi.c.participantId];
+    await until(
+      () =>
+        offersOf(hostId) === 1 &&
+        offersOf(gabiId) === 1 &&
+        sfu.calls.some(
+          (k) => k.op === 'setMuted' && k.args.participantId === gabiId && k.args.kind === 'video',
+        ),
+      'both publishing, Gabi muted',
+    );
+    const epoch = host.c.e2ee.epoch;
+
+    // Another meeting's worker: nothing happens here.
+    sfu.emit('workerExit', ['some-other-meeting']);
+    const from = sfu.calls.length;
+    const joinsFrom = sfu.joins.length;
+    sfu.emit('workerExit', [MEETING.id]);
+
+    await until(() => host.resets.length === 1 && gabi.resets.length === 1, 'media_reset at both');
+    expect([...host.resets, ...gabi.resets]).toEqual(['sfu_restarted', 'sfu_restarted']);
+    expect(sfu.joins.slice(joinsFrom).sort()).toEqual([hostId, gabiId].sort());
+    const after = (): Call[] => sfu.calls.slice(from);
+    // Both are MLS group members: both receive again. Gabi's mute flags are applied again.
+    expect(after().filter((k) => k.op === 'setReceiving')).toEqual(
+      expect.arrayContaining([
+        { op: 'setReceiving', args: { meetingId: MEETING.id, participantId: hostId, allowed: true } },
+        { op: 'setReceiving', args: { meetingId: MEETING.id, participantId: gabiId, allowed: true } },
+      ]),
+    );
+    expect(
+      after()
+        .filter((k) => k.op === 'setMuted')
+        .map((k) => [k.args.participantId, k.args.kind, k.args.muted]),
+    ).toEqual([
+      [gabiId, 'audio', true],
+      [gabiId, 'video', true],
+    ]);
+
+    // The SDK closed its transport and offered again on a new one.
+    await until(() => offersOf(hostId, from) === 1 && offersOf(gabiId, from) === 1, 'new publish offers');
+    for (const t of [host.transports, gabi.transports]) {
+      expect(t).toHaveLength(2);
+      expect(t.map((x) => x.closed)).toEqual([true, false]);
+    }
+    // Lou has no media: no reset, no SFU session. Signaling and the group went on.
+    expect(lou.resets).toEqual([]);
+    expect(lou.transports).toEqual([]);
+    expect([host.c.state, gabi.c.state, lou.c.state]).toEqual(['joined', 'joined', 'waiting']);
+    expect(host.c.e2ee.epoch).toBe(epoch);
+  });
+});
