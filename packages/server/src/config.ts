@@ -5,117 +5,38 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 /**
- * Server configuration. Every setting comes from, in order of precedence: a command-line flag,
- * an environment variable, a default. Empty environment variables count as unset.
+ * Server configuration. Each setting is defined once, as a row of SETTINGS below: its flag,
+ * its environment variable, the schema its text must pass, its default and a one-line
+ * description. `ServerConfig` (the type), the command-line options, the environment lookup,
+ * the defaults, `conclave serve --help` (CONFIG_HELP) and the settings table in
+ * docs/architecture.md ("Configuration", checked against SETTINGS by test/config-docs.test.ts)
+ * all come from it.
  *
- * | setting        | flag              | environment              | default                                  |
- * |----------------|-------------------|--------------------------|------------------------------------------|
- * | port           | --port            | CONCLAVE_PORT            | 8080 (0 = any free port)                 |
- * | host           | --host            | CONCLAVE_HOST            | 127.0.0.1                                |
- * | dataDir        | --data-dir        | CONCLAVE_DATA_DIR        | ./data (resolved against the cwd)        |
- * | publicUrl      | --public-url      | CONCLAVE_PUBLIC_URL      | http://<host>:<actual port>              |
- * | mediaAddress   | --media-address   | CONCLAVE_MEDIA_ADDRESS   | 127.0.0.1                                |
- * | mediaPorts     | --media-ports     | CONCLAVE_MEDIA_PORTS     | 40000-40999                              |
- * | sfuWorkers     | --sfu-workers     | CONCLAVE_SFU_WORKERS     | min(2, available CPUs)                   |
- * | rekeySeconds   | --rekey-seconds   | CONCLAVE_REKEY_SECONDS   | 300                                      |
- * | logLevel       | --log-level       | CONCLAVE_LOG_LEVEL       | info                                     |
- * | trustProxy     | --trust-proxy     | CONCLAVE_TRUST_PROXY     | false                                    |
+ * Every setting comes from, in order of precedence: its command-line flag, its environment
+ * variable, its default. Empty environment variables count as unset. The flag is the key in
+ * kebab case, the variable `CONCLAVE_` and the flag in upper snake case.
  *
- * Phone verification (accounts):
- *
- * | setting             | flag                     | environment                     | default                   |
- * |---------------------|--------------------------|---------------------------------|---------------------------|
- * | smsProvider         | --sms-provider           | CONCLAVE_SMS_PROVIDER           | console (codes in log)    |
- * | smsGatewayUrl       | --sms-gateway-url        | CONCLAVE_SMS_GATEWAY_URL        | none (needed by `http`)   |
- * | smsGatewayToken     | --sms-gateway-token      | CONCLAVE_SMS_GATEWAY_TOKEN      | none (Bearer token)       |
- * | phoneSecretFile     | --phone-secret-file      | CONCLAVE_PHONE_SECRET_FILE      | <dataDir>/phone-hmac.key  |
- * | phoneUnlocksPerYear | --phone-unlocks-per-year | CONCLAVE_PHONE_UNLOCKS_PER_YEAR | 3                         |
- *
- * Limits on what one client can make the server hold (admission issue; see docs/architecture.md,
- * "Threat model and limits"). A network is an IPv4 /24 or an IPv6 /64.
- *
- * | setting                    | flag                             | environment                               | default |
- * |----------------------------|----------------------------------|-------------------------------------------|---------|
- * | maxSocketsPerAddress       | --max-sockets-per-address        | CONCLAVE_MAX_SOCKETS_PER_ADDRESS          | 64      |
- * | maxSocketsPerNetwork       | --max-sockets-per-network        | CONCLAVE_MAX_SOCKETS_PER_NETWORK          | 256     |
- * | joinsPerMinutePerAddress   | --joins-per-minute-per-address   | CONCLAVE_JOINS_PER_MINUTE_PER_ADDRESS     | 60      |
- * | joinsPerMinutePerNetwork   | --joins-per-minute-per-network   | CONCLAVE_JOINS_PER_MINUTE_PER_NETWORK     | 240     |
- * | maxWaiting                 | --max-waiting                    | CONCLAVE_MAX_WAITING                      | 100     |
- * | maxWaitingPerNetwork       | --max-waiting-per-network        | CONCLAVE_MAX_WAITING_PER_NETWORK          | 20      |
- * | maxSendBufferBytes         | --max-send-buffer-bytes          | CONCLAVE_MAX_SEND_BUFFER_BYTES            | 4 MiB   |
- * | resumeSeconds              | --resume-seconds                 | CONCLAVE_RESUME_SECONDS                   | 120     |
- * | passcodeFailuresPerNetwork | --passcode-failures-per-network  | CONCLAVE_PASSCODE_FAILURES_PER_NETWORK    | 5       |
- * | passcodeFailuresPerMeeting | --passcode-failures-per-meeting  | CONCLAVE_PASSCODE_FAILURES_PER_MEETING    | 30      |
- *
- * Sockets count open signaling WebSockets; joins count join attempts (a token bucket refilled
- * per minute). `maxWaiting` is the waiting-room cap of one meeting, counted apart from
- * `maxParticipants` (which counts admitted participants only). `maxSendBufferBytes`: a socket
- * whose unsent data grows past this is a slow consumer and is dropped (the SDK reconnects with
- * its resume token). `resumeSeconds`: how long after a participant's connection dropped its
- * resume token still works. Wrong passcodes: at most `passcodeFailuresPerNetwork` per network
- * and meeting in 5 minutes; `passcodeFailuresPerMeeting` wrong passcodes in 15 minutes lock
- * passcode entry of that meeting for the rest of the window (the host is told).
- *
- * The SMS and phone settings are `undefined` when not set and the accounts code applies the
- * defaults above (accounts/accounts.ts, verification/service.ts). The phone secret is the HMAC
- * key of phone numbers: kept in a file of its own (created 0600 on first use) rather than in the
- * database, so a copy of the database alone cannot be searched for known numbers.
- *
- * `publicUrl` is `undefined` when not set: the server then derives it from the address it
- * actually listens on (so `--port 0` gives correct meeting links).
- *
- * `trustProxy` (not in the first design list, added because per-IP rate limits are useless
- * behind a reverse proxy without it): `false`, `true` (trust every hop: only when the server
- * is reachable solely through the proxy), or a comma-separated list of proxy addresses/CIDRs
- * or the names `loopback`, `linklocal`, `uniquelocal` (as understood by `proxy-addr`).
+ * Notes beyond the one-line descriptions:
+ * - `publicUrl` is `undefined` when not set: the server then derives it from the address it
+ *   actually listens on (so `--port 0` gives correct meeting links).
+ * - `trustProxy` (added because per-IP rate limits are useless behind a reverse proxy without
+ *   it): `true` trusts every hop, only right when the server is reachable solely through the
+ *   proxy; a list names proxy addresses/CIDRs or `loopback`, `linklocal`, `uniquelocal` (as
+ *   understood by `proxy-addr`).
+ * - The SMS and phone settings are `undefined` when not set and the accounts code applies the
+ *   defaults shown (accounts/accounts.ts, verification/service.ts). The phone secret is the
+ *   HMAC key of phone numbers: kept in a file of its own (created 0600 on first use) rather than
+ *   in the database, so a copy of the database alone cannot be searched for known numbers.
+ * - Limits on what one client can make the server hold (docs/architecture.md, "Threat model
+ *   and limits"); a network is an IPv4 /24 or an IPv6 /64. Sockets count open signaling
+ *   WebSockets; joins count join attempts (a token bucket refilled per minute). `maxWaiting` is
+ *   the waiting-room cap of one meeting, counted apart from `maxParticipants` (which counts
+ *   admitted participants only). A socket whose unsent data grows past `maxSendBufferBytes` is a
+ *   slow consumer and is dropped (the SDK reconnects with its resume token). Wrong passcodes: at
+ *   most `passcodeFailuresPerNetwork` per network and meeting in 5 minutes;
+ *   `passcodeFailuresPerMeeting` wrong passcodes in 15 minutes lock passcode entry of that
+ *   meeting for the rest of the window (the host is told).
  */
-export interface ServerConfig {
-  port: number;
-  host: string;
-  /** Absolute path. */
-  dataDir: string;
-  /** Without a trailing slash; `undefined` = derive from the listening address. */
-  publicUrl: string | undefined;
-  /** IPv4/IPv6 address the SFU announces in its ICE candidates. */
-  mediaAddress: string;
-  /** Inclusive UDP port range for the SFU. */
-  mediaPorts: { min: number; max: number };
-  sfuWorkers: number;
-  /** How often the server asks an E2EE meeting to make an empty MLS commit (new media keys). */
-  rekeySeconds: number;
-  logLevel: LogLevel;
-  trustProxy: boolean | string[];
-  /** How SMS codes are delivered: `console` (the server log; default) or `http` (a gateway). */
-  smsProvider: 'console' | 'http' | undefined;
-  /** The gateway the `http` provider POSTs `{to, text}` to. */
-  smsGatewayUrl: string | undefined;
-  /** Sent as `Authorization: Bearer <token>` to the gateway when set. */
-  smsGatewayToken: string | undefined;
-  /** File holding the phone-number HMAC key; `undefined` = `<dataDir>/phone-hmac.key`. */
-  phoneSecretFile: string | undefined;
-  /** How many accounts one phone number may unlock in a year; `undefined` = 3. */
-  phoneUnlocksPerYear: number | undefined;
-  /** Open signaling sockets from one IP address. */
-  maxSocketsPerAddress: number;
-  /** Open signaling sockets from one network (IPv4 /24, IPv6 /64). */
-  maxSocketsPerNetwork: number;
-  /** Join attempts per minute from one IP address. */
-  joinsPerMinutePerAddress: number;
-  /** Join attempts per minute from one network. */
-  joinsPerMinutePerNetwork: number;
-  /** Waiting-room entries per meeting (apart from `maxParticipants`). */
-  maxWaiting: number;
-  /** Waiting-room entries per meeting from one network. */
-  maxWaitingPerNetwork: number;
-  /** Unsent bytes a signaling socket may hold before it is dropped as a slow consumer. */
-  maxSendBufferBytes: number;
-  /** Seconds a dropped participant's resume token stays valid. */
-  resumeSeconds: number;
-  /** Wrong passcodes per meeting and network in 5 minutes. */
-  passcodeFailuresPerNetwork: number;
-  /** Wrong passcodes per meeting in 15 minutes before passcode entry is locked. */
-  passcodeFailuresPerMeeting: number;
-}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -226,168 +147,335 @@ const gatewayUrlSchema = z
     }
   }, 'must be an http or https URL');
 
-interface Setting<K extends keyof ServerConfig> {
+/** The groups settings are listed in (help text and docs). */
+export const SETTING_GROUPS = {
+  server: 'Settings',
+  phone: 'Phone verification (accounts)',
+  limits: 'Limits (a network is an IPv4 /24 or an IPv6 /64)',
+} as const;
+
+/**
+ * One setting. `T` is what its schema makes of the flag's or variable's text, `D` what it is
+ * when neither is set (`undefined` for settings whose default another module applies).
+ */
+interface Setting<T, D extends T | undefined> {
+  /** The command-line flag, without `--`. */
   flag: string;
+  /** The environment variable. */
   env: string;
-  schema: z.ZodType<ServerConfig[K], z.ZodTypeDef, string>;
-  /** Used when neither the flag nor the variable is set. */
-  fallback: () => ServerConfig[K];
+  /** What the flag takes, as the help text shows it (N, ADDR, URL, …). */
+  arg: string;
+  schema: z.ZodType<T, z.ZodTypeDef, string>;
+  /** The value when neither the flag nor the variable is set. */
+  fallback: () => D;
+  /** The default as the help text and the docs show it; `String(fallback())` when absent. */
+  shown?: string;
+  /** One line: what the setting does. */
+  description: string;
+  group: keyof typeof SETTING_GROUPS;
 }
 
-const SETTINGS: { [K in keyof ServerConfig]: Setting<K> } = {
-  port: { flag: 'port', env: 'CONCLAVE_PORT', schema: integer(0, 65535), fallback: () => 8080 },
-  host: { flag: 'host', env: 'CONCLAVE_HOST', schema: hostSchema, fallback: () => '127.0.0.1' },
-  dataDir: {
+const setting = <T, D extends T | undefined>(s: Setting<T, D>): Setting<T, D> => s;
+
+/** An integer limit (group `limits`) from `min` to `max`. */
+const limit = (
+  flag: string,
+  min: number,
+  max: number,
+  fallback: number,
+  description: string,
+  shown?: string,
+) =>
+  setting({
+    flag,
+    env: `CONCLAVE_${flag.toUpperCase().replace(/-/g, '_')}`,
+    arg: 'N',
+    schema: integer(min, max),
+    fallback: () => fallback,
+    shown,
+    description,
+    group: 'limits',
+  });
+
+/** Every setting of `conclave serve`, in the order the help text and the docs list them. */
+export const SETTINGS = {
+  port: setting({
+    flag: 'port',
+    env: 'CONCLAVE_PORT',
+    arg: 'N',
+    schema: integer(0, 65535),
+    fallback: () => 8080,
+    description: 'HTTP and signaling port (0 = any free port)',
+    group: 'server',
+  }),
+  host: setting({
+    flag: 'host',
+    env: 'CONCLAVE_HOST',
+    arg: 'ADDR',
+    schema: hostSchema,
+    fallback: () => '127.0.0.1',
+    description: 'address the HTTP server listens on',
+    group: 'server',
+  }),
+  /** An absolute path. */
+  dataDir: setting({
     flag: 'data-dir',
     env: 'CONCLAVE_DATA_DIR',
+    arg: 'DIR',
     schema: z
       .string()
       .trim()
       .min(1, 'must not be empty')
       .transform((s) => resolve(s)),
     fallback: () => resolve('data'),
-  },
-  publicUrl: {
+    shown: './data',
+    description: 'data directory (database, keys), resolved against the working directory',
+    group: 'server',
+  }),
+  /** Without a trailing slash; `undefined` = derive from the listening address. */
+  publicUrl: setting({
     flag: 'public-url',
     env: 'CONCLAVE_PUBLIC_URL',
+    arg: 'URL',
     schema: publicUrlSchema,
     fallback: () => undefined,
-  },
-  mediaAddress: {
+    shown: 'http://HOST:PORT',
+    description: 'what meeting links start with (default: the address the server listens on)',
+    group: 'server',
+  }),
+  /** IPv4/IPv6 address the SFU announces in its ICE candidates. */
+  mediaAddress: setting({
     flag: 'media-address',
     env: 'CONCLAVE_MEDIA_ADDRESS',
+    arg: 'IP',
     schema: ipSchema,
     fallback: () => '127.0.0.1',
-  },
-  mediaPorts: {
+    description: 'IPv4 or IPv6 address the SFU announces in its ICE candidates',
+    group: 'server',
+  }),
+  /** Inclusive UDP port range for the SFU. */
+  mediaPorts: setting({
     flag: 'media-ports',
     env: 'CONCLAVE_MEDIA_PORTS',
+    arg: 'A-B',
     schema: portRangeSchema,
     fallback: () => ({ min: 40000, max: 40999 }),
-  },
-  sfuWorkers: {
+    shown: '40000-40999',
+    description: 'UDP ports of the SFU (an inclusive range)',
+    group: 'server',
+  }),
+  sfuWorkers: setting({
     flag: 'sfu-workers',
     env: 'CONCLAVE_SFU_WORKERS',
+    arg: 'N',
     schema: integer(1, 256),
     fallback: () => Math.min(2, availableParallelism()),
-  },
-  rekeySeconds: {
+    shown: 'min(2, CPUs)',
+    description: 'SFU worker processes',
+    group: 'server',
+  }),
+  /** How often the server asks an E2EE meeting to make an empty MLS commit (new media keys). */
+  rekeySeconds: setting({
     flag: 'rekey-seconds',
     env: 'CONCLAVE_REKEY_SECONDS',
+    arg: 'N',
     // Below 10 s a meeting would spend its time committing; a day is a generous upper bound.
     schema: integer(10, 86400),
     fallback: () => 300,
-  },
-  logLevel: {
+    description: 'how often an E2EE meeting makes an empty MLS commit (new media keys)',
+    group: 'server',
+  }),
+  logLevel: setting({
     flag: 'log-level',
     env: 'CONCLAVE_LOG_LEVEL',
+    arg: 'LEVEL',
     schema: z
       .string()
       .trim()
       .toLowerCase()
       .pipe(z.enum(LOG_LEVELS, { errorMap: () => ({ message: `must be one of ${LOG_LEVELS.join(', ')}` }) })),
     fallback: () => 'info',
-  },
-  trustProxy: {
+    description: `one of ${LOG_LEVELS.join(', ')}`,
+    group: 'server',
+  }),
+  trustProxy: setting({
     flag: 'trust-proxy',
     env: 'CONCLAVE_TRUST_PROXY',
+    arg: 'VALUE',
     schema: trustProxySchema,
     fallback: () => false,
-  },
-  smsProvider: {
+    description:
+      'whose X-Forwarded-For to believe: true (every hop), false, or a list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+    group: 'server',
+  }),
+  /** How SMS codes are delivered: `console` (the server log; default) or `http` (a gateway). */
+  smsProvider: setting({
     flag: 'sms-provider',
     env: 'CONCLAVE_SMS_PROVIDER',
+    arg: 'NAME',
     schema: z
       .string()
       .trim()
       .toLowerCase()
       .pipe(z.enum(['console', 'http'], { errorMap: () => ({ message: 'must be console or http' }) })),
     fallback: () => undefined,
-  },
-  smsGatewayUrl: {
+    shown: 'console',
+    description: 'how phone codes are sent: console (the server log) or http (a gateway)',
+    group: 'phone',
+  }),
+  /** The gateway the `http` provider POSTs `{to, text}` to. */
+  smsGatewayUrl: setting({
     flag: 'sms-gateway-url',
     env: 'CONCLAVE_SMS_GATEWAY_URL',
+    arg: 'URL',
     schema: gatewayUrlSchema,
     fallback: () => undefined,
-  },
-  smsGatewayToken: {
+    shown: 'none',
+    description: 'the gateway the http provider POSTs {to, text} to (needed by http)',
+    group: 'phone',
+  }),
+  /** Sent as `Authorization: Bearer <token>` to the gateway when set. */
+  smsGatewayToken: setting({
     flag: 'sms-gateway-token',
     env: 'CONCLAVE_SMS_GATEWAY_TOKEN',
+    arg: 'TOKEN',
     schema: z.string().trim().min(1, 'must not be empty'),
     fallback: () => undefined,
-  },
-  phoneSecretFile: {
+    shown: 'none',
+    description: 'Bearer token sent to the gateway (optional)',
+    group: 'phone',
+  }),
+  /** File holding the phone-number HMAC key; `undefined` = `<dataDir>/phone-hmac.key`. */
+  phoneSecretFile: setting({
     flag: 'phone-secret-file',
     env: 'CONCLAVE_PHONE_SECRET_FILE',
+    arg: 'FILE',
     schema: z
       .string()
       .trim()
       .min(1, 'must not be empty')
       .transform((s) => resolve(s)),
     fallback: () => undefined,
-  },
-  phoneUnlocksPerYear: {
+    shown: 'DATA_DIR/phone-hmac.key',
+    description: 'file holding the HMAC key of phone numbers (created 0600 on first use)',
+    group: 'phone',
+  }),
+  /** How many accounts one phone number may unlock in a year; `undefined` = 3. */
+  phoneUnlocksPerYear: setting({
     flag: 'phone-unlocks-per-year',
     env: 'CONCLAVE_PHONE_UNLOCKS_PER_YEAR',
+    arg: 'N',
     schema: integer(1, 1000),
     fallback: () => undefined,
-  },
-  maxSocketsPerAddress: limit('max-sockets-per-address', 1, 100_000, 64),
-  maxSocketsPerNetwork: limit('max-sockets-per-network', 1, 1_000_000, 256),
-  joinsPerMinutePerAddress: limit('joins-per-minute-per-address', 1, 100_000, 60),
-  joinsPerMinutePerNetwork: limit('joins-per-minute-per-network', 1, 1_000_000, 240),
-  maxWaiting: limit('max-waiting', 1, 10_000, 100),
-  maxWaitingPerNetwork: limit('max-waiting-per-network', 1, 10_000, 20),
-  maxSendBufferBytes: limit('max-send-buffer-bytes', 65_536, 1 << 30, 4 * 1024 * 1024),
-  resumeSeconds: limit('resume-seconds', 5, 86_400, 120),
-  passcodeFailuresPerNetwork: limit('passcode-failures-per-network', 1, 1000, 5),
-  passcodeFailuresPerMeeting: limit('passcode-failures-per-meeting', 1, 100_000, 30),
+    shown: '3',
+    description: 'accounts one phone number may unlock in a year',
+    group: 'phone',
+  }),
+  maxSocketsPerAddress: limit(
+    'max-sockets-per-address',
+    1,
+    100_000,
+    64,
+    'open signaling sockets from one IP address',
+  ),
+  maxSocketsPerNetwork: limit(
+    'max-sockets-per-network',
+    1,
+    1_000_000,
+    256,
+    'open signaling sockets from one network',
+  ),
+  joinsPerMinutePerAddress: limit(
+    'joins-per-minute-per-address',
+    1,
+    100_000,
+    60,
+    'join attempts per minute from one IP address',
+  ),
+  joinsPerMinutePerNetwork: limit(
+    'joins-per-minute-per-network',
+    1,
+    1_000_000,
+    240,
+    'join attempts per minute from one network',
+  ),
+  maxWaiting: limit(
+    'max-waiting',
+    1,
+    10_000,
+    100,
+    'waiting-room entries per meeting (apart from maxParticipants)',
+  ),
+  maxWaitingPerNetwork: limit(
+    'max-waiting-per-network',
+    1,
+    10_000,
+    20,
+    'waiting-room entries per meeting from one network',
+  ),
+  maxSendBufferBytes: limit(
+    'max-send-buffer-bytes',
+    65_536,
+    1 << 30,
+    4 * 1024 * 1024,
+    'unsent bytes a signaling socket may hold; past it the client is dropped as a slow consumer',
+    '4194304 (4 MiB)',
+  ),
+  resumeSeconds: limit(
+    'resume-seconds',
+    5,
+    86_400,
+    120,
+    'seconds a dropped participant’s resume token stays valid',
+  ),
+  passcodeFailuresPerNetwork: limit(
+    'passcode-failures-per-network',
+    1,
+    1000,
+    5,
+    'wrong passcodes per meeting and network in 5 minutes',
+  ),
+  passcodeFailuresPerMeeting: limit(
+    'passcode-failures-per-meeting',
+    1,
+    100_000,
+    30,
+    'wrong passcodes per meeting in 15 minutes, then passcode entry is locked',
+  ),
 };
 
-/** An integer limit whose environment variable is CONCLAVE_ + the flag in upper snake case. */
-function limit<K extends LimitKey>(flag: string, min: number, max: number, fallback: number): Setting<K> {
-  // ServerConfig[K] is `number` for every LimitKey; TypeScript cannot see that for a generic K.
-  type Value = ServerConfig[K];
-  return {
-    flag,
-    env: `CONCLAVE_${flag.toUpperCase().replace(/-/g, '_')}`,
-    schema: integer(min, max) as z.ZodType<Value, z.ZodTypeDef, string>,
-    fallback: () => fallback as Value,
-  };
+type SettingKey = keyof typeof SETTINGS;
+type ValueOf<S> = S extends Setting<infer T, infer D> ? T | D : never;
+
+/** The server's configuration: one field per setting, typed by its schema and default. */
+export type ServerConfig = { [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
+
+const KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** The default of a setting as the help text and the docs show it. */
+export function shownDefault(key: SettingKey): string {
+  const s: Setting<unknown, unknown> = SETTINGS[key];
+  return s.shown ?? String(s.fallback());
 }
 
-type LimitKey = {
-  [K in keyof ServerConfig]: ServerConfig[K] extends number ? K : never;
-}[keyof ServerConfig];
-
-/** One line per setting, for `conclave serve --help`. */
-export const CONFIG_HELP = `Settings (flag, environment variable, default):
-  --port N             CONCLAVE_PORT           8080 (0 = any free port)
-  --host ADDR          CONCLAVE_HOST           127.0.0.1
-  --data-dir DIR       CONCLAVE_DATA_DIR       ./data
-  --public-url URL     CONCLAVE_PUBLIC_URL     http://<host>:<port>
-  --media-address IP   CONCLAVE_MEDIA_ADDRESS  127.0.0.1
-  --media-ports A-B    CONCLAVE_MEDIA_PORTS    40000-40999
-  --sfu-workers N      CONCLAVE_SFU_WORKERS    min(2, CPUs)
-  --rekey-seconds N    CONCLAVE_REKEY_SECONDS  300
-  --log-level LEVEL    CONCLAVE_LOG_LEVEL      info (${LOG_LEVELS.join(', ')})
-  --trust-proxy VALUE  CONCLAVE_TRUST_PROXY    false (true, or a list of proxy addresses/CIDRs)
-  --sms-provider NAME  CONCLAVE_SMS_PROVIDER   console (codes in the log), or http
-  --sms-gateway-url URL  CONCLAVE_SMS_GATEWAY_URL  gateway for the http provider (POST {to, text})
-  --sms-gateway-token T  CONCLAVE_SMS_GATEWAY_TOKEN  Bearer token for the gateway (optional)
-  --phone-secret-file F  CONCLAVE_PHONE_SECRET_FILE  <data-dir>/phone-hmac.key
-  --phone-unlocks-per-year N  CONCLAVE_PHONE_UNLOCKS_PER_YEAR  3
-Limits (a network is an IPv4 /24 or an IPv6 /64):
-  --max-sockets-per-address N        CONCLAVE_MAX_SOCKETS_PER_ADDRESS        64
-  --max-sockets-per-network N        CONCLAVE_MAX_SOCKETS_PER_NETWORK        256
-  --joins-per-minute-per-address N   CONCLAVE_JOINS_PER_MINUTE_PER_ADDRESS   60
-  --joins-per-minute-per-network N   CONCLAVE_JOINS_PER_MINUTE_PER_NETWORK   240
-  --max-waiting N                    CONCLAVE_MAX_WAITING                    100 per meeting
-  --max-waiting-per-network N        CONCLAVE_MAX_WAITING_PER_NETWORK        20 per meeting
-  --max-send-buffer-bytes N          CONCLAVE_MAX_SEND_BUFFER_BYTES          4194304 (then dropped)
-  --resume-seconds N                 CONCLAVE_RESUME_SECONDS                 120 after a drop
-  --passcode-failures-per-network N  CONCLAVE_PASSCODE_FAILURES_PER_NETWORK  5 per meeting in 5 min
-  --passcode-failures-per-meeting N  CONCLAVE_PASSCODE_FAILURES_PER_MEETING  30 in 15 min, then locked`;
+/** `conclave serve --help`'s list of settings: per group, each flag, variable and default, then what it does. */
+export const CONFIG_HELP = ((): string => {
+  const flag = (k: SettingKey) => `--${SETTINGS[k].flag} ${SETTINGS[k].arg}`;
+  const flagWidth = Math.max(...KEYS.map((k) => flag(k).length));
+  const envWidth = Math.max(...KEYS.map((k) => SETTINGS[k].env.length));
+  const groups = Object.keys(SETTING_GROUPS) as (keyof typeof SETTING_GROUPS)[];
+  return groups
+    .map((group, i) => {
+      const lines = KEYS.filter((k) => SETTINGS[k].group === group).map(
+        (k) =>
+          `  ${flag(k).padEnd(flagWidth)}  ${SETTINGS[k].env.padEnd(envWidth)}  ${shownDefault(k)}\n` +
+          `      ${SETTINGS[k].description}`,
+      );
+      const title = SETTING_GROUPS[group] + (i === 0 ? ' (flag, environment variable, default)' : '');
+      return `${title}:\n${lines.join('\n')}`;
+    })
+    .join('\n');
+})();
 
 /**
  * Reads the configuration. `argv` holds only the flags (no node path, script or subcommand).
@@ -398,7 +486,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   try {
     const parsed = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }])),
+      options: Object.fromEntries(KEYS.map((k) => [SETTINGS[k].flag, { type: 'string' as const }])),
       strict: true,
       allowPositionals: false,
     });
@@ -407,8 +495,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
 
-  const read = <K extends keyof ServerConfig>(key: K): ServerConfig[K] => {
-    const s: Setting<K> = SETTINGS[key];
+  const read = (key: SettingKey): unknown => {
+    const s: Setting<unknown, unknown> = SETTINGS[key];
     const fromFlag = flags[s.flag];
     const fromEnv = env[s.env];
     const source =
@@ -428,33 +516,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     return result.data;
   };
 
-  const config: ServerConfig = {
-    port: read('port'),
-    host: read('host'),
-    dataDir: read('dataDir'),
-    publicUrl: read('publicUrl'),
-    mediaAddress: read('mediaAddress'),
-    mediaPorts: read('mediaPorts'),
-    sfuWorkers: read('sfuWorkers'),
-    rekeySeconds: read('rekeySeconds'),
-    logLevel: read('logLevel'),
-    trustProxy: read('trustProxy'),
-    smsProvider: read('smsProvider'),
-    smsGatewayUrl: read('smsGatewayUrl'),
-    smsGatewayToken: read('smsGatewayToken'),
-    phoneSecretFile: read('phoneSecretFile'),
-    phoneUnlocksPerYear: read('phoneUnlocksPerYear'),
-    maxSocketsPerAddress: read('maxSocketsPerAddress'),
-    maxSocketsPerNetwork: read('maxSocketsPerNetwork'),
-    joinsPerMinutePerAddress: read('joinsPerMinutePerAddress'),
-    joinsPerMinutePerNetwork: read('joinsPerMinutePerNetwork'),
-    maxWaiting: read('maxWaiting'),
-    maxWaitingPerNetwork: read('maxWaitingPerNetwork'),
-    maxSendBufferBytes: read('maxSendBufferBytes'),
-    resumeSeconds: read('resumeSeconds'),
-    passcodeFailuresPerNetwork: read('passcodeFailuresPerNetwork'),
-    passcodeFailuresPerMeeting: read('passcodeFailuresPerMeeting'),
-  };
+  // Each value comes from its own setting's schema or default, so it has that setting's type.
+  const config = Object.fromEntries(KEYS.map((k) => [k, read(k)])) as ServerConfig;
   if (config.smsProvider === 'http' && !config.smsGatewayUrl) {
     throw new ConfigError(
       'Invalid setting smsProvider (http): needs smsGatewayUrl (--sms-gateway-url or CONCLAVE_SMS_GATEWAY_URL)',

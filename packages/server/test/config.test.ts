@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/index.js';
+import { CONFIG_HELP, ConfigError, loadConfig } from '../src/index.js';
+import { SETTINGS, SETTING_GROUPS, shownDefault } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('has documented defaults', () => {
@@ -135,5 +136,63 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--prot', '80'], {})).toThrow(/--prot/);
     expect(() => loadConfig(['serve'], {})).toThrow(ConfigError);
     expect(() => loadConfig(['--port'], {})).toThrow(ConfigError);
+  });
+});
+
+describe('the settings table (SETTINGS) is the one definition', () => {
+  const keys = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
+
+  it('names flags and variables by one rule: the key in kebab case, CONCLAVE_ and the flag in upper snake case', () => {
+    for (const k of keys) {
+      const { flag, env } = SETTINGS[k];
+      expect(flag, k).toBe(k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+      expect(env, k).toBe(`CONCLAVE_${flag.toUpperCase().replace(/-/g, '_')}`);
+    }
+  });
+
+  it('gives ServerConfig one field per setting, each its default when nothing is set', () => {
+    const c = loadConfig([], {});
+    expect(Object.keys(c)).toEqual(keys);
+    for (const k of keys) expect(c[k], k).toEqual(SETTINGS[k].fallback());
+  });
+
+  it('reads every setting from its flag and from its variable (a value that fails names the setting and its source)', () => {
+    for (const k of keys) {
+      const { flag, env } = SETTINGS[k];
+      // Every schema refuses a blank value but trustProxy's (a blank is `false` there).
+      const bad = k === 'trustProxy' ? 'nonsense' : ' ';
+      expect(() => loadConfig([`--${flag}`, bad], {}), k).toThrow(
+        `Invalid setting ${k} (--${flag}="${bad}")`,
+      );
+      expect(() => loadConfig([], { [env]: bad }), k).toThrow(`Invalid setting ${k} (${env}="${bad}")`);
+    }
+  });
+
+  it('refuses a flag that is not in the table, as before', () => {
+    expect(() => loadConfig(['--max-waitin', '3'], {})).toThrow(ConfigError);
+    expect(() => loadConfig(['--max-waitin', '3'], {})).toThrow(/Unknown option '--max-waitin'/);
+    expect(() => loadConfig(['--help'], {})).toThrow(ConfigError);
+  });
+
+  it('lists every setting in `conclave serve --help`: flag, variable, default and description', () => {
+    const lines = CONFIG_HELP.split('\n');
+    for (const k of keys) {
+      const s = SETTINGS[k];
+      const i = lines.findIndex((l) => l.trimStart().startsWith(`--${s.flag} `));
+      expect(i, `--${s.flag} in the help`).toBeGreaterThanOrEqual(0);
+      expect(lines[i]!.split(/\s{2,}/).filter(Boolean)).toEqual([
+        `--${s.flag} ${s.arg}`,
+        s.env,
+        shownDefault(k),
+      ]);
+      expect(lines[i + 1]!.trim()).toBe(s.description);
+    }
+    // titles, and two lines per setting: nothing else
+    expect(lines.filter((l) => !l.startsWith(' '))).toEqual(
+      Object.values(SETTING_GROUPS).map(
+        (t, i) => `${t}${i === 0 ? ' (flag, environment variable, default)' : ''}:`,
+      ),
+    );
+    expect(lines).toHaveLength(keys.length * 2 + Object.keys(SETTING_GROUPS).length);
   });
 });
