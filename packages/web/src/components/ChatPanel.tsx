@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import type { MeetingSession, SessionSnapshot } from '../meeting/session.js';
+import type { MeetingSession } from '../meeting/session.js';
+import type { SessionSnapshot } from '../meeting/snapshot.js';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 

@@ -2,7 +2,8 @@ import { useState } from 'react';
 import type { Participant } from '@conclave/protocol';
 import { credentialLabel } from '../meeting/group-notices.js';
 import { mediaStatusText } from '../meeting/media-status-text.js';
-import type { MeetingSession, Person, SessionSnapshot, WaitingPerson } from '../meeting/session.js';
+import type { MeetingSession } from '../meeting/session.js';
+import type { Person, SessionSnapshot, WaitingPerson } from '../meeting/snapshot.js';
 
 /**
  * Who this person is, as far as this page can tell. In E2EE meetings: the key directory's verdict

@@ -1,5 +1,5 @@
 import type { GroupHealth } from '@conclave/client';
-import { e2eeStatus, type Person, type SessionSnapshot } from '../meeting/session.js';
+import { e2eeStatus, type Person, type SessionSnapshot } from '../meeting/snapshot.js';
 import { LockIcon } from './common.js';
 
 /** What the room's alert says while the encryption group is not healthy. */

@@ -1,5 +1,5 @@
 import type { LocalMedia } from '../media/local-media.js';
-import type { Person, RemoteStream, SessionSnapshot } from '../meeting/session.js';
+import type { Person, RemoteStream, SessionSnapshot } from '../meeting/snapshot.js';
 import { mediaStatusText } from '../meeting/media-status-text.js';
 import { VideoView } from './media.js';
 

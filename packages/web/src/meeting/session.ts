@@ -2,9 +2,6 @@ import {
   ConclaveClient,
   ConclaveError,
   KeyDirectory,
-  type ClientState,
-  type E2eeState,
-  type MediaStatus,
   type MemberVerification,
   type Person as SdkPerson,
 } from '@conclave/client';
@@ -12,152 +9,29 @@ import {
   BrowserE2ee,
   BrowserMediaTransport,
   detectE2eeApi,
-  type E2eeApi,
   type RemoteTrack,
   type WorkerStats,
 } from '@conclave/client/browser';
-import { fromBase64, type GroupMember, type MlsDevice } from '@conclave/crypto';
-import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
+import { fromBase64, type MlsDevice } from '@conclave/crypto';
+import type { MeetingInfo, Participant } from '@conclave/protocol';
 import { accountApi } from '../account/api.js';
 import { humanError, type HumanError } from '../errors.js';
 import { KeyFingerprints } from '../key-fingerprint.js';
 import type { LocalMedia } from '../media/local-media.js';
 import { publishTestView, testSwitches } from '../test-hooks.js';
 import { describeGroupChange, type GroupChange } from './group-notices.js';
+import { remoteStreams } from './remote-streams.js';
+import type {
+  ChatEntry,
+  DecryptIssue,
+  GroupNotice,
+  PasscodeLockout,
+  Person,
+  SessionSnapshot,
+  WaitingPerson,
+} from './snapshot.js';
 import { sampleStats, SPEAKER_HOLD_MS, SPEAKING_LEVEL, type InboundSample } from './stats.js';
-
-export interface ChatEntry {
-  id: number;
-  author: string;
-  /** self: sent from here; member: MLS-verified sender (E2EE); server: named by the server (standard). */
-  authorKind: 'self' | 'member' | 'server';
-  text: string;
-  sentAt: number;
-}
-
-/** One person as the panels and tiles show them: the SDK's `Person`, with display lookups added. */
-export interface Person {
-  /** Stable React key. */
-  key: string;
-  participantId: string | undefined;
-  displayName: string;
-  kind: 'user' | 'guest';
-  /**
-   * E2EE members only: the key directory's verdict on the MLS credential (a `user` credential
-   * whose key is registered on that account is `verified`). Undefined in standard meetings and
-   * for people outside the group, where only the server's `kind` is known.
-   */
-  verification: MemberVerification | undefined;
-  /** In the meeting's MLS group (E2EE): they hold the keys and can see and hear everything. */
-  inGroup: boolean;
-  /** E2EE members: their leaf in the MLS group. */
-  leafIndex: number | undefined;
-  /** E2EE members: the fingerprint of their MLS signature key (see key-fingerprint.ts), once computed. */
-  keyFingerprint: string | undefined;
-  role: Role | undefined;
-  audio: boolean;
-  video: boolean;
-  isSelf: boolean;
-  /** E2EE, others: what this page receives from them (the SDK's per-sender media status). */
-  media: MediaStatus | undefined;
-}
-
-export interface RemoteStream {
-  mid: string;
-  participantId: string;
-  source: MediaSource;
-  kind: 'audio' | 'video';
-  track: MediaStreamTrack;
-  /** Frames (video) or packets (audio) arrived in the last couple of seconds. */
-  flowing: boolean;
-  /**
-   * E2EE: who really sends this stream — the MLS leaf whose key decrypts its frames (the
-   * SFrame KID names the sender's leaf) and that member's name in the group (undefined when no
-   * member holds that leaf). Undefined until a frame decrypted, and in standard meetings.
-   */
-  sender: { leafIndex: number; displayName: string | undefined } | undefined;
-  /** The server's name for `participantId` (what it claims this stream is). */
-  claimedName: string | undefined;
-  /**
-   * E2EE: the frames decrypt under another member's key than the participant the server
-   * names (held for a second, so a stream the SFU just moved does not flicker).
-   */
-  mismatch: boolean;
-}
-
-/** A joiner in the waiting room, with what admitting them adds to the encryption group. */
-export interface WaitingPerson extends Participant {
-  /**
-   * E2EE: the key directory's verdict on the joiner's account claim for the key it will join
-   * with (`guest` for guests). Undefined in standard meetings, where only the server's `kind` is known.
-   */
-  verification: MemberVerification | undefined;
-  /** Fingerprint of the MLS signature key the joiner will be added with (E2EE), once computed. */
-  keyFingerprint: string | undefined;
-}
-
-/** A change to the encryption group as a sentence ("Alice added Gabi (guest)"). */
-export interface GroupNotice {
-  id: number;
-  text: string;
-  /** ms since the epoch. */
-  at: number;
-  /** The epoch the change created (decimal string). */
-  epoch: string;
-}
-
-export interface DecryptIssue {
-  participantId: string;
-  displayName: string;
-  failures: number;
-  /** Failed within the last few seconds. */
-  recent: boolean;
-}
-
-export interface SessionSnapshot {
-  state: ClientState;
-  meeting: MeetingInfo;
-  role: Role | undefined;
-  selfId: string | undefined;
-  /** E2EE: the MLS roster (whoever is shown can decrypt). Standard: the server's list. */
-  people: Person[];
-  /** E2EE: in the meeting according to the server but not in the MLS group (cannot decrypt). */
-  outsiders: Person[];
-  waiting: WaitingPerson[];
-  e2ee: E2eeState;
-  /** E2EE: every add and remove this page saw, oldest first (the last 100). */
-  groupNotices: GroupNotice[];
-  /** The group notices of the last few seconds (shown briefly in the room). */
-  groupToasts: GroupNotice[];
-  e2eeApi: E2eeApi | undefined;
-  chat: ChatEntry[];
-  remote: RemoteStream[];
-  /** participantId of the active speaker, or 'self'. */
-  activeSpeaker: string | undefined;
-  decryptIssues: DecryptIssue[];
-  framesDecrypted: number;
-  decryptFailures: number;
-  framesEncrypted: number;
-  /** A short message to announce (the host muted you, ...). */
-  notice: string | undefined;
-  /** Media could not start (with what to do); `media_capacity` stays until a rejoin. */
-  mediaError: HumanError | undefined;
-  /** Hosts and co-hosts: passcode entry is paused after too many wrong passcodes (until `until`, ms). */
-  passcodeLockout: PasscodeLockout | undefined;
-  /**
-   * While `lost` or `waiting`: the server refused this session's last join, which was a
-   * reconnect (the first join's refusal is thrown by `join()`). `resume_rejected` is the usual
-   * one: the SDK then joins afresh, so a meeting with a waiting room makes the participant wait
-   * for the host again.
-   */
-  refusal: HumanError | undefined;
-}
-
-export interface PasscodeLockout {
-  /** Milliseconds since the epoch. */
-  until: number;
-  failures: number;
-}
+import { testViewOf } from './test-view.js';
 
 export interface SessionOptions {
   meetingId: string;
@@ -178,11 +52,8 @@ export interface SessionAccount {
 }
 
 const POLL_MS = 500;
-const FLOWING_MS = 2000;
 const RECENT_FAILURE_MS = 5000;
 const NOTICE_MS = 6000;
-/** A stream's MLS sender must differ from the server's label this long before the tile says so. */
-const MISMATCH_HOLD_MS = 1000;
 const GROUP_NOTICES_KEPT = 100;
 const GROUP_TOASTS_SHOWN = 3;
 
@@ -560,41 +431,14 @@ export class MeetingSession {
     );
     const now = Date.now();
     const e2ee = meeting.mode === 'e2ee';
-    const rosterByLeaf = new Map(roster.map((m) => [m.leafIndex, m]));
-    const serverNames = new Map(participants.map((p) => [p.id, p.displayName]));
-    // The leaves of the member(s) the server's participant is (a reconnect briefly has two).
-    const leavesOf = new Map<string, Set<number>>();
-    for (const p of people) {
-      if (!p.participantId || p.leafIndex === undefined) continue;
-      const set = leavesOf.get(p.participantId) ?? new Set<number>();
-      set.add(p.leafIndex);
-      leavesOf.set(p.participantId, set);
-    }
-    const remote: RemoteStream[] = this.remoteTracks.flatMap((r) => {
-      if (!r.info) return [];
-      const sample = this.inbound.get(r.mid);
-      const flowing = sample !== undefined && now - sample.lastFrameAt < FLOWING_MS;
-      const proven = e2ee && r.transformId !== undefined ? this.crypto?.senderOf(r.transformId) : undefined;
-      const mismatch =
-        proven !== undefined &&
-        !(leavesOf.get(r.info.participantId)?.has(proven.leafIndex) ?? false) &&
-        now - Math.max(proven.since, r.infoSince) >= MISMATCH_HOLD_MS;
-      return [
-        {
-          mid: r.mid,
-          participantId: r.info.participantId,
-          source: r.info.source,
-          kind: r.kind,
-          track: r.track,
-          flowing,
-          sender: proven && {
-            leafIndex: proven.leafIndex,
-            displayName: rosterByLeaf.get(proven.leafIndex)?.identity.displayName,
-          },
-          claimedName: serverNames.get(r.info.participantId),
-          mismatch,
-        },
-      ];
+    const remote = remoteStreams({
+      tracks: this.remoteTracks,
+      lastFrameAt: (mid) => this.inbound.get(mid)?.lastFrameAt,
+      senderOf: e2ee ? (id) => this.crypto?.senderOf(id) : () => undefined,
+      people,
+      roster,
+      participants,
+      now,
     });
     const groupNotices: GroupNotice[] = this.groupChanges.map((g) => ({
       id: g.id,
@@ -635,7 +479,7 @@ export class MeetingSession {
       passcodeLockout: this.lockout && this.lockout.until > now ? this.lockout : undefined,
       refusal: c.state === 'lost' || c.state === 'waiting' ? this.joinRefusal : undefined,
     };
-    this.publishTestView(snapshot, meeting.mode === 'e2ee' ? roster : []);
+    publishTestView(testViewOf(snapshot, [...this.inbound.values()]));
     return snapshot;
   }
 
@@ -694,69 +538,6 @@ export class MeetingSession {
   private selfVideo(): boolean {
     return this.opts.local.cameraOn && this.opts.local.camera !== undefined;
   }
-
-  private publishTestView(s: SessionSnapshot, roster: GroupMember[]): void {
-    const ownLeaf = this.client.ownLeafIndex;
-    publishTestView({
-      state: s.state,
-      mode: s.meeting.mode,
-      participantId: s.selfId,
-      framesDecrypted: s.framesDecrypted,
-      decryptFailures: s.decryptFailures,
-      framesEncrypted: s.framesEncrypted,
-      securityCode: s.e2ee.securityCode,
-      membershipCode: s.e2ee.membershipCode,
-      epoch: s.e2ee.epoch === undefined ? undefined : String(s.e2ee.epoch),
-      e2eeActive: s.e2ee.active,
-      health: s.e2ee.health,
-      indicator: e2eeStatus(s),
-      groupNotices: s.groupNotices.map((n) => ({ text: n.text, epoch: n.epoch })),
-      roster: roster.map((m) => ({
-        leafIndex: m.leafIndex,
-        displayName: m.identity.displayName,
-        kind: m.identity.kind,
-        verification: this.directory.status(m),
-        isSelf: m.leafIndex === ownLeaf,
-      })),
-      people: [...s.people, ...s.outsiders].map((p) => ({
-        displayName: p.displayName,
-        isSelf: p.isSelf,
-        inGroup: p.inGroup,
-        media: p.media,
-      })),
-      inbound: [...this.inbound.values()].map((i) => ({
-        participantId: i.participantId,
-        source: i.source,
-        kind: i.kind,
-        framesDecoded: i.framesDecoded,
-        packetsReceived: i.packetsReceived,
-        bytesReceived: i.bytesReceived,
-        codec: i.codec,
-      })),
-      streams: s.remote.map((r) => ({
-        participantId: r.participantId,
-        source: r.source,
-        kind: r.kind,
-        flowing: r.flowing,
-        claimedName: r.claimedName,
-        senderLeaf: r.sender?.leafIndex,
-        senderName: r.sender?.displayName,
-        mismatch: r.mismatch,
-      })),
-    });
-  }
-}
-
-export type E2eeStatus = 'active' | 'pending' | 'alert' | 'standard';
-
-/**
- * What the E2EE indicator says. `alert` while the group is not one this page can vouch for (a
- * participant who left still holds the keys, or this page is out of sync): never green then.
- */
-export function e2eeStatus(s: Pick<SessionSnapshot, 'meeting' | 'e2ee'>): E2eeStatus {
-  if (s.meeting.mode === 'standard') return 'standard';
-  if (s.e2ee.health !== 'ok') return 'alert';
-  return s.e2ee.active ? 'active' : 'pending';
 }
 
 /** A random device id per join (guests get a fresh MLS identity per meeting anyway). */

@@ -8,7 +8,8 @@ import { ParticipantsPanel } from '../components/ParticipantsPanel.js';
 import { E2eeIndicator, HEALTH_ALERT, SecurityPanel } from '../components/SecurityPanel.js';
 import { VideoGrid } from '../components/Tiles.js';
 import type { HumanError } from '../errors.js';
-import type { MeetingSession, PasscodeLockout, SessionSnapshot } from '../meeting/session.js';
+import type { MeetingSession } from '../meeting/session.js';
+import type { PasscodeLockout, SessionSnapshot } from '../meeting/snapshot.js';
 
 type Panel = 'participants' | 'chat' | 'security';
 

@@ -1,5 +1,5 @@
 import { ModeBadge } from '../components/common.js';
-import type { SessionSnapshot } from '../meeting/session.js';
+import type { SessionSnapshot } from '../meeting/snapshot.js';
 
 export function WaitingScreen({ snapshot, onLeave }: { snapshot: SessionSnapshot; onLeave: () => void }) {
   return (
