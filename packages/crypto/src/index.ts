@@ -1,3 +1,4 @@
+export { CryptoError } from './errors.js';
 export * from './sframe/index.js';
 export * from './mls/index.js';
 export * from './util/bytes.js';

@@ -7,11 +7,9 @@ export {
   type LogLevel,
 } from './config.js';
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger.js';
-export { startServer, type HubDeps, type StartServerOptions, type RunningServer } from './server.js';
-export type { SignalingHub } from './signaling-hub.js';
-export { PlaceholderHub } from './placeholder-hub.js';
 export { SIGNALING_PATH } from './ws-endpoint.js';
-export { buildHttpApp, HTTP_BODY_LIMIT, type HttpAppDeps } from './http/app.js';
+export { buildHttpApp, type HttpAppDeps } from './http/app.js';
+export { HTTP_BODY_LIMIT } from './http/errors.js';
 export { HOST_SECRET_HEADER } from './http/meeting-routes.js';
 export {
   TokenBucketLimiter,
@@ -32,6 +30,7 @@ export { migrateToLatest, appliedMigrations, MigrationError } from './store/migr
 export type { Db, DatabaseSchema } from './store/schema.js';
 export { SERVER_VERSION } from './version.js';
 export { startConclave, type ConclaveServer, type ConclaveStartOptions } from './conclave.js';
+export type { Storage } from './storage.js';
 export * from './accounts/index.js';
 export * from './verification/index.js';
 export * from './risk/index.js';

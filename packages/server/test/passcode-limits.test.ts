@@ -7,7 +7,7 @@ import {
   createDatabase,
   MeetingStore,
   migrateToLatest,
-  startServer,
+  startConclave,
   type Db,
 } from '../src/index.js';
 import { networkKeyForIp } from '../src/meeting-store/client-key.js';
@@ -270,24 +270,14 @@ describe('passcode limits per network and per meeting', () => {
     expect(() => new PasscodeLimiter(db, { failuresPerMeeting: 2.5 })).toThrow(RangeError);
   });
 
-  it('startServer passes the configured limits to the meeting store', async () => {
+  it('startConclave passes the configured limits to the meeting store', async () => {
     const dataDir = tempDir();
-    let captured: MeetingStore | undefined;
-    const server = await startServer(
+    const server = await startConclave(
       testConfig(dataDir.path, { passcodeFailuresPerNetwork: 1, passcodeFailuresPerMeeting: 2 }),
-      {
-        logger: memoryLogger().logger,
-        webRoot: null,
-        meetingStore: { now: clock.now },
-        createHub: ({ store: s }) => {
-          captured = s;
-          return { handleConnection: (socket) => socket.close(), close: async () => undefined };
-        },
-      },
+      { media: false, logger: memoryLogger().logger, webRoot: null, meetingStore: { now: clock.now } },
     );
     try {
-      const s = captured;
-      if (!s) throw new Error('no store');
+      const s = server.storage.meetings;
       const { meeting } = await s.create(req({ passcode: PASSCODE }));
       expect(await s.checkPasscode(meeting.id, 'a-guess', '198.51.100.1')).toBe('wrong');
       expect(await s.checkPasscode(meeting.id, PASSCODE, '198.51.100.2')).toBe('rate_limited');

@@ -1,11 +1,13 @@
 import { AccountApi } from '@conclave/client';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { healthResponse, parseServerMessage } from '@conclave/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { healthResponse } from '@conclave/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { startServer, type HubDeps, type RunningServer, type SignalingHub } from '../src/index.js';
+import { startConclave, type ConclaveServer, type ConclaveStartOptions } from '../src/index.js';
+import { attachWebSocketEndpoint } from '../src/ws-endpoint.js';
 import { memoryLogger, tempDir, testConfig } from './helpers.js';
 
 /** Messages are queued from the start: a hub may send before the client's `open` handler returns. */
@@ -42,7 +44,49 @@ function closed(ws: WebSocket): Promise<number> {
   });
 }
 
-describe('startServer', () => {
+/** Files of `dir` this process holds open (the SQLite database and its WAL and shared memory). */
+function openFilesUnder(dir: string): string[] {
+  const open: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(dir)) open.push(target);
+    } catch {
+      // closed meanwhile (e.g. the fd of readdirSync itself)
+    }
+  }
+  return open;
+}
+
+/** Pids of this process's children that run the SFU worker. */
+function sfuWorkerPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent pid (after the command, which is in parentheses).
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) !== process.pid || state === 'Z') continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('sfu/worker/main.ts'))
+        pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** `{part, msg}` of the composition root's "part opened" / "part closed" log lines. */
+function partLog(lines: string[]): string[] {
+  return lines
+    .map((l) => JSON.parse(l) as { part?: string; msg?: string })
+    .filter((l) => l.part !== undefined && (l.msg === 'part opened' || l.msg === 'part closed'))
+    .map((l) => `${l.msg === 'part opened' ? 'opened' : 'closed'} ${l.part}`);
+}
+
+/** The whole service without media workers (`media: false`), as most server tests run it. */
+describe('startConclave', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.reverse()) await c();
@@ -51,12 +95,13 @@ describe('startServer', () => {
 
   async function start(
     dataDir: string,
-    options: Parameters<typeof startServer>[1] = {},
-  ): Promise<RunningServer> {
-    const server = await startServer(testConfig(dataDir), {
+    options: ConclaveStartOptions = {},
+  ): Promise<ConclaveServer<undefined>> {
+    const server = await startConclave(testConfig(dataDir), {
       logger: memoryLogger().logger,
       webRoot: null,
       ...options,
+      media: false,
     });
     cleanups.push(() => server.close());
     return server;
@@ -81,17 +126,15 @@ describe('startServer', () => {
     expect(created.joinUrl).toBe(`${server.url}/m/${created.meeting.id}`);
   });
 
-  it('answers on /ws through the placeholder hub', async () => {
+  it('answers on /ws through the meeting hub, and closes its sockets with 1001', async () => {
     const server = await start(dir());
     const ws = await openSocket(`${server.url.replace('http', 'ws')}/ws`);
-    ws.send(JSON.stringify({ v: 1, type: 'ping' }));
-    const reply = parseServerMessage(await nextMessage(ws));
-    expect(reply).toEqual({
-      ok: true,
-      value: { v: 1, type: 'error', code: 'internal_error', message: 'signaling not available' },
-    });
+    ws.send(JSON.stringify({ v: 1, type: 'ping', t: 7 }));
+    expect(JSON.parse(await nextMessage(ws))).toMatchObject({ v: 1, type: 'pong', t: 7 });
     ws.send('not even json');
-    expect(JSON.parse(await nextMessage(ws))).toMatchObject({ type: 'error', code: 'internal_error' });
+    expect(JSON.parse(await nextMessage(ws))).toMatchObject({ type: 'error', code: 'bad_request' });
+    ws.send(JSON.stringify({ v: 1, type: 'chat', text: 'hello' }));
+    expect(JSON.parse(await nextMessage(ws))).toMatchObject({ type: 'error', code: 'not_joined' });
     const code = closed(ws);
     await server.close();
     expect(await code).toBe(1001);
@@ -105,61 +148,40 @@ describe('startServer', () => {
     ws.close();
   });
 
-  it('closes sockets that send frames above the signaling limit, even if the hub ignores errors', async () => {
-    // A hub that adds no 'error' listener: the endpoint's own listener keeps the process alive.
-    const server = await start(dir(), {
-      createHub: () => ({ handleConnection: () => undefined, close: async () => undefined }),
-    });
-    const ws = await openSocket(`${server.url.replace('http', 'ws')}/ws`);
-    const code = closed(ws);
-    ws.send(Buffer.alloc(2 * 1024 * 1024 + 1, 0x61));
-    expect(await code).toBe(1009);
-  });
-
-  it('hands connections to the hub from the factory and closes it', async () => {
+  it('hands connections to the hub and closes the hub before its sockets', async () => {
     const events: string[] = [];
-    let deps: HubDeps | undefined;
-    const server = await start(dir(), {
-      createHub: async (d) => {
-        deps = d;
-        const hub: SignalingHub = {
-          handleConnection(socket, info) {
-            events.push(`connection from ${info.ip}`);
-            socket.send('hello');
-          },
-          async close() {
-            events.push('hub closed');
-          },
-        };
-        return hub;
-      },
+    const server = await start(dir());
+    expect(server.storage.externalSender.publicKey.length).toBe(32);
+    expect(await server.storage.meetings.get('nosuchmeeting')).toBeUndefined();
+    const take = server.hub.handleConnection.bind(server.hub);
+    vi.spyOn(server.hub, 'handleConnection').mockImplementation((socket, info) => {
+      events.push(`connection from ${info.ip}`);
+      take(socket, info);
     });
-    expect(deps?.externalSender.publicKey.length).toBe(32);
-    expect(deps?.config.port).toBe(0);
-    expect(await deps?.store.get('nosuchmeeting')).toBeUndefined();
+    const closeHub = server.hub.close.bind(server.hub);
+    vi.spyOn(server.hub, 'close').mockImplementation(async () => {
+      events.push('hub closed');
+      await closeHub();
+    });
     const ws = await openSocket(`${server.url.replace('http', 'ws')}/ws`);
-    expect(await nextMessage(ws)).toBe('hello');
-    const code = closed(ws);
+    ws.send(JSON.stringify({ v: 1, type: 'ping' }));
+    expect(JSON.parse(await nextMessage(ws))).toMatchObject({ type: 'pong' });
+    const code = closed(ws).then((c) => events.push(`socket closed ${c}`));
     await server.close();
     await server.close(); // idempotent
-    expect(await code).toBe(1001);
-    expect(events).toEqual(['connection from 127.0.0.1', 'hub closed']);
+    await code;
+    expect(events).toEqual(['connection from 127.0.0.1', 'hub closed', 'socket closed 1001']);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
 
   it('keeps the external-sender key across restarts', async () => {
     const dataDir = dir();
-    const keys: Uint8Array[] = [];
-    const createHub = (d: HubDeps): SignalingHub => {
-      keys.push(d.externalSender.publicKey);
-      return { handleConnection: () => undefined, close: async () => undefined };
-    };
-    const first = await start(dataDir, { createHub });
+    const first = await start(dataDir);
+    const key = Buffer.from(first.storage.externalSender.publicKey);
     await first.close();
-    const second = await start(dataDir, { createHub });
+    const second = await start(dataDir);
     await second.close();
-    expect(keys).toHaveLength(2);
-    expect(Buffer.from(keys[1] ?? [])).toEqual(Buffer.from(keys[0] ?? []));
+    expect(Buffer.from(second.storage.externalSender.publicKey)).toEqual(key);
   });
 
   it('keeps meetings across restarts', async () => {
@@ -201,13 +223,91 @@ describe('startServer', () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
-    const port = (blocker.address() as { port: number }).port;
+    const port = (blocker.address() as AddressInfo).port;
     const dataDir = dir();
+    const log = memoryLogger();
     await expect(
-      startServer(testConfig(dataDir, { port }), { logger: memoryLogger().logger, webRoot: null }),
+      startConclave(testConfig(dataDir, { port }), { media: false, logger: log.logger, webRoot: null }),
     ).rejects.toThrow(/EADDRINUSE/);
-    // The database was closed again: a new server can open it.
+    // Every part was opened before listening failed, and each was closed again, the last first.
+    expect(partLog(log.lines)).toEqual([
+      'opened storage',
+      'opened HTTP',
+      'opened signaling',
+      'closed signaling',
+      'closed HTTP',
+      'closed storage',
+    ]);
+    expect(openFilesUnder(dataDir)).toEqual([]);
     const server = await start(dataDir);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+/** The whole service with its SFU worker (about a second per start). */
+describe('startConclave with media', () => {
+  it('opens store, SFU, HTTP and signaling, and closes them the other way round, also when start-up fails', async () => {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    try {
+      const d = tempDir();
+      cleanups.push(d.remove);
+      const config = testConfig(d.path, { sfuWorkers: 1 });
+
+      const log = memoryLogger();
+      const server = await startConclave(config, { loopbackOnly: true, logger: log.logger, webRoot: null });
+      cleanups.push(() => server.close());
+      const workers = sfuWorkerPids();
+      expect(workers).toHaveLength(1);
+      expect(openFilesUnder(d.path).length).toBeGreaterThan(0);
+      await server.close();
+      expect(sfuWorkerPids()).toEqual([]);
+      expect(openFilesUnder(d.path)).toEqual([]);
+      const order = ['storage', 'SFU', 'HTTP', 'signaling'];
+      expect(partLog(log.lines)).toEqual([
+        ...order.map((p) => `opened ${p}`),
+        ...order.reverse().map((p) => `closed ${p}`),
+      ]);
+
+      // The same start with the port taken: listening is the last step, so every part was open.
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+      const failedLog = memoryLogger();
+      await expect(
+        startConclave(
+          { ...config, port: (blocker.address() as AddressInfo).port },
+          { loopbackOnly: true, logger: failedLog.logger, webRoot: null },
+        ),
+      ).rejects.toThrow(/EADDRINUSE/);
+      expect(partLog(failedLog.lines)).toEqual(partLog(log.lines));
+      expect(sfuWorkerPids()).toEqual([]);
+      expect(openFilesUnder(d.path)).toEqual([]);
+    } finally {
+      for (const c of cleanups.reverse()) await c();
+    }
+  });
+});
+
+describe('the signaling endpoint', () => {
+  it('closes sockets that send frames above the signaling limit, even if the hub ignores errors', async () => {
+    const http = createHttpServer();
+    // A hub that adds no 'error' listener: the endpoint's own listener keeps the process alive.
+    const endpoint = attachWebSocketEndpoint({
+      server: http,
+      logger: memoryLogger().logger,
+      trustProxy: false,
+      publicUrl: undefined,
+      onConnection: () => undefined,
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const ws = await openSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`);
+      const code = closed(ws);
+      ws.send(Buffer.alloc(2 * 1024 * 1024 + 1, 0x61));
+      expect(await code).toBe(1009);
+    } finally {
+      await endpoint.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
   });
 });

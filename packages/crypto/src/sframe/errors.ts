@@ -1,3 +1,5 @@
+import { CryptoError } from '../errors.js';
+
 /**
  * Typed errors for the SFrame implementation. Callers switch on `code`, never on the message:
  * messages are for logs and may change.
@@ -12,13 +14,10 @@ export type SFrameErrorCode =
   | 'bad_input'
   | 'unsupported_suite';
 
-export class SFrameError extends Error {
-  readonly code: SFrameErrorCode;
-
+export class SFrameError extends CryptoError<SFrameErrorCode> {
   constructor(code: SFrameErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'SFrameError';
-    this.code = code;
   }
 }
 

@@ -13,6 +13,7 @@
  * unknown suite) is a failure with a message, never an exception. Only text that is not JSON, or
  * JSON whose top level is not an object, throws VectorFileError.
  */
+import { CryptoError } from '../errors.js';
 import { aeadDecrypt, aeadEncrypt, importAeadKey, splitCtrHmacKey } from './aead.js';
 import { concatBytes, fromHex, toHex } from '../util/bytes.js';
 import { SFrameKeyRing, SFrameSender, computeNonce } from './context.js';
@@ -28,9 +29,9 @@ export interface VectorReport {
 }
 
 /** The vector file as a whole is unusable (not JSON, or not an object). */
-export class VectorFileError extends Error {
+export class VectorFileError extends CryptoError<'bad_vector_file'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('bad_vector_file', message, options);
     this.name = 'VectorFileError';
   }
 }

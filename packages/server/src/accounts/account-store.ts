@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AccountRole, DeviceKey, Plan } from '@conclave/protocol';
+import { CodedError, ERROR_CATALOGUE, type AccountRole, type DeviceKey, type Plan } from '@conclave/protocol';
 import type { Db, UsersTable } from '../store/schema.js';
 
 /** An account as the server code sees it (never with its password hash or TOTP secret). */
@@ -41,9 +41,10 @@ export function randomToken(): string {
 export const SESSION_TTL_MS = 30 * 86_400_000;
 export const STEP_UP_TTL_MS = 5 * 60_000;
 
-export class EmailTakenError extends Error {
+/** A second account for an e-mail (a sign-up that lost the race): 409 `email_taken`. */
+class EmailTakenError extends CodedError {
   constructor() {
-    super('an account with this e-mail exists');
+    super('email_taken', ERROR_CATALOGUE.email_taken.message);
     this.name = 'EmailTakenError';
   }
 }

@@ -1,4 +1,4 @@
-import type { DeviceKey, ErrorCode } from '@conclave/protocol';
+import type { DeviceKey } from '@conclave/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -17,7 +17,8 @@ import {
   type VerificationSettings,
 } from '../verification/service.js';
 import { createSmsProvider, type SmsProvider } from '../verification/sms.js';
-import { sendError } from '../http/errors.js';
+import fastifyCookie from '@fastify/cookie';
+import { replyError, type Refusal } from '../http/errors.js';
 import { AccountStore, type AccountUser } from './account-store.js';
 import { AuthCookies } from './cookies.js';
 import { PasswordHasher } from './passwords.js';
@@ -25,8 +26,8 @@ import { checkTotp } from './totp.js';
 
 /** Everything tests (and later operators) may replace. */
 export interface AccountsOptions {
-  /** The server's database. Without it the accounts open their own connection to `config.dataDir`. */
-  db?: Db;
+  /** The server's database. */
+  db: Db;
   /** Clock in milliseconds for sessions, codes, limits and the risk windows. */
   now?: () => number;
   passwordScrypt?: ScryptParams;
@@ -39,15 +40,7 @@ export interface AccountsOptions {
 }
 
 export type GateResult =
-  | { ok: true; assessment: RiskAssessment }
-  | { ok: false; status: number; code: ErrorCode; message: string; assessment: RiskAssessment };
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Accounts, sessions and the risk engine (accounts/accounts.ts). */
-    accounts: Accounts;
-  }
-}
+  { ok: true; assessment: RiskAssessment } | ({ ok: false; assessment: RiskAssessment } & Refusal);
 
 /**
  * Failed sign-in steps (passwords, TOTP codes) of one account within the risk engine's failure
@@ -63,9 +56,11 @@ const SIGNED_IN_ACTION_MESSAGES: Record<'verification_start' | 'meeting_create',
 
 /**
  * Accounts, sessions, CSRF, device keys, TOTP, the risk engine and the phone verification, as
- * one object the HTTP routes (and the meeting API) use. Made by `registerAccounts`.
+ * one object the HTTP routes (the accounts, verification and meeting APIs) and the signaling
+ * endpoint (who is signed in on a WebSocket) use. Made by `openAccounts` (api.ts).
  */
 export class Accounts {
+  readonly db: Db;
   readonly store: AccountStore;
   readonly events: AuthEventLog;
   readonly risk: RiskService;
@@ -74,14 +69,15 @@ export class Accounts {
   readonly verification: VerificationService;
   readonly now: () => number;
   private signer: Promise<BlindSigner> | undefined;
+  private sweep: NodeJS.Timeout | undefined;
   private readonly current = new WeakMap<FastifyRequest, Promise<AccountUser | undefined>>();
 
   constructor(
-    readonly db: Db,
     config: ServerConfig,
     readonly logger: Logger,
-    options: AccountsOptions = {},
+    options: AccountsOptions,
   ) {
+    const db = (this.db = options.db);
     this.now = options.now ?? Date.now;
     this.store = new AccountStore(db, this.now);
     this.events = new AuthEventLog(db, this.now);
@@ -102,6 +98,22 @@ export class Accounts {
       this.now,
     );
     if (options.blindSigner) this.signer = Promise.resolve(options.blindSigner);
+  }
+
+  /** Expired codes (number hash and expiry) go within a minute even when nobody asks for one. */
+  startSweeping(): void {
+    this.sweep ??= setInterval(() => {
+      this.verification.store
+        .purgeExpired()
+        .catch((err: unknown) => this.logger.error({ err }, 'purging codes failed'));
+    }, 60_000);
+    this.sweep.unref();
+  }
+
+  /** Stops the sweep. */
+  close(): void {
+    clearInterval(this.sweep);
+    this.sweep = undefined;
   }
 
   /** The verification-token key (made and stored on first use). */
@@ -127,8 +139,14 @@ export class Accounts {
   /** The signed-in account, or undefined after answering 401 `unauthenticated`. */
   async requireUser(req: FastifyRequest, reply: FastifyReply): Promise<AccountUser | undefined> {
     const user = await this.currentUser(req);
-    if (!user) void sendError(reply, 401, 'unauthenticated', 'sign in first');
+    if (!user) void replyError(reply, 'unauthenticated');
     return user;
+  }
+
+  /** The account signed in by a raw Cookie header (a signaling upgrade's), or undefined. */
+  async userIdForCookieHeader(header: string | undefined): Promise<string | undefined> {
+    const session = header ? this.cookies.sessionFrom(fastifyCookie.parse(header)) : undefined;
+    return session ? (await this.store.userForSession(session))?.id : undefined;
   }
 
   /** The directory entry clients check MLS credentials against. */
@@ -145,7 +163,7 @@ export class Accounts {
    * The risk check of a signed-in action (`verification_start`, `meeting_create`): scores it,
    * asks for the TOTP code on step-up (`totp` is the code the client sent, if any), and logs the
    * decision in `auth_events`. The meeting API calls it before creating a meeting and answers
-   * a refusal with `refuse(reply, result)` (accounts/http.ts).
+   * a refusal with `replyError(reply, result.code, result.message)` (status from the catalogue).
    */
   async gate(
     req: FastifyRequest,
@@ -167,7 +185,6 @@ export class Accounts {
       await log('denied');
       return {
         ok: false,
-        status: 403,
         code: 'risk_denied',
         message: riskMessage(what, assessment),
         assessment,
@@ -178,7 +195,6 @@ export class Accounts {
         await log('step_up');
         return {
           ok: false,
-          status: 401,
           code: 'step_up_required',
           message: `${what} needs a code from your authenticator app: send it as "totp"`,
           assessment,
@@ -186,13 +202,12 @@ export class Accounts {
       }
       if (await this.tooManyFailures(user.id)) {
         await log('rate_limited');
-        return { ok: false, status: 429, code: 'rate_limited', message: TOO_MANY_FAILURES, assessment };
+        return { ok: false, code: 'rate_limited', message: TOO_MANY_FAILURES, assessment };
       }
       if (!(await this.acceptTotp(user.id, totp))) {
         await log('wrong_totp');
         return {
           ok: false,
-          status: 401,
           code: 'invalid_totp',
           message: 'wrong authenticator code',
           assessment,

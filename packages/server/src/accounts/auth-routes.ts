@@ -8,8 +8,8 @@ import {
   type StepUpResponse,
 } from '@conclave/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from '../http/errors.js';
-import { STEP_UP_TTL_MS, EmailTakenError, toAccountUser, type AccountUser } from './account-store.js';
+import { replyError } from '../http/errors.js';
+import { STEP_UP_TTL_MS, toAccountUser, type AccountUser } from './account-store.js';
 import { riskMessage, TOO_MANY_FAILURES, type Accounts } from './accounts.js';
 import { meBody, parseJson } from './http.js';
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
@@ -19,14 +19,15 @@ const STEP_UP_ATTEMPTS = 5;
 
 /**
  * Sign-up, sign-in (with the TOTP step-up), sign-out, password change, `/api/me`, TOTP
- * enrolment. Every POST needs the CSRF header (cookies.ts).
+ * enrolment, on the accounts API (paths below its prefix `/api`). Every POST needs the CSRF
+ * header (cookies.ts).
  *
  * Sign-in order: the risk engine scores the attempt first, so a denial costs no scrypt and says
  * nothing about the password; then the password; then, on step-up, a ticket for
  * `/api/auth/signin/totp`. An unknown e-mail takes as long as a wrong password and counts as a
  * failure of the network.
  */
-export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): void {
+export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
   const { store, cookies, events, passwords } = accounts;
   const csrf = { preHandler: cookies.csrfGuard };
 
@@ -51,19 +52,19 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     return reply.code(status).send(meBody(user, csrfToken));
   }
 
-  app.get('/api/auth/csrf', async (req, reply) => {
+  app.get('/auth/csrf', async (req, reply) => {
     const csrfToken = cookies.csrf(req) ?? cookies.issueCsrf(reply);
     return reply.send({ v: PROTOCOL_VERSION, csrfToken });
   });
 
-  app.get('/api/me', async (req, reply) => {
+  app.get('/me', async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const csrfToken = cookies.csrf(req) ? undefined : cookies.issueCsrf(reply);
     return reply.send(meBody(user, csrfToken));
   });
 
-  app.post('/api/auth/signup', csrf, async (req, reply) => {
+  app.post('/auth/signup', csrf, async (req, reply) => {
     const body = parseJson(signupRequest, req, reply);
     if (!body) return reply;
     const deviceHash = cookies.deviceHash(req, reply);
@@ -71,30 +72,21 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     const assessment = await accounts.risk.assess('signup', { email: body.email, deviceHash, ipPrefix });
     if (assessment.decision !== 'allow') {
       await events.record({ userId: null, action: 'signup', outcome: 'denied', ipPrefix, assessment });
-      return sendError(reply, 403, 'risk_denied', riskMessage('the sign-up', assessment));
+      return replyError(reply, 'risk_denied', riskMessage('the sign-up', assessment));
     }
-    if (await store.rowByEmail(body.email)) {
-      return sendError(reply, 409, 'email_taken', 'an account with this e-mail exists; sign in instead');
-    }
-    let user: AccountUser;
-    try {
-      user = await store.create({
-        email: body.email,
-        passwordHash: await passwords.hash(body.password),
-        displayName: body.displayName,
-      });
-    } catch (err) {
-      if (err instanceof EmailTakenError) {
-        return sendError(reply, 409, 'email_taken', 'an account with this e-mail exists; sign in instead');
-      }
-      throw err;
-    }
+    if (await store.rowByEmail(body.email)) return replyError(reply, 'email_taken');
+    // A sign-up racing this one for the e-mail throws EmailTakenError: 409 from the error handler.
+    const user = await store.create({
+      email: body.email,
+      passwordHash: await passwords.hash(body.password),
+      displayName: body.displayName,
+    });
     await events.record({ userId: user.id, action: 'signup', outcome: 'ok', ipPrefix, assessment });
     req.log.info({ userId: user.id }, 'account created');
     return startSession(req, reply, user, deviceHash, ipPrefix, 201);
   });
 
-  app.post('/api/auth/signin', csrf, async (req, reply) => {
+  app.post('/auth/signin', csrf, async (req, reply) => {
     const body = parseJson(signinRequest, req, reply);
     if (!body) return reply;
     const deviceHash = cookies.deviceHash(req, reply);
@@ -105,7 +97,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     const userId = user?.id ?? null;
     if (assessment.decision === 'deny') {
       await events.record({ userId, action: 'signin', outcome: 'denied', ipPrefix, assessment });
-      return sendError(reply, 403, 'risk_denied', riskMessage('this sign-in', assessment));
+      return replyError(reply, 'risk_denied', riskMessage('this sign-in', assessment));
     }
     const passwordOk = row
       ? await passwords.verify(body.password, row.password_hash)
@@ -113,7 +105,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     if (!user || !passwordOk) {
       const outcome = user ? 'wrong_password' : 'unknown_account';
       await events.record({ userId, action: 'signin', outcome, ipPrefix, assessment });
-      return sendError(reply, 401, 'invalid_credentials', 'wrong e-mail or password');
+      return replyError(reply, 'invalid_credentials');
     }
     if (assessment.decision === 'step_up') {
       // The engine asks for a step-up only when the account has a second factor (engine.ts).
@@ -131,7 +123,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     return startSession(req, reply, user, deviceHash, ipPrefix, 200);
   });
 
-  app.post('/api/auth/signin/totp', csrf, async (req, reply) => {
+  app.post('/auth/signin/totp', csrf, async (req, reply) => {
     const body = parseJson(signinTotpRequest, req, reply);
     if (!body) return reply;
     const deviceHash = cookies.deviceHash(req, reply);
@@ -139,9 +131,8 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     const ticket = await store.takeStepUpAttempt(body.ticket, STEP_UP_ATTEMPTS);
     // A ticket works only in the browser (device cookie) that passed the password.
     if (!ticket || ticket.deviceHash !== deviceHash) {
-      return sendError(
+      return replyError(
         reply,
-        401,
         'unauthenticated',
         'this sign-in has expired or used up its attempts; sign in again',
       );
@@ -149,30 +140,29 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     const user = await store.byId(ticket.userId);
     if (!user || !(await accounts.acceptTotp(user.id, body.code))) {
       await events.record({ userId: ticket.userId, action: 'signin_totp', outcome: 'wrong_totp', ipPrefix });
-      return sendError(reply, 401, 'invalid_totp', 'wrong authenticator code');
+      return replyError(reply, 'invalid_totp');
     }
     if (!(await store.deleteStepUpTicket(body.ticket))) {
-      return sendError(reply, 401, 'unauthenticated', 'this sign-in was already completed; sign in again');
+      return replyError(reply, 'unauthenticated', 'this sign-in was already completed; sign in again');
     }
     await events.record({ userId: user.id, action: 'signin_totp', outcome: 'ok', ipPrefix });
     return startSession(req, reply, user, deviceHash, ipPrefix, 200);
   });
 
-  app.post('/api/auth/signout', csrf, async (req, reply) => {
+  app.post('/auth/signout', csrf, async (req, reply) => {
     const session = cookies.session(req);
     if (session) await store.deleteSession(session);
     cookies.clearSession(reply);
     return reply.send({ v: PROTOCOL_VERSION, ok: true });
   });
 
-  app.post('/api/auth/password', csrf, async (req, reply) => {
+  app.post('/auth/password', csrf, async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(passwordChangeRequest, req, reply);
     if (!body) return reply;
     const ipPrefix = accounts.ipPrefix(req);
-    if (await accounts.tooManyFailures(user.id))
-      return sendError(reply, 429, 'rate_limited', TOO_MANY_FAILURES);
+    if (await accounts.tooManyFailures(user.id)) return replyError(reply, 'rate_limited', TOO_MANY_FAILURES);
     const row = await store.rowById(user.id);
     if (!row || !(await passwords.verify(body.currentPassword, row.password_hash))) {
       await events.record({
@@ -181,7 +171,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
         outcome: 'wrong_password',
         ipPrefix,
       });
-      return sendError(reply, 401, 'invalid_credentials', 'the current password is wrong');
+      return replyError(reply, 'invalid_credentials', 'the current password is wrong');
     }
     await store.setPassword(user.id, await passwords.hash(body.newPassword));
     // Every session ends (a thief's too); this browser gets a new one.
@@ -191,13 +181,12 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     return reply.send({ v: PROTOCOL_VERSION, ok: true });
   });
 
-  app.post('/api/auth/totp/enroll', csrf, async (req, reply) => {
+  app.post('/auth/totp/enroll', csrf, async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     if (user.totpEnabled) {
-      return sendError(
+      return replyError(
         reply,
-        409,
         'totp_already_enabled',
         'an authenticator app is enrolled already; disable it first',
       );
@@ -207,30 +196,28 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
     return reply.send({ v: PROTOCOL_VERSION, secret, otpauthUri: totpUri(secret, user.email) });
   });
 
-  app.post('/api/auth/totp/confirm', csrf, async (req, reply) => {
+  app.post('/auth/totp/confirm', csrf, async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(totpCodeRequest, req, reply);
     if (!body) return reply;
     const row = await store.rowById(user.id);
     if (!row?.totp_pending_secret) {
-      return sendError(reply, 409, 'totp_not_enrolled', 'start with POST /api/auth/totp/enroll');
+      return replyError(reply, 'totp_not_enrolled', 'start with POST /api/auth/totp/enroll');
     }
     const step = await checkTotp(row.totp_pending_secret, body.code, accounts.now(), null);
-    if (step === undefined) return sendError(reply, 400, 'invalid_totp', 'wrong authenticator code');
+    if (step === undefined) return replyError(reply, 'invalid_totp_enrolment');
     await store.enableTotp(user.id, row.totp_pending_secret, step);
     return reply.send(meBody({ ...user, totpEnabled: true }));
   });
 
-  app.post('/api/auth/totp/disable', csrf, async (req, reply) => {
+  app.post('/auth/totp/disable', csrf, async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(totpCodeRequest, req, reply);
     if (!body) return reply;
-    if (!user.totpEnabled)
-      return sendError(reply, 409, 'totp_not_enrolled', 'no authenticator app is enrolled');
-    if (await accounts.tooManyFailures(user.id))
-      return sendError(reply, 429, 'rate_limited', TOO_MANY_FAILURES);
+    if (!user.totpEnabled) return replyError(reply, 'totp_not_enrolled');
+    if (await accounts.tooManyFailures(user.id)) return replyError(reply, 'rate_limited', TOO_MANY_FAILURES);
     if (!(await accounts.acceptTotp(user.id, body.code))) {
       await events.record({
         userId: user.id,
@@ -238,7 +225,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts): vo
         outcome: 'wrong_totp',
         ipPrefix: accounts.ipPrefix(req),
       });
-      return sendError(reply, 401, 'invalid_totp', 'wrong authenticator code');
+      return replyError(reply, 'invalid_totp');
     }
     await store.disableTotp(user.id);
     return reply.send(meBody({ ...user, totpEnabled: false }));

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import { CSRF_HEADER } from '@conclave/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from '../http/errors.js';
+import { replyError } from '../http/errors.js';
 import { randomToken, SESSION_TTL_MS, sha256 } from './account-store.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -108,9 +108,8 @@ export class AuthCookies {
       header.length === cookie.length &&
       timingSafeEqual(Buffer.from(header), Buffer.from(cookie));
     if (!ok) {
-      return sendError(
+      return replyError(
         reply,
-        403,
         'csrf_failed',
         `missing or wrong ${CSRF_HEADER} header: send the value of the ${this.names.csrf} cookie (GET /api/auth/csrf sets one)`,
       );

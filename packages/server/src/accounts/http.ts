@@ -1,7 +1,7 @@
-import { parseBody, PROTOCOL_VERSION, type ErrorCode, type MeResponse } from '@conclave/protocol';
+import { parseBody, PROTOCOL_VERSION, type MeResponse } from '@conclave/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { sendError } from '../http/errors.js';
+import { replyError } from '../http/errors.js';
 import type { AccountUser } from './account-store.js';
 import { hostingEntitlement } from './entitlement.js';
 
@@ -13,29 +13,15 @@ export function parseJson<T>(
 ): T | undefined {
   const body = req.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    void sendError(
-      reply,
-      400,
-      'bad_request',
-      'the body must be a JSON object (content-type: application/json)',
-    );
+    void replyError(reply, 'bad_request', 'the body must be a JSON object (content-type: application/json)');
     return undefined;
   }
   const parsed = parseBody(schema, body);
   if (!parsed.ok) {
-    void sendError(reply, 400, parsed.code, parsed.message);
+    void replyError(reply, parsed.code, parsed.message);
     return undefined;
   }
   return parsed.value;
-}
-
-/** An error answer with an optional Retry-After. */
-export function refuse(
-  reply: FastifyReply,
-  r: { status: number; code: ErrorCode; message: string; retryAfterSeconds?: number },
-): FastifyReply {
-  if (r.retryAfterSeconds !== undefined) reply.header('retry-after', String(r.retryAfterSeconds));
-  return sendError(reply, r.status, r.code, r.message);
 }
 
 export function meBody(user: AccountUser, csrfToken?: string): MeResponse {

@@ -1,5 +1,4 @@
 export { Accounts, riskMessage, type AccountsOptions, type GateResult } from './accounts.js';
-export { registerAccounts } from './register.js';
 export {
   AccountStore,
   SESSION_TTL_MS,
@@ -9,6 +8,6 @@ export {
 } from './account-store.js';
 export { AuthCookies } from './cookies.js';
 export { hostingEntitlement } from './entitlement.js';
-export { refuse as sendRefusal, meBody } from './http.js';
+export { meBody } from './http.js';
 export { PASSWORD_SCRYPT, PasswordHasher } from './passwords.js';
 export { adminAuthEvents, adminSetPlan, adminSetRole } from './admin.js';

@@ -1,23 +1,18 @@
 import type { AddressInfo } from 'node:net';
-import { ProtocolError, type ErrorCode, type healthResponse } from '@conclave/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { z } from 'zod';
-import type { AccountsOptions } from '../accounts/accounts.js';
-import { registerAccounts } from '../accounts/register.js';
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Accounts, AccountsOptions } from '../accounts/accounts.js';
+import { accountsApi, openAccounts } from '../accounts/api.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MeetingStore } from '../meeting-store/meeting-store.js';
 import type { MediaPoolStatus } from '../sfu/port-pool.js';
-import { SERVER_VERSION } from '../version.js';
-import { sendError, statusForCode } from './errors.js';
-import { registerMeetingRoutes } from './meeting-routes.js';
+import { verificationApi } from '../verification/routes.js';
+import { HTTP_BODY_LIMIT, replyNoRoute, setErrorAnswers } from './errors.js';
+import { healthApi } from './health.js';
+import { meetingsApi } from './meeting-routes.js';
 import { DEFAULT_CREATE_MEETING_LIMIT, TokenBucketLimiter, type TokenBucketOptions } from './rate-limit.js';
-import { DEFAULT_WEB_ROOT, registerWebApp } from './web-app.js';
-
-type HealthResponse = z.infer<typeof healthResponse>;
-
-/** Largest HTTP request body. API bodies are a few hundred bytes; signaling uses the WebSocket. */
-export const HTTP_BODY_LIMIT = 64 * 1024;
+import { DEFAULT_WEB_ROOT, webApp } from './web-app.js';
 
 export interface HttpAppDeps {
   config: ServerConfig;
@@ -28,38 +23,56 @@ export interface HttpAppDeps {
   /** Meeting creation limit per client (see rate-limit.ts). */
   createMeetingLimit?: TokenBucketOptions;
   /** Accounts, phone verification and risk engine (accounts/accounts.ts); tests inject clocks etc. */
-  accounts?: AccountsOptions;
+  accounts: AccountsOptions;
   /** The SFU's media-port pool for /healthz (`media`); without it the field is absent. */
   mediaStatus?: () => MediaPoolStatus;
 }
 
-/** Error codes Fastify raises before a handler runs, with a message of ours. */
-const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'bad_request', message: 'the body is not valid JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: {
-    code: 'bad_request',
-    message: 'the body is empty but content-type is application/json',
-  },
-  FST_ERR_CTP_BODY_TOO_LARGE: {
-    code: 'message_too_large',
-    message: `the body is larger than ${HTTP_BODY_LIMIT} bytes`,
-  },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'bad_request', message: 'the body must be application/json' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    code: 'bad_request',
-    message: 'content-length does not match the body',
-  },
-};
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The accounts service the APIs share (sessions, CSRF, risk gate); set on the root. */
+    accounts: Accounts;
+  }
+}
 
-function isFastifyError(err: unknown): err is FastifyError {
-  return err instanceof Error && typeof (err as Partial<FastifyError>).code === 'string';
+interface ApiOptions {
+  accounts: Accounts;
+  store: MeetingStore;
+  publicUrl: () => string;
+  createLimiter: TokenBucketLimiter;
 }
 
 /**
- * The HTTP API as a Fastify instance (not listening: `server.ts` listens, tests may `inject`).
- * Every error, including Fastify's own (malformed JSON, too large, wrong content type) and
- * unknown routes, answers with the protocol's `errorResponse` shape; nothing answers a bad
- * request with a 500.
+ * Everything under `/api`: the meeting, accounts and verification APIs, each its own plugin with
+ * its prefix. API answers carry secrets (the host secret at creation) and live state, so this
+ * context marks every answer `no-store`, including its own no-route answers (a catch-all, so
+ * that the web app's wildcard never answers an `/api` path).
+ */
+const api: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+  await app.register(meetingsApi, {
+    prefix: '/meetings',
+    store: opts.store,
+    accounts: opts.accounts,
+    publicUrl: opts.publicUrl,
+    createLimiter: opts.createLimiter,
+  });
+  await app.register(accountsApi, { accounts: opts.accounts });
+  await app.register(verificationApi, { prefix: '/verification', accounts: opts.accounts });
+  app.all('/*', replyNoRoute);
+  app.setNotFoundHandler(replyNoRoute);
+};
+
+/**
+ * The HTTP app as a Fastify instance, not listening (the composition root, conclave.ts, listens;
+ * tests may `inject`). The root holds what every answer shares: the error answers (errors.ts:
+ * every error, Fastify's own and unknown routes included, has the protocol's `errorResponse`
+ * shape; nothing answers a bad request with a 500), two security headers, the cookie parser and
+ * the `accounts` decorator. The parts are encapsulated plugins with their prefixes — `/healthz`,
+ * `/api` (meetings, accounts, verification) and the web app at `/` — so the order they are
+ * registered in does not matter and their hooks stay inside them.
  */
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
   const { config, logger } = deps;
@@ -71,10 +84,33 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     // Clients may send `?` or a trailing slash by accident; ids never contain them.
     routerOptions: { ignoreTrailingSlash: true },
   });
-  const startedAt = Date.now();
   // JSON only. text/plain is a CORS "simple" content type: a page on another site could POST it
   // without a preflight, so it must not reach the API as a body.
   app.removeContentTypeParser('text/plain');
+  setErrorAnswers(app);
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+  let accounts: Accounts | undefined;
+  try {
+    await app.register(fastifyCookie);
+    const opened = (accounts = await openAccounts(config, logger, deps.accounts));
+    app.decorate('accounts', opened);
+    app.addHook('onClose', async () => opened.close());
+    await registerParts(app, deps, opened);
+    return app;
+  } catch (err) {
+    // A plugin that failed to register may make close() fail too: what was opened is closed anyway.
+    accounts?.close();
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function registerParts(app: FastifyInstance, deps: HttpAppDeps, accounts: Accounts): Promise<void> {
+  const { config } = deps;
+  const startedAt = Date.now();
 
   /** Configured public URL, or the address this app listens on (the actual port for --port 0). */
   const publicUrl = (): string => {
@@ -84,52 +120,15 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     return `http://${urlHost(config.host)}:${port}`;
   };
 
-  app.addHook('onSend', async (req, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    // API answers carry secrets (the host secret at creation) and live state: never cache them.
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
-  });
-
-  app.setErrorHandler((err: unknown, req, reply) => {
-    if (err instanceof ProtocolError) {
-      return sendError(reply, statusForCode(err.code), err.code, err.message);
-    }
-    if (
-      isFastifyError(err) &&
-      err.statusCode !== undefined &&
-      err.statusCode >= 400 &&
-      err.statusCode < 500
-    ) {
-      const known = FASTIFY_ERRORS[err.code];
-      return sendError(reply, err.statusCode, known?.code ?? 'bad_request', known?.message ?? err.message);
-    }
-    req.log.error({ err }, 'request failed');
-    return sendError(reply, 500, 'internal_error', 'internal error');
-  });
-
-  app.setNotFoundHandler((req, reply) => {
-    // No `not_found` code in the protocol yet: `bad_request` with status 404.
-    return sendError(reply, 404, 'bad_request', `no route for ${req.method} ${req.url.split('?')[0] ?? ''}`);
-  });
-
-  app.get('/healthz', async (): Promise<HealthResponse> => ({
-    status: 'ok' as const,
-    version: SERVER_VERSION,
-    uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-    ...(deps.mediaStatus ? { media: deps.mediaStatus() } : {}),
-  }));
-
-  // Before the meeting routes, so they can use `app.accounts` (sessions, entitlement, risk).
-  await registerAccounts(app, { config, logger, ...deps.accounts });
-  registerMeetingRoutes(app, {
+  await app.register(healthApi, { prefix: '/healthz', startedAt, mediaStatus: deps.mediaStatus });
+  await app.register(api, {
+    prefix: '/api',
+    accounts,
     store: deps.store,
     publicUrl,
     createLimiter: new TokenBucketLimiter(deps.createMeetingLimit ?? DEFAULT_CREATE_MEETING_LIMIT),
   });
-
-  await registerWebApp(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
-  return app;
+  await app.register(webApp, { root: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot });
 }
 
 /** A host as it goes in a URL: IPv6 in brackets, the wildcard addresses as loopback. */

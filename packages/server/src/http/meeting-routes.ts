@@ -7,19 +7,21 @@ import {
   type MeetingInfo,
   type ParseResult,
 } from '@conclave/protocol';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { Accounts } from '../accounts/accounts.js';
 import { hostingEntitlement } from '../accounts/entitlement.js';
-import { refuse } from '../accounts/http.js';
 import { clientKeyForIp } from '../meeting-store/client-key.js';
 import type { MeetingStore } from '../meeting-store/meeting-store.js';
-import { sendError } from './errors.js';
+import { replyError } from './errors.js';
 import type { TokenBucketLimiter } from './rate-limit.js';
 
 export const HOST_SECRET_HEADER = 'x-host-secret';
 
-interface MeetingRouteDeps {
+interface MeetingsApiOptions {
   store: MeetingStore;
+  /** Sessions, CSRF and the risk gate of meeting creation. */
+  accounts: Accounts;
   /** The base of meeting links, without a trailing slash. */
   publicUrl: () => string;
   createLimiter: TokenBucketLimiter;
@@ -43,10 +45,11 @@ function parseJsonObject<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: u
  * The meetings API. Creating a meeting needs a signed-in account with the hosting entitlement
  * for the mode (accounts/entitlement.ts), passes the risk engine (`meeting_create`) and is rate
  * limited per client; the host secret returned at creation is what authorises changes. Bodies are validated
- * with the protocol package's schemas; every error is an `errorResponse`.
+ * with the protocol package's schemas; every error is an `errorResponse`. Registered with the
+ * prefix `/api/meetings`.
  */
-export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDeps): void {
-  const { store } = deps;
+export const meetingsApi: FastifyPluginAsync<MeetingsApiOptions> = async (app, deps) => {
+  const { store, accounts } = deps;
 
   const meetingBody = (meeting: MeetingInfo) => ({ v: PROTOCOL_VERSION, meeting });
 
@@ -58,31 +61,30 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDe
   ): Promise<MeetingInfo | undefined> {
     const meeting = await store.get(req.params.id);
     if (!meeting) {
-      sendError(reply, 404, 'unknown_meeting', 'no such meeting');
+      replyError(reply, 'unknown_meeting');
       return undefined;
     }
     if (hostOnly) {
       const secret = req.headers[HOST_SECRET_HEADER];
       if (typeof secret !== 'string' || !(await store.checkHostSecret(meeting.id, secret))) {
-        sendError(reply, 403, 'forbidden', `the ${HOST_SECRET_HEADER} header is missing or wrong`);
+        replyError(reply, 'forbidden', `the ${HOST_SECRET_HEADER} header is missing or wrong`);
         return undefined;
       }
     }
     return meeting;
   }
 
-  app.post('/api/meetings', { preHandler: app.accounts.cookies.csrfGuard }, async (req, reply) => {
+  app.post('/', { preHandler: accounts.cookies.csrfGuard }, async (req, reply) => {
     const parsed = parseJsonObject(createMeetingRequest, req.body);
-    if (!parsed.ok) return sendError(reply, 400, parsed.code, parsed.message);
-    const user = await app.accounts.currentUser(req);
+    if (!parsed.ok) return replyError(reply, parsed.code, parsed.message);
+    const user = await accounts.currentUser(req);
     const entitlement = hostingEntitlement(user);
     if (!user || !entitlement.standard) {
-      return sendError(reply, 401, 'unauthenticated', 'sign in to host a meeting; guests can join meetings');
+      return replyError(reply, 'unauthenticated', 'sign in to host a meeting; guests can join meetings');
     }
     if (parsed.value.mode === 'e2ee' && !entitlement.e2ee) {
-      return sendError(
+      return replyError(
         reply,
-        403,
         'e2ee_not_entitled',
         'end-to-end encrypted meetings need a paid plan or the one-time phone check of a free account (Account → Unlock E2EE); standard meetings need neither',
       );
@@ -90,16 +92,15 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDe
     // Only valid requests spend a token: a client fixing its body is not punished.
     const limit = deps.createLimiter.take(clientKeyForIp(req.ip));
     if (!limit.ok) {
-      reply.header('retry-after', String(limit.retryAfterSeconds));
-      return sendError(
+      return replyError(
         reply,
-        429,
         'rate_limited',
         `too many meetings created from this address; try again in ${limit.retryAfterSeconds} s`,
+        limit,
       );
     }
-    const gate = await app.accounts.gate(req, reply, 'meeting_create', user, parsed.value.totp);
-    if (!gate.ok) return refuse(reply, gate);
+    const gate = await accounts.gate(req, reply, 'meeting_create', user, parsed.value.totp);
+    if (!gate.ok) return replyError(reply, gate.code, gate.message, gate);
     const { meeting, hostSecret } = await store.create(parsed.value, user.id);
     const base = deps.publicUrl();
     const body: CreateMeetingResponse = {
@@ -114,16 +115,16 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDe
     return reply.code(201).send(body);
   });
 
-  app.get('/api/meetings/:id', async (req: IdRequest, reply) => {
+  app.get('/:id', async (req: IdRequest, reply) => {
     const meeting = await loadMeeting(req, reply, false);
     return meeting ? reply.send(meetingBody(meeting)) : reply;
   });
 
-  app.patch('/api/meetings/:id', async (req: IdRequest, reply) => {
+  app.patch('/:id', async (req: IdRequest, reply) => {
     const meeting = await loadMeeting(req, reply, true);
     if (!meeting) return reply;
     const parsed = parseJsonObject(updateMeetingRequest, req.body);
-    if (!parsed.ok) return sendError(reply, 400, parsed.code, parsed.message);
+    if (!parsed.ok) return replyError(reply, parsed.code, parsed.message);
     // An ended meeting throws ProtocolError('meeting_ended'): 409 from the error handler.
     const updated = await store.update(meeting.id, parsed.value);
     req.log.info(
@@ -133,11 +134,11 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: MeetingRouteDe
     return reply.send(meetingBody(updated));
   });
 
-  app.post('/api/meetings/:id/end', async (req: IdRequest, reply) => {
+  app.post('/:id/end', async (req: IdRequest, reply) => {
     const meeting = await loadMeeting(req, reply, true);
     if (!meeting) return reply;
     const ended = await store.end(meeting.id);
     req.log.info({ meetingId: meeting.id }, 'meeting ended');
     return reply.send(meetingBody(ended));
   });
-}
+};

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
 /** `packages/web/dist` of this repository (the Vite build of the browser app). */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -22,13 +22,14 @@ The API is at <code>/api</code>, the health check at <code>/healthz</code>.</p>
 const APP_PAGES = ['/m/*', '/signin', '/signup', '/account', '/account/*'];
 
 /**
- * Serves the browser app from `webRoot` when that folder holds a build: its files as they are,
- * and `index.html` for every client-side route (APP_PAGES). Without a build, `/` and those
+ * The browser app, registered at the root: when `root` holds a build, its files as they are
+ * (`@fastify/static`, whose `reply.sendFile` stays inside this plugin) and `index.html` for
+ * every client-side route (APP_PAGES). Without a build (`root` null or not built), `/` and those
  * paths answer with a short page that says so.
  */
-export async function registerWebApp(app: FastifyInstance, webRoot: string | null): Promise<void> {
-  if (webRoot && existsSync(`${webRoot}/index.html`)) {
-    await app.register(fastifyStatic, { root: webRoot, wildcard: true, index: 'index.html' });
+export const webApp: FastifyPluginAsync<{ root: string | null }> = async (app, { root }) => {
+  if (root && existsSync(`${root}/index.html`)) {
+    await app.register(fastifyStatic, { root, wildcard: true, index: 'index.html' });
     for (const path of APP_PAGES) app.get(path, (_req, reply) => reply.sendFile('index.html'));
     return;
   }
@@ -36,4 +37,4 @@ export async function registerWebApp(app: FastifyInstance, webRoot: string | nul
     reply.type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
   app.get('/', notBuilt);
   for (const path of APP_PAGES) app.get(path, notBuilt);
-}
+};

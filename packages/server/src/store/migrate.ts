@@ -1,12 +1,14 @@
 import { Migrator, type Kysely, type MigrationResult } from 'kysely';
+import { CodedError } from '@conclave/protocol';
 import { MIGRATIONS } from './migrations/index.js';
 
-export class MigrationError extends Error {
+/** A migration failed, or the database is newer than this code: the server does not start. */
+export class MigrationError extends CodedError {
   constructor(
     message: string,
     readonly results: MigrationResult[],
   ) {
-    super(message);
+    super('internal_error', message);
     this.name = 'MigrationError';
   }
 }

@@ -10,7 +10,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import { VERIFICATION_TOKEN_SUITE } from '@conclave/protocol';
+import { CodedError, VERIFICATION_TOKEN_SUITE } from '@conclave/protocol';
 import type { Db } from '../store/schema.js';
 
 /**
@@ -25,9 +25,10 @@ const PSS_SALT_LENGTH = 48;
 
 export const BLIND_RSA_KEY_NAME = `verification_token:${VERIFICATION_TOKEN_SUITE}`;
 
-export class BlindSignError extends Error {
+/** Input the signer refuses, or a faulty signature: a 500 `internal_error` whose text is only logged. */
+export class BlindSignError extends CodedError {
   constructor(message: string) {
-    super(message);
+    super('internal_error', message);
     this.name = 'BlindSignError';
   }
 }

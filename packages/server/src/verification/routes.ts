@@ -10,11 +10,11 @@ import {
   type VerificationKeyResponse,
   type VerificationStartResponse,
 } from '@conclave/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Accounts } from '../accounts/accounts.js';
 import { hostingEntitlement } from '../accounts/entitlement.js';
-import { meBody, parseJson, refuse } from '../accounts/http.js';
-import { sendError } from '../http/errors.js';
+import { meBody, parseJson } from '../accounts/http.js';
+import { replyError } from '../http/errors.js';
 import { TokenBucketLimiter } from '../http/rate-limit.js';
 import { checkPhoneNumber } from './phone.js';
 
@@ -33,16 +33,17 @@ const DAY_MS = 86_400_000;
  *    server checks the signature, records the token id against double spending, and unlocks
  *    E2EE hosting on the account. The blinding hides which check the token came from.
  *
- * Nothing here logs the number, its hash or the account next to a verification.
+ * Nothing here logs the number, its hash or the account next to a verification. Registered with
+ * the prefix `/api/verification`.
  */
-export function registerVerificationRoutes(app: FastifyInstance, accounts: Accounts): void {
+export const verificationApi: FastifyPluginAsync<{ accounts: Accounts }> = async (app, { accounts }) => {
   const { verification, cookies, store } = accounts;
   const settings = verification.settings;
   const csrf = { preHandler: cookies.csrfGuard };
   const startLimiter = new TokenBucketLimiter({ ...settings.startsPerNetwork, now: accounts.now });
   const checkLimiter = new TokenBucketLimiter({ ...settings.checksPerNetwork, now: accounts.now });
 
-  app.get('/api/verification/key', async (_req, reply) => {
+  app.get('/key', async (_req, reply) => {
     const signer = await accounts.blindSigner();
     const body: VerificationKeyResponse = {
       v: PROTOCOL_VERSION,
@@ -54,40 +55,42 @@ export function registerVerificationRoutes(app: FastifyInstance, accounts: Accou
     return reply.send(body);
   });
 
-  app.post('/api/verification/start', csrf, async (req, reply) => {
+  app.post('/start', csrf, async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(verificationStartRequest, req, reply);
     if (!body) return reply;
     if (hostingEntitlement(user).e2ee) {
-      return sendError(reply, 409, 'already_verified', 'this account can host E2EE meetings already');
+      return replyError(reply, 'already_verified');
     }
     const phone = checkPhoneNumber(body.phoneNumber, body.country);
-    if (!phone.ok) return sendError(reply, 400, phone.code, phone.message);
+    if (!phone.ok) return replyError(reply, phone.code, phone.message);
 
     const byNetwork = startLimiter.take(accounts.ipPrefix(req));
     if (!byNetwork.ok) {
-      return refuse(reply, {
-        status: 429,
-        code: 'rate_limited',
-        message: `too many phone checks from this network; try again in ${byNetwork.retryAfterSeconds} s`,
-        retryAfterSeconds: byNetwork.retryAfterSeconds,
-      });
+      return replyError(
+        reply,
+        'rate_limited',
+        `too many phone checks from this network; try again in ${byNetwork.retryAfterSeconds} s`,
+        byNetwork,
+      );
     }
     const started = await accounts.events.countForUser(user.id, 'verification_start', 'ok', DAY_MS);
     if (started >= settings.startsPerAccountPerDay) {
-      return refuse(reply, {
-        status: 429,
-        code: 'rate_limited',
-        message: 'this account asked for too many codes today; try again tomorrow',
-        retryAfterSeconds: 3600,
-      });
+      return replyError(
+        reply,
+        'rate_limited',
+        'this account asked for too many codes today; try again tomorrow',
+        {
+          retryAfterSeconds: 3600,
+        },
+      );
     }
     const gate = await accounts.gate(req, reply, 'verification_start', user, body.totp);
-    if (!gate.ok) return refuse(reply, gate);
+    if (!gate.ok) return replyError(reply, gate.code, gate.message, gate);
 
     const result = await verification.start(phone.e164);
-    if (!result.ok) return refuse(reply, result);
+    if (!result.ok) return replyError(reply, result.code, result.message, result);
     const answer: VerificationStartResponse = {
       v: PROTOCOL_VERSION,
       verificationId: result.verificationId,
@@ -101,25 +104,25 @@ export function registerVerificationRoutes(app: FastifyInstance, accounts: Accou
   // No CSRF guard and no cookie read: the request carries no ambient authority (the secret is
   // the code and the verification id), so clients send it without cookies (`credentials:
   // 'omit'`) and nothing in it ties it to the account or the browser's device cookie.
-  app.post('/api/verification/check', async (req, reply) => {
+  app.post('/check', async (req, reply) => {
     const body = parseJson(verificationCheckRequest, req, reply);
     if (!body) return reply;
     const byNetwork = checkLimiter.take(accounts.ipPrefix(req));
     if (!byNetwork.ok) {
-      return refuse(reply, {
-        status: 429,
-        code: 'rate_limited',
-        message: `too many code checks from this network; try again in ${byNetwork.retryAfterSeconds} s`,
-        retryAfterSeconds: byNetwork.retryAfterSeconds,
-      });
+      return replyError(
+        reply,
+        'rate_limited',
+        `too many code checks from this network; try again in ${byNetwork.retryAfterSeconds} s`,
+        byNetwork,
+      );
     }
     const signer = await accounts.blindSigner();
     const blinded = Buffer.from(body.blindedMessage, 'base64');
     const invalid = signer.invalidBlindedMessage(blinded);
-    if (invalid) return sendError(reply, 400, 'bad_request', `blindedMessage: ${invalid}`);
+    if (invalid) return replyError(reply, 'bad_request', `blindedMessage: ${invalid}`);
     // Signed before the code is consumed; a fault in signing throws (500) and keeps the code.
     const result = await verification.check(body.verificationId, body.code, () => signer.blindSign(blinded));
-    if (!result.ok) return refuse(reply, result);
+    if (!result.ok) return replyError(reply, result.code, result.message, result);
     const answer: VerificationCheckResponse = {
       v: PROTOCOL_VERSION,
       keyId: signer.keyId,
@@ -128,15 +131,14 @@ export function registerVerificationRoutes(app: FastifyInstance, accounts: Accou
     return reply.send(answer);
   });
 
-  app.post('/api/verification/redeem', csrf, async (req, reply) => {
+  app.post('/redeem', csrf, async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(verificationRedeemRequest, req, reply);
     if (!body) return reply;
     if (hostingEntitlement(user).e2ee) {
-      return sendError(
+      return replyError(
         reply,
-        409,
         'already_verified',
         'this account can host E2EE meetings already; keep the token',
       );
@@ -149,13 +151,13 @@ export function registerVerificationRoutes(app: FastifyInstance, accounts: Accou
       message.length !== VERIFICATION_TOKEN_MESSAGE_BYTES ||
       !signer.verify(message, signature)
     ) {
-      return sendError(reply, 400, 'invalid_token', 'this verification token is not valid');
+      return replyError(reply, 'invalid_token');
     }
     const tokenId = createHash('sha256').update(message).digest('base64url');
     if (!(await verification.store.spendToken(tokenId, signer.keyId))) {
-      return sendError(reply, 409, 'token_spent', 'this verification token was already redeemed');
+      return replyError(reply, 'token_spent');
     }
     await store.markPhoneVerified(user.id);
     return reply.send(meBody({ ...user, phoneVerified: true }));
   });
-}
+};

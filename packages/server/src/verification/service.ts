@@ -1,5 +1,5 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { ErrorCode } from '@conclave/protocol';
+import type { Refusal as HttpRefusal } from '../http/errors.js';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../http/rate-limit.js';
 import type { Db } from '../store/schema.js';
 import type { PhoneHasher } from './phone-secret.js';
@@ -44,13 +44,8 @@ export const DEFAULT_VERIFICATION_SETTINGS: VerificationSettings = {
 
 const CODE_DIGITS = 6;
 
-export type Refusal = {
-  ok: false;
-  status: number;
-  code: ErrorCode;
-  message: string;
-  retryAfterSeconds?: number;
-};
+/** A refused start or check: the code (its HTTP status is the catalogue's) and a sentence. */
+export type Refusal = { ok: false } & HttpRefusal;
 export type StartResult =
   | {
       ok: true;
@@ -62,8 +57,8 @@ export type StartResult =
   | Refusal;
 export type CheckResult<T> = { ok: true; value: T } | Refusal;
 
-function refuse(status: number, code: ErrorCode, message: string, retryAfterSeconds?: number): Refusal {
-  return { ok: false, status, code, message, retryAfterSeconds };
+function refuse(code: HttpRefusal['code'], message: string, retryAfterSeconds?: number): Refusal {
+  return { ok: false, code, message, retryAfterSeconds };
 }
 
 /**
@@ -96,17 +91,11 @@ export class VerificationService {
       const waitMs = Date.parse(pending.resend_after) - this.now();
       if (waitMs > 0) {
         const wait = Math.ceil(waitMs / 1000);
-        return refuse(
-          429,
-          'rate_limited',
-          `a code was just sent to this number; ask again in ${wait} s`,
-          wait,
-        );
+        return refuse('rate_limited', `a code was just sent to this number; ask again in ${wait} s`, wait);
       }
     }
     if ((await this.store.unlocksThisYear(numberHash)) >= s.unlocksPerYear) {
       return refuse(
-        403,
         'phone_quota_exceeded',
         `this number has already unlocked ${s.unlocksPerYear} accounts this year; use another number`,
       );
@@ -114,7 +103,6 @@ export class VerificationService {
     const take = this.numberLimiter.take(numberHash);
     if (!take.ok) {
       return refuse(
-        429,
         'rate_limited',
         `too many codes were sent to this number; try again in ${take.retryAfterSeconds} s`,
         take.retryAfterSeconds,
@@ -144,7 +132,7 @@ export class VerificationService {
     } catch (err) {
       await this.store.delete(id);
       if (err instanceof SmsDeliveryError) {
-        return refuse(502, 'sms_failed', `the code could not be sent: ${err.message}; try again later`);
+        return refuse('sms_failed', `the code could not be sent: ${err.message}; try again later`);
       }
       throw err;
     }
@@ -165,7 +153,6 @@ export class VerificationService {
   async check<T>(verificationId: string, code: string, issue: () => T): Promise<CheckResult<T>> {
     const s = this.settings;
     const expired = refuse(
-      410,
       'verification_expired',
       'this code has expired or does not exist; ask for a new one',
     );
@@ -175,7 +162,7 @@ export class VerificationService {
       await this.store.delete(verificationId);
       return expired;
     }
-    const tooMany = refuse(429, 'too_many_attempts', 'too many wrong codes; ask for a new code');
+    const tooMany = refuse('too_many_attempts', 'too many wrong codes; ask for a new code');
     if (row.attempts >= s.maxAttempts) return tooMany;
     const taken = await this.store.takeAttempt(verificationId, s.maxAttempts);
     if (!taken) return tooMany;
@@ -185,7 +172,6 @@ export class VerificationService {
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
       const left = s.maxAttempts - taken.attempts;
       return refuse(
-        400,
         'wrong_code',
         left > 0 ? `wrong code; ${left} attempts left` : 'wrong code; no attempts left, ask for a new code',
       );
@@ -194,7 +180,6 @@ export class VerificationService {
     if (!(await this.store.delete(verificationId))) return expired;
     if (!(await this.store.addUnlock(taken.number_hash, s.unlocksPerYear))) {
       return refuse(
-        403,
         'phone_quota_exceeded',
         `this number has already unlocked ${s.unlocksPerYear} accounts this year; use another number`,
       );

@@ -1,3 +1,4 @@
+import { CodedError } from '@conclave/protocol';
 import type { Logger } from '../logger.js';
 
 /** One SMS. `to` is E.164; it lives only in memory, for as long as `send` runs. */
@@ -17,9 +18,10 @@ export interface SmsProvider {
   send(message: SmsMessage): Promise<void>;
 }
 
-export class SmsDeliveryError extends Error {
+/** The provider could not send a code (`sms_failed`); the message says why, for the log. */
+export class SmsDeliveryError extends CodedError {
   constructor(message: string) {
-    super(message);
+    super('sms_failed', message);
     this.name = 'SmsDeliveryError';
   }
 }

@@ -9,8 +9,7 @@ import {
 import { accountClientOptions, nodeWebSocket, nodeWebSocketWithCookies } from '@conclave/client/node';
 import { MlsDevice } from '@conclave/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminSetPlan, createDatabase, startServer, type RunningServer } from '../../src/index.js';
-import { MeetingHub } from '../../src/meeting/index.js';
+import { adminSetPlan, createDatabase, startConclave, type ConclaveServer } from '../../src/index.js';
 import { memoryLogger, tempDir, testConfig } from '../helpers.js';
 
 const PASSWORD = 'a long enough password';
@@ -38,7 +37,7 @@ async function refusal(p: Promise<unknown>): Promise<{ code: string; status: num
  * running server over real HTTP and WebSockets: signaling and MLS, no SFU.
  */
 describe('accounts in a running server, through the SDK', () => {
-  let server: RunningServer | undefined;
+  let server: ConclaveServer<undefined> | undefined;
   let dir: ReturnType<typeof tempDir> | undefined;
   const clients: ConclaveClient[] = [];
   afterEach(async () => {
@@ -50,11 +49,7 @@ describe('accounts in a running server, through the SDK', () => {
   async function start() {
     dir = tempDir('conclave-accounts-server-');
     const log = memoryLogger();
-    server = await startServer(testConfig(dir.path), {
-      logger: log.logger,
-      webRoot: null,
-      createHub: (deps) => new MeetingHub({ ...deps, logger: deps.logger.child({ component: 'hub' }) }),
-    });
+    server = await startConclave(testConfig(dir.path), { media: false, logger: log.logger, webRoot: null });
     return { url: server.url, log };
   }
 

@@ -10,7 +10,6 @@ import { RTCPeerConnection } from 'werift';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { botPeerConfig, syntheticOpusFrame, syntheticVp8Frame } from '@conclave/client/media';
 import { startConclave } from '../../src/conclave.js';
-import { startServer } from '../../src/server.js';
 import {
   MEDIA_PORTS_PER_PARTICIPANT,
   MediaCapacityError,
@@ -291,10 +290,14 @@ describe('/healthz and the media-port pool', () => {
     expect((await health())?.ports.used).toBe(0);
   });
 
-  it('startServer without an SFU has no media field', async () => {
+  it('startConclave without media workers has no media field', async () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
-    const server = await startServer(testConfig(dir.path), { logger: memoryLogger().logger, webRoot: null });
+    const server = await startConclave(testConfig(dir.path), {
+      media: false,
+      logger: memoryLogger().logger,
+      webRoot: null,
+    });
     cleanups.push(() => server.close());
     const body: unknown = await (await fetch(`${server.url}/healthz`)).json();
     expect(healthResponse.parse(body).status).toBe('ok');
