@@ -161,10 +161,11 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /**
- * The one base of our errors that carry a stable code (the server's, the protocol's and, with
- * `Code` widened, the SDK's `ConclaveError`). The HTTP API answers a thrown `CodedError` with its
- * code's catalogue status; anything else is an `internal_error`. `packages/crypto` imports nothing
- * of ours and has its own small base (`CryptoError`).
+ * The one base of our errors that carry a stable code (the protocol's and the server's). `Code`
+ * may be widened by a family with codes of its own. The HTTP API answers a thrown `CodedError`
+ * with its code's catalogue status, and anything else (a code that is not an ErrorCode
+ * included) with `internal_error`. `packages/crypto` imports nothing of ours and has its own
+ * small base (`CryptoError`).
  */
 export class CodedError<Code extends string = ErrorCode> extends Error {
   constructor(
