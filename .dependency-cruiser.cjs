@@ -68,6 +68,14 @@ module.exports = {
       to: { dependencyTypes: ['local'], dependencyTypesNot: ['aliased'], path: '^packages/' },
     },
     {
+      name: 'ts-mls-through-the-adapter',
+      severity: 'error',
+      comment:
+        'ts-mls (its index and its internal modules) is imported only by packages/crypto/src/mls/ts-mls.ts, the adapter whose pinned behaviours packages/crypto/test/ts-mls-adapter.test.ts checks. Tests may import ts-mls directly: the RFC 9420 vector tests run its primitives, and the attack tests build commits our API refuses to make.',
+      from: { pathNot: ['^packages/crypto/src/mls/ts-mls[.]ts$', '^packages/[^/]+/test/'] },
+      to: { path: '(^|/)node_modules/ts-mls/' },
+    },
+    {
       name: 'src-not-to-tests',
       severity: 'error',
       comment: 'Production code never imports tests, test helpers or benchmarks.',
@@ -84,7 +92,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['(^|/)node_modules/', '(^|/)dist/'] },
+    // node_modules stays in the graph as leaves (doNotFollow), so rules can name npm packages.
+    exclude: { path: ['^packages/[^/]+/dist/'] },
     tsConfig: { fileName: 'tsconfig.json' },
     // Type-only imports count too (for the layers and for cycles).
     tsPreCompilationDeps: true,

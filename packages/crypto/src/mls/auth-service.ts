@@ -1,4 +1,4 @@
-import type { AuthenticationService, Credential } from 'ts-mls';
+import type { AuthenticationService, Credential } from './ts-mls.js';
 import { decodeIdentity, type CredentialIdentity } from './credential.js';
 import { constantTimeEqual } from '../util/bytes.js';
 

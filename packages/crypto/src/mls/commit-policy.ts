@@ -1,8 +1,7 @@
-import type { Extension, Proposal } from 'ts-mls';
+import type { Extension, LeafNode, Proposal } from './ts-mls.js';
 import { decodeIdentity, type CredentialIdentity } from './credential.js';
 import { readRoles, roleOf, ROLES_EXTENSION_TYPE, type GroupRoles } from './roles.js';
 import { constantTimeEqual, toBase64 } from '../util/bytes.js';
-import type { LeafNode } from './ts-mls-internals.js';
 
 /** A proposal as a commit carries it: inline (sender = committer) or by reference (its own sender; `undefined` = the server). */
 export interface CommitProposal {

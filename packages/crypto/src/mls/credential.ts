@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Credential } from 'ts-mls';
+import type { Credential } from './ts-mls.js';
 
 /**
  * What a Conclave MLS basic credential says about its holder. Encoded as compact JSON with

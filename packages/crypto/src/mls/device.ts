@@ -2,11 +2,11 @@ import {
   defaultCapabilities,
   defaultLifetime,
   generateKeyPackageWithKey,
+  makeKeyPackageRef,
   type CiphersuiteName,
   type KeyPackage,
   type PrivateKeyPackage,
-} from 'ts-mls';
-import { makeKeyPackageRef } from './ts-mls-internals.js';
+} from './ts-mls.js';
 import { ROLES_EXTENSION_TYPE } from './roles.js';
 import { encodeIdentity, type MemberIdentity } from './credential.js';
 import { encodeMls } from './messages.js';

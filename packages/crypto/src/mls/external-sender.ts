@@ -1,4 +1,4 @@
-import { encodeExternalSender, proposeExternal, type CiphersuiteName, type GroupInfo } from 'ts-mls';
+import { encodeExternalSender, proposeExternal, type CiphersuiteName, type GroupInfo } from './ts-mls.js';
 import { encodeIdentity } from './credential.js';
 import { encodeMls } from './messages.js';
 import { DEFAULT_MLS_SUITE, mlsSuite } from './suite.js';

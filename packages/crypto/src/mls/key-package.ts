@@ -1,4 +1,4 @@
-import { verifyKeyPackage } from './ts-mls-internals.js';
+import { verifyKeyPackage } from './ts-mls.js';
 import { decodeIdentity, type CredentialIdentity } from './credential.js';
 import { decodeMls, MlsMessageError } from './messages.js';
 import { mlsSuite } from './suite.js';

@@ -1,4 +1,4 @@
-import { decodeMlsMessage, encodeMlsMessage, type MLSMessage } from 'ts-mls';
+import { decodeMlsMessage, encodeMlsMessage, type MLSMessage } from './ts-mls.js';
 
 export class MlsMessageError extends Error {
   constructor(

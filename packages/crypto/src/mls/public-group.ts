@@ -1,24 +1,9 @@
 import {
-  decodeExternalSender,
-  emptyPskIndex,
-  type CiphersuiteImpl,
-  type ClientState,
-  type Extension,
-  type GroupInfo,
-  type ProposalOrRef,
-} from 'ts-mls';
-import { conclaveAuthService } from './auth-service.js';
-import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
-import { treeMembers, type PublicMember } from './tree-members.js';
-import { decodeIdentity, type CredentialIdentity } from './credential.js';
-import type { ExternalSender } from './external-sender.js';
-import { decodeMls, MlsMessageError } from './messages.js';
-import { readRoles, type GroupRoles } from './roles.js';
-import { mlsSuite } from './suite.js';
-import {
   applyProposals,
   applyUpdatePath,
+  decodeExternalSender,
   defaultClientConfig,
+  emptyPskIndex,
   makeKeyPackageRef,
   makeProposalRef,
   nextEpochContext,
@@ -27,9 +12,22 @@ import {
   validateLeafNodeUpdateOrCommit,
   verifyFramedContentSignature,
   verifyGroupInfoSignature,
+  type CiphersuiteImpl,
+  type ClientState,
+  type Extension,
   type GroupContext,
+  type GroupInfo,
+  type ProposalOrRef,
   type RatchetTree,
-} from './ts-mls-internals.js';
+} from './ts-mls.js';
+import { conclaveAuthService } from './auth-service.js';
+import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
+import { treeMembers, type PublicMember } from './tree-members.js';
+import { decodeIdentity, type CredentialIdentity } from './credential.js';
+import type { ExternalSender } from './external-sender.js';
+import { decodeMls, MlsMessageError } from './messages.js';
+import { readRoles, type GroupRoles } from './roles.js';
+import { mlsSuite } from './suite.js';
 import { constantTimeEqual, toBase64, toHex } from '../util/bytes.js';
 
 export type PublicGroupErrorCode = 'invalid_commit' | 'stale_epoch' | 'invalid_group_info';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Extension } from 'ts-mls';
+import type { Extension } from './ts-mls.js';
 
 /**
  * Host and co-hosts, written into the MLS group context itself (a private-use group-context

@@ -13,13 +13,11 @@ import {
   type IncomingMessageCallback,
   type Proposal,
   type ProposalWithSender,
-} from 'ts-mls';
-import {
   createGroupInfoWithRatchetTree,
   defaultClientConfig,
   makeKeyPackageRef,
-  unprotectPrivateMessage,
-} from './ts-mls-internals.js';
+  processApplicationMessage,
+} from './ts-mls.js';
 import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
 import { membershipCode } from './membership-code.js';
 import { treeMembers } from './tree-members.js';
@@ -515,10 +513,9 @@ export class MlsSession {
   }
 
   /**
-   * Decrypts an application message and says which member sent it (signature verified).
-   * ts-mls's processPrivateMessage does not return the sender, so the current and retained
-   * epochs are unprotected here with its `unprotectPrivateMessage`, updating the secret tree
-   * exactly as processPrivateMessage would.
+   * Decrypts an application message of the current or a retained epoch and says which member
+   * sent it (signature verified). ts-mls's processPrivateMessage does not return the sender:
+   * `processApplicationMessage` (ts-mls.ts) adds it and leaves the state to ts-mls.
    */
   async decryptApplication(bytes: Uint8Array): Promise<ApplicationMessage> {
     const msg = decodeMls(bytes);
@@ -526,53 +523,28 @@ export class MlsSession {
       throw new MlsMessageError('unexpected_mls_message', 'expected an application PrivateMessage');
     }
     const pm = msg.privateMessage;
-    const current = pm.epoch === this.epoch;
-    const past = current ? undefined : this.state.historicalReceiverData.get(pm.epoch);
-    if (!current && !past) throw this.epochError(pm.epoch);
-    const data = past ?? {
-      senderDataSecret: this.state.keySchedule.senderDataSecret,
-      secretTree: this.state.secretTree,
-      ratchetTree: this.state.ratchetTree,
-      groupContext: this.state.groupContext,
-    };
+    if (pm.epoch !== this.epoch && !this.state.historicalReceiverData.has(pm.epoch))
+      throw this.epochError(pm.epoch);
     let result;
     try {
-      result = await unprotectPrivateMessage(
-        data.senderDataSecret,
-        pm,
-        data.secretTree,
-        data.ratchetTree,
-        data.groupContext,
-        this.state.clientConfig.keyRetentionConfig,
-        this.cs,
-      );
+      result = await processApplicationMessage(this.state, pm, this.cs);
     } catch (e) {
       throw new MlsSessionError(
         'invalid_message',
         `cannot decrypt application message: ${(e as Error).message}`,
       );
     }
-    if (result.content.content.contentType !== 'application') throw new Error('unreachable');
-    const sender = result.content.content.sender;
-    if (sender.senderType !== 'member')
-      throw new MlsSessionError('invalid_message', 'application message from a non-member');
-    if (past) {
-      const hist = new Map(this.state.historicalReceiverData);
-      hist.set(pm.epoch, { ...past, secretTree: result.tree });
-      this.state = { ...this.state, historicalReceiverData: hist };
-    } else {
-      this.state = { ...this.state, secretTree: result.tree };
-    }
-    const node = data.ratchetTree[sender.leafIndex * 2];
+    this.state = result.newState;
+    const node = result.ratchetTree[result.senderLeafIndex * 2];
     if (node?.nodeType !== 'leaf') throw new MlsSessionError('invalid_message', 'sender leaf is blank');
     return {
       sender: {
-        leafIndex: sender.leafIndex,
+        leafIndex: result.senderLeafIndex,
         identity: decodeIdentity(node.leaf.credential),
         signaturePublicKey: node.leaf.signaturePublicKey,
       },
       epoch: pm.epoch,
-      data: result.content.content.applicationData,
+      data: result.data,
     };
   }
 

@@ -3,7 +3,7 @@ import {
   getCiphersuiteImpl,
   type CiphersuiteImpl,
   type CiphersuiteName,
-} from 'ts-mls';
+} from './ts-mls.js';
 
 /** MLS cipher suite 1: X25519 + AES-128-GCM + SHA-256 + Ed25519. All of it is WebCrypto in browsers and Node. */
 export const DEFAULT_MLS_SUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';

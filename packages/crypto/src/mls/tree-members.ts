@@ -1,7 +1,6 @@
-import type { Credential } from 'ts-mls';
+import type { Credential, RatchetTree } from './ts-mls.js';
 import type { PolicyMember } from './commit-policy.js';
 import { decodeIdentity, type CredentialIdentity } from './credential.js';
-import type { RatchetTree } from './ts-mls-internals.js';
 import { toBase64 } from '../util/bytes.js';
 
 /** A leaf as the public tree shows it: what the roster, the policy and the delivery service read. */
