@@ -77,6 +77,6 @@ export class TokenBucketLimiter {
 /**
  * Meeting creation per client: a burst of 20, then one every 10 seconds (360 an hour). Enough
  * for a person or a small team behind one NAT; a script creating meetings in bulk is slowed to
- * a crawl. Load tests can pass their own limit to `startServer`.
+ * a crawl. Load tests can pass their own limit to `startConclave`.
  */
 export const DEFAULT_CREATE_MEETING_LIMIT: TokenBucketOptions = { capacity: 20, refillPerSecond: 0.1 };

@@ -23,7 +23,7 @@ export interface MeetingStoreOptions {
   now?: () => number;
   /**
    * Wrong-passcode limits (passcode-limiter.ts); fields left out keep their defaults (5 per
-   * network in 5 minutes, 30 per meeting in 15 minutes). `startServer` passes the config's.
+   * network in 5 minutes, 30 per meeting in 15 minutes). `startConclave` passes the config's.
    */
   passcodeLimit?: Partial<PasscodeLimit>;
   /** Where errors thrown by `onChange` listeners go; without it they are rethrown to the caller. */
