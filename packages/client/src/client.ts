@@ -156,6 +156,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private participantsById = new Map<string, Participant>();
   private waiting = new Map<string, Participant>();
   private joinWaiter: { resolve: (s: 'joined' | 'waiting') => void; reject: (e: Error) => void } | undefined;
+  /** The request id of the join in flight (its refusal carries it). */
+  private joinRid: string | undefined;
   /** Our microphone and camera as last told to the server. */
   private ownMedia = { audio: false, video: false };
   /** When our media transport last started, and when each participant last started sending (ms). */
@@ -360,7 +362,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       (resolve, reject) => (this.joinWaiter = { resolve, reject }),
     );
     const needsKeyPackage = true; // the meeting mode is only known after joining; a key package is cheap
-    signaling.send({
+    this.joinRid = signaling.send({
       type: 'join',
       meetingId: this.opts.meetingId,
       displayName: this.opts.displayName,
@@ -451,7 +453,9 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         await this.startMedia();
         return;
       case 'error':
-        if (msg.ref === 'join' && this.joinWaiter) {
+        // The join's refusal: by its request id (a refusal at connect, before the join was read,
+        // has none and names the join by type).
+        if (this.joinWaiter && (msg.rid === undefined ? msg.ref === 'join' : msg.rid === this.joinRid)) {
           this.emit('joinRefused', msg.code, msg.message);
           this.failJoin(msg.code, msg.message);
           if (msg.code === 'resume_rejected' && this.stateValue === 'reconnecting') {

@@ -81,6 +81,8 @@ const dec = new TextDecoder();
 export class E2eeMember extends Emitter<E2eeEvents> {
   private session: MlsSession | undefined;
   private inFlight: PendingCommit | undefined;
+  /** The request id of the in-flight commit: the server's answers (error, commit_accepted) carry it. */
+  private inFlightRid: string | undefined;
   /** A request to commit that came while a commit of ours was in flight: handled once it is settled. */
   private deferred: ServerMessageOf<'add_request' | 'rekey_request' | 'roles_request'> | undefined;
   private serverKey: Uint8Array | undefined;
@@ -214,7 +216,8 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       case 'app':
         return this.onApp(msg);
       case 'error':
-        if (msg.ref === 'commit' && this.inFlight) {
+        // Matched by request id: an error about an earlier commit never drops the current one.
+        if (this.inFlight && msg.rid !== undefined && msg.rid === this.inFlightRid) {
           // Refused (or not asked any more): drop it; a request that came meanwhile goes now.
           this.inFlight = undefined;
           await this.runDeferred();
@@ -374,7 +377,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
 
   private async sendCommit(pending: PendingCommit): Promise<void> {
     this.inFlight = pending;
-    this.signaling()?.send({
+    this.inFlightRid = this.signaling()?.send({
       type: 'commit',
       epoch: String(pending.baseEpoch),
       commit: toBase64(pending.commit),
@@ -386,6 +389,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     const f = this.inFlight;
     const s = this.session;
     if (!f || !s || String(f.baseEpoch) !== msg.epoch) return;
+    if (msg.rid !== undefined && msg.rid !== this.inFlightRid) return;
     this.inFlight = undefined;
     const self = s.memberAt(s.ownLeafIndex);
     const { added, removed } = s.applyCommit(f);

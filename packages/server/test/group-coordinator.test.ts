@@ -93,8 +93,10 @@ class Harness {
   async admit(name: string, role: 'host' | 'participant' = 'participant'): Promise<E2eeMember> {
     const device = await MlsDevice.create({ kind: 'guest', deviceId: `dev-${name}`, displayName: name });
     const id = `id-${name}`;
-    const send = (msg: Omit<ClientMessage, 'v'>) => {
-      const full = { v: PROTOCOL_VERSION, ...msg } as ClientMessage;
+    let rids = 0;
+    const send = (msg: Omit<ClientMessage, 'v'>): string => {
+      const rid = `${name}-${++rids}`; // as SignalingConnection: every message has its request id
+      const full = { v: PROTOCOL_VERSION, ...msg, rid } as ClientMessage;
       this.queue = this.queue.then(async () => {
         try {
           switch (full.type) {
@@ -111,9 +113,10 @@ class Harness {
           }
         } catch (e) {
           if (!(e instanceof ProtocolError)) throw e;
-          this.deliver(id, { v: 1, type: 'error', code: e.code, message: e.message, ref: full.type });
+          this.deliver(id, { v: 1, type: 'error', code: e.code, message: e.message, ref: full.type, rid });
         }
       });
+      return rid;
     };
     const member = new E2eeMember(
       device,
