@@ -1,103 +1,21 @@
-import {
-  MlsDevice,
-  type GroupMember,
-  type GroupRoles,
-  type KeyDirectoryHook,
-  type MemberIdentity,
-} from '@conclave/crypto';
+import { MlsDevice, type GroupMember, type GroupRoles, type MemberIdentity } from '@conclave/crypto';
 import type {
   ErrorCode,
-  IceCandidate,
-  Joiner,
   MeetingInfo,
   Participant,
   Role,
   ServerMessage,
   ServerMessageOf,
-  StreamInfo,
 } from '@conclave/protocol';
 import { E2eeMember, type ChatMessage, type GroupHealth, type MembershipChange } from './e2ee-member.js';
+import type { ClientOptions, ClientState, E2eeState } from './client-options.js';
 import { Emitter } from './emitter.js';
+import { ConclaveError } from './errors.js';
 import { LocalKeySink, type MediaKeySink } from './key-sink.js';
+import type { MediaTransport } from './media-transport.js';
 import { buildPeople, type People } from './people.js';
+import { ServerRoster } from './server-roster.js';
 import { SignalingConnection, type WebSocketFactory } from './signaling.js';
-
-/** The media side of a participant: two peer connections with the SFU (browser or werift). */
-export interface MediaTransport {
-  createPublishOffer(): Promise<string>;
-  applyPublishAnswer(sdp: string): Promise<void>;
-  handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string>;
-  addIce(pc: 'publish' | 'subscribe', candidate: IceCandidate): Promise<void>;
-  onIce(cb: (pc: 'publish' | 'subscribe', candidate: IceCandidate) => void): void;
-  close(): void;
-}
-
-export type ClientState =
-  | 'idle'
-  | 'connecting'
-  | 'waiting'
-  | 'joined'
-  | 'reconnecting'
-  | 'lost'
-  | 'denied'
-  | 'removed'
-  | 'ended'
-  | 'left';
-
-export interface E2eeState {
-  enabled: boolean;
-  /**
-   * The encryptor (the key sink: this process's MediaKeys, or the browser's E2EE worker)
-   * confirmed it protects media with the group's current epoch key, and this client vouches
-   * for the group: false while a departed participant's leaf is still in it or this client is
-   * out of sync.
-   */
-  active: boolean;
-  epoch: bigint | undefined;
-  securityCode: string | undefined;
-  /** Changes only when members are added or removed: compare it aloud to find a ghost. */
-  membershipCode: string | undefined;
-  health: GroupHealth;
-}
-
-export interface ClientOptions {
-  /** http(s)://host:port of the Conclave server. */
-  serverUrl: string;
-  meetingId: string;
-  displayName: string;
-  deviceId?: string;
-  userId?: string;
-  passcode?: string;
-  hostSecret?: string;
-  /** WebSocket constructor; the browser's by default (Node: pass one built on `ws`). */
-  webSocket?: WebSocketFactory;
-  /** Creates the media transport for each (re)join; without it the client does signaling and MLS only. */
-  media?: () => MediaTransport;
-  device?: MlsDevice;
-  /**
-   * Where the epoch keys go: the one component that encrypts and decrypts media. Default: an
-   * in-process `LocalKeySink`; browsers pass `BrowserE2ee` from `@conclave/client/browser`
-   * (the E2EE worker). Tests that need the raw keys pass a sink of their own.
-   */
-  keySink?: MediaKeySink;
-  directory?: KeyDirectoryHook;
-  /** When this client holds the keys: decides per announced joiner whether to commit its Add (default: yes). */
-  admitJoiner?: (joiner: Joiner) => boolean;
-  /** Automatic reconnect (rejoins the meeting and its MLS group). Default: 10 attempts, 500 ms apart. */
-  reconnect?: { attempts: number; delayMs: number } | false;
-}
-
-export class ConclaveError extends Error {
-  constructor(
-    readonly code: ErrorCode | 'connection_failed',
-    message: string,
-    /** The HTTP status, for errors of the HTTP API (0 when the server was not reached). */
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'ConclaveError';
-  }
-}
 
 type ClientEvents = {
   state: (state: ClientState) => void;
@@ -153,16 +71,15 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private readonly lanes = { control: Promise.resolve(), media: Promise.resolve() };
   private stateValue: ClientState = 'idle';
   private resume: { participantId: string; token: string } | undefined;
-  private participantsById = new Map<string, Participant>();
-  private waiting = new Map<string, Participant>();
+  /** The server's participants and waiting room. */
+  private readonly serverRoster = new ServerRoster();
   private joinWaiter: { resolve: (s: 'joined' | 'waiting') => void; reject: (e: Error) => void } | undefined;
   /** The request id of the join in flight (its refusal carries it). */
   private joinRid: string | undefined;
   /** Our microphone and camera as last told to the server. */
   private ownMedia = { audio: false, video: false };
-  /** When our media transport last started, and when each participant last started sending (ms). */
+  /** When our media transport last started (ms). */
   private mediaStartedAt = 0;
-  private readonly sendingSince = new Map<string, number>();
   meeting: MeetingInfo | undefined;
   role: Role | undefined;
   participantId: string | undefined;
@@ -204,7 +121,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
 
   /** The server's view of the meeting's participants (waiting-room state, roles, mute flags). */
   participants(): Participant[] {
-    return [...this.participantsById.values()];
+    return this.serverRoster.list();
   }
 
   /**
@@ -228,7 +145,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       ownLeafIndex: this.ownLeafIndex,
       roles: this.groupRoles(),
       senderStats: this.keySink.senderStats(),
-      expectedSince: (id) => Math.max(this.mediaStartedAt, (id && this.sendingSince.get(id)) || 0),
+      expectedSince: (id) => Math.max(this.mediaStartedAt, (id && this.serverRoster.sendingSinceOf(id)) || 0),
       now: Date.now(),
     });
   }
@@ -277,7 +194,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
    * carry that key (the server cannot swap in another device after the host's decision).
    */
   admit(participantId: string): void {
-    const key = this.waiting.get(participantId)?.signatureKey;
+    const key = this.serverRoster.waiting(participantId)?.signatureKey;
     if (key) this.e2eeMember?.expectKey(participantId, key);
     this.signaling?.send({ type: 'admit', participantId });
   }
@@ -295,7 +212,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   }
   setRole(participantId: string, role: 'cohost' | 'participant'): void {
     // The group's roles are written by this host's own commit, for the key it was shown.
-    const key = this.participantsById.get(participantId)?.signatureKey;
+    const key = this.serverRoster.get(participantId)?.signatureKey;
     if (key) this.e2eeMember?.intendRole(key, role);
     this.signaling?.send({ type: 'set_role', participantId, role });
   }
@@ -410,8 +327,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         return;
       case 'participant_joined':
       case 'participant_updated':
-        this.noteSending(msg.participant);
-        this.participantsById.set(msg.participant.id, msg.participant);
+        this.serverRoster.upsert(msg.participant);
         if (msg.participant.id === this.participantId) {
           this.role = msg.participant.role;
           this.e2eeMember?.setServerRole(msg.participant.role);
@@ -419,12 +335,11 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         this.emit('participants', this.participants());
         return;
       case 'participant_left':
-        this.participantsById.delete(msg.participantId);
-        this.sendingSince.delete(msg.participantId);
+        this.serverRoster.remove(msg.participantId);
         this.emit('participants', this.participants());
         return;
       case 'waiting_room':
-        this.waiting = new Map(msg.waiting.map((p) => [p.id, p]));
+        this.serverRoster.setWaiting(msg.waiting);
         this.emit('waitingRoom', msg.waiting);
         return;
       case 'passcode_lockout':
@@ -483,9 +398,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.participantId = msg.participantId;
     this.role = msg.role;
     this.meeting = msg.meeting;
-    this.participantsById = new Map(msg.participants.map((p) => [p.id, p]));
-    this.sendingSince.clear();
-    for (const p of msg.participants) this.noteSending(p);
+    this.serverRoster.reset(msg.participants);
     if (msg.meeting.mode === 'e2ee') await this.e2eeMember!.onJoined(msg);
     this.setState('joined');
     this.emit('participants', this.participants());
@@ -504,15 +417,6 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     media.onIce((pc, candidate) => this.signaling?.send({ type: 'ice', pc, candidate }));
     const sdp = await media.createPublishOffer();
     if (this.media === media) this.signaling?.send({ type: 'media_offer', pc: 'publish', sdp });
-  }
-
-  /** Remembers when a participant started sending (for the "connecting" grace of people()). */
-  private noteSending(p: Participant): void {
-    const was = this.participantsById.get(p.id);
-    const sending = p.audio || p.video;
-    if (!sending) this.sendingSince.delete(p.id);
-    else if (!was || !(was.audio || was.video) || !this.sendingSince.has(p.id))
-      this.sendingSince.set(p.id, Date.now());
   }
 
   private failJoin(code: ConclaveError['code'], message: string): void {

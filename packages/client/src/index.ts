@@ -1,4 +1,7 @@
 export * from './client.js';
+export * from './client-options.js';
+export * from './errors.js';
+export type { MediaTransport } from './media-transport.js';
 export * from './e2ee-member.js';
 export * from './key-sink.js';
 export * from './people.js';

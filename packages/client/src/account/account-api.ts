@@ -23,7 +23,7 @@ import {
   type VerificationStartResponse,
 } from '@conclave/protocol';
 import { toBase64 } from '@conclave/crypto';
-import { ConclaveError } from '../client.js';
+import { ConclaveError } from '../errors.js';
 import { CookieJar } from './cookie-jar.js';
 import { createTokenRequest } from './verification-token.js';
 

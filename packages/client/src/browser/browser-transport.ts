@@ -1,6 +1,6 @@
 import type { MediaContext } from '@conclave/crypto';
 import type { IceCandidate, StreamInfo } from '@conclave/protocol';
-import type { MediaTransport } from '../client.js';
+import type { MediaTransport } from '../media-transport.js';
 import type { BrowserE2ee } from './browser-e2ee.js';
 import type { TransformCodec } from './worker-protocol.js';
 

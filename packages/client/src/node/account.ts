@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { MlsDevice } from '@conclave/crypto';
 import type { AccountApi } from '../account/account-api.js';
-import { ConclaveError, type ClientOptions } from '../client.js';
+import type { ClientOptions } from '../client-options.js';
+import { ConclaveError } from '../errors.js';
 import { nodeWebSocketWithCookies } from './websocket.js';
 
 /**

@@ -1,5 +1,7 @@
 import type { MediaSource } from '@conclave/protocol';
-import { ConclaveClient, type ClientOptions, type MediaTransport } from '../client.js';
+import type { ClientOptions } from '../client-options.js';
+import { ConclaveClient } from '../client.js';
+import type { MediaTransport } from '../media-transport.js';
 import { LocalKeySink } from '../key-sink.js';
 import { nodeWebSocket } from './websocket.js';
 
