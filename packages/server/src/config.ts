@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CodedError } from '@conclave/protocol';
 import { z } from 'zod';
 
 /**
@@ -42,9 +43,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A setting that does not parse. `message` names the setting, where it came from and what it got. */
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<'bad_config'> {
   constructor(message: string) {
-    super(message);
+    super('bad_config', message);
     this.name = 'ConfigError';
   }
 }

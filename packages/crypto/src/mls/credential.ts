@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Credential } from './ts-mls.js';
+import { CryptoError } from '../errors.js';
 
 /**
  * What a Conclave MLS basic credential says about its holder. Encoded as compact JSON with
@@ -37,8 +38,11 @@ export type MemberIdentity =
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-export class CredentialError extends Error {
-  readonly code = 'bad_credential';
+export class CredentialError extends CryptoError<'bad_credential'> {
+  constructor(message: string) {
+    super('bad_credential', message);
+    this.name = 'CredentialError';
+  }
 }
 
 export function encodeIdentity(

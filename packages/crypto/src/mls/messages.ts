@@ -1,11 +1,10 @@
 import { decodeMlsMessage, encodeMlsMessage, type MLSMessage } from './ts-mls.js';
+import { CryptoError } from '../errors.js';
 
-export class MlsMessageError extends Error {
-  constructor(
-    readonly code: 'malformed_mls_message' | 'unexpected_mls_message',
-    message: string,
-  ) {
-    super(message);
+export class MlsMessageError extends CryptoError<'malformed_mls_message' | 'unexpected_mls_message'> {
+  constructor(code: 'malformed_mls_message' | 'unexpected_mls_message', message: string) {
+    super(code, message);
+    this.name = 'MlsMessageError';
   }
 }
 

@@ -29,15 +29,14 @@ import { decodeMls, MlsMessageError } from './messages.js';
 import { readRoles, type GroupRoles } from './roles.js';
 import { mlsSuite } from './suite.js';
 import { constantTimeEqual, toBase64, toHex } from '../util/bytes.js';
+import { CryptoError } from '../errors.js';
 
 export type PublicGroupErrorCode = 'invalid_commit' | 'stale_epoch' | 'invalid_group_info';
 
-export class PublicGroupError extends Error {
-  constructor(
-    readonly code: PublicGroupErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class PublicGroupError extends CryptoError<PublicGroupErrorCode> {
+  constructor(code: PublicGroupErrorCode, message: string) {
+    super(code, message);
+    this.name = 'PublicGroupError';
   }
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Extension } from './ts-mls.js';
+import { CryptoError } from '../errors.js';
 
 /**
  * Host and co-hosts, written into the MLS group context itself (a private-use group-context
@@ -30,8 +31,11 @@ export function rolesExtension(roles: GroupRoles): Extension {
   return { extensionType: ROLES_EXTENSION_TYPE, extensionData: enc.encode(JSON.stringify(body)) };
 }
 
-export class RolesError extends Error {
-  readonly code = 'bad_roles';
+export class RolesError extends CryptoError<'bad_roles'> {
+  constructor(message: string) {
+    super('bad_roles', message);
+    this.name = 'RolesError';
+  }
 }
 
 function isRolesExtension(e: Extension): boolean {

@@ -29,6 +29,7 @@ import { decodeMls, encodeMls, MlsMessageError } from './messages.js';
 import { mlsSuite } from './suite.js';
 import { securityCode } from './security-code.js';
 import { toBase64, toHex } from '../util/bytes.js';
+import { CryptoError } from '../errors.js';
 
 export type MlsSessionErrorCode =
   | 'stale_epoch'
@@ -39,12 +40,10 @@ export type MlsSessionErrorCode =
   | 'invalid_message'
   | 'bad_key_package';
 
-export class MlsSessionError extends Error {
-  constructor(
-    readonly code: MlsSessionErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class MlsSessionError extends CryptoError<MlsSessionErrorCode> {
+  constructor(code: MlsSessionErrorCode, message: string) {
+    super(code, message);
+    this.name = 'MlsSessionError';
   }
 }
 

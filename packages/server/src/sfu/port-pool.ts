@@ -10,6 +10,7 @@
  * connection without candidates (werift's port search fails quietly, the SDP goes out with no
  * candidate and no media ever flows).
  */
+import { CodedError } from '@conclave/protocol';
 
 /** Publish + subscribe connection, one UDP port each. */
 export const MEDIA_PORTS_PER_PARTICIPANT = 2;
@@ -34,9 +35,7 @@ export interface MediaPoolStatus {
  * A join found no room: the meeting's worker has fewer than MEDIA_PORTS_PER_PARTICIPANT free
  * ports. `code` is the protocol's error code, for the signaling side to pass on.
  */
-export class MediaCapacityError extends Error {
-  readonly code = 'media_capacity';
-
+export class MediaCapacityError extends CodedError<'media_capacity'> {
   constructor(
     /** Ports in use and in total where the join failed (the meeting's worker, or the whole pool). */
     readonly used: number,
@@ -45,6 +44,7 @@ export class MediaCapacityError extends Error {
     readonly workerOnly = false,
   ) {
     super(
+      'media_capacity',
       workerOnly
         ? `the server has no free media ports for this meeting (${used} in use of ${total} on its media worker): try again later`
         : `the server has no free media ports (${used} in use of ${total}): try again later`,
