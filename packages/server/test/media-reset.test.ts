@@ -6,39 +6,20 @@ import { WebSocketServer } from 'ws';
 import { ConclaveClient, type MediaTransport } from '@conclave/client';
 import { nodeWebSocket } from '@conclave/client/node';
 import { ExternalSender } from '@conclave/crypto';
-import type { MeetingInfo } from '@conclave/protocol';
 import { until } from '@conclave/testing';
-import { MeetingHub, type MediaRouter, type MeetingDirectory } from '../src/meeting/index.js';
+import { MeetingHub, type MediaRouter } from '../src/meeting/index.js';
+import { oneMeeting } from './one-meeting.js';
 
 // The hub's reaction to a dead SFU worker, with real SDK clients over WebSocket and an SFU
 // stand-in: the room joins every participant with media again (flags applied again), sends
 // media_reset, and the SDK publishes again on a new transport. No WebRTC here: the end-to-end
 // test with real workers is packages/cli/test/e2e/sfu-restart.browser.test.ts.
 
-const MEETING: MeetingInfo = {
-  id: 'reset-meeting',
-  title: '',
-  mode: 'e2ee',
-  ended: false,
-  settings: {
-    passcodeRequired: false,
-    waitingRoom: true,
-    muteOnEntry: false,
-    maxParticipants: 10,
-    locked: false,
-    allowScreenShare: true,
-  },
-};
-const HOST_SECRET = 'reset-host-secret';
-
-const directory: MeetingDirectory = {
-  get: async (id) => (id === MEETING.id ? MEETING : undefined),
-  checkHostSecret: async (_id, secret) => secret === HOST_SECRET,
-  checkPasscode: async () => 'not_required',
-  passcodeLockout: async () => undefined,
-  update: async () => MEETING,
-  end: async () => undefined,
-};
+const {
+  meeting: MEETING,
+  hostSecret: HOST_SECRET,
+  directory,
+} = oneMeeting('reset-meeting', { waitingRoom: true });
 
 type Call = { op: string; args: Record<string, unknown> };
 

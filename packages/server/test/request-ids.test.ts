@@ -4,38 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SignalingConnection, type WebSocketLike } from '@conclave/client';
 import { ExternalSender, MlsDevice, MlsSession, fromBase64, toBase64 } from '@conclave/crypto';
-import type { MeetingInfo, ServerMessage, ServerMessageOf } from '@conclave/protocol';
+import type { ServerMessage, ServerMessageOf } from '@conclave/protocol';
 import { until } from '@conclave/testing';
-import { MeetingHub, type MediaRouter, type MeetingDirectory } from '../src/meeting/index.js';
+import { MeetingHub, type MediaRouter } from '../src/meeting/index.js';
+import { oneMeeting } from './one-meeting.js';
 
 // Request ids: a client message may carry `rid`; the server echoes it in the errors that
 // message causes and in its direct reply, so a client matches answers to its requests.
 // A signaling-only hub (one E2EE meeting, an SFU stand-in that answers every offer).
 
-const MEETING: MeetingInfo = {
-  id: 'rid-meeting',
-  title: '',
-  mode: 'e2ee',
-  ended: false,
-  settings: {
-    passcodeRequired: false,
-    waitingRoom: false,
-    muteOnEntry: false,
-    maxParticipants: 10,
-    locked: false,
-    allowScreenShare: true,
-  },
-};
-const HOST_SECRET = 'rid-host-secret';
-
-const directory: MeetingDirectory = {
-  get: async (id) => (id === MEETING.id ? MEETING : undefined),
-  checkHostSecret: async (_id, secret) => secret === HOST_SECRET,
-  checkPasscode: async () => 'not_required',
-  passcodeLockout: async () => undefined,
-  update: async () => MEETING,
-  end: async () => undefined,
-};
+const { meeting: MEETING, hostSecret: HOST_SECRET, directory } = oneMeeting('rid-meeting');
 
 const ANSWER = 'v=0 the stand-in SFU answer';
 /**
