@@ -13,6 +13,7 @@ import {
 import { AdmissionGate } from './admission-gate.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { HostControls } from './host-controls.js';
+import { RoomMedia } from './room-media.js';
 import type { AdmissionStore } from './admission-store.js';
 import type { MediaRouter, MeetingDirectory, Peer, RoomLimits, RoomTimings } from './deps.js';
 import type { Member } from './room-member.js';
@@ -28,6 +29,8 @@ export class Room {
   private readonly group: GroupCoordinator;
   private readonly gate: AdmissionGate;
   private readonly hostControls: HostControls;
+  /** The meeting's SFU session. */
+  private readonly media: RoomMedia;
   private readonly timers = new Set<NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private readonly mediaQueues = new Map<Peer, Promise<void>>();
@@ -51,13 +54,7 @@ export class Room {
       {
         send: (id, msg) => this.members.get(id)?.peer.send(msg),
         broadcast: (msg, exceptId) => this.broadcast(msg, exceptId),
-        mediaAccess: (id, allowed) => {
-          const m = this.members.get(id);
-          if (m?.media && deps.sfu)
-            void deps.sfu
-              .call('setReceiving', { meetingId: this.id, participantId: id, allowed })
-              .catch(() => undefined);
-        },
+        mediaAccess: (id, allowed) => this.media.setReceiving(this.members.get(id), allowed),
         expel: (id, reason) =>
           void this.enqueue(undefined, 'expel', async () => {
             const m = this.members.get(id);
@@ -86,6 +83,13 @@ export class Room {
       deps.timings,
       meeting.id,
     );
+    this.media = new RoomMedia({
+      meetingId: meeting.id,
+      sfu: deps.sfu,
+      logger: deps.logger,
+      mayReceive: (m) => !this.e2ee || this.group.inGroup(m.id),
+      current: (m) => !this.closed && this.members.get(m.id) === m,
+    });
     this.gate = new AdmissionGate(
       {
         id: meeting.id,
@@ -260,99 +264,12 @@ export class Room {
       createGroup,
     });
     this.broadcast({ v, type: 'participant_joined', participant: this.describe(m) }, m.id);
-    await this.joinMedia(m);
+    await this.media.join(m);
   }
 
-  /**
-   * Puts the participant in the meeting's SFU session. With no free media port the
-   * participant stays in the meeting (signaling, chat, MLS) and is told why it has no media;
-   * its next offer tries again.
-   */
-  private joinMedia(m: Member): Promise<boolean> {
-    // Admission (control lane) and a first offer (media lane) may ask at the same time: one join.
-    return m.mediaJoin ?? this.trackMediaJoin(m, this.joinMediaOnce(m));
-  }
-
-  /** `join` is the member's media join until it settles (later asks wait for it). */
-  private trackMediaJoin(m: Member, join: Promise<boolean>): Promise<boolean> {
-    m.mediaJoin = join;
-    const settled = () => {
-      if (m.mediaJoin === join) m.mediaJoin = undefined;
-    };
-    void join.then(settled, settled);
-    return join;
-  }
-
-  /**
-   * The meeting's SFU worker died (the hub hears it from the SFU): every media session of the
-   * room is gone. Each participant that had one, or was getting one, joins the SFU again on a
-   * live worker (receiving and mute flags applied again, so in an E2EE meeting still only MLS
-   * group members receive media) and is sent `media_reset`: it opens a new transport and
-   * publishes again. Signaling, the meeting and the MLS group are not touched.
-   */
+  /** The meeting's SFU worker died: media restarts for everyone (room-media.ts). */
   mediaLost(): void {
-    if (this.closed) return;
-    let count = 0;
-    for (const m of this.joined()) {
-      if (!m.media && !m.mediaJoin) continue;
-      count++;
-      void this.rejoinMedia(m);
-    }
-    this.deps.logger.info({ meetingId: this.id, participants: count }, 'SFU worker lost: media restarts');
-  }
-
-  private rejoinMedia(m: Member): Promise<boolean> {
-    const sfu = this.deps.sfu;
-    const inFlight = m.mediaJoin;
-    const rejoin = (async () => {
-      // A join in flight went to the dead worker: it fails or its session is gone either way.
-      await inFlight?.catch(() => false);
-      m.media = false;
-      if (!sfu || this.closed || this.members.get(m.id) !== m) return false;
-      let joined = false;
-      try {
-        joined = await this.joinMediaOnce(m);
-      } catch (e) {
-        // No media for now; the participant's next offer tries again.
-        this.deps.logger.warn({ err: e, meetingId: this.id, participantId: m.id }, 'media rejoin failed');
-      }
-      if (this.closed || this.members.get(m.id) !== m) {
-        // It left (or the room closed) meanwhile: nobody will take it out of the SFU but us.
-        if (joined) void sfu.leave(this.id, m.id).catch(() => undefined);
-        return false;
-      }
-      m.peer.send({ v, type: 'media_reset', reason: 'sfu_restarted' });
-      return joined;
-    })();
-    return this.trackMediaJoin(m, rejoin);
-  }
-
-  private async joinMediaOnce(m: Member): Promise<boolean> {
-    const sfu = this.deps.sfu;
-    if (!sfu || m.media) return m.media;
-    try {
-      await sfu.join(this.id, m.id);
-    } catch (e) {
-      if ((e as { code?: unknown }).code === 'media_capacity') {
-        m.peer.send({
-          v,
-          type: 'error',
-          code: 'media_capacity',
-          message: (e as Error).message,
-          ref: 'media',
-        });
-        return false;
-      }
-      throw e;
-    }
-    m.media = true;
-    const target = { meetingId: this.id, participantId: m.id };
-    // Media reaches only admitted participants, and in E2EE meetings only members of the
-    // MLS group (the coordinator opens it when the member confirms its Welcome).
-    await sfu.call('setReceiving', { ...target, allowed: !this.e2ee || this.group.inGroup(m.id) });
-    if (!m.audio) await sfu.call('setMuted', { ...target, kind: 'audio', muted: true });
-    if (!m.video) await sfu.call('setMuted', { ...target, kind: 'video', muted: true });
-    return true;
+    if (!this.closed) this.media.lost(this.joined());
   }
 
   // ------------------------------------------------------------------ messages
@@ -395,44 +312,12 @@ export class Room {
           throw new ProtocolError('forbidden', 'chat in an E2EE meeting must be an MLS application message');
         this.broadcast({ v, type: 'chat', text: msg.text, from: m.id }, m.id);
         return;
-      case 'media_offer': {
-        const sfu = this.requireSfu();
-        if (!(await this.joinMedia(m))) return;
-        const sdp = await sfu
-          .call('publishOffer', { meetingId: this.id, participantId: m.id, sdp: msg.sdp })
-          .catch((e: Error) => {
-            throw new ProtocolError('media_error', `the SFU refused the offer: ${e.message}`);
-          });
-        m.peer.send({ v, type: 'media_answer', rid: msg.rid, pc: 'publish', sdp });
-        return;
-      }
+      case 'media_offer':
       case 'media_answer':
-        if (!m.media) throw new ProtocolError('media_capacity', 'you have no media session on this server');
-        await this.requireSfu()
-          .call('subscribeAnswer', { meetingId: this.id, participantId: m.id, sdp: msg.sdp })
-          .catch((e: Error) => {
-            throw new ProtocolError('media_error', `the SFU refused the answer: ${e.message}`);
-          });
-        return;
       case 'ice':
-        if (!m.media) return; // no media session (media_capacity was sent): nothing to connect
-        await this.requireSfu()
-          .call('addIce', { meetingId: this.id, participantId: m.id, pc: msg.pc, candidate: msg.candidate })
-          .catch((e: Error) => {
-            throw new ProtocolError('media_error', `bad ICE candidate: ${e.message}`);
-          });
-        return;
+        return this.media.handle(m, msg);
       case 'media_state':
-        // Policy: a host mute stops forwarding at the SFU, and the participant may unmute
-        // themselves afterwards (as in common meeting products); removal is the hard stop.
-        // The SFU follows the participant's own state either way.
-        if (this.deps.sfu && m.media) {
-          const target = { meetingId: this.id, participantId: m.id };
-          if (msg.audio !== m.audio)
-            await this.deps.sfu.call('setMuted', { ...target, kind: 'audio', muted: !msg.audio });
-          if (msg.video !== m.video)
-            await this.deps.sfu.call('setMuted', { ...target, kind: 'video', muted: !msg.video });
-        }
+        await this.media.setMuted(m, msg.audio, msg.video);
         m.audio = msg.audio;
         m.video = msg.video;
         this.broadcast({ v, type: 'participant_updated', participant: this.describe(m) });
@@ -467,7 +352,7 @@ export class Room {
   ): Promise<void> {
     if (this.members.get(m.id) !== m) return;
     this.members.delete(m.id);
-    if (this.deps.sfu && m.media) void this.deps.sfu.leave(this.id, m.id).catch(() => undefined);
+    this.media.leave(m);
     if (m.state === 'waiting') {
       this.sendWaitingRoom();
     } else if (notify && reason !== 'replaced') {
@@ -521,7 +406,7 @@ export class Room {
     this.group.close();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await this.deps.sfu?.closeMeeting(this.id).catch(() => undefined);
+    await this.media.close();
   }
 
   // ------------------------------------------------------------------ helpers
@@ -540,11 +425,6 @@ export class Room {
   private requireE2ee(): void {
     if (!this.e2ee)
       throw new ProtocolError('not_e2ee', 'this is a standard-mode meeting: there is no MLS group');
-  }
-
-  private requireSfu(): MediaRouter {
-    if (!this.deps.sfu) throw new ProtocolError('media_error', 'this server runs without media');
-    return this.deps.sfu;
   }
 
   joined(): Member[] {

@@ -1,0 +1,186 @@
+import { PROTOCOL_VERSION as v, ProtocolError, type ClientMessageOf } from '@conclave/protocol';
+import type { LogSink } from '../logger.js';
+import type { MediaRouter } from './deps.js';
+import type { Member } from './room-member.js';
+
+/**
+ * A room's SFU session: puts members in it (one join at a time per member), relays their
+ * offers, answers and candidates, applies who may receive and who is muted, takes them out,
+ * and — when the meeting's SFU worker died — joins everyone again on a live worker. The SFU
+ * never sees the SFrame payload; this class never sees media at all.
+ */
+export class RoomMedia {
+  constructor(
+    private readonly ctx: {
+      meetingId: string;
+      sfu: MediaRouter | undefined;
+      logger: LogSink;
+      /** Whether the member may receive media now (E2EE: it is in the MLS group). */
+      mayReceive: (m: Member) => boolean;
+      /** The member is still this room's (it did not leave, the room is not closed). */
+      current: (m: Member) => boolean;
+    },
+  ) {}
+
+  /**
+   * Puts the participant in the meeting's SFU session. With no free media port the
+   * participant stays in the meeting (signaling, chat, MLS) and is told why it has no media;
+   * its next offer tries again.
+   */
+  join(m: Member): Promise<boolean> {
+    // Admission (control lane) and a first offer (media lane) may ask at the same time: one join.
+    return m.mediaJoin ?? this.track(m, this.joinOnce(m));
+  }
+
+  /**
+   * The meeting's SFU worker died (the hub hears it from the SFU): every media session of the
+   * room is gone. Each participant that had one, or was getting one, joins the SFU again on a
+   * live worker (receiving and mute flags applied again, so in an E2EE meeting still only MLS
+   * group members receive media) and is sent `media_reset`: it opens a new transport and
+   * publishes again. Signaling, the meeting and the MLS group are not touched.
+   */
+  lost(members: Member[]): void {
+    let count = 0;
+    for (const m of members) {
+      if (!m.media && !m.mediaJoin) continue;
+      count++;
+      void this.rejoin(m);
+    }
+    this.ctx.logger.info(
+      { meetingId: this.ctx.meetingId, participants: count },
+      'SFU worker lost: media restarts',
+    );
+  }
+
+  /** Opens or closes the member's receiving side (the group coordinator decides). */
+  setReceiving(m: Member | undefined, allowed: boolean): void {
+    if (!m?.media || !this.ctx.sfu) return;
+    void this.ctx.sfu
+      .call('setReceiving', { meetingId: this.ctx.meetingId, participantId: m.id, allowed })
+      .catch(() => undefined);
+  }
+
+  async handle(m: Member, msg: ClientMessageOf<'media_offer' | 'media_answer' | 'ice'>): Promise<void> {
+    const target = { meetingId: this.ctx.meetingId, participantId: m.id };
+    switch (msg.type) {
+      case 'media_offer': {
+        const sfu = this.requireSfu();
+        if (!(await this.join(m))) return;
+        const sdp = await sfu.call('publishOffer', { ...target, sdp: msg.sdp }).catch((e: Error) => {
+          throw new ProtocolError('media_error', `the SFU refused the offer: ${e.message}`);
+        });
+        m.peer.send({ v, type: 'media_answer', rid: msg.rid, pc: 'publish', sdp });
+        return;
+      }
+      case 'media_answer':
+        if (!m.media) throw new ProtocolError('media_capacity', 'you have no media session on this server');
+        await this.requireSfu()
+          .call('subscribeAnswer', { ...target, sdp: msg.sdp })
+          .catch((e: Error) => {
+            throw new ProtocolError('media_error', `the SFU refused the answer: ${e.message}`);
+          });
+        return;
+      case 'ice':
+        if (!m.media) return; // no media session (media_capacity was sent): nothing to connect
+        await this.requireSfu()
+          .call('addIce', { ...target, pc: msg.pc, candidate: msg.candidate })
+          .catch((e: Error) => {
+            throw new ProtocolError('media_error', `bad ICE candidate: ${e.message}`);
+          });
+        return;
+    }
+  }
+
+  /**
+   * The participant's own microphone and camera state. Policy: a host mute stops forwarding at
+   * the SFU, and the participant may unmute themselves afterwards (as in common meeting
+   * products); removal is the hard stop. The SFU follows the participant's own state either way.
+   */
+  async setMuted(m: Member, audio: boolean, video: boolean): Promise<void> {
+    const sfu = this.ctx.sfu;
+    if (!sfu || !m.media) return;
+    const target = { meetingId: this.ctx.meetingId, participantId: m.id };
+    if (audio !== m.audio) await sfu.call('setMuted', { ...target, kind: 'audio', muted: !audio });
+    if (video !== m.video) await sfu.call('setMuted', { ...target, kind: 'video', muted: !video });
+  }
+
+  leave(m: Member): void {
+    if (this.ctx.sfu && m.media) void this.ctx.sfu.leave(this.ctx.meetingId, m.id).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.ctx.sfu?.closeMeeting(this.ctx.meetingId).catch(() => undefined);
+  }
+
+  /** `join` is the member's media join until it settles (later asks wait for it). */
+  private track(m: Member, join: Promise<boolean>): Promise<boolean> {
+    m.mediaJoin = join;
+    const settled = () => {
+      if (m.mediaJoin === join) m.mediaJoin = undefined;
+    };
+    void join.then(settled, settled);
+    return join;
+  }
+
+  private rejoin(m: Member): Promise<boolean> {
+    const sfu = this.ctx.sfu;
+    const inFlight = m.mediaJoin;
+    const rejoin = (async () => {
+      // A join in flight went to the dead worker: it fails or its session is gone either way.
+      await inFlight?.catch(() => false);
+      m.media = false;
+      if (!sfu || !this.ctx.current(m)) return false;
+      let joined = false;
+      try {
+        joined = await this.joinOnce(m);
+      } catch (e) {
+        // No media for now; the participant's next offer tries again.
+        this.ctx.logger.warn(
+          { err: e, meetingId: this.ctx.meetingId, participantId: m.id },
+          'media rejoin failed',
+        );
+      }
+      if (!this.ctx.current(m)) {
+        // It left (or the room closed) meanwhile: nobody will take it out of the SFU but us.
+        if (joined) void sfu.leave(this.ctx.meetingId, m.id).catch(() => undefined);
+        return false;
+      }
+      m.peer.send({ v, type: 'media_reset', reason: 'sfu_restarted' });
+      return joined;
+    })();
+    return this.track(m, rejoin);
+  }
+
+  private async joinOnce(m: Member): Promise<boolean> {
+    const sfu = this.ctx.sfu;
+    if (!sfu || m.media) return m.media;
+    try {
+      await sfu.join(this.ctx.meetingId, m.id);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'media_capacity') {
+        m.peer.send({
+          v,
+          type: 'error',
+          code: 'media_capacity',
+          message: (e as Error).message,
+          ref: 'media',
+        });
+        return false;
+      }
+      throw e;
+    }
+    m.media = true;
+    const target = { meetingId: this.ctx.meetingId, participantId: m.id };
+    // Media reaches only admitted participants, and in E2EE meetings only members of the
+    // MLS group (the coordinator opens it when the member confirms its Welcome).
+    await sfu.call('setReceiving', { ...target, allowed: this.ctx.mayReceive(m) });
+    if (!m.audio) await sfu.call('setMuted', { ...target, kind: 'audio', muted: true });
+    if (!m.video) await sfu.call('setMuted', { ...target, kind: 'video', muted: true });
+    return true;
+  }
+
+  private requireSfu(): MediaRouter {
+    if (!this.ctx.sfu) throw new ProtocolError('media_error', 'this server runs without media');
+    return this.ctx.sfu;
+  }
+}
