@@ -7,7 +7,7 @@ import {
   type ServerMessage,
 } from '@conclave/protocol';
 import type { AdmissionStore, RemovalMark } from './admission-store.js';
-import type { MediaRouter, MeetingDirectory } from './deps.js';
+import type { MeetingDirectory } from './deps.js';
 import { identityMarks, outranks, type Member } from './room-member.js';
 
 type HostAction = ClientMessageOf<
@@ -27,6 +27,8 @@ export interface HostRoom {
   describe(m: Member): Participant;
   /** A role changed: the MLS group's roles follow (E2EE). */
   roleChanged(id: string, role: Role): void;
+  /** The SFU stops forwarding the participant's `kind` (room-media.ts). */
+  stopForwarding(m: Member, kind: 'audio' | 'video'): Promise<void>;
 }
 
 /**
@@ -40,7 +42,6 @@ export class HostControls {
     private readonly deps: {
       store: MeetingDirectory;
       admission: AdmissionStore;
-      sfu: MediaRouter | undefined;
     },
   ) {}
 
@@ -125,12 +126,7 @@ export class HostControls {
 
   /** The SFU stops forwarding `kind` from `t`; `t` and everyone else are told. */
   private async mute(t: Member, kind: 'audio' | 'video', by: Member): Promise<void> {
-    await this.deps.sfu?.call('setMuted', {
-      meetingId: this.room.id,
-      participantId: t.id,
-      kind,
-      muted: true,
-    });
+    await this.room.stopForwarding(t, kind);
     if (kind === 'audio') t.audio = false;
     else t.video = false;
     t.peer.send({ v, type: 'muted', kind, by: by.id });

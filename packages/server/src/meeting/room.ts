@@ -113,6 +113,8 @@ export class Room {
         roleChanged: (id, role) => {
           if (this.e2ee) this.group.roleChanged(id, role);
         },
+        stopForwarding: (t, kind) =>
+          this.media.setMuted(t, kind === 'audio' ? false : t.audio, kind === 'video' ? false : t.video),
       },
       deps,
     );
