@@ -25,7 +25,7 @@ function newestMtime(dir: string): number {
  * Builds the web app when `dist/` is missing or older than its sources (about 5 s), so the
  * tests always run the current code, served by the real server as users get it.
  */
-export function ensureWebBuild(): void {
+function ensureWebBuild(): void {
   const sources = Math.max(newestMtime(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs);
   if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= sources) return;
   const r = spawnSync('npx', ['--no-install', 'vite', 'build', '--logLevel', 'warn'], {
@@ -49,7 +49,7 @@ export interface SpawnedServer {
  * Runs `conclave serve --port 0` (HTTP API, signaling, SFU, and the built web app) with a
  * temporary data directory, and reads its address from "Conclave listening on URL".
  */
-export async function startConclaveServer(extraArgs: string[] = []): Promise<SpawnedServer> {
+async function startConclaveServer(extraArgs: string[] = []): Promise<SpawnedServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'conclave-web-'));
   const child = spawn(
     process.execPath,
