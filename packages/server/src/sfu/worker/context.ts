@@ -1,11 +1,9 @@
+import type { LogSink } from '../../logger.js';
 import type { WorkerConfig, WorkerMessage } from '../ipc.js';
 import type { Mutex } from './mutex.js';
 
-export interface WorkerLog {
-  info(obj: Record<string, unknown>, msg?: string): void;
-  warn(obj: Record<string, unknown>, msg?: string): void;
-  error(obj: Record<string, unknown>, msg?: string): void;
-}
+/** The server's one logger type, as far as a worker uses it (its lines travel to the parent's logger). */
+export type WorkerLog = Pick<LogSink, 'info' | 'warn' | 'error'>;
 
 /** What every meeting of a worker shares. */
 export interface WorkerContext {

@@ -28,9 +28,12 @@ function send(msg: WorkerMessage): void {
 }
 
 const log: WorkerLog = {
-  info: (obj, msg) => send({ type: 'log', level: 'info', obj, ...(msg === undefined ? {} : { msg }) }),
-  warn: (obj, msg) => send({ type: 'log', level: 'warn', obj, ...(msg === undefined ? {} : { msg }) }),
-  error: (obj, msg) => send({ type: 'log', level: 'error', obj, ...(msg === undefined ? {} : { msg }) }),
+  info: (obj, msg) =>
+    send({ type: 'log', level: 'info', obj: { ...obj }, ...(msg === undefined ? {} : { msg }) }),
+  warn: (obj, msg) =>
+    send({ type: 'log', level: 'warn', obj: { ...obj }, ...(msg === undefined ? {} : { msg }) }),
+  error: (obj, msg) =>
+    send({ type: 'log', level: 'error', obj: { ...obj }, ...(msg === undefined ? {} : { msg }) }),
 };
 
 const meetings = new Map<string, Meeting>();
