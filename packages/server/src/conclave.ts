@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.js';
 import { buildHttpApp, urlHost } from './http/app.js';
 import type { TokenBucketOptions } from './http/rate-limit.js';
+import { ownScheme } from './http/tls.js';
 import { createLogger, type LogSink, type Logger } from './logger.js';
 import type { HubLimits, MeetingHub } from './meeting/hub.js';
 import type { MeetingStoreOptions } from './meeting-store/meeting-store.js';
@@ -28,7 +29,7 @@ export interface ConclaveStartOptions {
 
 /** The running service and its parts. `Media` is `undefined` when started with `media: false`. */
 export interface ConclaveServer<Media extends Sfu | undefined = Sfu> {
-  /** Where the server listens, e.g. `http://127.0.0.1:41234` (the actual port for port 0). */
+  /** Where the server listens, e.g. `http://127.0.0.1:41234` (the actual port for port 0; https with a certificate). */
   url: string;
   port: number;
   /** Base of meeting links: the configured public URL, or `url`. */
@@ -190,7 +191,7 @@ export async function startConclave(
 
     await app.listen({ port: config.port, host: config.host });
     const port = (app.server.address() as AddressInfo).port;
-    const url = `http://${urlHost(config.host)}:${port}`;
+    const url = `${ownScheme(config)}://${urlHost(config.host)}:${port}`;
     let closing: Promise<void> | undefined;
     return {
       url,

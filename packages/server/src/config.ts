@@ -148,6 +148,13 @@ const gatewayUrlSchema = z
     }
   }, 'must be an http or https URL');
 
+/** A file name, resolved against the working directory. */
+const filePathSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .transform((s) => resolve(s));
+
 /** The groups settings are listed in (help text and docs). */
 export const SETTING_GROUPS = {
   server: 'Settings',
@@ -307,6 +314,28 @@ export const SETTINGS = {
     fallback: () => false,
     description:
       'whose X-Forwarded-For to believe: true (every hop), false, or a list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+    group: 'server',
+  }),
+  /** PEM certificate chain for HTTPS; with `tlsKey`, the server speaks only HTTPS (http/tls.ts). */
+  tlsCert: setting({
+    flag: 'tls-cert',
+    env: 'CONCLAVE_TLS_CERT',
+    arg: 'FILE',
+    schema: filePathSchema,
+    fallback: () => undefined,
+    shown: 'none (HTTP)',
+    description: 'PEM certificate (chain) file: serve HTTPS and WSS instead of HTTP (needs tlsKey)',
+    group: 'server',
+  }),
+  /** PEM private key of `tlsCert`. */
+  tlsKey: setting({
+    flag: 'tls-key',
+    env: 'CONCLAVE_TLS_KEY',
+    arg: 'FILE',
+    schema: filePathSchema,
+    fallback: () => undefined,
+    shown: 'none (HTTP)',
+    description: 'PEM private key file of tlsCert (needs tlsCert)',
     group: 'server',
   }),
   /** How SMS codes are delivered: `console` (the server log; default) or `http` (a gateway). */
@@ -522,6 +551,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (config.smsProvider === 'http' && !config.smsGatewayUrl) {
     throw new ConfigError(
       'Invalid setting smsProvider (http): needs smsGatewayUrl (--sms-gateway-url or CONCLAVE_SMS_GATEWAY_URL)',
+    );
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(
+      'Invalid setting tlsCert/tlsKey: HTTPS needs both a certificate (--tls-cert or CONCLAVE_TLS_CERT) and its key (--tls-key or CONCLAVE_TLS_KEY)',
+    );
+  }
+  if (config.tlsCert !== undefined && config.publicUrl?.startsWith('http:')) {
+    throw new ConfigError(
+      `Invalid setting publicUrl (${config.publicUrl}): the server serves HTTPS (tlsCert), so its public URL must be https`,
     );
   }
   return config;

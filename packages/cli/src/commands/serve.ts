@@ -24,7 +24,17 @@ export async function serve(args: string[]): Promise<number> {
     throw err;
   }
 
-  const server = await startConclave(config);
+  let server;
+  try {
+    server = await startConclave(config);
+  } catch (err) {
+    // Settings that parse but do not work, e.g. a certificate file that cannot be read.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`conclave serve: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   process.stdout.write(`Conclave listening on ${server.url}\n`);
   if (server.publicUrl !== server.url) process.stdout.write(`Public URL: ${server.publicUrl}\n`);
   process.stdout.write(`Data directory: ${config.dataDir}\n`);

@@ -19,6 +19,7 @@ import {
 import { createSmsProvider, type SmsProvider } from '../verification/sms.js';
 import fastifyCookie from '@fastify/cookie';
 import { replyError, type Refusal } from '../http/errors.js';
+import { reachedOverHttps } from '../http/tls.js';
 import { AccountStore, type AccountUser } from './account-store.js';
 import { AuthCookies } from './cookies.js';
 import { PasswordHasher } from './passwords.js';
@@ -82,7 +83,7 @@ export class Accounts {
     this.store = new AccountStore(db, this.now);
     this.events = new AuthEventLog(db, this.now);
     this.risk = new RiskService(db, this.events, options.risk ?? DEFAULT_RISK_CONFIG, this.now);
-    this.cookies = new AuthCookies(config.publicUrl?.startsWith('https:') ?? false);
+    this.cookies = new AuthCookies(reachedOverHttps(config));
     this.passwords = new PasswordHasher(options.passwordScrypt);
     const hasher = new PhoneHasher(loadOrCreatePhoneSecret(config.dataDir, config.phoneSecretFile));
     const sms = options.sms ?? createSmsProvider(config, logger);

@@ -10,8 +10,11 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const DEVICE_TTL_S = 400 * 86_400;
 
 /**
- * The three cookies, all `Path=/`, `Secure` when the public URL is https, and then named with
- * the `__Host-` prefix (no Domain attribute allowed, so a sibling subdomain cannot plant one):
+ * The three cookies, all `Path=/`. Over HTTPS (the server's own certificate, or an https public
+ * URL in front of it: tls.ts, reachedOverHttps) they are `Secure` and named with the `__Host-`
+ * prefix (no Domain attribute allowed, so a sibling subdomain cannot plant one). Over plain HTTP
+ * (localhost, a test LAN) they keep the plain names without `Secure`: browsers refuse `__Host-`
+ * cookies that are not `Secure`, and drop `Secure` ones sent over http to anything but localhost.
  *
  * | cookie           | HttpOnly | SameSite | lifetime | holds                                      |
  * |------------------|----------|----------|----------|--------------------------------------------|

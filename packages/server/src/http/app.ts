@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -12,6 +13,8 @@ import { HTTP_BODY_LIMIT, replyNoRoute, setErrorAnswers } from './errors.js';
 import { healthApi } from './health.js';
 import { meetingsApi } from './meeting-routes.js';
 import { DEFAULT_CREATE_MEETING_LIMIT, TokenBucketLimiter, type TokenBucketOptions } from './rate-limit.js';
+import { addSecurityHeaders, pageCsp, webSocketOrigin } from './security-headers.js';
+import { ownScheme, reachedOverHttps, readTlsFiles, reloadOnChange } from './tls.js';
 import { DEFAULT_WEB_ROOT, webApp } from './web-app.js';
 
 export interface HttpAppDeps {
@@ -26,6 +29,8 @@ export interface HttpAppDeps {
   accounts: AccountsOptions;
   /** The SFU's media-port pool for /healthz (`media`); without it the field is absent. */
   mediaStatus?: () => MediaPoolStatus;
+  /** HTTPS mode: how often the certificate files are checked for a renewal (tls.ts; tests shorten it). */
+  tlsCheckIntervalMs?: number;
 }
 
 declare module 'fastify' {
@@ -69,29 +74,41 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
  * The HTTP app as a Fastify instance, not listening (the composition root, conclave.ts, listens;
  * tests may `inject`). The root holds what every answer shares: the error answers (errors.ts:
  * every error, Fastify's own and unknown routes included, has the protocol's `errorResponse`
- * shape; nothing answers a bad request with a 500), two security headers, the cookie parser and
- * the `accounts` decorator. The parts are encapsulated plugins with their prefixes — `/healthz`,
+ * shape; nothing answers a bad request with a 500), the security headers (security-headers.ts;
+ * the web app sets its own CSP), the cookie parser and the `accounts` decorator. With `tlsCert`
+ * and `tlsKey` set (tls.ts) the server is Node's https server, and WebSocket upgrades arrive on
+ * it as on the http one. The parts are encapsulated plugins with their prefixes — `/healthz`,
  * `/api` (meetings, accounts, verification) and the web app at `/` — so the order they are
  * registered in does not matter and their hooks stay inside them.
  */
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
   const { config, logger } = deps;
-  const app: FastifyInstance = Fastify({
+  const tls = readTlsFiles(config);
+  // With `https` Fastify's type names https.Server as the raw server; everything here (listen,
+  // address, upgrades, close) is the same on both, so the app keeps the default type.
+  const app = Fastify({
     // Fastify's logger type is pino's, minus generics; the instance is the same object.
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: HTTP_BODY_LIMIT,
     trustProxy: config.trustProxy,
     // Clients may send `?` or a trailing slash by accident; ids never contain them.
     routerOptions: { ignoreTrailingSlash: true },
-  });
+    ...(tls ? { https: tls } : {}),
+  }) as FastifyInstance;
+  if (tls) {
+    const stop = reloadOnChange(
+      app.server as unknown as HttpsServer,
+      config,
+      logger,
+      deps.tlsCheckIntervalMs,
+    );
+    app.addHook('onClose', async () => stop());
+  }
   // JSON only. text/plain is a CORS "simple" content type: a page on another site could POST it
   // without a preflight, so it must not reach the API as a body.
   app.removeContentTypeParser('text/plain');
   setErrorAnswers(app);
-  app.addHook('onSend', async (_req, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-  });
+  addSecurityHeaders(app, { https: reachedOverHttps(config) });
   let accounts: Accounts | undefined;
   try {
     await app.register(fastifyCookie);
@@ -117,7 +134,7 @@ async function registerParts(app: FastifyInstance, deps: HttpAppDeps, accounts: 
     if (config.publicUrl) return config.publicUrl;
     const address = app.server.address() as AddressInfo | string | null;
     const port = address && typeof address === 'object' ? address.port : config.port;
-    return `http://${urlHost(config.host)}:${port}`;
+    return `${ownScheme(config)}://${urlHost(config.host)}:${port}`;
   };
 
   await app.register(healthApi, { prefix: '/healthz', startedAt, mediaStatus: deps.mediaStatus });
@@ -128,7 +145,10 @@ async function registerParts(app: FastifyInstance, deps: HttpAppDeps, accounts: 
     publicUrl,
     createLimiter: new TokenBucketLimiter(deps.createMeetingLimit ?? DEFAULT_CREATE_MEETING_LIMIT),
   });
-  await app.register(webApp, { root: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot });
+  await app.register(webApp, {
+    root: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot,
+    csp: pageCsp(config.publicUrl && webSocketOrigin(config.publicUrl)),
+  });
 }
 
 /** A host as it goes in a URL: IPv6 in brackets, the wildcard addresses as loopback. */
