@@ -1,3 +1,5 @@
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Unit and integration tests that need no browser and no WebRTC network namespace.
@@ -10,5 +12,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Servers started by tests keep their phone-number key (made on first start) here, not in
+    // the home directory: `~/.config/conclave` is where `npm start` keeps a real one.
+    env: { XDG_CONFIG_HOME: join(tmpdir(), `conclave-test-config-${userInfo().uid}`) },
   },
 });

@@ -3,7 +3,7 @@
  *
  *   conclave serve [flags]    run the server (conclave serve --help for the settings)
  *   conclave bot [flags]      bot participants that join a meeting and report what they decrypted
- *   conclave admin ...        accounts: plan, role, auth-event log
+ *   conclave admin ...        accounts: plan, role, auth-event log; the phone-number key
  *   conclave help             list the commands
  *
  * Each subcommand is an entry in COMMANDS; its module is imported only when it runs, so one
@@ -24,7 +24,8 @@ const COMMANDS: Record<string, Command> = {
     run: async (args) => (await import('./bot.js')).botCommand(args),
   },
   admin: {
-    summary: 'administer accounts: plan, role, auth-event log (conclave admin --help)',
+    summary:
+      'administer accounts and the phone-number key: plan, role, auth-event log, phone-key (conclave admin --help)',
     run: async (args) => (await import('./commands/admin.js')).admin(args),
   },
   help: {

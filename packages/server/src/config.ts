@@ -26,8 +26,9 @@ import { z } from 'zod';
  *   understood by `proxy-addr`).
  * - The SMS and phone settings are `undefined` when not set and the accounts code applies the
  *   defaults shown (accounts/accounts.ts, verification/service.ts). The phone secret is the
- *   HMAC key of phone numbers: kept in a file of its own (created 0600 on first use) rather than
- *   in the database, so a copy of the database alone cannot be searched for known numbers.
+ *   admin key of phone-number hashes: held outside the data dir (the variable, or a file that
+ *   may not be inside it), so a copy of the data dir alone cannot be searched for known numbers
+ *   (verification/phone-secret.ts).
  * - Limits on what one client can make the server hold (docs/architecture.md, "Threat model
  *   and limits"); a network is an IPv4 /24 or an IPv6 /64. Sockets count open signaling
  *   WebSockets; joins count join attempts (a token bucket refilled per minute). `maxWaiting` is
@@ -375,7 +376,30 @@ export const SETTINGS = {
     description: 'Bearer token sent to the gateway (optional)',
     group: 'phone',
   }),
-  /** File holding the phone-number HMAC key; `undefined` = `<dataDir>/phone-hmac.key`. */
+  /**
+   * The phone-number key itself (base64 of 32 or more bytes), instead of a file; the variable
+   * rather than the flag, which any user of the machine sees in the process list.
+   */
+  phoneSecret: setting({
+    flag: 'phone-secret',
+    env: 'CONCLAVE_PHONE_SECRET',
+    arg: 'BASE64',
+    schema: z
+      .string()
+      .trim()
+      .refine(
+        (s) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(s) && Buffer.from(s, 'base64').length >= 32,
+        'must be at least 32 bytes of base64 (openssl rand -base64 32)',
+      ),
+    fallback: () => undefined,
+    shown: 'none',
+    description: 'the phone-number key itself (base64, 32+ bytes); set the variable: a flag shows in ps',
+    group: 'phone',
+  }),
+  /**
+   * File holding the phone-number key; `undefined` = the default file (verification/
+   * phone-secret.ts: `$XDG_CONFIG_HOME/conclave/phone-secret.key`). Never inside the data dir.
+   */
   phoneSecretFile: setting({
     flag: 'phone-secret-file',
     env: 'CONCLAVE_PHONE_SECRET_FILE',
@@ -386,8 +410,8 @@ export const SETTINGS = {
       .min(1, 'must not be empty')
       .transform((s) => resolve(s)),
     fallback: () => undefined,
-    shown: 'DATA_DIR/phone-hmac.key',
-    description: 'file holding the HMAC key of phone numbers (created 0600 on first use)',
+    shown: '~/.config/conclave/phone-secret.key',
+    description: 'file holding the phone-number key, never inside the data dir (made 0600 if missing)',
     group: 'phone',
   }),
   /** How many accounts one phone number may unlock in a year; `undefined` = 3. */
@@ -548,6 +572,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
 
   // Each value comes from its own setting's schema or default, so it has that setting's type.
   const config = Object.fromEntries(KEYS.map((k) => [k, read(k)])) as ServerConfig;
+  if (config.phoneSecret !== undefined && config.phoneSecretFile !== undefined) {
+    throw new ConfigError(
+      'Invalid setting phoneSecret/phoneSecretFile: set the phone-number key (CONCLAVE_PHONE_SECRET) or its file (CONCLAVE_PHONE_SECRET_FILE), not both',
+    );
+  }
   if (config.smsProvider === 'http' && !config.smsGatewayUrl) {
     throw new ConfigError(
       'Invalid setting smsProvider (http): needs smsGatewayUrl (--sms-gateway-url or CONCLAVE_SMS_GATEWAY_URL)',

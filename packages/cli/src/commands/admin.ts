@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { accountRoleSchema, emailSchema, planSchema, type AccountRole, type Plan } from '@conclave/protocol';
 import {
   adminAuthEvents,
+  adminPhoneKeyStatus,
+  adminRotatePhoneKeys,
   adminSetPlan,
   adminSetRole,
   ConfigError,
@@ -10,6 +12,9 @@ import {
   migrateToLatest,
   type AuthEvent,
   type Db,
+  type PhoneKeyStatus,
+  type PhoneSecretLocation,
+  type PhoneSecretSettings,
 } from '@conclave/server';
 
 const USAGE = `usage: conclave admin <command> [--data-dir DIR]
@@ -19,14 +24,110 @@ const USAGE = `usage: conclave admin <command> [--data-dir DIR]
   auth-events EMAIL [--limit N] [--json]
                               an account's auth-event log, newest first: time, action,
                               outcome, score, decision, reasons, network
+  phone-key status [--json]   where the phone-number key is and how old, the year keys in the
+                              database and how many numbers each year's quota counts
+  phone-key rotate            destroy every year key and the phone quotas, make fresh keys:
+                              every number may unlock accounts again this year
 
 Works on the server's database in the data dir (--data-dir, else CONCLAVE_DATA_DIR, else
-./data); it may run while the server runs.
+./data); it may run while the server runs. The phone-key commands read the server's phone key
+as the server does (--phone-secret-file, else CONCLAVE_PHONE_SECRET or
+CONCLAVE_PHONE_SECRET_FILE, else ~/.config/conclave/phone-secret.key): run them as the
+server's user, with its settings.
 `;
 
 interface Output {
   out: (s: string) => void;
   err: (s: string) => void;
+}
+
+function describeLocation(l: PhoneSecretLocation | undefined): string {
+  if (!l) return 'refused';
+  if (l.kind === 'setting') return 'CONCLAVE_PHONE_SECRET (the phoneSecret setting)';
+  return `${l.path} (${l.configured ? 'phoneSecretFile' : 'the default location'})`;
+}
+
+function ageOf(iso: string, now: number): string {
+  const days = Math.floor((now - Date.parse(iso)) / 86_400_000);
+  return `${iso.slice(0, 10)}, ${days === 1 ? '1 day' : `${Math.max(0, days)} days`} ago`;
+}
+
+/** `phone-key status` as text: locations, dates and counts, never a number or a hash. */
+function formatPhoneKeyStatus(s: PhoneKeyStatus, now = Date.now()): string {
+  const a = s.adminKey;
+  const lines = [`phone-number key: ${describeLocation(a.location)}`];
+  if (a.state === 'refused') lines.push(`  ${a.problem ?? ''}`);
+  else if (a.state === 'missing') lines.push('  not there yet: the server makes it on its first start');
+  else if (a.modifiedAt) lines.push(`  written ${ageOf(a.modifiedAt, now)}`);
+  else lines.push('  age unknown (from the environment)');
+  if (s.legacyFile) {
+    lines.push(
+      `key file of an older version in the data dir: ${s.legacyFile} (the server destroys it at its next start)`,
+    );
+  }
+  if (s.years.length === 0) {
+    lines.push('year keys: none yet (the server makes them on start)');
+  } else {
+    lines.push('year keys (in the database; each destroyed with its year, and by rotate):');
+    const rows = s.years.map((y) => [
+      String(y.year),
+      y.key?.id ?? '-',
+      y.key ? y.key.createdAt.slice(0, 10) : '-',
+      y.key?.madeWithAdminKey === undefined ? '?' : y.key.madeWithAdminKey ? 'yes' : 'NO',
+      String(y.quotaRows),
+    ]);
+    const header = ['year', 'key', 'made', 'with this key', 'numbers counted'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    for (const r of [header, ...rows])
+      lines.push(
+        `  ${r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd()}`,
+      );
+  }
+  if (s.years.some((y) => y.key?.madeWithAdminKey === false)) {
+    lines.push(
+      "NO: made with another admin key than the one read here (another user or other settings than the server's?), or the server's key was replaced: a server with this key destroys them at its next refresh",
+    );
+  }
+  if (s.quotaRowsUnderNoKey > 0) {
+    lines.push(
+      `quota rows under no key: ${s.quotaRowsUnderNoKey} (left by a rotation; a running server deletes them within a minute)`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function phoneKey(
+  db: Db,
+  sub: string,
+  settings: PhoneSecretSettings,
+  json: boolean,
+  io: Output,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  if (sub === 'status') {
+    const status = await adminPhoneKeyStatus(db, settings, env);
+    io.out(json ? `${JSON.stringify(status, null, 2)}\n` : formatPhoneKeyStatus(status));
+    return 0;
+  }
+  const rotation = await adminRotatePhoneKeys(db, settings, { env });
+  const years = rotation.made.map((k) => k.year).join(' and ');
+  io.out(
+    [
+      `destroyed ${rotation.destroyed.length} year keys and ${rotation.quotaRowsDropped} quota rows; new keys for ${years} (from ${describeLocation(rotation.location)})`,
+      'every number may unlock accounts again this year, up to its yearly quota; accounts already unlocked stay unlocked',
+      'a running server switches to the new keys within a minute',
+      ...(rotation.legacyFileRemoved ? ['destroyed the key file of an older version in the data dir'] : []),
+      ...(rotation.walTruncated
+        ? []
+        : [
+            'the WAL could not be truncated now (another process was reading): the server truncates it within a minute',
+          ]),
+    ].join('\n') + '\n',
+  );
+  return 0;
 }
 
 const stdio: Output = {
@@ -56,14 +157,19 @@ export function formatAuthEvents(events: AuthEvent[]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
-/** `conclave admin …`: resolves to the exit status (0 ok, 1 no such account, 2 usage). */
-export async function admin(args: string[], io: Output = stdio): Promise<number> {
+/** `conclave admin …`: resolves to the exit status (0 ok, 1 no such account or no phone key, 2 usage). */
+export async function admin(
+  args: string[],
+  io: Output = stdio,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args,
       options: {
         'data-dir': { type: 'string' },
+        'phone-secret-file': { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -86,6 +192,42 @@ export async function admin(args: string[], io: Output = stdio): Promise<number>
     return 2;
   };
   if (!command) return usage('which command?');
+  if (command === 'phone-key') {
+    if ((rawEmail !== 'status' && rawEmail !== 'rotate') || value !== undefined) {
+      return usage('phone-key takes status or rotate');
+    }
+    let settings: PhoneSecretSettings;
+    try {
+      settings = loadConfig(
+        [
+          ...(values['data-dir'] !== undefined ? ['--data-dir', values['data-dir']] : []),
+          ...(values['phone-secret-file'] !== undefined
+            ? ['--phone-secret-file', values['phone-secret-file']]
+            : []),
+        ],
+        {
+          CONCLAVE_DATA_DIR: env.CONCLAVE_DATA_DIR,
+          CONCLAVE_PHONE_SECRET: env.CONCLAVE_PHONE_SECRET,
+          CONCLAVE_PHONE_SECRET_FILE: env.CONCLAVE_PHONE_SECRET_FILE,
+        },
+      );
+    } catch (err) {
+      if (err instanceof ConfigError) return usage(err.message);
+      throw err;
+    }
+    const db: Db = createDatabase(settings);
+    try {
+      await migrateToLatest(db);
+      return await phoneKey(db, rawEmail, settings, values.json === true, io, env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      io.err(`conclave admin: ${err.message}\n`);
+      return 1;
+    } finally {
+      await db.destroy();
+    }
+  }
+  if (values['phone-secret-file'] !== undefined) return usage('--phone-secret-file is for phone-key');
   const email = emailSchema.safeParse(rawEmail ?? '');
   if (!email.success) return usage(`"${rawEmail ?? ''}" is not an e-mail address`);
   let plan: Plan | undefined;
@@ -113,7 +255,7 @@ export async function admin(args: string[], io: Output = stdio): Promise<number>
   let dataDir: string;
   try {
     const flags = values['data-dir'] !== undefined ? ['--data-dir', values['data-dir']] : [];
-    dataDir = loadConfig(flags, { CONCLAVE_DATA_DIR: process.env.CONCLAVE_DATA_DIR }).dataDir;
+    dataDir = loadConfig(flags, { CONCLAVE_DATA_DIR: env.CONCLAVE_DATA_DIR }).dataDir;
   } catch (err) {
     if (err instanceof ConfigError) return usage(err.message);
     throw err;

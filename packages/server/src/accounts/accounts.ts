@@ -10,7 +10,8 @@ import { ipPrefix } from '../risk/network.js';
 import { RiskService } from '../risk/service.js';
 import type { Db } from '../store/schema.js';
 import { BlindSigner } from '../verification/blind-rsa.js';
-import { loadOrCreatePhoneSecret, PhoneHasher } from '../verification/phone-secret.js';
+import { PhoneNumberKeys } from '../verification/phone-keys.js';
+import { loadPhoneSecret, PhoneHasher } from '../verification/phone-secret.js';
 import {
   DEFAULT_VERIFICATION_SETTINGS,
   VerificationService,
@@ -68,6 +69,8 @@ export class Accounts {
   readonly cookies: AuthCookies;
   readonly passwords: PasswordHasher;
   readonly verification: VerificationService;
+  /** The yearly keys of phone-number hashes (loaded by openAccounts, refreshed by the sweep). */
+  readonly phoneKeys: PhoneNumberKeys;
   readonly now: () => number;
   private signer: Promise<BlindSigner> | undefined;
   private sweep: NodeJS.Timeout | undefined;
@@ -85,7 +88,9 @@ export class Accounts {
     this.risk = new RiskService(db, this.events, options.risk ?? DEFAULT_RISK_CONFIG, this.now);
     this.cookies = new AuthCookies(reachedOverHttps(config));
     this.passwords = new PasswordHasher(options.passwordScrypt);
-    const hasher = new PhoneHasher(loadOrCreatePhoneSecret(config.dataDir, config.phoneSecretFile));
+    const phoneSecret = loadPhoneSecret(config, logger);
+    this.phoneKeys = new PhoneNumberKeys(db, phoneSecret.key, this.now, logger);
+    const hasher = new PhoneHasher(phoneSecret.key, this.phoneKeys);
     const sms = options.sms ?? createSmsProvider(config, logger);
     this.verification = new VerificationService(
       db,
@@ -115,6 +120,7 @@ export class Accounts {
   close(): void {
     clearInterval(this.sweep);
     this.sweep = undefined;
+    this.phoneKeys.stopRefreshing();
   }
 
   /** The verification-token key (made and stored on first use). */

@@ -9,8 +9,8 @@ import { authRoutes } from './auth-routes.js';
 import { deviceRoutes } from './device-routes.js';
 
 /**
- * Makes the accounts service on the server's database and starts its sweep of expired codes;
- * `accounts.close()` stops it.
+ * Makes the accounts service on the server's database, loads the phone-number keys of the year
+ * and starts its sweep of expired codes and the keys' refresh; `accounts.close()` stops them.
  */
 export async function openAccounts(
   config: ServerConfig,
@@ -22,6 +22,8 @@ export async function openAccounts(
     await sql`pragma secure_delete = on`.execute(options.db);
   }
   const accounts = new Accounts(config, logger, options);
+  await accounts.phoneKeys.refresh();
+  accounts.phoneKeys.startRefreshing();
   accounts.startSweeping();
   return accounts;
 }

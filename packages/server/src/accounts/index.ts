@@ -10,4 +10,11 @@ export { AuthCookies } from './cookies.js';
 export { hostingEntitlement } from './entitlement.js';
 export { meBody } from './http.js';
 export { PASSWORD_SCRYPT, PasswordHasher } from './passwords.js';
-export { adminAuthEvents, adminSetPlan, adminSetRole } from './admin.js';
+export {
+  adminAuthEvents,
+  adminPhoneKeyStatus,
+  adminRotatePhoneKeys,
+  adminSetPlan,
+  adminSetRole,
+  type PhoneKeyStatus,
+} from './admin.js';

@@ -1,6 +1,15 @@
 export { BlindSigner, BlindSignError, BLIND_RSA_KEY_NAME, BLIND_RSA_MODULUS_BITS } from './blind-rsa.js';
 export { checkPhoneNumber, type PhoneCheck } from './phone.js';
-export { loadOrCreatePhoneSecret, PhoneHasher, PHONE_SECRET_FILE_NAME } from './phone-secret.js';
+export { PhoneNumberKeys, YearKey, type Rotation, type StoredYearKey } from './phone-keys.js';
+export {
+  defaultPhoneSecretFile,
+  LEGACY_PHONE_SECRET_FILE_NAME,
+  PhoneHasher,
+  readPhoneSecret,
+  type PhoneSecret,
+  type PhoneSecretLocation,
+  type PhoneSecretSettings,
+} from './phone-secret.js';
 export {
   ConsoleSmsProvider,
   createSmsProvider,

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { verificationCheckResponse, verificationStartResponse } from '@conclave/protocol';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadOrCreatePhoneSecret, PhoneHasher } from '../../src/index.js';
 import { createTokenRequest } from '@conclave/client';
 import { startHarness, type Harness, type TestClient } from './harness.js';
 
@@ -101,8 +100,8 @@ describe('unlinkability of phone numbers and accounts', () => {
     h.clock.advance(11 * 60_000);
     await h.app.accounts.verification.store.purgeExpired();
 
-    const hasher = new PhoneHasher(loadOrCreatePhoneSecret(h.dataDir));
-    const numberHashes = Object.values(NUMBERS).map((n) => hasher.numberHash(n.forms[0]!));
+    const yearKey = h.app.accounts.phoneKeys.current();
+    const numberHashes = Object.values(NUMBERS).map((n) => yearKey.numberHash(n.forms[0]!));
 
     // Everything that identifies an account or its client.
     const users = await h.db.selectFrom('users').selectAll().execute();
