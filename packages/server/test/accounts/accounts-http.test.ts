@@ -107,7 +107,6 @@ describe('accounts over HTTP', () => {
       ['/api/auth/password', { currentPassword: STRONG_PASSWORD, newPassword: 'another long password' }],
       ['/api/devices', { deviceId: 'dev-1', publicKey: KEY_A }],
       ['/api/auth/totp/enroll', {}],
-      ['/api/verification/start', { phoneNumber: '+447400123456' }],
       ['/api/verification/redeem', { message: 'AAAA', signature: 'AAAA' }],
       ['/api/auth/signout', {}],
     ] as const) {
