@@ -7,10 +7,8 @@ import { b64Schema, idSchema, PROTOCOL_VERSION } from './signaling.js';
  *
  * Cookies (set by the server; see packages/server/src/accounts/cookies.ts): a session cookie
  * (HttpOnly), a CSRF cookie (readable by the page) and a device cookie (HttpOnly). Every
- * POST/DELETE under `/api/auth`, `/api/devices` and `/api/verification/redeem` must carry the
- * CSRF cookie's value in the `x-csrf-token` header (double submit); `GET /api/auth/csrf` hands
- * one out. The phone check's `start` and `check` carry no cookie and no CSRF header: they are
- * sent without credentials and with `PHONE_CHECK_DEVICE_HEADER` instead.
+ * POST/DELETE under `/api/auth`, `/api/devices` and `/api/verification` must carry the CSRF
+ * cookie's value in the `x-csrf-token` header (double submit); `GET /api/auth/csrf` hands one out.
  */
 
 const v = z.literal(PROTOCOL_VERSION);
@@ -79,7 +77,11 @@ export type MeResponse = z.infer<typeof meResponse>;
 /** GET /api/auth/csrf */
 export const csrfResponse = z.object({ v, csrfToken: z.string() });
 
-/** POST /api/auth/signup */
+/**
+ * POST /api/auth/signup → 202 `okResponse` for every e-mail, whether it had an account or not
+ * (an existing account is left as it was); no session: sign in next with the same e-mail and
+ * password.
+ */
 export const signupRequest = z.object({
   v,
   email: emailSchema,
@@ -94,6 +96,8 @@ export const signinRequest = z.object({
   email: emailSchema,
   // No length rule on sign-in: old passwords may predate the current rule.
   password: z.string().min(1).max(256),
+  /** The TOTP code sent with the password, after an answer `step_up_required`. */
+  totp: otpCodeSchema.optional(),
 });
 export type SigninRequest = z.infer<typeof signinRequest>;
 
@@ -119,7 +123,7 @@ export const passwordChangeRequest = z.object({
   newPassword: passwordSchema,
 });
 
-/** POST /api/auth/signout, /api/auth/password: `{v, ok: true}`. */
+/** POST /api/auth/signup, /api/auth/signout, /api/auth/password: `{v, ok: true}`. */
 export const okResponse = z.object({ v, ok: z.literal(true) });
 
 /** POST /api/auth/totp/enroll → secret for an authenticator app (shown once, as text and QR code). */
@@ -166,19 +170,7 @@ export const verificationKeyResponse = z.object({
 });
 export type VerificationKeyResponse = z.infer<typeof verificationKeyResponse>;
 
-/**
- * The header `POST /api/verification/start` and `check` must carry: a random id the client keeps
- * for the phone check only (the web app in localStorage), never sent to any other route. The
- * server limits starts and checks per value; it names no account. Being a custom header it also
- * keeps other sites' pages from sending these requests (a CORS preflight the server refuses).
- */
-export const PHONE_CHECK_DEVICE_HEADER = 'x-conclave-check-device';
-/** 128 to 384 random bits, base64url. */
-export const phoneCheckDeviceSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{22,64}$/, 'must be 22 to 64 base64url characters (a random id)');
-
-/** POST /api/verification/start: no session, no cookie, `PHONE_CHECK_DEVICE_HEADER`. */
+/** POST /api/verification/start (signed in). */
 export const verificationStartRequest = z.object({
   v,
   /** As typed; international format (+…) or national with `country`. */
@@ -189,6 +181,8 @@ export const verificationStartRequest = z.object({
     .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code')
     .transform((s) => s.toUpperCase())
     .optional(),
+  /** A TOTP code, when an earlier answer was `step_up_required`. */
+  totp: otpCodeSchema.optional(),
 });
 export type VerificationStartRequest = z.infer<typeof verificationStartRequest>;
 
@@ -202,8 +196,8 @@ export const verificationStartResponse = z.object({
 export type VerificationStartResponse = z.infer<typeof verificationStartResponse>;
 
 /**
- * POST /api/verification/check: the SMS code and the client's blinded token message. No session,
- * no cookie, `PHONE_CHECK_DEVICE_HEADER`: nothing in it names the account.
+ * POST /api/verification/check: the SMS code and the client's blinded token message. Needs no
+ * session: nothing in it names the account.
  */
 export const verificationCheckRequest = z.object({
   v,

@@ -28,7 +28,7 @@ export const ERROR_CODES = [
   // Accounts, verification and risk (packages/server/src/accounts, verification, risk):
   'unauthenticated', // no valid session (signed out, expired, or never signed in)
   'invalid_credentials', // wrong email or password
-  'email_taken',
+  'email_taken', // no longer answered: sign-up answers alike for every e-mail (kept, never reused)
   'csrf_failed', // the x-csrf-token header is missing or does not match the CSRF cookie
   'risk_denied', // the risk engine refused the action (see the auth-event log)
   'step_up_required', // the action needs a TOTP code: repeat it with one

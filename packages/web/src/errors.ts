@@ -90,10 +90,6 @@ const BY_CODE: Record<string, Omit<HumanError, 'code'>> = {
     title: 'That e-mail address and password do not match an account.',
     next: 'Check both and try again. No account yet? Create one: it is free.',
   },
-  email_taken: {
-    title: 'An account with this e-mail address exists already.',
-    next: 'Sign in instead, or use another e-mail address.',
-  },
   csrf_failed: {
     title: 'The security check of this page failed.',
     next: 'Reload the page and try again (this happens after signing in or out in another tab).',

@@ -8,7 +8,6 @@ import {
   meetingResponse,
   meResponse,
   okResponse,
-  PHONE_CHECK_DEVICE_HEADER,
   PROTOCOL_VERSION,
   signinResponse,
   totpEnrollResponse,
@@ -42,12 +41,6 @@ export interface AccountApiOptions {
    */
   cookies?: CookieJar;
   fetch?: typeof fetch;
-  /**
-   * The random id sent as `PHONE_CHECK_DEVICE_HEADER` with the phone check's `start` and
-   * `check` (and with nothing else): the server limits checks per id. The web app keeps one in
-   * localStorage; by default each `AccountApi` makes its own.
-   */
-  phoneCheckDevice?: () => string;
 }
 
 export type SignInResult =
@@ -77,17 +70,13 @@ const isBrowser = typeof document !== 'undefined';
  * `GET /api/auth/csrf` (or a sign-in/sign-up answer) and is fetched again once when the server
  * says `csrf_failed` (another tab may have rotated it).
  *
- * The phone check's requests — the key, `start` and `check` — go without any cookie
- * (`credentials: 'omit'`: browsers also send them over a connection of their own) and carry only
- * the phone-check device id, so nothing in them names the account; `redeemVerificationToken`,
- * an account request, is for later (the web app waits minutes): see
- * packages/server/src/accounts/README.md.
+ * The phone check's `check` request goes without any cookie (`credentials: 'omit'`), so nothing
+ * in it names the account or the browser: see packages/server/src/accounts/README.md.
  */
 export class AccountApi {
   readonly serverUrl: string;
   readonly cookies: CookieJar | undefined;
   private readonly fetchFn: typeof fetch;
-  private readonly phoneCheckDevice: () => string;
   private csrf: string | undefined;
   private verificationKeyInfo: VerificationKeyResponse | undefined;
 
@@ -95,8 +84,6 @@ export class AccountApi {
     this.serverUrl = (opts.serverUrl ?? '').replace(/\/+$/, '');
     this.cookies = opts.cookies ?? (isBrowser ? undefined : new CookieJar());
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
-    const device = randomId();
-    this.phoneCheckDevice = opts.phoneCheckDevice ?? (() => device);
   }
 
   /** The `Cookie` header for a WebSocket upgrade outside browsers (undefined in browsers). */
@@ -116,12 +103,25 @@ export class AccountApi {
     }
   }
 
-  async signUp(input: { email: string; password: string; displayName?: string }): Promise<MeResponse> {
-    return this.remember(await this.request('POST', '/api/auth/signup', meResponse, input));
+  /**
+   * Creates the account, then signs in with the same e-mail and password. The server answers
+   * sign-ups alike whether or not the e-mail has an account (and changes nothing of an existing
+   * one), so the sign-in is what tells: it works for a new account and for the owner of an
+   * existing one, and is `invalid_credentials` when the e-mail has an account with another
+   * password.
+   */
+  async signUp(input: { email: string; password: string; displayName?: string }): Promise<SignInResult> {
+    await this.request('POST', '/api/auth/signup', okResponse, input);
+    return this.signIn(input.email, input.password);
   }
 
-  async signIn(email: string, password: string): Promise<SignInResult> {
-    const answer = await this.request('POST', '/api/auth/signin', signinResponse, { email, password });
+  /**
+   * `totp`: the authenticator code, sent with the password after the server answered
+   * `step_up_required` (failed sign-ins make the password alone not enough).
+   */
+  async signIn(email: string, password: string, totp?: string): Promise<SignInResult> {
+    const body = totp === undefined ? { email, password } : { email, password, totp };
+    const answer = await this.request('POST', '/api/auth/signin', signinResponse, body);
     if ('stepUp' in answer) {
       return { status: 'totp_required', ticket: answer.ticket, expiresInSeconds: answer.expiresInSeconds };
     }
@@ -192,36 +192,19 @@ export class AccountApi {
 
   // --- the one-time phone check ---
 
-  /**
-   * The token-signing key (cached; fetched without cookies, like the check it is for). Every
-   * client gets the same `keyId`: compare it to spot a per-user key.
-   */
+  /** The token-signing key (cached). Every client gets the same `keyId`: compare it to spot a per-user key. */
   async verificationKey(): Promise<VerificationKeyResponse> {
-    this.verificationKeyInfo ??= await this.request(
-      'GET',
-      '/api/verification/key',
-      verificationKeyResponse,
-      undefined,
-      this.phoneCheck(),
-    );
+    this.verificationKeyInfo ??= await this.request('GET', '/api/verification/key', verificationKeyResponse);
     return this.verificationKeyInfo;
   }
 
-  /**
-   * Sends the SMS code. No cookie and no session: the server does not learn which account asks
-   * (so it cannot refuse an account that is unlocked already; check `entitlement.e2ee` first).
-   */
+  /** Sends the SMS code (signed in). `totp` when an earlier try answered `step_up_required`. */
   startPhoneVerification(input: {
     phoneNumber: string;
     country?: string;
+    totp?: string;
   }): Promise<VerificationStartResponse> {
-    return this.request(
-      'POST',
-      '/api/verification/start',
-      verificationStartResponse,
-      input,
-      this.phoneCheck(),
-    );
+    return this.request('POST', '/api/verification/start', verificationStartResponse, input);
   }
 
   /**
@@ -236,7 +219,7 @@ export class AccountApi {
       '/api/verification/check',
       verificationCheckResponse,
       { verificationId, code, blindedMessage: request.blindedMessage },
-      this.phoneCheck(),
+      { anonymous: true },
     );
     if (answer.keyId !== key.keyId) {
       throw new ConclaveError(
@@ -253,11 +236,7 @@ export class AccountApi {
     return { ...token, keyId: answer.keyId };
   }
 
-  /**
-   * Redeems a token on the signed-in account: E2EE hosting is unlocked. Right after the check,
-   * the timing would tie the check to the account: redeem it minutes later (the web app waits a
-   * random 1–15 minutes, or until the next sign-in).
-   */
+  /** Redeems a token on the signed-in account: E2EE hosting is unlocked. */
   async redeemVerificationToken(token: VerificationToken): Promise<MeResponse> {
     return this.request('POST', '/api/verification/redeem', meResponse, token);
   }
@@ -280,11 +259,6 @@ export class AccountApi {
     return me;
   }
 
-  /** Options of a phone-check request: no cookies, the phone-check device id. */
-  private phoneCheck(): { anonymous: true; headers: Record<string, string> } {
-    return { anonymous: true, headers: { [PHONE_CHECK_DEVICE_HEADER]: this.phoneCheckDevice() } };
-  }
-
   private async csrfToken(): Promise<string> {
     this.csrf ??= (await this.request('GET', '/api/auth/csrf', csrfResponse)).csrfToken;
     return this.csrf;
@@ -295,10 +269,10 @@ export class AccountApi {
     path: string,
     schema: Schema<T>,
     body?: object,
-    opts: { anonymous?: boolean; headers?: Record<string, string> } = {},
+    opts: { anonymous?: boolean } = {},
   ): Promise<T> {
     const send = async (): Promise<T> => {
-      const headers: Record<string, string> = { ...opts.headers };
+      const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (method !== 'GET' && !opts.anonymous) headers[CSRF_HEADER] = await this.csrfToken();
       const cookie = opts.anonymous ? undefined : this.cookies?.header();
@@ -338,12 +312,4 @@ export class AccountApi {
       throw e;
     }
   }
-}
-
-/** 128 random bits, base64url. */
-function randomId(): string {
-  return toBase64(crypto.getRandomValues(new Uint8Array(16)))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
 }

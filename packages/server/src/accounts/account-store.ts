@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CodedError, ERROR_CATALOGUE, type AccountRole, type DeviceKey, type Plan } from '@conclave/protocol';
+import type { AccountRole, DeviceKey, Plan } from '@conclave/protocol';
 import type { Db, UsersTable } from '../store/schema.js';
 
 /** An account as the server code sees it (never with its password hash or TOTP secret). */
@@ -41,14 +41,6 @@ export function randomToken(): string {
 export const SESSION_TTL_MS = 30 * 86_400_000;
 export const STEP_UP_TTL_MS = 5 * 60_000;
 
-/** A second account for an e-mail (a sign-up that lost the race): 409 `email_taken`. */
-class EmailTakenError extends CodedError {
-  constructor() {
-    super('email_taken', ERROR_CATALOGUE.email_taken.message);
-    this.name = 'EmailTakenError';
-  }
-}
-
 /**
  * Accounts, sessions, device keys, known devices and networks, step-up tickets. Session ids and
  * tickets are random 256-bit values handed to the client once; only their SHA-256 is stored, so
@@ -66,7 +58,15 @@ export class AccountStore {
 
   // ---- accounts ----
 
-  async create(a: { email: string; passwordHash: string; displayName: string }): Promise<AccountUser> {
+  /**
+   * A new account, or undefined when the e-mail has one already (also when a sign-up racing
+   * this one took it first): the existing account is left as it was.
+   */
+  async create(a: {
+    email: string;
+    passwordHash: string;
+    displayName: string;
+  }): Promise<AccountUser | undefined> {
     const row: UsersTable = {
       id: randomBytes(16).toString('base64url'),
       email: a.email,
@@ -80,13 +80,12 @@ export class AccountStore {
       totp_last_step: null,
       created_at: this.iso(),
     };
-    try {
-      await this.db.insertInto('users').values(row).execute();
-    } catch (err) {
-      if (/unique/i.test(String((err as Error).message))) throw new EmailTakenError();
-      throw err;
-    }
-    return toAccountUser(row);
+    const res = await this.db
+      .insertInto('users')
+      .values(row)
+      .onConflict((oc) => oc.column('email').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1 ? toAccountUser(row) : undefined;
   }
 
   /** The full row (password hash, TOTP secret included), for the auth code only. */

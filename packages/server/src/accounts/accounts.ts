@@ -45,7 +45,7 @@ export type GateResult =
   { ok: true; assessment: RiskAssessment } | ({ ok: false; assessment: RiskAssessment } & Refusal);
 
 /**
- * Failed sign-in steps (passwords, TOTP codes) of one account within the risk engine's failure
+ * Failed TOTP codes and current passwords of one account within the risk engine's failure
  * window after which password changes and TOTP checks of signed-in requests stop until the
  * window moves on: a stolen session must not become a way to guess the password or the code.
  */
@@ -106,9 +106,13 @@ export class Accounts {
     if (options.blindSigner) this.signer = Promise.resolve(options.blindSigner);
   }
 
-  /** Expired codes (in memory: number hash, expiry) go within a minute even if nobody asks. */
+  /** Expired codes (number hash and expiry) go within a minute even when nobody asks for one. */
   startSweeping(): void {
-    this.sweep ??= setInterval(() => this.verification.pending.purgeExpired(), 60_000);
+    this.sweep ??= setInterval(() => {
+      this.verification.store
+        .purgeExpired()
+        .catch((err: unknown) => this.logger.error({ err }, 'purging codes failed'));
+    }, 60_000);
     this.sweep.unref();
   }
 
@@ -221,11 +225,13 @@ export class Accounts {
     return { ok: true, assessment };
   }
 
-  /** Whether the account has had `MAX_ACCOUNT_FAILURES` failed steps in the failure window. */
+  /**
+   * Whether the account has had `MAX_ACCOUNT_FAILURES` failed TOTP codes and current passwords
+   * in the failure window (wrong passwords of sign-ins do not count: anybody can cause those).
+   */
   async tooManyFailures(userId: string): Promise<boolean> {
-    return (
-      (await this.events.accountFailures(userId, this.risk.config.windows.failuresMs)) >= MAX_ACCOUNT_FAILURES
-    );
+    const failures = await this.events.failuresBeyondPassword(userId, this.risk.config.windows.failuresMs);
+    return failures >= MAX_ACCOUNT_FAILURES;
   }
 
   /** Checks a TOTP code of an enrolled account and burns its time step. */

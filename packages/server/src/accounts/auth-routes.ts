@@ -17,19 +17,34 @@ import { checkTotp, newTotpSecret, totpUri } from './totp.js';
 /** Wrong TOTP codes per step-up ticket before the sign-in has to start again. */
 const STEP_UP_ATTEMPTS = 5;
 
+/** The answer to a sign-in that must send its TOTP code with the password (the same for every e-mail). */
+const SIGNIN_NEEDS_CODE =
+  'after failed sign-ins the password alone is not enough: send it again with the code from your authenticator app as "totp" (without an authenticator app, sign in from a device or network you have used before, or try again later)';
+
 /**
  * Sign-up, sign-in (with the TOTP step-up), sign-out, password change, `/api/me`, TOTP
  * enrolment, on the accounts API (paths below its prefix `/api`). Every POST needs the CSRF
  * header (cookies.ts).
  *
- * Sign-in order: the risk engine scores the attempt first, so a denial costs no scrypt and says
- * nothing about the password; then the password; then, on step-up, a ticket for
- * `/api/auth/signin/totp`. An unknown e-mail takes as long as a wrong password and counts as a
- * failure of the network.
+ * No answer tells whether an e-mail has an account (docs: packages/server/src/accounts/README.md,
+ * "Sign-up, sign-in and account discovery"):
+ * - sign-up answers 202 `{ok: true}` for every e-mail (one scrypt either way) and sets no
+ *   session; an existing account is not touched. The client signs in next with the same
+ *   e-mail and password, which works for a new account and for the owner of an existing one.
+ * - sign-in: the `signin_attempt` risk check first, from facts an e-mail without an account
+ *   has too (its failures are counted in memory), so a refusal or a request for the code
+ *   costs no scrypt and says nothing about the account or the password; then the password
+ *   (scrypt also for an unknown e-mail: `invalid_credentials` either way); then the code if one
+ *   was asked for or sent; then the `signin` check of the account (a TOTP step-up with a
+ *   ticket for `/api/auth/signin/totp`, or a refusal that may name the account's reasons, to
+ *   someone who knows the password).
  */
 export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
   const { store, cookies, events, passwords } = accounts;
   const csrf = { preHandler: cookies.csrfGuard };
+  const failureMinutes = Math.round(accounts.risk.config.windows.failuresMs / 60_000);
+  /** A refused sign-in attempt: no reasons, counts or account facts (the same for every e-mail). */
+  const SIGNIN_REFUSED = `too many failed sign-ins for this e-mail address or from this network; try again in ${failureMinutes} minutes, or from a device or network you have signed in from before`;
 
   /**
    * Starts a session: cookie, fresh CSRF token, device and network remembered. A session the
@@ -69,21 +84,27 @@ export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
     if (!body) return reply;
     const deviceHash = cookies.deviceHash(req, reply);
     const ipPrefix = accounts.ipPrefix(req);
+    // Signals of the network and the e-mail's domain only: the same for every address.
     const assessment = await accounts.risk.assess('signup', { email: body.email, deviceHash, ipPrefix });
     if (assessment.decision !== 'allow') {
       await events.record({ userId: null, action: 'signup', outcome: 'denied', ipPrefix, assessment });
       return replyError(reply, 'risk_denied', riskMessage('the sign-up', assessment));
     }
-    if (await store.rowByEmail(body.email)) return replyError(reply, 'email_taken');
-    // A sign-up racing this one for the e-mail throws EmailTakenError: 409 from the error handler.
-    const user = await store.create({
-      email: body.email,
-      passwordHash: await passwords.hash(body.password),
-      displayName: body.displayName,
-    });
-    await events.record({ userId: user.id, action: 'signup', outcome: 'ok', ipPrefix, assessment });
-    req.log.info({ userId: user.id }, 'account created');
-    return startSession(req, reply, user, deviceHash, ipPrefix, 201);
+    // One scrypt and the same answer whether or not the e-mail has an account; an existing
+    // account is left as it was (its password is not replaced), and the client signs in next.
+    const passwordHash = await passwords.hash(body.password);
+    const user = await store.create({ email: body.email, passwordHash, displayName: body.displayName });
+    if (user) {
+      // The browser that made the account is its first known device and network.
+      await store.rememberDeviceAndNetwork(user.id, deviceHash, ipPrefix);
+      await events.record({ userId: user.id, action: 'signup', outcome: 'ok', ipPrefix, assessment });
+      req.log.info({ userId: user.id }, 'account created');
+    } else {
+      const existing = await store.rowByEmail(body.email);
+      const userId = existing?.id ?? null;
+      await events.record({ userId, action: 'signup', outcome: 'exists', ipPrefix, assessment });
+    }
+    return reply.code(202).send({ v: PROTOCOL_VERSION, ok: true });
   });
 
   app.post('/auth/signin', csrf, async (req, reply) => {
@@ -93,21 +114,57 @@ export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
     const ipPrefix = accounts.ipPrefix(req);
     const row = await store.rowByEmail(body.email);
     const user = row && toAccountUser(row);
-    const assessment = await accounts.risk.assess('signin', { user, deviceHash, ipPrefix });
     const userId = user?.id ?? null;
-    if (assessment.decision === 'deny') {
-      await events.record({ userId, action: 'signin', outcome: 'denied', ipPrefix, assessment });
-      return replyError(reply, 'risk_denied', riskMessage('this sign-in', assessment));
+
+    // 1. Before the password, from what every e-mail has: the same answer with or without an
+    //    account, and no scrypt (a refusal says nothing about the password either).
+    const attempt = await accounts.risk.assess('signin_attempt', {
+      user,
+      email: body.email,
+      deviceHash,
+      ipPrefix,
+    });
+    if (attempt.decision === 'deny') {
+      await events.record({ userId, action: 'signin', outcome: 'denied', ipPrefix, assessment: attempt });
+      return replyError(reply, 'risk_denied', SIGNIN_REFUSED);
     }
+    const codeNeeded = attempt.decision === 'step_up';
+    if (codeNeeded && body.totp === undefined) {
+      await events.record({ userId, action: 'signin', outcome: 'step_up', ipPrefix, assessment: attempt });
+      return replyError(reply, 'step_up_required', SIGNIN_NEEDS_CODE);
+    }
+
+    // 2. The password; an unknown e-mail costs the same scrypt and gets the same answer.
     const passwordOk = row
       ? await passwords.verify(body.password, row.password_hash)
       : await passwords.verifyNothing(body.password);
     if (!user || !passwordOk) {
       const outcome = user ? 'wrong_password' : 'unknown_account';
-      await events.record({ userId, action: 'signin', outcome, ipPrefix, assessment });
+      await events.record({ userId, action: 'signin', outcome, ipPrefix, assessment: attempt });
+      if (!user) accounts.risk.recordUnknownEmailFailure(body.email, ipPrefix);
       return replyError(reply, 'invalid_credentials');
     }
-    if (assessment.decision === 'step_up') {
+
+    // 3. A code sent with the password. Where step 1 asked for it, an account without TOTP
+    //    cannot pass and hears no more than a wrong password would tell it.
+    let codeAccepted = false;
+    if (body.totp !== undefined && (user.totpEnabled || codeNeeded)) {
+      codeAccepted = await accounts.acceptTotp(user.id, body.totp);
+      if (!codeAccepted) {
+        await events.record({ userId, action: 'signin_totp', outcome: 'wrong_totp', ipPrefix });
+        return user.totpEnabled
+          ? replyError(reply, 'invalid_totp')
+          : replyError(reply, 'invalid_credentials');
+      }
+    }
+
+    // 4. After the right password (and code), what only the account has.
+    const assessment = await accounts.risk.assess('signin', { user, deviceHash, ipPrefix });
+    if (assessment.decision === 'deny') {
+      await events.record({ userId, action: 'signin', outcome: 'denied', ipPrefix, assessment });
+      return replyError(reply, 'risk_denied', riskMessage('this sign-in', assessment));
+    }
+    if (assessment.decision === 'step_up' && !codeAccepted) {
       // The engine asks for a step-up only when the account has a second factor (engine.ts).
       const ticket = await store.createStepUpTicket(user.id, deviceHash, ipPrefix);
       await events.record({ userId, action: 'signin', outcome: 'step_up', ipPrefix, assessment });

@@ -10,10 +10,19 @@ export type AuthEventAction = RiskAction | 'signin_totp' | 'password_change';
  * What became of the attempt. Failures (`FAILURE_OUTCOMES`) are what the failure signals count.
  * - `ok`: done; `denied`: refused by the risk engine; `step_up`: waiting for a TOTP code;
  * - `wrong_password`, `unknown_account`, `wrong_totp`: a failed sign-in step;
- * - `rate_limited`: refused by a rate limit before anything else.
+ * - `rate_limited`: refused by a rate limit before anything else;
+ * - `exists`: a sign-up for an e-mail that has an account — answered as a new one would be,
+ *   nothing of the account changed (counted with `ok` in the sign-ups of a network).
  */
 export type AuthOutcome =
-  'ok' | 'denied' | 'step_up' | 'wrong_password' | 'unknown_account' | 'wrong_totp' | 'rate_limited';
+  | 'ok'
+  | 'denied'
+  | 'step_up'
+  | 'wrong_password'
+  | 'unknown_account'
+  | 'wrong_totp'
+  | 'rate_limited'
+  | 'exists';
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Kysely's "nothing selected yet"
 type EventQuery = SelectQueryBuilder<DatabaseSchema, 'auth_events', {}>;
@@ -71,9 +80,44 @@ export class AuthEventLog {
     return new Date(this.now() - windowMs).toISOString();
   }
 
-  /** Failed sign-in steps of an account in the last `windowMs`. */
-  async accountFailures(userId: string, windowMs: number): Promise<number> {
-    return this.count((q) => q.where('user_id', '=', userId), FAILURE_OUTCOMES, windowMs);
+  /**
+   * Failed sign-in steps of an account (wrong passwords and TOTP codes of sign-ins) in the last
+   * `windowMs`, from `ipPrefix` and from every other network.
+   */
+  async signinFailures(
+    userId: string,
+    ipPrefix: string,
+    windowMs: number,
+  ): Promise<{ here: number; elsewhere: number }> {
+    const rows = await this.db
+      .selectFrom('auth_events')
+      .where('user_id', '=', userId)
+      .where('action', 'in', ['signin', 'signin_totp'])
+      .where('outcome', 'in', [...FAILURE_OUTCOMES])
+      .where('created_at', '>', this.since(windowMs))
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('all'),
+        eb.fn
+          .sum<number | string | null>(eb.case().when('ip_prefix', '=', ipPrefix).then(1).else(0).end())
+          .as('here'),
+      ])
+      .executeTakeFirstOrThrow();
+    const here = Number(rows.here ?? 0);
+    return { here, elsewhere: Number(rows.all) - here };
+  }
+
+  /**
+   * Failed steps of an account that a guessed password alone cannot cause — TOTP codes (asked
+   * after the right password, or of a signed-in session) and current passwords of password
+   * changes (signed in) — in the last `windowMs`. Somebody guessing the password from outside
+   * adds nothing here, so they cannot stop the owner's signed-in checks.
+   */
+  async failuresBeyondPassword(userId: string, windowMs: number): Promise<number> {
+    return this.count(
+      (q) => q.where('user_id', '=', userId).where('action', '!=', 'signin'),
+      FAILURE_OUTCOMES,
+      windowMs,
+    );
   }
 
   /** Failed sign-in steps from a network in the last `windowMs`. */
@@ -81,11 +125,14 @@ export class AuthEventLog {
     return this.count((q) => q.where('ip_prefix', '=', ipPrefix), FAILURE_OUTCOMES, windowMs);
   }
 
-  /** Completed sign-ups from a network in the last `windowMs`. */
+  /**
+   * Sign-ups from a network in the last `windowMs` that were answered as accepted: new accounts
+   * and e-mails that had one (so both cost the same, and the limit says nothing about which).
+   */
   async networkSignups(ipPrefix: string, windowMs: number): Promise<number> {
     return this.count(
       (q) => q.where('ip_prefix', '=', ipPrefix).where('action', '=', 'signup'),
-      ['ok'],
+      ['ok', 'exists'],
       windowMs,
     );
   }

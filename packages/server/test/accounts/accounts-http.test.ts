@@ -19,15 +19,20 @@ describe('accounts over HTTP', () => {
     await h?.close();
   });
 
-  it('signs up, reads /api/me, signs out, and a replayed session cookie is refused', async () => {
+  it('signs up, signs in, reads /api/me, signs out, and a replayed session cookie is refused', async () => {
     h = await startHarness();
     const alice = h.client();
     const signup = await alice.post('/api/auth/signup', {
       email: 'Alice@Example.org',
       password: STRONG_PASSWORD,
     });
-    expect(signup.statusCode, signup.body).toBe(201);
-    const me = meResponse.parse(signup.json());
+    // Accepted, and no session: the same answer as for an e-mail that has an account.
+    expect(signup.statusCode, signup.body).toBe(202);
+    expect(signup.json()).toEqual({ v: 1, ok: true });
+    expect(alice.cookie('conclave_session')).toBeUndefined();
+    const signin = await alice.signin('Alice@Example.org');
+    expect(signin.statusCode, signin.body).toBe(200);
+    const me = meResponse.parse(signin.json());
     expect(me.account).toMatchObject({
       email: 'alice@example.org',
       plan: 'free',
@@ -64,8 +69,9 @@ describe('accounts over HTTP', () => {
   it('sets HttpOnly/SameSite cookies, Secure with __Host- names when the public URL is https', async () => {
     h = await startHarness({ config: { publicUrl: 'https://meet.example.org' } });
     const c = h.client();
-    const res = await c.post('/api/auth/signup', { email: 'bob@example.org', password: STRONG_PASSWORD });
-    expect(res.statusCode, res.body).toBe(201);
+    const signup = await c.post('/api/auth/signup', { email: 'bob@example.org', password: STRONG_PASSWORD });
+    const res = await c.signin('bob@example.org');
+    expect(res.statusCode, res.body).toBe(200);
     const byName = new Map(
       (
         res.cookies as {
@@ -85,7 +91,9 @@ describe('accounts over HTTP', () => {
     });
     expect(byName.get('__Host-conclave_csrf')).toMatchObject({ sameSite: 'Strict', secure: true, path: '/' });
     expect(byName.get('__Host-conclave_csrf')?.httpOnly).toBeFalsy();
-    expect(byName.get('__Host-conclave_device')).toMatchObject({ httpOnly: true, secure: true });
+    // The device cookie comes with the first answer that reads it (the sign-up here).
+    const device = (signup.cookies as { name: string }[]).find((x) => x.name === '__Host-conclave_device');
+    expect(device).toMatchObject({ httpOnly: true, secure: true });
     expect((await c.get('/api/me')).statusCode).toBe(200);
   });
 
@@ -133,15 +141,11 @@ describe('accounts over HTTP', () => {
       .execute();
     expect(events.map((e) => `${e.action}:${e.outcome}:${e.user_id === null ? 'anon' : 'user'}`)).toEqual([
       'signup:ok:user',
+      'signin:ok:user',
       'signin:wrong_password:user',
       'signin:unknown_account:anon',
       'signin:ok:user',
     ]);
-    expectError(
-      await c.post('/api/auth/signup', { email: 'dave@example.org', password: STRONG_PASSWORD }),
-      409,
-      'email_taken',
-    );
     expectError(
       await c.post('/api/auth/signup', { email: 'erin@example.org', password: 'short' }),
       400,
@@ -209,7 +213,7 @@ describe('accounts over HTTP', () => {
     expect(ok.statusCode, ok.body).toBe(200);
   });
 
-  it('TOTP: enrol, then a risky sign-in steps up and needs the code in a second request', async () => {
+  it('TOTP: enrol; a new device on a new network always steps up (a phished password is not enough); after failed sign-ins the code goes with the password', async () => {
     h = await startHarness();
     const home = h.client('198.51.100.7');
     await home.signup('grace@example.org');
@@ -227,11 +231,9 @@ describe('accounts over HTTP', () => {
     await home.post('/api/auth/signout');
     expect(signinResponse.parse((await home.signin('grace@example.org')).json())).toHaveProperty('account');
 
-    // A new device on a new network after two mistyped passwords: 15 + 15 + 10 = 40 → step-up.
+    // The right password from a new device on a new network, nothing else unusual (15 + 15 =
+    // 30, below the step-up score): still the code, since the account has one.
     const travel = h.client('203.0.113.9');
-    for (const typo of ['mistyped password', 'mistyped again']) {
-      expectError(await travel.signin('grace@example.org', typo), 401, 'invalid_credentials');
-    }
     const first = await travel.signin('grace@example.org');
     expect(first.statusCode, first.body).toBe(200);
     const step = stepUpResponse.parse(first.json());
@@ -268,12 +270,31 @@ describe('accounts over HTTP', () => {
       .orderBy('id')
       .execute();
     const stepped = log.find((e) => e.outcome === 'step_up');
-    expect(stepped).toMatchObject({ decision: 'step_up', score: 40, ip_prefix: '203.0.113.0/24' });
+    expect(stepped).toMatchObject({ decision: 'step_up', score: 30, ip_prefix: '203.0.113.0/24' });
     expect(JSON.parse(stepped!.reasons).map((r: { signal: string }) => r.signal)).toEqual([
       'newDevice',
       'newNetwork',
-      'accountFailures',
+      'new_device_and_network',
     ]);
+
+    // Two wrong passwords from a café's network: the password alone is not enough any more, and
+    // the answer says so before checking it (the same for any e-mail, with or without TOTP).
+    h.clock.advance(60_000);
+    const cafe = h.client('192.0.2.77');
+    for (const typo of ['mistyped password', 'mistyped again']) {
+      expectError(await cafe.signin('grace@example.org', typo), 401, 'invalid_credentials');
+    }
+    expectError(await cafe.signin('grace@example.org'), 401, 'step_up_required');
+    const withCode = (password: string, totp: string) =>
+      cafe.post('/api/auth/signin', { email: 'grace@example.org', password, totp });
+    // Only someone with the password learns that the code was wrong.
+    expectError(await withCode(STRONG_PASSWORD, await wrong()), 401, 'invalid_totp');
+    expectError(await withCode('mistyped password', await code()), 401, 'invalid_credentials');
+    const both = await withCode(STRONG_PASSWORD, await code());
+    expect(both.statusCode, both.body).toBe(200);
+    expect(meResponse.parse(both.json()).account.email).toBe('grace@example.org');
+    expect(cafe.cookie('conclave_session')).toBeDefined();
+    h.clock.advance(60_000);
 
     // Disabling needs a code; the one just used for signing in is burned.
     expectError(await travel.post('/api/auth/totp/disable', { code: usedCode }), 401, 'invalid_totp');
@@ -283,27 +304,47 @@ describe('accounts over HTTP', () => {
     expect(meResponse.parse(off.json()).account.totpEnabled).toBe(false);
   });
 
-  it('a user without TOTP who scores step-up is denied with the reasons, and may sign in once the failures age out', async () => {
+  it('a user without TOTP who needs the code cannot pass (told nothing about the account) and may sign in once the failures age out', async () => {
     h = await startHarness();
     await h.client('198.51.100.7').signup('heidi@example.org');
     const travel = h.client('203.0.113.9');
     for (const typo of ['mistyped password', 'mistyped again']) {
       expectError(await travel.signin('heidi@example.org', typo), 401, 'invalid_credentials');
     }
-    const denied = await travel.signin('heidi@example.org');
-    expectError(denied, 403, 'risk_denied');
-    expect((denied.json() as { error: { message: string } }).error.message).toMatch(
-      /first sign-in from this device/,
-    );
+    const asked = await travel.signin('heidi@example.org');
+    expectError(asked, 401, 'step_up_required');
+    const message = (asked.json() as { error: { message: string } }).error.message;
+    expect(message).not.toMatch(/account|[0-9]/);
     const last = await h.db
       .selectFrom('auth_events')
       .selectAll()
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
-    expect(last).toMatchObject({ action: 'signin', outcome: 'denied', decision: 'deny', score: 40 });
-    expect(JSON.parse(last.reasons).at(-1).signal).toBe('no_second_factor');
-    // A denial is decided before the password: a wrong one is not even checked (no new failure).
-    expectError(await travel.signin('heidi@example.org', 'another wrong one'), 403, 'risk_denied');
+    expect(last).toMatchObject({ action: 'signin', outcome: 'step_up', decision: 'step_up', score: 40 });
+    expect(JSON.parse(last.reasons).map((r: { signal: string }) => r.signal)).toEqual([
+      'newDevice',
+      'newNetwork',
+      'accountFailures',
+    ]);
+    // Decided before the password: a wrong one is not even checked (no new failure).
+    expectError(await travel.signin('heidi@example.org', 'another wrong one'), 401, 'step_up_required');
+    // Without TOTP no code is right, and the right password with one is told no more than a wrong one.
+    const withCode = await travel.post('/api/auth/signin', {
+      email: 'heidi@example.org',
+      password: STRONG_PASSWORD,
+      totp: '123456',
+    });
+    expectError(withCode, 401, 'invalid_credentials');
+    expect(withCode.body).toBe(
+      (
+        await travel.post('/api/auth/signin', {
+          email: 'heidi@example.org',
+          password: 'not it either',
+          totp: '123456',
+        })
+      ).body,
+    );
+    expect(travel.cookie('conclave_session')).toBeUndefined();
     h.clock.advance(16 * 60_000);
     expect((await travel.signin('heidi@example.org')).statusCode).toBe(200);
   });
@@ -313,15 +354,30 @@ describe('accounts over HTTP', () => {
     const victim = h.client('198.51.100.7');
     await victim.signup('ivan@example.org');
     const attacker = h.client('192.0.2.50');
-    let status = 0;
-    let tries = 0;
-    while (status !== 403 && tries < 20) {
-      status = (await attacker.signin('ivan@example.org', `guess number ${tries++}`)).statusCode;
+    const answers: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await attacker.post('/api/auth/signin', {
+        email: 'ivan@example.org',
+        password: `guess number ${i}`,
+        ...(i >= 3 ? { totp: '123456' } : {}),
+      });
+      answers.push((res.json() as { error: { code: string } }).error.code);
     }
-    // New device + new network (30) + account failures beyond the first: two guesses, then no more.
-    expect(status).toBe(403);
-    expect(tries).toBe(3);
-    const farm = h.client('192.0.2.51');
+    // New device + new network (30): two guesses; then the password alone is not enough (40), and
+    // guessing a code with it counts too (this network's failures), until five refuse it (80).
+    expect(answers).toEqual([
+      'invalid_credentials',
+      'invalid_credentials',
+      'step_up_required',
+      'invalid_credentials',
+      'invalid_credentials',
+      'invalid_credentials',
+      'risk_denied',
+      'risk_denied',
+    ]);
+    // The owner's known device is not locked out by it.
+    expect((await victim.signin('ivan@example.org')).statusCode).toBe(200);
+    const farm = h.client('203.0.113.51');
     const codes: number[] = [];
     for (let i = 0; i < 8; i++) {
       farm.cookies.clear();
@@ -331,14 +387,14 @@ describe('accounts over HTTP', () => {
       );
     }
     // 4 sign-ups a day from one network are free, the 5th and 6th score 15 and 30, the 7th 45.
-    expect(codes).toEqual([201, 201, 201, 201, 201, 201, 403, 403]);
+    expect(codes).toEqual([202, 202, 202, 202, 202, 202, 403, 403]);
     farm.cookies.clear();
     const disposable = { email: 'x@guerrillamail.com', password: STRONG_PASSWORD };
     expectError(await farm.post('/api/auth/signup', disposable), 403, 'risk_denied');
     // A day later the network is quiet again, and a disposable address alone may sign up.
     h.clock.advance(24 * 3_600_000);
     farm.cookies.clear();
-    expect((await farm.post('/api/auth/signup', disposable)).statusCode).toBe(201);
+    expect((await farm.post('/api/auth/signup', disposable)).statusCode).toBe(202);
   });
 
   it('registers device keys and serves them from the directory', async () => {

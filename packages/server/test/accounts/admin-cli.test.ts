@@ -65,12 +65,14 @@ describe('conclave admin', () => {
     expect(log.code, log.stderr).toBe(0);
     const lines = log.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^time\s+action\s+outcome\s+score\s+decision\s+network\s+reasons$/);
-    // Newest first: the failed sign-in from a new device and network, then the sign-up.
+    // Newest first: the failed sign-in from a new device and network, then the sign-in and the
+    // sign-up (which sets no session) of the harness.
     expect(lines[1]).toMatch(
       /^2030-01-01T\S+\s+signin\s+wrong_password\s+30\s+allow\s+192\.0\.2\.0\/24\s+newDevice \+15/,
     );
     expect(lines[1]).toContain('newNetwork +15 (first sign-in from this network)');
-    expect(lines[2]).toMatch(/signup\s+ok\s+0\s+allow\s+203\.0\.113\.0\/24\s+-$/);
+    expect(lines[2]).toMatch(/signin\s+ok\s+0\s+allow\s+203\.0\.113\.0\/24\s+-$/);
+    expect(lines[3]).toMatch(/signup\s+ok\s+0\s+allow\s+203\.0\.113\.0\/24\s+-$/);
 
     const json = await adminInProcess([
       'auth-events',

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { createTokenRequest } from '@conclave/client';
 import {
   CSRF_HEADER,
-  PHONE_CHECK_DEVICE_HEADER,
   verificationCheckResponse,
   verificationKeyResponse,
   verificationStartResponse,
@@ -59,8 +57,6 @@ export interface Harness {
   clock: ReturnType<typeof fakeClock>;
   log: ReturnType<typeof memoryLogger>;
   client(ip?: string): TestClient;
-  /** The phone check's side of a browser: no cookies, its own device id. */
-  phoneCheck(ip?: string, device?: string): PhoneCheckClient;
   close(): Promise<void>;
 }
 
@@ -103,7 +99,6 @@ export async function startHarness(
     clock,
     log,
     client: (ip) => new TestClient(app, ip),
-    phoneCheck: (ip, device) => new PhoneCheckClient(app, ip, device),
     async close() {
       await app.close();
       await db.destroy();
@@ -189,51 +184,17 @@ export class TestClient {
     return this.send('POST', url, body, csrf);
   }
 
+  /** A new account, signed in: the sign-up (which sets no session), then the sign-in, as the SDK does. */
   async signup(email: string, password = STRONG_PASSWORD): Promise<{ id: string }> {
     const res = await this.post('/api/auth/signup', { email, password, displayName: email.split('@')[0] });
-    expect(res.statusCode, res.body).toBe(201);
-    return (res.json() as { account: { id: string } }).account;
+    expect(res.statusCode, res.body).toBe(202);
+    const signin = await this.signin(email, password);
+    expect(signin.statusCode, signin.body).toBe(200);
+    return (signin.json() as { account: { id: string } }).account;
   }
 
   async signin(email: string, password = STRONG_PASSWORD): Promise<LightMyRequestResponse> {
     return this.post('/api/auth/signin', { email, password });
-  }
-}
-
-/**
- * The phone check's requests as the SDK sends them: no cookie, no CSRF header, the check-device
- * id in `PHONE_CHECK_DEVICE_HEADER` (random per client unless given).
- */
-export class PhoneCheckClient {
-  constructor(
-    readonly app: FastifyInstance,
-    public ip = '198.51.100.7',
-    public device = randomBytes(16).toString('base64url'),
-  ) {}
-
-  private send(method: 'GET' | 'POST', url: string, body?: Record<string, unknown>) {
-    return this.app.inject({
-      method,
-      url,
-      remoteAddress: this.ip,
-      headers: {
-        [PHONE_CHECK_DEVICE_HEADER]: this.device,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { payload: { v: 1, ...body } } : {}),
-    });
-  }
-
-  key() {
-    return this.send('GET', '/api/verification/key');
-  }
-
-  start(phoneNumber: string, extra: Record<string, unknown> = {}) {
-    return this.send('POST', '/api/verification/start', { phoneNumber, ...extra });
-  }
-
-  check(body: { verificationId: string; code: string; blindedMessage: string }) {
-    return this.send('POST', '/api/verification/check', body);
   }
 }
 
@@ -244,19 +205,19 @@ export function expectError(res: LightMyRequestResponse, status: number, code: s
 
 /**
  * The phone check as a client does it — start, check the SMS code with a blinded message,
- * finalize, all without cookies — returning the token, not yet redeemed (on an account).
+ * finalize — returning the token, not yet redeemed.
  */
 export async function obtainPhoneToken(
-  h: Pick<Harness, 'sms' | 'phoneCheck'>,
+  h: Pick<Harness, 'sms'>,
+  c: TestClient,
   phoneNumber = '+44 7400 123456',
-  c: PhoneCheckClient = h.phoneCheck(),
 ): Promise<{ message: string; signature: string; keyId: string }> {
-  const started = await c.start(phoneNumber);
+  const started = await c.post('/api/verification/start', { phoneNumber });
   expect(started.statusCode, started.body).toBe(201);
   const { verificationId } = verificationStartResponse.parse(started.json());
-  const key = verificationKeyResponse.parse((await c.key()).json());
+  const key = verificationKeyResponse.parse((await c.get('/api/verification/key')).json());
   const request = await createTokenRequest(key.publicKey);
-  const checked = await c.check({
+  const checked = await c.post('/api/verification/check', {
     verificationId,
     code: h.sms.lastCode(),
     blindedMessage: request.blindedMessage,

@@ -9,19 +9,21 @@ import {
   type RiskDecision,
   type RiskFacts,
 } from '../../src/index.js';
+import { UnknownEmailFailures } from '../../src/risk/unknown-emails.js';
 
 const HOUR = 3_600_000;
 
-/** A sign-in that raises nothing: known device and network, no failures, no reports. */
+/** Attempts that raise nothing: known device and network, no failures, no reports. */
 const calm: Record<RiskAction, RiskFacts> = {
-  signin: {
+  signin_attempt: {
     knownDevice: true,
     knownNetwork: true,
     accountFailures: 0,
+    accountFailuresElsewhere: 0,
     networkFailures: 0,
-    openReports: 0,
     secondFactor: false,
   },
+  signin: { knownDevice: true, knownNetwork: true, openReports: 0, secondFactor: false },
   signup: { networkFailures: 0, networkSignups: 0, disposableEmail: false, secondFactor: false },
   verification_start: {
     knownNetwork: true,
@@ -47,12 +49,179 @@ interface Row {
 // Each row changes the calm facts of its action; the expected numbers follow from the
 // documented defaults in risk/config.ts (step-up at 40, deny at 80).
 const ROWS: Row[] = [
-  // sign-in
+  // sign-in, before the password (the same for every e-mail: the second factor is not looked at)
+  {
+    name: 'nothing unusual',
+    action: 'signin_attempt',
+    facts: {},
+    score: 0,
+    decision: 'allow',
+    signals: [],
+  },
+  {
+    name: 'new device and network (a new phone abroad, or an e-mail without an account)',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false },
+    score: 30,
+    decision: 'allow',
+    signals: ['newDevice', 'newNetwork'],
+  },
+  {
+    name: '… plus one mistyped password: the first failure is free',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailures: 1 },
+    score: 30,
+    decision: 'allow',
+    signals: ['newDevice', 'newNetwork'],
+  },
+  {
+    name: '… plus two from this network: the password alone is not enough',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailures: 2 },
+    score: 40,
+    decision: 'step_up',
+    signals: ['newDevice', 'newNetwork', 'accountFailures'],
+  },
+  {
+    name: '… the same with TOTP enrolled (not looked at before the password)',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailures: 2, secondFactor: true },
+    score: 40,
+    decision: 'step_up',
+    signals: ['newDevice', 'newNetwork', 'accountFailures'],
+  },
+  {
+    name: 'guessing from one network: five failures there refuse it',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailures: 5, networkFailures: 5 },
+    score: 80,
+    decision: 'deny',
+    signals: ['newDevice', 'newNetwork', 'accountFailures', 'networkFailures'],
+  },
+  {
+    name: '… also with TOTP enrolled',
+    action: 'signin_attempt',
+    facts: {
+      knownDevice: false,
+      knownNetwork: false,
+      accountFailures: 5,
+      networkFailures: 5,
+      secondFactor: true,
+    },
+    score: 80,
+    decision: 'deny',
+    signals: ['newDevice', 'newNetwork', 'accountFailures', 'networkFailures'],
+  },
+  {
+    name: 'the owner mistyping twice on a known device',
+    action: 'signin_attempt',
+    facts: { accountFailures: 2 },
+    score: 10,
+    decision: 'allow',
+    signals: ['accountFailures'],
+  },
+  {
+    name: 'failures from other networks do not count on a known device',
+    action: 'signin_attempt',
+    facts: { accountFailuresElsewhere: 50 },
+    score: 0,
+    decision: 'allow',
+    signals: [],
+  },
+  {
+    name: '… nor for a new device on a known network',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, accountFailuresElsewhere: 50 },
+    score: 15,
+    decision: 'allow',
+    signals: ['newDevice'],
+  },
+  {
+    name: 'new device and network, 4 failures elsewhere: the password is enough',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailuresElsewhere: 4 },
+    score: 35,
+    decision: 'allow',
+    signals: ['newDevice', 'newNetwork', 'accountFailuresElsewhere'],
+  },
+  {
+    name: 'new device and network, 5 failures elsewhere: the code with the password',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailuresElsewhere: 5 },
+    score: 40,
+    decision: 'step_up',
+    signals: ['newDevice', 'newNetwork', 'accountFailuresElsewhere'],
+  },
+  {
+    name: 'failures elsewhere past the deny score: a step-up, never a refusal',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailuresElsewhere: 20 },
+    score: 90,
+    decision: 'step_up',
+    signals: ['newDevice', 'newNetwork', 'accountFailuresElsewhere', 'failures_elsewhere'],
+  },
+  {
+    name: '… also on top of a busy network, as long as the network alone does not refuse',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailuresElsewhere: 20, networkFailures: 11 },
+    score: 130,
+    decision: 'step_up',
+    signals: ['newDevice', 'newNetwork', 'accountFailuresElsewhere', 'networkFailures', 'failures_elsewhere'],
+  },
+  {
+    name: 'a real distributed brute force (30 failures): new devices on new networks are refused',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailuresElsewhere: 30, secondFactor: true },
+    score: 90,
+    decision: 'deny',
+    signals: ['newDevice', 'newNetwork', 'accountFailuresElsewhere', 'lockout'],
+  },
+  {
+    name: '… counting this network’s failures too',
+    action: 'signin_attempt',
+    facts: { knownDevice: false, knownNetwork: false, accountFailures: 3, accountFailuresElsewhere: 27 },
+    score: 110,
+    decision: 'deny',
+    signals: ['newDevice', 'newNetwork', 'accountFailures', 'accountFailuresElsewhere', 'lockout'],
+  },
+  {
+    name: '… while the owner’s known device still signs in',
+    action: 'signin_attempt',
+    facts: { knownNetwork: false, accountFailuresElsewhere: 500 },
+    score: 15,
+    decision: 'allow',
+    signals: ['newNetwork'],
+  },
+  {
+    name: '3 network failures are free',
+    action: 'signin_attempt',
+    facts: { networkFailures: 3 },
+    score: 0,
+    decision: 'allow',
+    signals: [],
+  },
+  {
+    name: '11 network failures: the code with the password',
+    action: 'signin_attempt',
+    facts: { networkFailures: 11 },
+    score: 40,
+    decision: 'step_up',
+    signals: ['networkFailures'],
+  },
+  {
+    name: 'a credential-stuffing network (+ new device and network): deny',
+    action: 'signin_attempt',
+    facts: { networkFailures: 100, knownDevice: false, knownNetwork: false, secondFactor: true },
+    score: 90,
+    decision: 'deny',
+    signals: ['newDevice', 'newNetwork', 'networkFailures'],
+  },
+  // sign-in, after the right password
   { name: 'nothing unusual', action: 'signin', facts: {}, score: 0, decision: 'allow', signals: [] },
   {
     name: 'new device',
     action: 'signin',
-    facts: { knownDevice: false },
+    facts: { knownDevice: false, secondFactor: true },
     score: 15,
     decision: 'allow',
     signals: ['newDevice'],
@@ -60,13 +229,13 @@ const ROWS: Row[] = [
   {
     name: 'new network',
     action: 'signin',
-    facts: { knownNetwork: false },
+    facts: { knownNetwork: false, secondFactor: true },
     score: 15,
     decision: 'allow',
     signals: ['newNetwork'],
   },
   {
-    name: 'new device and network (a new phone abroad) still signs in',
+    name: 'new device and network without TOTP: the password is all there is',
     action: 'signin',
     facts: { knownDevice: false, knownNetwork: false },
     score: 30,
@@ -74,84 +243,20 @@ const ROWS: Row[] = [
     signals: ['newDevice', 'newNetwork'],
   },
   {
-    name: '… plus one mistyped password: still allowed (the first failure is free)',
+    name: 'new device and network with TOTP: always a step-up (a phished password is not enough)',
     action: 'signin',
-    facts: { knownDevice: false, knownNetwork: false, accountFailures: 1 },
+    facts: { knownDevice: false, knownNetwork: false, secondFactor: true },
     score: 30,
-    decision: 'allow',
-    signals: ['newDevice', 'newNetwork'],
-  },
-  {
-    name: '… plus two failed attempts: step-up, with TOTP',
-    action: 'signin',
-    facts: { knownDevice: false, knownNetwork: false, accountFailures: 2, secondFactor: true },
-    score: 40,
     decision: 'step_up',
-    signals: ['newDevice', 'newNetwork', 'accountFailures'],
+    signals: ['newDevice', 'newNetwork', 'new_device_and_network'],
   },
   {
-    name: '… the same without TOTP is denied',
+    name: 'failures do not count once the password is right (they counted before it)',
     action: 'signin',
-    facts: { knownDevice: false, knownNetwork: false, accountFailures: 2, secondFactor: false },
-    score: 40,
-    decision: 'deny',
-    signals: ['newDevice', 'newNetwork', 'accountFailures', 'no_second_factor'],
-  },
-  {
-    name: '4 account failures',
-    action: 'signin',
-    facts: { accountFailures: 4 },
-    score: 30,
-    decision: 'allow',
-    signals: ['accountFailures'],
-  },
-  {
-    name: '5 account failures: step-up',
-    action: 'signin',
-    facts: { accountFailures: 5, secondFactor: true },
-    score: 40,
-    decision: 'step_up',
-    signals: ['accountFailures'],
-  },
-  {
-    name: 'account failures are capped at 60',
-    action: 'signin',
-    facts: { accountFailures: 50, secondFactor: true },
-    score: 60,
-    decision: 'step_up',
-    signals: ['accountFailures'],
-  },
-  {
-    name: 'capped failures from a new device and network: deny even with TOTP',
-    action: 'signin',
-    facts: { accountFailures: 50, knownDevice: false, knownNetwork: false, secondFactor: true },
-    score: 90,
-    decision: 'deny',
-    signals: ['newDevice', 'newNetwork', 'accountFailures'],
-  },
-  {
-    name: '3 network failures are free',
-    action: 'signin',
-    facts: { networkFailures: 3 },
+    facts: { accountFailures: 50, accountFailuresElsewhere: 50, networkFailures: 100 },
     score: 0,
     decision: 'allow',
     signals: [],
-  },
-  {
-    name: '11 network failures',
-    action: 'signin',
-    facts: { networkFailures: 11, secondFactor: true },
-    score: 40,
-    decision: 'step_up',
-    signals: ['networkFailures'],
-  },
-  {
-    name: 'a credential-stuffing network (+ new device and network): deny',
-    action: 'signin',
-    facts: { networkFailures: 100, knownDevice: false, knownNetwork: false, secondFactor: true },
-    score: 90,
-    decision: 'deny',
-    signals: ['newDevice', 'newNetwork', 'networkFailures'],
   },
   {
     name: 'two open reports: step-up',
@@ -160,6 +265,22 @@ const ROWS: Row[] = [
     score: 50,
     decision: 'step_up',
     signals: ['openReports'],
+  },
+  {
+    name: 'two open reports without TOTP: deny',
+    action: 'signin',
+    facts: { openReports: 2 },
+    score: 50,
+    decision: 'deny',
+    signals: ['openReports', 'no_second_factor'],
+  },
+  {
+    name: 'a deny stays a deny from a new device and network with TOTP',
+    action: 'signin',
+    facts: { openReports: 4, knownDevice: false, knownNetwork: false, secondFactor: true },
+    score: 130,
+    decision: 'deny',
+    signals: ['newDevice', 'newNetwork', 'openReports'],
   },
   // sign-up
   { name: 'plain sign-up', action: 'signup', facts: {}, score: 0, decision: 'allow', signals: [] },
@@ -305,9 +426,31 @@ describe('risk engine (DEFAULT_RISK_CONFIG)', () => {
     expect(a.reasons.reduce((s, r) => s + r.points, 0)).toBe(a.score);
   });
 
-  it('a missing fact adds nothing (sign-in of an unknown e-mail)', () => {
-    const a = assessRisk('signin', { networkFailures: 0, secondFactor: false });
+  it('a missing fact adds nothing', () => {
+    const a = assessRisk('signin_attempt', { networkFailures: 0, secondFactor: false });
     expect(a).toMatchObject({ score: 0, decision: 'allow', reasons: [] });
+  });
+
+  it('before the password, neither the second factor nor reports change anything (they would tell an account apart)', () => {
+    const counts = [0, 1, 2, 3, 5, 8, 13, 20, 29, 30, 60];
+    let compared = 0;
+    for (const known of [true, false])
+      for (const accountFailures of counts)
+        for (const accountFailuresElsewhere of counts)
+          for (const networkFailures of [0, 4, 11, 100]) {
+            const facts = {
+              knownDevice: known,
+              knownNetwork: known,
+              accountFailures,
+              accountFailuresElsewhere,
+              networkFailures,
+            };
+            const plain = assessRisk('signin_attempt', { ...facts, secondFactor: false });
+            const account = assessRisk('signin_attempt', { ...facts, secondFactor: true, openReports: 4 });
+            expect(account).toEqual(plain);
+            compared++;
+          }
+    expect(compared).toBe(2 * counts.length * counts.length * 4);
   });
 
   it('thresholds and weights come from the one configuration object', () => {
@@ -342,5 +485,36 @@ describe('risk signals helpers', () => {
     expect(isDisposableEmail('someone@GuerrillaMail.COM')).toBe(true);
     expect(isDisposableEmail('someone@example.org')).toBe(false);
     expect(isDisposableEmail('someone@gmail.com')).toBe(false);
+  });
+});
+
+describe('failed sign-ins of e-mails without an account (memory only)', () => {
+  it('counts them per e-mail (any case), this network apart from the others, within the window', () => {
+    let now = 1_000_000;
+    const log = new UnknownEmailFailures(15 * 60_000, () => now);
+    log.record('Nobody@Example.org', '192.0.2.0/24');
+    log.record('nobody@example.org', '192.0.2.0/24');
+    log.record('nobody@example.org', '198.51.100.0/24');
+    log.record('other@example.org', '192.0.2.0/24');
+    expect(log.count('nobody@example.org', '192.0.2.0/24')).toEqual({ here: 2, elsewhere: 1 });
+    expect(log.count('NOBODY@example.org', '198.51.100.0/24')).toEqual({ here: 1, elsewhere: 2 });
+    expect(log.count('third@example.org', '192.0.2.0/24')).toEqual({ here: 0, elsewhere: 0 });
+    now += 10 * 60_000;
+    log.record('nobody@example.org', '203.0.113.0/24');
+    now += 6 * 60_000;
+    // The first three are 16 minutes old now.
+    expect(log.count('nobody@example.org', '192.0.2.0/24')).toEqual({ here: 0, elsewhere: 1 });
+    expect(log.count('other@example.org', '192.0.2.0/24')).toEqual({ here: 0, elsewhere: 0 });
+  });
+
+  it('keeps a bounded number of e-mails, dropping the ones whose last failure is oldest', () => {
+    const log = new UnknownEmailFailures(15 * 60_000, () => 0, 3);
+    for (const e of ['a', 'b', 'c']) log.record(`${e}@example.org`, 'net');
+    log.record('a@example.org', 'net');
+    log.record('d@example.org', 'net');
+    expect(log.count('b@example.org', 'net').here).toBe(0);
+    expect(log.count('a@example.org', 'net').here).toBe(2);
+    expect(log.count('c@example.org', 'net').here).toBe(1);
+    expect(log.count('d@example.org', 'net').here).toBe(1);
   });
 });

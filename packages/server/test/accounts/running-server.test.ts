@@ -75,8 +75,12 @@ describe('accounts in a running server, through the SDK', () => {
       status: 401,
     });
 
-    const me = await api.signUp({ email: 'net@example.org', password: PASSWORD, displayName: 'Net' });
-    expect(me.entitlement).toEqual({ standard: true, e2ee: false, reason: 'verification_required' });
+    const signedUp = await api.signUp({ email: 'net@example.org', password: PASSWORD, displayName: 'Net' });
+    expect(signedUp.status === 'signed_in' && signedUp.me.entitlement).toEqual({
+      standard: true,
+      e2ee: false,
+      reason: 'verification_required',
+    });
     expect(await refusal(api.createMeeting({ mode: 'e2ee' }))).toEqual({
       code: 'e2ee_not_entitled',
       status: 403,

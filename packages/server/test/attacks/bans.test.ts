@@ -63,11 +63,13 @@ describe('bans and removals hold without the client’s cooperation', () => {
   it('a banned account is refused from a new device, key and network', async () => {
     const { meetingId, host } = await openMeeting();
     const eve = new AccountApi({ serverUrl: server.ts.url });
-    const me = await eve.signUp({
+    const signedUp = await eve.signUp({
       email: `eve-${Math.random().toString(36).slice(2, 8)}@example.org`,
       password: 'bans test eve password',
       displayName: 'Eve',
     });
+    if (signedUp.status !== 'signed_in') throw new Error('a new account signs in with its password');
+    const { me } = signedUp;
     const cookie = eve.cookieHeader()!;
     const asEve = async (deviceId: string, forwardedFor: string) =>
       track(

@@ -36,11 +36,13 @@ afterEach(() => {
 
 async function signedIn(ts: AttackServer): Promise<{ api: AccountApi; userId: string; cookie: string }> {
   const api = new AccountApi({ serverUrl: ts.url });
-  const me = await api.signUp({
+  const signedUp = await api.signUp({
     email: `victim-${Math.random().toString(36).slice(2, 10)}@example.org`,
     password: 'origin tests victim password',
     displayName: 'Victim',
   });
+  if (signedUp.status !== 'signed_in') throw new Error('a new account signs in with its password');
+  const { me } = signedUp;
   const cookie = api.cookieHeader();
   expect(cookie).toMatch(/conclave_session=/);
   return { api, userId: me.account.id, cookie: cookie! };

@@ -2,8 +2,14 @@ import { useId, useState, type FormEvent } from 'react';
 import type { MeResponse } from '@conclave/protocol';
 import { accountApi } from '../account/api.js';
 import { accountName, accountStore, useAccount } from '../account/store.js';
-import { AppLink, ErrorBox, TotpField, useFocusOnMount } from '../components/common.js';
-import { hasCode, humanError, type HumanError } from '../errors.js';
+import { AppLink, ErrorBox, useFocusOnMount } from '../components/common.js';
+import {
+  secondStepAfter,
+  SignInSecondStep,
+  ticketStep,
+  type SecondStep,
+} from '../components/SignInSecondStep.js';
+import { humanError, type HumanError } from '../errors.js';
 import { navigate, takeReturnTo } from '../router.js';
 
 function finish(me: MeResponse): void {
@@ -18,8 +24,7 @@ export function SignInPage() {
   const ids = useId();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [totp, setTotp] = useState<{ ticket: string; expiresAt: number } | undefined>();
-  const [code, setCode] = useState('');
+  const [second, setSecond] = useState<SecondStep | undefined>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<HumanError | undefined>();
 
@@ -41,41 +46,14 @@ export function SignInPage() {
         finish(r.me);
         return;
       }
+      setSecond(ticketStep(r));
       setPassword('');
-      setCode('');
-      setTotp({ ticket: r.ticket, expiresAt: Date.now() + r.expiresInSeconds * 1000 });
     } catch (err) {
-      setError(humanError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const submitCode = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!totp) return;
-    if (!/^\d{6}$/.test(code)) {
-      setError({ code: 'code_format', title: 'The code has 6 digits.', next: 'Type all 6 digits.' });
-      return;
-    }
-    if (Date.now() > totp.expiresAt) {
-      setTotp(undefined);
-      setError({
-        code: 'ticket_expired',
-        title: 'This sign-in took too long.',
-        next: 'Enter your e-mail address and password again.',
-      });
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
-      finish(await accountApi.signInWithTotp(totp.ticket, code));
-    } catch (err) {
-      setError(humanError(err));
-      // Anything but a wrong code ends the ticket: start over with the password.
-      if (!hasCode(err, 'invalid_totp')) setTotp(undefined);
-      setCode('');
+      const next = secondStepAfter(err, email.trim(), password);
+      if (next) {
+        setSecond(next);
+        setPassword('');
+      } else setError(humanError(err));
     } finally {
       setBusy(false);
     }
@@ -86,12 +64,12 @@ export function SignInPage() {
       <h1 tabIndex={-1} ref={heading}>
         Sign in
       </h1>
-      {account.status === 'signed_in' && !totp && (
+      {account.status === 'signed_in' && !second && (
         <p className="note">
           You are signed in as {accountName(account.me)}. Signing in again replaces that session.
         </p>
       )}
-      {!totp ? (
+      {!second ? (
         <form
           className="card"
           onSubmit={(e) => void submitPassword(e)}
@@ -129,29 +107,14 @@ export function SignInPage() {
           </button>
         </form>
       ) : (
-        <form className="card" onSubmit={(e) => void submitCode(e)} noValidate aria-labelledby={`${ids}-th`}>
-          <h2 id={`${ids}-th`}>Second step: your authenticator code</h2>
-          <p>
-            Your password is right. Because this sign-in looks unusual (for example a new device or network),
-            Conclave also asks for the code from the authenticator app you set up.
-          </p>
-          <TotpField value={code} onChange={setCode} reason="This sign-in needs your second factor." />
-          {error && <ErrorBox error={error} />}
-          <div className="actions">
-            <button type="submit" className="primary" disabled={busy}>
-              {busy ? 'Checking…' : 'Sign in'}
-            </button>
-            <button
-              type="button"
-              onClick={() => {
-                setTotp(undefined);
-                setError(undefined);
-              }}
-            >
-              Start over
-            </button>
-          </div>
-        </form>
+        <SignInSecondStep
+          step={second}
+          onSignedIn={finish}
+          onRestart={(err) => {
+            setSecond(undefined);
+            setError(err);
+          }}
+        />
       )}
       <p>
         No account yet? <AppLink to="/signup">Create a free account</AppLink>. Joining a meeting needs no
