@@ -71,7 +71,7 @@ describe('CookieJar', () => {
 });
 
 describe('AccountApi', () => {
-  it('sends the CSRF token and cookies on changes, and the phone-code check with no cookie at all', async () => {
+  it('sends the CSRF token and cookies on changes, and the phone check (key, start, check) with no cookie at all', async () => {
     const key = await crypto.subtle.generateKey(
       {
         name: 'RSA-PSS',
@@ -99,6 +99,16 @@ describe('AccountApi', () => {
           modulusBits: 2048,
         },
       },
+      '/api/verification/start': {
+        status: 201,
+        body: {
+          v: 1,
+          verificationId: 'a'.repeat(22),
+          expiresInSeconds: 600,
+          resendAfterSeconds: 60,
+          attempts: 5,
+        },
+      },
       // A signature that does not verify: the client must refuse to make a token of it.
       '/api/verification/check': {
         body: { v: 1, keyId: 'k1', blindSignature: Buffer.alloc(256, 1).toString('base64') },
@@ -113,17 +123,33 @@ describe('AccountApi', () => {
     expect(signup.body).toEqual({ v: 1, email: 'a@example.org', password: 'long enough password' });
     expect(api.cookieHeader()).toBe('conclave_csrf=csrf-2; conclave_session=session-one');
 
+    await api.startPhoneVerification({ phoneNumber: '+44 7400 123456' });
     const err = await api.checkPhoneCode('a'.repeat(22), '123456').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConclaveError);
     expect((err as ConclaveError).code).toBe('invalid_token');
     const check = sent.find((s) => s.url.endsWith('/api/verification/check'))!;
-    expect(check.credentials).toBe('omit');
-    expect(check.headers.cookie).toBeUndefined();
-    expect(check.headers['x-csrf-token']).toBeUndefined();
     expect(check.body).toMatchObject({ v: 1, verificationId: 'a'.repeat(22), code: '123456' });
     expect(typeof (check.body as { blindedMessage: string }).blindedMessage).toBe('string');
-    // Nothing the check sent carries the session.
-    expect(JSON.stringify(check)).not.toContain('session-one'); // '-' never occurs in the base64 body
+    const phoneCheck = sent.filter((s) => s.url.includes('/api/verification/'));
+    expect(phoneCheck.map((s) => new URL(s.url).pathname)).toEqual([
+      '/api/verification/start',
+      '/api/verification/key',
+      '/api/verification/check',
+    ]);
+    const device = phoneCheck[0]!.headers['x-conclave-check-device'];
+    expect(device).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    for (const s of phoneCheck) {
+      expect(s.credentials).toBe('omit');
+      expect(s.headers.cookie).toBeUndefined();
+      expect(s.headers['x-csrf-token']).toBeUndefined();
+      // The same random id on each, and nothing the phone check sent carries the session.
+      expect(s.headers['x-conclave-check-device']).toBe(device);
+      expect(JSON.stringify(s)).not.toContain('session-one'); // '-' never occurs in the base64 body
+    }
+    // The id goes to the phone check only.
+    for (const s of sent.filter((s) => !s.url.includes('/api/verification/'))) {
+      expect(s.headers['x-conclave-check-device']).toBeUndefined();
+    }
   });
 
   it('turns failures into ConclaveErrors with code and status', async () => {

@@ -7,8 +7,10 @@ import { b64Schema, idSchema, PROTOCOL_VERSION } from './signaling.js';
  *
  * Cookies (set by the server; see packages/server/src/accounts/cookies.ts): a session cookie
  * (HttpOnly), a CSRF cookie (readable by the page) and a device cookie (HttpOnly). Every
- * POST/DELETE under `/api/auth`, `/api/devices` and `/api/verification` must carry the CSRF
- * cookie's value in the `x-csrf-token` header (double submit); `GET /api/auth/csrf` hands one out.
+ * POST/DELETE under `/api/auth`, `/api/devices` and `/api/verification/redeem` must carry the
+ * CSRF cookie's value in the `x-csrf-token` header (double submit); `GET /api/auth/csrf` hands
+ * one out. The phone check's `start` and `check` carry no cookie and no CSRF header: they are
+ * sent without credentials and with `PHONE_CHECK_DEVICE_HEADER` instead.
  */
 
 const v = z.literal(PROTOCOL_VERSION);
@@ -170,7 +172,19 @@ export const verificationKeyResponse = z.object({
 });
 export type VerificationKeyResponse = z.infer<typeof verificationKeyResponse>;
 
-/** POST /api/verification/start (signed in). */
+/**
+ * The header `POST /api/verification/start` and `check` must carry: a random id the client keeps
+ * for the phone check only (the web app in localStorage), never sent to any other route. The
+ * server limits starts and checks per value; it names no account. Being a custom header it also
+ * keeps other sites' pages from sending these requests (a CORS preflight the server refuses).
+ */
+export const PHONE_CHECK_DEVICE_HEADER = 'x-conclave-check-device';
+/** 128 to 384 random bits, base64url. */
+export const phoneCheckDeviceSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{22,64}$/, 'must be 22 to 64 base64url characters (a random id)');
+
+/** POST /api/verification/start: no session, no cookie, `PHONE_CHECK_DEVICE_HEADER`. */
 export const verificationStartRequest = z.object({
   v,
   /** As typed; international format (+…) or national with `country`. */
@@ -181,8 +195,6 @@ export const verificationStartRequest = z.object({
     .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code')
     .transform((s) => s.toUpperCase())
     .optional(),
-  /** A TOTP code, when an earlier answer was `step_up_required`. */
-  totp: otpCodeSchema.optional(),
 });
 export type VerificationStartRequest = z.infer<typeof verificationStartRequest>;
 
@@ -196,8 +208,8 @@ export const verificationStartResponse = z.object({
 export type VerificationStartResponse = z.infer<typeof verificationStartResponse>;
 
 /**
- * POST /api/verification/check: the SMS code and the client's blinded token message. Needs no
- * session: nothing in it names the account.
+ * POST /api/verification/check: the SMS code and the client's blinded token message. No session,
+ * no cookie, `PHONE_CHECK_DEVICE_HEADER`: nothing in it names the account.
  */
 export const verificationCheckRequest = z.object({
   v,

@@ -3,7 +3,7 @@ import type { LogSink } from './logger.js';
 import { DbAdmissionStore } from './meeting-store/admission-records.js';
 import { MeetingStore, type MeetingStoreOptions } from './meeting-store/meeting-store.js';
 import { loadOrCreateExternalSender } from './meeting-store/server-key.js';
-import { createDatabase } from './store/database.js';
+import { createDatabase, truncateWal } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import type { Db } from './store/schema.js';
 
@@ -15,6 +15,8 @@ export interface StorageOptions {
   resumeGraceMs: number;
   logger: LogSink;
 }
+
+const WAL_TRUNCATE_INTERVAL_MS = 60_000;
 
 /** The storage part: the database and what lives in it. */
 export interface Storage {
@@ -31,7 +33,8 @@ export interface Storage {
 /**
  * Opens the database (creating and migrating it as needed), loads or makes the server's MLS
  * external-sender key and carries the admission records over a restart. A failure on the way
- * closes the database again.
+ * closes the database again. Once a minute the WAL is truncated (store/database.ts): rows
+ * deleted since (sessions, resume tokens, …) leave no old page behind for longer than that.
  */
 export async function openStorage(options: StorageOptions): Promise<Storage> {
   const { logger } = options;
@@ -46,7 +49,13 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     });
     const admission = new DbAdmissionStore(db);
     await admission.afterRestart(options.resumeGraceMs);
-    return { db, meetings, admission, externalSender, close: () => db.destroy() };
+    const scrub = setInterval(() => void truncateWal(db), WAL_TRUNCATE_INTERVAL_MS);
+    scrub.unref();
+    const close = async () => {
+      clearInterval(scrub);
+      await db.destroy();
+    };
+    return { db, meetings, admission, externalSender, close };
   } catch (err) {
     await db.destroy();
     throw err;

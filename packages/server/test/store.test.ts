@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExternalSender } from '@conclave/crypto';
-import { sql } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   appliedMigrations,
@@ -13,6 +13,8 @@ import {
   SQLITE_FILE_NAME,
   type Db,
 } from '../src/index.js';
+import { truncateWal } from '../src/store/database.js';
+import { MIGRATIONS } from '../src/store/migrations/index.js';
 import { tempDir } from './helpers.js';
 
 const ALL = [
@@ -24,7 +26,23 @@ const ALL = [
   '0006_auth_events',
   '0007_meeting_host_user',
   '0008_admission',
+  '0009_pending_codes_in_memory',
 ];
+
+/** Every file of a directory, with its bytes. */
+function filesOf(dir: string): { path: string; bytes: Buffer }[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesOf(path) : [{ path, bytes: readFileSync(path) }];
+  });
+}
+
+/** The files of `dir` that hold `marker` (ASCII). */
+function holding(dir: string, marker: string): string[] {
+  return filesOf(dir)
+    .filter((f) => f.bytes.includes(Buffer.from(marker, 'latin1')))
+    .map((f) => f.path.slice(dir.length + 1));
+}
 
 describe('database and migrations', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -67,7 +85,6 @@ describe('database and migrations', () => {
       'sessions',
       'step_up_tickets',
       'users',
-      'verification_codes',
     ]);
   });
 
@@ -104,6 +121,68 @@ describe('database and migrations', () => {
       .where('id', '=', 'abcdefghij')
       .executeTakeFirst();
     expect(row?.title).toBe('kept');
+  });
+
+  it('leaves no deleted row behind: secure_delete zeroes it in the file, truncateWal empties the WAL', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const db = open(dir.path);
+    await migrateToLatest(db);
+    const pragma = async (name: string) =>
+      Object.values((await sql.raw(`pragma ${name}`).execute(db)).rows[0] as object)[0] as unknown;
+    expect(await pragma('secure_delete')).toBe(1);
+    expect(await pragma('temp_store')).toBe(2); // memory
+    expect(await pragma('journal_mode')).toBe('wal');
+    // The database file needs a checkpoint to hold the row at all; then it is deleted.
+    const marker = 'deleted-row-marker-7c1e5a';
+    await db.insertInto('redeemed_tokens').values({ token_id: marker, key_id: 'k' }).execute();
+    expect(holding(dir.path, marker)).toEqual(['conclave.sqlite-wal']);
+    expect(await truncateWal(db)).toBe(true);
+    expect(holding(dir.path, marker)).toEqual([SQLITE_FILE_NAME]);
+    await db.deleteFrom('redeemed_tokens').where('token_id', '=', marker).execute();
+    // Deleted, but the WAL still has the page as it was before (with the row) — until truncated.
+    expect(statSync(join(dir.path, 'conclave.sqlite-wal')).size).toBeGreaterThan(0);
+    expect(await truncateWal(db)).toBe(true);
+    expect(statSync(join(dir.path, 'conclave.sqlite-wal')).size).toBe(0);
+    expect(holding(dir.path, marker)).toEqual([]);
+  });
+
+  it('0009: an older database with pending codes keeps no trace of them (table dropped, file rewritten)', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const db = open(dir.path);
+    // A database of the previous release, with secure_delete off as it ran then.
+    await sql`pragma secure_delete = off`.execute(db);
+    const migrator = new Migrator({
+      db: db as unknown as Kysely<unknown>,
+      provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+    });
+    expect((await migrator.migrateTo('0008_admission')).error).toBeUndefined();
+    const raw = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    const row = (n: number) => ({
+      id: `verification-id-marker-${n}`,
+      number_hash: `number-hash-marker-${n}`,
+      code_hash: `code-hash-marker-${n}`,
+      attempts: 0,
+      resend_after: '2030-01-01T00:01:00.000Z',
+      expires_at: '2030-01-01T00:10:00.000Z',
+    });
+    await raw
+      .insertInto('verification_codes')
+      .values([row(1), row(2)])
+      .execute();
+    await sql`pragma wal_checkpoint(truncate)`.execute(db);
+    // A used code, deleted without secure_delete: its bytes stay in the page's free space.
+    await raw.deleteFrom('verification_codes').where('id', '=', row(1).id).execute();
+    await sql`pragma wal_checkpoint(truncate)`.execute(db);
+    expect(holding(dir.path, 'number-hash-marker-1')).toEqual([SQLITE_FILE_NAME]);
+    await sql`pragma secure_delete = on`.execute(db);
+
+    expect(await migrateToLatest(db)).toEqual(['0009_pending_codes_in_memory']);
+    expect((await db.introspection.getTables()).map((t) => t.name)).not.toContain('verification_codes');
+    for (const marker of ['verification-id-marker', 'number-hash-marker', 'code-hash-marker']) {
+      expect(holding(dir.path, marker), marker).toEqual([]);
+    }
   });
 
   it('refuses a database migrated by a newer server', async () => {

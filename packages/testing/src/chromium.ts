@@ -18,11 +18,16 @@ export const CHROMIUM_FLAGS = [
   '--allow-loopback-in-peer-connection',
 ];
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more command-line switches (e.g. to trust a test certificate). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium" or set CONCLAVE_CHROMIUM`,
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS, headless: true });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
+    headless: true,
+  });
 }

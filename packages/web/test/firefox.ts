@@ -49,8 +49,11 @@ function waitExit(proc: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Headless firefox-esr with a fresh profile directory under the system's temporary directory. */
-export async function launchFirefox(): Promise<Firefox> {
+/**
+ * Headless firefox-esr with a fresh profile directory under the system's temporary directory.
+ * `acceptInsecureCerts`: trust any certificate (a test server's self-signed one).
+ */
+export async function launchFirefox(opts: { acceptInsecureCerts?: boolean } = {}): Promise<Firefox> {
   if (!existsSync(FIREFOX_PATH)) {
     throw new Error(
       `Firefox not found at ${FIREFOX_PATH}: install it with "apt-get install -y firefox-esr" or set CONCLAVE_FIREFOX`,
@@ -70,6 +73,7 @@ export async function launchFirefox(): Promise<Firefox> {
       args: ['--no-remote'],
       defaultViewport: { width: 1280, height: 720 },
       timeout: 30_000,
+      acceptInsecureCerts: opts.acceptInsecureCerts ?? false,
     });
   } catch (e) {
     await rm(profile, { recursive: true, force: true });

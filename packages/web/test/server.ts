@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const WEB = join(REPO, 'packages/web');
-const DIST_INDEX = join(WEB, 'dist/index.html');
+/** The built app (`vite build`), as `conclave serve` serves it. */
+export const DIST = join(WEB, 'dist');
+const DIST_INDEX = join(DIST, 'index.html');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -25,7 +27,7 @@ function newestMtime(dir: string): number {
  * Builds the web app when `dist/` is missing or older than its sources (about 5 s), so the
  * tests always run the current code, served by the real server as users get it.
  */
-function ensureWebBuild(): void {
+export function ensureWebBuild(): void {
   const sources = Math.max(newestMtime(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs);
   if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= sources) return;
   const r = spawnSync('npx', ['--no-install', 'vite', 'build', '--logLevel', 'warn'], {
@@ -81,7 +83,7 @@ async function startConclaveServer(extraArgs: string[] = []): Promise<SpawnedSer
         30_000,
       );
       child.stdout.on('data', () => {
-        const m = /Conclave listening on (http:\/\/\S+)/.exec(out);
+        const m = /Conclave listening on (https?:\/\/\S+)/.exec(out);
         if (m?.[1]) {
           clearTimeout(timer);
           resolve(m[1]);
@@ -140,13 +142,14 @@ export async function adminPlan(server: SpawnedServer, email: string, plan: 'fre
 /**
  * Builds the app if needed, then starts `conclave serve` and Chromium together. When either
  * fails to start, the other is stopped again before the error is thrown, so nothing is left
- * running for afterAll to miss.
+ * running for afterAll to miss. `browserArgs`: more Chromium switches.
  */
 export async function startServerAndBrowser(
   serverArgs: string[] = [],
+  browserArgs: string[] = [],
 ): Promise<{ server: SpawnedServer; browser: Browser }> {
   ensureWebBuild();
-  const [s, b] = await Promise.allSettled([startConclaveServer(serverArgs), launchChromium()]);
+  const [s, b] = await Promise.allSettled([startConclaveServer(serverArgs), launchChromium(browserArgs)]);
   if (s.status === 'fulfilled' && b.status === 'fulfilled') return { server: s.value, browser: b.value };
   if (s.status === 'fulfilled') await s.value.stop();
   if (b.status === 'fulfilled') await b.value.close().catch(() => undefined);

@@ -8,6 +8,7 @@ import {
   meetingResponse,
   meResponse,
   okResponse,
+  PHONE_CHECK_DEVICE_HEADER,
   PROTOCOL_VERSION,
   signinResponse,
   totpEnrollResponse,
@@ -41,6 +42,12 @@ export interface AccountApiOptions {
    */
   cookies?: CookieJar;
   fetch?: typeof fetch;
+  /**
+   * The random id sent as `PHONE_CHECK_DEVICE_HEADER` with the phone check's `start` and
+   * `check` (and with nothing else): the server limits checks per id. The web app keeps one in
+   * localStorage; by default each `AccountApi` makes its own.
+   */
+  phoneCheckDevice?: () => string;
 }
 
 export type SignInResult =
@@ -70,13 +77,17 @@ const isBrowser = typeof document !== 'undefined';
  * `GET /api/auth/csrf` (or a sign-in/sign-up answer) and is fetched again once when the server
  * says `csrf_failed` (another tab may have rotated it).
  *
- * The phone check's `check` request goes without any cookie (`credentials: 'omit'`), so nothing
- * in it names the account or the browser: see packages/server/src/accounts/README.md.
+ * The phone check's requests — the key, `start` and `check` — go without any cookie
+ * (`credentials: 'omit'`: browsers also send them over a connection of their own) and carry only
+ * the phone-check device id, so nothing in them names the account; `redeemVerificationToken`,
+ * an account request, is for later (the web app waits minutes): see
+ * packages/server/src/accounts/README.md.
  */
 export class AccountApi {
   readonly serverUrl: string;
   readonly cookies: CookieJar | undefined;
   private readonly fetchFn: typeof fetch;
+  private readonly phoneCheckDevice: () => string;
   private csrf: string | undefined;
   private verificationKeyInfo: VerificationKeyResponse | undefined;
 
@@ -84,6 +95,8 @@ export class AccountApi {
     this.serverUrl = (opts.serverUrl ?? '').replace(/\/+$/, '');
     this.cookies = opts.cookies ?? (isBrowser ? undefined : new CookieJar());
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+    const device = randomId();
+    this.phoneCheckDevice = opts.phoneCheckDevice ?? (() => device);
   }
 
   /** The `Cookie` header for a WebSocket upgrade outside browsers (undefined in browsers). */
@@ -192,19 +205,36 @@ export class AccountApi {
 
   // --- the one-time phone check ---
 
-  /** The token-signing key (cached). Every client gets the same `keyId`: compare it to spot a per-user key. */
+  /**
+   * The token-signing key (cached; fetched without cookies, like the check it is for). Every
+   * client gets the same `keyId`: compare it to spot a per-user key.
+   */
   async verificationKey(): Promise<VerificationKeyResponse> {
-    this.verificationKeyInfo ??= await this.request('GET', '/api/verification/key', verificationKeyResponse);
+    this.verificationKeyInfo ??= await this.request(
+      'GET',
+      '/api/verification/key',
+      verificationKeyResponse,
+      undefined,
+      this.phoneCheck(),
+    );
     return this.verificationKeyInfo;
   }
 
-  /** Sends the SMS code (signed in). `totp` when an earlier try answered `step_up_required`. */
+  /**
+   * Sends the SMS code. No cookie and no session: the server does not learn which account asks
+   * (so it cannot refuse an account that is unlocked already; check `entitlement.e2ee` first).
+   */
   startPhoneVerification(input: {
     phoneNumber: string;
     country?: string;
-    totp?: string;
   }): Promise<VerificationStartResponse> {
-    return this.request('POST', '/api/verification/start', verificationStartResponse, input);
+    return this.request(
+      'POST',
+      '/api/verification/start',
+      verificationStartResponse,
+      input,
+      this.phoneCheck(),
+    );
   }
 
   /**
@@ -219,7 +249,7 @@ export class AccountApi {
       '/api/verification/check',
       verificationCheckResponse,
       { verificationId, code, blindedMessage: request.blindedMessage },
-      { anonymous: true },
+      this.phoneCheck(),
     );
     if (answer.keyId !== key.keyId) {
       throw new ConclaveError(
@@ -236,7 +266,11 @@ export class AccountApi {
     return { ...token, keyId: answer.keyId };
   }
 
-  /** Redeems a token on the signed-in account: E2EE hosting is unlocked. */
+  /**
+   * Redeems a token on the signed-in account: E2EE hosting is unlocked. Right after the check,
+   * the timing would tie the check to the account: redeem it minutes later (the web app waits a
+   * random 1–15 minutes, or until the next sign-in).
+   */
   async redeemVerificationToken(token: VerificationToken): Promise<MeResponse> {
     return this.request('POST', '/api/verification/redeem', meResponse, token);
   }
@@ -259,6 +293,11 @@ export class AccountApi {
     return me;
   }
 
+  /** Options of a phone-check request: no cookies, the phone-check device id. */
+  private phoneCheck(): { anonymous: true; headers: Record<string, string> } {
+    return { anonymous: true, headers: { [PHONE_CHECK_DEVICE_HEADER]: this.phoneCheckDevice() } };
+  }
+
   private async csrfToken(): Promise<string> {
     this.csrf ??= (await this.request('GET', '/api/auth/csrf', csrfResponse)).csrfToken;
     return this.csrf;
@@ -269,10 +308,10 @@ export class AccountApi {
     path: string,
     schema: Schema<T>,
     body?: object,
-    opts: { anonymous?: boolean } = {},
+    opts: { anonymous?: boolean; headers?: Record<string, string> } = {},
   ): Promise<T> {
     const send = async (): Promise<T> => {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...opts.headers };
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (method !== 'GET' && !opts.anonymous) headers[CSRF_HEADER] = await this.csrfToken();
       const cookie = opts.anonymous ? undefined : this.cookies?.header();
@@ -312,4 +351,12 @@ export class AccountApi {
       throw e;
     }
   }
+}
+
+/** 128 random bits, base64url. */
+function randomId(): string {
+  return toBase64(crypto.getRandomValues(new Uint8Array(16)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }

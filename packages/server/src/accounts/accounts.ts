@@ -106,13 +106,9 @@ export class Accounts {
     if (options.blindSigner) this.signer = Promise.resolve(options.blindSigner);
   }
 
-  /** Expired codes (number hash and expiry) go within a minute even when nobody asks for one. */
+  /** Expired codes (in memory: number hash, expiry) go within a minute even if nobody asks. */
   startSweeping(): void {
-    this.sweep ??= setInterval(() => {
-      this.verification.store
-        .purgeExpired()
-        .catch((err: unknown) => this.logger.error({ err }, 'purging codes failed'));
-    }, 60_000);
+    this.sweep ??= setInterval(() => this.verification.pending.purgeExpired(), 60_000);
     this.sweep.unref();
   }
 

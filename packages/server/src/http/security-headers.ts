@@ -23,7 +23,6 @@ const PERMISSIONS: Record<string, 'self' | 'none'> = {
   // Remote video and audio play as they arrive (the default allowlist, stated).
   autoplay: 'self',
   accelerometer: 'none',
-  bluetooth: 'none',
   'browsing-topics': 'none',
   'clipboard-read': 'none',
   'encrypted-media': 'none',
@@ -46,7 +45,6 @@ const PERMISSIONS: Record<string, 'self' | 'none'> = {
   'speaker-selection': 'none',
   'storage-access': 'none',
   usb: 'none',
-  'web-share': 'none',
   'window-management': 'none',
   'xr-spatial-tracking': 'none',
 };

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type MigrationResult } from 'kysely';
+import { Migrator, SqliteAdapter, sql, type Kysely, type MigrationResult } from 'kysely';
 import { CodedError } from '@conclave/protocol';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -33,7 +33,22 @@ export async function migrateToLatest<T>(db: Kysely<T>): Promise<string[]> {
       results,
     );
   }
-  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  if (applied.some((name) => REWRITE_AFTER.has(name))) await rewriteFile(db as Kysely<unknown>);
+  return applied;
+}
+
+/**
+ * Migrations after which the SQLite file is rebuilt (`VACUUM`) and the WAL truncated: they
+ * removed data whose old bytes earlier deletes (before `secure_delete` was on) may have left in
+ * free space. 0009 dropped the pending SMS codes (number hashes and expiry times).
+ */
+const REWRITE_AFTER = new Set(['0009_pending_codes_in_memory']);
+
+async function rewriteFile(db: Kysely<unknown>): Promise<void> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return;
+  await sql`vacuum`.execute(db);
+  await sql`pragma wal_checkpoint(truncate)`.execute(db);
 }
 
 /** Names of the migrations applied to this database, oldest first. */

@@ -110,19 +110,6 @@ export interface StepUpTicketsTable {
   expires_at: string;
 }
 
-/** Pending SMS codes (migration 0005): no user id, no IP, on purpose. */
-export interface VerificationCodesTable {
-  /** Random verification id. */
-  id: string;
-  /** base64url HMAC-SHA256(server secret, E.164 number). */
-  number_hash: string;
-  /** base64url HMAC-SHA256(server secret, id + code). */
-  code_hash: string;
-  attempts: number;
-  resend_after: string;
-  expires_at: string;
-}
-
 /** How many accounts a number unlocked in a calendar year (UTC); no finer time is kept. */
 export interface PhoneNumberQuotaTable {
   number_hash: string;
@@ -197,7 +184,6 @@ export interface DatabaseSchema {
   known_devices: KnownDevicesTable;
   known_networks: KnownNetworksTable;
   step_up_tickets: StepUpTicketsTable;
-  verification_codes: VerificationCodesTable;
   phone_number_quota: PhoneNumberQuotaTable;
   redeemed_tokens: RedeemedTokensTable;
   auth_events: AuthEventsTable;

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
+  PHONE_CHECK_DEVICE_HEADER,
+  phoneCheckDeviceSchema,
   PROTOCOL_VERSION,
   VERIFICATION_TOKEN_MESSAGE_BYTES,
   VERIFICATION_TOKEN_SUITE,
@@ -10,38 +12,94 @@ import {
   type VerificationKeyResponse,
   type VerificationStartResponse,
 } from '@conclave/protocol';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Accounts } from '../accounts/accounts.js';
 import { hostingEntitlement } from '../accounts/entitlement.js';
 import { meBody, parseJson } from '../accounts/http.js';
 import { replyError } from '../http/errors.js';
-import { TokenBucketLimiter } from '../http/rate-limit.js';
+import { TokenBucketLimiter, type TakeResult } from '../http/rate-limit.js';
+import { truncateWal } from '../store/database.js';
 import { checkPhoneNumber } from './phone.js';
 
-const DAY_MS = 86_400_000;
-
 /**
- * The one-time phone check, in three requests that the database cannot tie together:
+ * The one-time phone check, in requests that neither the database, the logs nor the request
+ * itself tie to an account:
  *
- * 1. `POST /api/verification/start` (signed in): per-account and per-network limits and the
- *    risk check use the account; the number is parsed, HMAC-ed and texted, and the pending code
- *    row gets the number's HMAC but not the account.
- * 2. `POST /api/verification/check` (no session read): the code and a blinded token message;
- *    on the right code the server blind-signs it (RFC 9474), consumes the code and counts the
- *    number's yearly quota.
- * 3. `POST /api/verification/redeem` (signed in, later, separately): the finalized token; the
- *    server checks the signature, records the token id against double spending, and unlocks
- *    E2EE hosting on the account. The blinding hides which check the token came from.
+ * 1. `POST /api/verification/start` (no session read, sent without cookies): limits per network,
+ *    per check device (`PHONE_CHECK_DEVICE_HEADER`, a random id the client keeps for this only)
+ *    and per number; the number is parsed, HMAC-ed and texted; the pending code is kept in
+ *    memory with the number's HMAC and nothing of an account.
+ * 2. `POST /api/verification/check` (the same): the code and a blinded token message; on the
+ *    right code the server blind-signs it (RFC 9474), forgets the code and counts the number's
+ *    yearly quota.
+ * 3. `POST /api/verification/redeem` (signed in, on the account's connection, minutes later:
+ *    the web app waits a random 1–15 minutes or until the next sign-in): the finalized token;
+ *    the server checks the signature, records the token id against double spending, and
+ *    unlocks E2EE hosting on the account. The blinding hides which check the token came from.
  *
- * Nothing here logs the number, its hash or the account next to a verification. Registered with
- * the prefix `/api/verification`.
+ * `GET /key`, `start` and `check` are an encapsulated plugin of their own that logs nothing per
+ * request (no "incoming request" lines with IP:port) and gives its requests a fixed request id
+ * instead of one from the app's counter, so no hole in the account routes' ids shows when a
+ * check happened; an error there is logged without request data. The redeem, an account
+ * request, is logged like any other. Registered with the prefix `/api/verification`.
  */
 export const verificationApi: FastifyPluginAsync<{ accounts: Accounts }> = async (app, { accounts }) => {
-  const { verification, cookies, store } = accounts;
+  // The token key is made (or loaded) at start-up, not at the first check: its row's time must
+  // not say when somebody first used the phone check. (Making one takes about 0.4 s, once per
+  // data dir.)
+  await accounts.blindSigner();
+  await app.register(anonymousRoutes, { accounts });
+  await app.register(redeemRoute, { accounts });
+};
+
+const ANONYMOUS_REQUEST_ID = 'phone-check';
+
+const anonymousRoutes: FastifyPluginAsync<{ accounts: Accounts }> = async (app, { accounts }) => {
+  const { verification } = accounts;
   const settings = verification.settings;
-  const csrf = { preHandler: cookies.csrfGuard };
-  const startLimiter = new TokenBucketLimiter({ ...settings.startsPerNetwork, now: accounts.now });
-  const checkLimiter = new TokenBucketLimiter({ ...settings.checksPerNetwork, now: accounts.now });
+  const now = accounts.now;
+  const limiter = (o: typeof settings.startsPerNetwork) => new TokenBucketLimiter({ ...o, now });
+  const starts = { network: limiter(settings.startsPerNetwork), device: limiter(settings.startsPerDevice) };
+  const checks = { network: limiter(settings.checksPerNetwork), device: limiter(settings.checksPerDevice) };
+
+  app.setGenReqId(() => ANONYMOUS_REQUEST_ID);
+  app.setChildLoggerFactory((logger) => logger.child({ component: 'phone-check' }, { level: 'error' }));
+
+  /**
+   * The per-network and per-device limits of one kind of request; false after answering
+   * `rate_limited` (or 400 for a missing device id). The network and the device id are used as
+   * bucket keys in memory only.
+   */
+  const withinLimits = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    buckets: { network: TokenBucketLimiter; device: TokenBucketLimiter },
+    what: string,
+  ): { network: string } | undefined => {
+    const device = phoneCheckDeviceSchema.safeParse(req.headers[PHONE_CHECK_DEVICE_HEADER]);
+    if (!device.success) {
+      void replyError(
+        reply,
+        'bad_request',
+        `${PHONE_CHECK_DEVICE_HEADER}: the phone check needs a random id kept for it (22 to 64 base64url characters)`,
+      );
+      return undefined;
+    }
+    const network = accounts.ipPrefix(req);
+    const refused = (take: TakeResult, from: string) => {
+      if (take.ok) return false;
+      void replyError(
+        reply,
+        'rate_limited',
+        `too many ${what} from this ${from}; try again in ${take.retryAfterSeconds} s`,
+        take,
+      );
+      return true;
+    };
+    if (refused(buckets.network.take(network), 'network')) return undefined;
+    if (refused(buckets.device.take(device.data), 'device')) return undefined;
+    return { network };
+  };
 
   app.get('/key', async (_req, reply) => {
     const signer = await accounts.blindSigner();
@@ -55,41 +113,17 @@ export const verificationApi: FastifyPluginAsync<{ accounts: Accounts }> = async
     return reply.send(body);
   });
 
-  app.post('/start', csrf, async (req, reply) => {
-    const user = await accounts.requireUser(req, reply);
-    if (!user) return reply;
+  // No session, no CSRF guard, no cookie read: the request carries no ambient authority, and
+  // clients send it without cookies (`credentials: 'omit'`). Whether the account may still use
+  // the check (not yet unlocked) is the client's to know; the redeem refuses a second unlock.
+  app.post('/start', async (req, reply) => {
     const body = parseJson(verificationStartRequest, req, reply);
     if (!body) return reply;
-    if (hostingEntitlement(user).e2ee) {
-      return replyError(reply, 'already_verified');
-    }
+    const client = withinLimits(req, reply, starts, 'phone checks');
+    if (!client) return reply;
     const phone = checkPhoneNumber(body.phoneNumber, body.country);
     if (!phone.ok) return replyError(reply, phone.code, phone.message);
-
-    const byNetwork = startLimiter.take(accounts.ipPrefix(req));
-    if (!byNetwork.ok) {
-      return replyError(
-        reply,
-        'rate_limited',
-        `too many phone checks from this network; try again in ${byNetwork.retryAfterSeconds} s`,
-        byNetwork,
-      );
-    }
-    const started = await accounts.events.countForUser(user.id, 'verification_start', 'ok', DAY_MS);
-    if (started >= settings.startsPerAccountPerDay) {
-      return replyError(
-        reply,
-        'rate_limited',
-        'this account asked for too many codes today; try again tomorrow',
-        {
-          retryAfterSeconds: 3600,
-        },
-      );
-    }
-    const gate = await accounts.gate(req, reply, 'verification_start', user, body.totp);
-    if (!gate.ok) return replyError(reply, gate.code, gate.message, gate);
-
-    const result = await verification.start(phone.e164);
+    const result = await verification.start(phone.e164, client.network);
     if (!result.ok) return replyError(reply, result.code, result.message, result);
     const answer: VerificationStartResponse = {
       v: PROTOCOL_VERSION,
@@ -101,21 +135,10 @@ export const verificationApi: FastifyPluginAsync<{ accounts: Accounts }> = async
     return reply.code(201).send(answer);
   });
 
-  // No CSRF guard and no cookie read: the request carries no ambient authority (the secret is
-  // the code and the verification id), so clients send it without cookies (`credentials:
-  // 'omit'`) and nothing in it ties it to the account or the browser's device cookie.
   app.post('/check', async (req, reply) => {
     const body = parseJson(verificationCheckRequest, req, reply);
     if (!body) return reply;
-    const byNetwork = checkLimiter.take(accounts.ipPrefix(req));
-    if (!byNetwork.ok) {
-      return replyError(
-        reply,
-        'rate_limited',
-        `too many code checks from this network; try again in ${byNetwork.retryAfterSeconds} s`,
-        byNetwork,
-      );
-    }
+    if (!withinLimits(req, reply, checks, 'code checks')) return reply;
     const signer = await accounts.blindSigner();
     const blinded = Buffer.from(body.blindedMessage, 'base64');
     const invalid = signer.invalidBlindedMessage(blinded);
@@ -130,8 +153,12 @@ export const verificationApi: FastifyPluginAsync<{ accounts: Accounts }> = async
     };
     return reply.send(answer);
   });
+};
 
-  app.post('/redeem', csrf, async (req, reply) => {
+const redeemRoute: FastifyPluginAsync<{ accounts: Accounts }> = async (app, { accounts }) => {
+  const { verification, cookies, store } = accounts;
+
+  app.post('/redeem', { preHandler: cookies.csrfGuard }, async (req, reply) => {
     const user = await accounts.requireUser(req, reply);
     if (!user) return reply;
     const body = parseJson(verificationRedeemRequest, req, reply);
@@ -158,6 +185,8 @@ export const verificationApi: FastifyPluginAsync<{ accounts: Accounts }> = async
       return replyError(reply, 'token_spent');
     }
     await store.markPhoneVerified(user.id);
+    // The WAL would keep the token's page next to the account's: truncated (store/database.ts).
+    await truncateWal(accounts.db);
     return reply.send(meBody({ ...user, phoneVerified: true }));
   });
 };

@@ -1,19 +1,23 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Refusal as HttpRefusal } from '../http/errors.js';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../http/rate-limit.js';
+import { truncateWal } from '../store/database.js';
 import type { Db } from '../store/schema.js';
+import { PendingCodes, type PendingCodeLimits } from './pending-codes.js';
 import type { PhoneHasher } from './phone-secret.js';
 import { SmsDeliveryError, type SmsProvider } from './sms.js';
 import { VerificationStore } from './store.js';
 
 /**
- * Limits of the phone check. Per number: one pending code, a new one only after the cool-down,
- * and `sendsPerNumber` SMS a day (in memory, keyed by the number's HMAC: nothing about a
- * number's sending times is written down). Per account: `startsPerAccountPerDay` (counted in
- * the auth-event log, which never holds the number). Per network (IPv4 /24, IPv6 /64): token
- * buckets for starts and checks (in memory). Per code: `maxAttempts` wrong codes.
+ * Limits of the phone check; none of them knows an account (the requests carry none). Per
+ * number: one pending code, a new one only after the cool-down, and `sendsPerNumber` SMS a day
+ * (in memory, keyed by the number's HMAC: nothing about a number's sending times is written
+ * down). Per network (IPv4 /24, IPv6 /64) and per check device (the random id of
+ * `PHONE_CHECK_DEVICE_HEADER`): token buckets for starts and checks (in memory, routes.ts).
+ * Pending codes: at most `maxPending` on the server and `maxPendingPerNetwork` per network.
+ * Per code: `maxAttempts` wrong codes.
  */
-export interface VerificationSettings {
+export interface VerificationSettings extends PendingCodeLimits {
   codeTtlMs: number;
   maxAttempts: number;
   resendCooldownMs: number;
@@ -25,9 +29,15 @@ export interface VerificationSettings {
    */
   unlocksPerYear: number;
   sendsPerNumber: TokenBucketOptions;
-  startsPerAccountPerDay: number;
   startsPerNetwork: TokenBucketOptions;
   checksPerNetwork: TokenBucketOptions;
+  /**
+   * Per check device. The id is the client's own choice, so these only slow down one browser or
+   * script that keeps the same id (a stuck retry loop, a casual abuser); the limits that hold
+   * against a determined one are per number and per network.
+   */
+  startsPerDevice: TokenBucketOptions;
+  checksPerDevice: TokenBucketOptions;
 }
 
 const DAY_S = 86_400;
@@ -37,9 +47,12 @@ export const DEFAULT_VERIFICATION_SETTINGS: VerificationSettings = {
   resendCooldownMs: 60_000,
   unlocksPerYear: 3,
   sendsPerNumber: { capacity: 5, refillPerSecond: 5 / DAY_S },
-  startsPerAccountPerDay: 10,
   startsPerNetwork: { capacity: 20, refillPerSecond: 20 / 3600 },
   checksPerNetwork: { capacity: 60, refillPerSecond: 60 / 600 },
+  startsPerDevice: { capacity: 10, refillPerSecond: 10 / DAY_S },
+  checksPerDevice: { capacity: 30, refillPerSecond: 30 / 600 },
+  maxPending: 10_000,
+  maxPendingPerNetwork: 20,
 };
 
 const CODE_DIGITS = 6;
@@ -62,33 +75,37 @@ function refuse(code: HttpRefusal['code'], message: string, retryAfterSeconds?: 
 }
 
 /**
- * The phone check without HTTP: `start` takes an E.164 number, keeps only its HMAC, sends the
- * code and forgets the number; `check` spends an attempt, and on the right code runs `issue`
- * (the blind signature) before the code is consumed and the number's quota counted. Nothing
- * here knows the account: the caller does its per-account limits before `start`.
+ * The phone check without HTTP: `start` takes an E.164 number, keeps only its HMAC (in memory),
+ * sends the code and forgets the number; `check` spends an attempt, and on the right code runs
+ * `issue` (the blind signature) before the code is consumed and the number's quota counted.
+ * Nothing here knows the account. Pending codes live in memory only (pending-codes.ts); the
+ * database gets only the yearly count per number (at the right code) and the spent token ids,
+ * and the WAL is truncated right after each (store/database.ts), so no old page of them stays.
  */
 export class VerificationService {
   readonly store: VerificationStore;
+  readonly pending: PendingCodes;
   private readonly numberLimiter: TokenBucketLimiter;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly hasher: PhoneHasher,
     private readonly sms: SmsProvider,
     readonly settings: VerificationSettings = DEFAULT_VERIFICATION_SETTINGS,
     private readonly now: () => number = Date.now,
   ) {
     this.store = new VerificationStore(db, now);
+    this.pending = new PendingCodes(settings, now);
     this.numberLimiter = new TokenBucketLimiter({ ...settings.sendsPerNumber, now });
   }
 
-  async start(e164: string): Promise<StartResult> {
+  /** `network`: the requester's network key, for the per-network bound on pending codes. */
+  async start(e164: string, network: string): Promise<StartResult> {
     const s = this.settings;
     const numberHash = this.hasher.numberHash(e164);
-    await this.store.purgeExpired();
-    const pending = await this.store.pendingForNumber(numberHash);
+    const pending = this.pending.forNumber(numberHash);
     if (pending) {
-      const waitMs = Date.parse(pending.resend_after) - this.now();
+      const waitMs = pending.resendAfter - this.now();
       if (waitMs > 0) {
         const wait = Math.ceil(waitMs / 1000);
         return refuse('rate_limited', `a code was just sent to this number; ask again in ${wait} s`, wait);
@@ -100,6 +117,17 @@ export class VerificationService {
         `this number has already unlocked ${s.unlocksPerYear} accounts this year; use another number`,
       );
     }
+    const room = this.pending.room(numberHash, network);
+    if (!room.ok) {
+      const wait = Math.ceil(room.retryAfterMs / 1000);
+      return refuse(
+        'rate_limited',
+        room.scope === 'network'
+          ? `too many phone checks from this network are waiting for their code; try again in ${wait} s`
+          : `too many phone checks are waiting for their code; try again in ${wait} s`,
+        wait,
+      );
+    }
     const take = this.numberLimiter.take(numberHash);
     if (!take.ok) {
       return refuse(
@@ -108,19 +136,18 @@ export class VerificationService {
         take.retryAfterSeconds,
       );
     }
-    // A new code replaces the old one (its remaining attempts go with it).
-    await this.store.deleteForNumber(numberHash);
     const id = randomBytes(18).toString('base64url');
     const code = randomInt(0, 10 ** CODE_DIGITS)
       .toString()
       .padStart(CODE_DIGITS, '0');
-    await this.store.insert({
-      id,
-      number_hash: numberHash,
-      code_hash: this.hasher.codeHash(id, code),
+    // A new code replaces the old one (its remaining attempts go with it).
+    this.pending.add(id, {
+      numberHash,
+      codeHash: this.hasher.codeHash(id, code),
       attempts: 0,
-      resend_after: new Date(this.now() + s.resendCooldownMs).toISOString(),
-      expires_at: new Date(this.now() + s.codeTtlMs).toISOString(),
+      resendAfter: this.now() + s.resendCooldownMs,
+      expiresAt: this.now() + s.codeTtlMs,
+      network,
     });
     const minutes = Math.round(s.codeTtlMs / 60_000);
     try {
@@ -130,7 +157,7 @@ export class VerificationService {
         text: `Your Conclave code is ${code}. It expires in ${minutes} minutes. Do not share it.`,
       });
     } catch (err) {
-      await this.store.delete(id);
+      this.pending.remove(id);
       if (err instanceof SmsDeliveryError) {
         return refuse('sms_failed', `the code could not be sent: ${err.message}; try again later`);
       }
@@ -148,37 +175,33 @@ export class VerificationService {
   /**
    * Checks a code. On the right one, `issue()` runs first (it may throw: the code then stays
    * usable for its remaining attempts), then the code is consumed — exactly once even under
-   * concurrent checks — and the number's yearly quota counted; only then is the value returned.
+   * concurrent checks: everything up to here is synchronous — and the number's yearly quota
+   * counted; only then is the value returned.
    */
   async check<T>(verificationId: string, code: string, issue: () => T): Promise<CheckResult<T>> {
     const s = this.settings;
-    const expired = refuse(
-      'verification_expired',
-      'this code has expired or does not exist; ask for a new one',
-    );
-    const row = await this.store.get(verificationId);
-    if (!row) return expired;
-    if (Date.parse(row.expires_at) <= this.now()) {
-      await this.store.delete(verificationId);
-      return expired;
+    const pending = this.pending.get(verificationId);
+    if (!pending) {
+      return refuse('verification_expired', 'this code has expired or does not exist; ask for a new one');
     }
-    const tooMany = refuse('too_many_attempts', 'too many wrong codes; ask for a new code');
-    if (row.attempts >= s.maxAttempts) return tooMany;
-    const taken = await this.store.takeAttempt(verificationId, s.maxAttempts);
-    if (!taken) return tooMany;
-
-    const expected = Buffer.from(taken.code_hash, 'base64url');
+    if (pending.attempts >= s.maxAttempts) {
+      return refuse('too_many_attempts', 'too many wrong codes; ask for a new code');
+    }
+    pending.attempts += 1;
+    const expected = Buffer.from(pending.codeHash, 'base64url');
     const actual = Buffer.from(this.hasher.codeHash(verificationId, code), 'base64url');
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-      const left = s.maxAttempts - taken.attempts;
+      const left = s.maxAttempts - pending.attempts;
       return refuse(
         'wrong_code',
         left > 0 ? `wrong code; ${left} attempts left` : 'wrong code; no attempts left, ask for a new code',
       );
     }
     const value = issue();
-    if (!(await this.store.delete(verificationId))) return expired;
-    if (!(await this.store.addUnlock(taken.number_hash, s.unlocksPerYear))) {
+    this.pending.remove(verificationId);
+    const counted = await this.store.addUnlock(pending.numberHash, s.unlocksPerYear);
+    await truncateWal(this.db);
+    if (!counted) {
       return refuse(
         'phone_quota_exceeded',
         `this number has already unlocked ${s.unlocksPerYear} accounts this year; use another number`,

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { createTokenRequest } from '@conclave/client';
 import {
   CSRF_HEADER,
+  PHONE_CHECK_DEVICE_HEADER,
   verificationCheckResponse,
   verificationKeyResponse,
   verificationStartResponse,
@@ -57,6 +59,8 @@ export interface Harness {
   clock: ReturnType<typeof fakeClock>;
   log: ReturnType<typeof memoryLogger>;
   client(ip?: string): TestClient;
+  /** The phone check's side of a browser: no cookies, its own device id. */
+  phoneCheck(ip?: string, device?: string): PhoneCheckClient;
   close(): Promise<void>;
 }
 
@@ -99,6 +103,7 @@ export async function startHarness(
     clock,
     log,
     client: (ip) => new TestClient(app, ip),
+    phoneCheck: (ip, device) => new PhoneCheckClient(app, ip, device),
     async close() {
       await app.close();
       await db.destroy();
@@ -198,6 +203,43 @@ export class TestClient {
   }
 }
 
+/**
+ * The phone check's requests as the SDK sends them: no cookie, no CSRF header, the check-device
+ * id in `PHONE_CHECK_DEVICE_HEADER` (random per client unless given).
+ */
+export class PhoneCheckClient {
+  constructor(
+    readonly app: FastifyInstance,
+    public ip = '198.51.100.7',
+    public device = randomBytes(16).toString('base64url'),
+  ) {}
+
+  private send(method: 'GET' | 'POST', url: string, body?: Record<string, unknown>) {
+    return this.app.inject({
+      method,
+      url,
+      remoteAddress: this.ip,
+      headers: {
+        [PHONE_CHECK_DEVICE_HEADER]: this.device,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { payload: { v: 1, ...body } } : {}),
+    });
+  }
+
+  key() {
+    return this.send('GET', '/api/verification/key');
+  }
+
+  start(phoneNumber: string, extra: Record<string, unknown> = {}) {
+    return this.send('POST', '/api/verification/start', { phoneNumber, ...extra });
+  }
+
+  check(body: { verificationId: string; code: string; blindedMessage: string }) {
+    return this.send('POST', '/api/verification/check', body);
+  }
+}
+
 export function expectError(res: LightMyRequestResponse, status: number, code: string): void {
   expect(res.statusCode, res.body).toBe(status);
   expect((res.json() as { error: { code: string } }).error.code).toBe(code);
@@ -205,19 +247,19 @@ export function expectError(res: LightMyRequestResponse, status: number, code: s
 
 /**
  * The phone check as a client does it — start, check the SMS code with a blinded message,
- * finalize — returning the token, not yet redeemed.
+ * finalize, all without cookies — returning the token, not yet redeemed (on an account).
  */
 export async function obtainPhoneToken(
-  h: Pick<Harness, 'sms'>,
-  c: TestClient,
+  h: Pick<Harness, 'sms' | 'phoneCheck'>,
   phoneNumber = '+44 7400 123456',
+  c: PhoneCheckClient = h.phoneCheck(),
 ): Promise<{ message: string; signature: string; keyId: string }> {
-  const started = await c.post('/api/verification/start', { phoneNumber });
+  const started = await c.start(phoneNumber);
   expect(started.statusCode, started.body).toBe(201);
   const { verificationId } = verificationStartResponse.parse(started.json());
-  const key = verificationKeyResponse.parse((await c.get('/api/verification/key')).json());
+  const key = verificationKeyResponse.parse((await c.key()).json());
   const request = await createTokenRequest(key.publicKey);
-  const checked = await c.post('/api/verification/check', {
+  const checked = await c.check({
     verificationId,
     code: h.sms.lastCode(),
     blindedMessage: request.blindedMessage,

@@ -21,7 +21,7 @@ describe('who may host (POST /api/meetings)', () => {
   const create = (c: TestClient, body: Record<string, unknown>) => c.post('/api/meetings', body);
 
   async function unlockWithPhone(c: TestClient): Promise<void> {
-    const redeemed = await c.post('/api/verification/redeem', await obtainPhoneToken(h, c));
+    const redeemed = await c.post('/api/verification/redeem', await obtainPhoneToken(h));
     expect(redeemed.statusCode, redeemed.body).toBe(200);
   }
 
