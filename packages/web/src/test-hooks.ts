@@ -93,6 +93,8 @@ export interface ConclaveTestSwitches {
    * impostor's key looks like to the others: "Unverified account claim").
    */
   unregisteredDevice?: boolean;
+  /** The wait between a right phone code and the token's redeem, instead of 1–15 minutes. */
+  unlockDelaySeconds?: number;
 }
 
 declare global {

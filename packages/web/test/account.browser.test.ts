@@ -80,7 +80,8 @@ describe('accounts in the web app against conclave serve', () => {
   });
 
   it('sign-up page: accessible, checks the password length; a free account meets the E2EE gate with its explanation', async () => {
-    hana = await open('Hana');
+    // The wait between the right code and the unlock, 1–15 minutes for people, is 2 s here.
+    hana = await open('Hana', { unlockDelaySeconds: 2 });
     const { page } = hana;
     await page.goto(`${srv().url}/`);
     // Signed out: hosting needs an account, joining does not.
@@ -158,6 +159,9 @@ describe('accounts in the web app against conclave serve', () => {
 
     await page.getByLabel('Code from the text message', { exact: true }).fill(code);
     await page.getByRole('button', { name: 'Check code' }).click();
+    // Confirmed, and unlocked a little later (phone-check.browser.test.ts checks the wait).
+    await page.getByRole('heading', { name: 'Your phone number is confirmed' }).waitFor();
+    await page.getByText(/your account is unlocked in less than a minute/).waitFor();
     await page.getByRole('heading', { name: 'End-to-end encryption is unlocked' }).waitFor();
     await screenshot(page, 'unlock-done');
 

@@ -1,14 +1,13 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useId, useState, useSyncExternalStore, type FormEvent } from 'react';
 import type { VerificationToken } from '@conclave/client';
 import { accountApi } from '../account/api.js';
-import { clearPendingToken, loadPendingToken, savePendingToken } from '../account/pending-token.js';
-import { accountStore, useAccount } from '../account/store.js';
+import { pendingRedeems, REDEEM_DELAY_MINUTES, type RedeemState } from '../account/pending-token.js';
+import { useAccount } from '../account/store.js';
 import {
   AppLink,
   CodeInput,
   ErrorBox,
   formatSeconds,
-  TotpField,
   useFocusOnMount,
   useNow,
 } from '../components/common.js';
@@ -17,42 +16,25 @@ import { AccountStates, ENTITLEMENT_TEXT } from './AccountPage.js';
 
 type Step =
   | { kind: 'number' }
-  | { kind: 'code'; verificationId: string; expiresAt: number; resendAt: number; attemptsLeft: number }
-  /** The code was right; the token is being (or could not be) redeemed on the account. */
-  | { kind: 'redeem'; token: VerificationToken; error?: HumanError }
-  | { kind: 'done' };
+  | { kind: 'code'; verificationId: string; expiresAt: number; resendAt: number; attemptsLeft: number };
 
-/** `/account/unlock`: the one-time phone check that lets a free account host E2EE meetings. */
+/**
+ * `/account/unlock`: the one-time phone check that lets a free account host E2EE meetings. The
+ * number and the code go to the server without cookies (nothing in them names the account);
+ * the token they earn is redeemed on the account minutes later (account/pending-token.ts).
+ */
 export function UnlockPage() {
   const account = useAccount();
   const heading = useFocusOnMount<HTMLHeadingElement>();
   const [step, setStep] = useState<Step>({ kind: 'number' });
+  const redeem = useSyncExternalStore(pendingRedeems.subscribe, pendingRedeems.get);
   const signedIn = account.status === 'signed_in' ? account.me : undefined;
   const entitled = signedIn?.entitlement.e2ee ?? false;
-
-  const redeem = async (token: VerificationToken) => {
-    setStep({ kind: 'redeem', token });
-    try {
-      const me = await accountApi.redeemVerificationToken(token);
-      clearPendingToken();
-      accountStore.setMe(me);
-      setStep({ kind: 'done' });
-    } catch (e) {
-      // A token that can never work is dropped; any other failure keeps it for another try.
-      if (hasCode(e, 'invalid_token', 'token_spent')) clearPendingToken();
-      if (hasCode(e, 'already_verified', 'unauthenticated')) void accountStore.refresh();
-      setStep({ kind: 'redeem', token, error: humanError(e) });
-    }
-  };
-
-  // A token from an earlier check that was not redeemed (the tab closed, the network failed).
-  const resumed = useRef(false);
-  useEffect(() => {
-    if (resumed.current || !signedIn || entitled) return;
-    resumed.current = true;
-    const pending = loadPendingToken();
-    if (pending) void redeem(pending);
-  }, [signedIn, entitled]);
+  // The redeem state of this account (another account's, in this browser, is not shown).
+  const mine: RedeemState =
+    redeem.kind !== 'none' && signedIn && redeem.accountId === signedIn.account.id
+      ? redeem
+      : { kind: 'none' };
 
   return (
     <main className="page narrow">
@@ -60,8 +42,8 @@ export function UnlockPage() {
         Unlock end-to-end encryption
       </h1>
       <AccountStates account={account} returnTo="/account/unlock" />
-      {signedIn && step.kind === 'done' && <Unlocked />}
-      {signedIn && step.kind !== 'done' && entitled && (
+      {signedIn && mine.kind === 'done' && <Unlocked />}
+      {signedIn && mine.kind !== 'done' && entitled && (
         <section className="card" aria-labelledby="unlocked-h">
           <h2 id="unlocked-h">Already unlocked</h2>
           <p className="status-ok">{ENTITLEMENT_TEXT[signedIn.entitlement.reason]}</p>
@@ -70,17 +52,20 @@ export function UnlockPage() {
           </AppLink>
         </section>
       )}
-      {signedIn && step.kind !== 'done' && !entitled && (
+      {signedIn && mine.kind !== 'done' && !entitled && (
         <>
-          <Explanation />
-          {step.kind === 'redeem' ? (
-            <RedeemStatus
+          {mine.kind === 'none' && <Explanation />}
+          {mine.kind === 'none' ? (
+            <PhoneCheck
               step={step}
-              onRetry={() => void redeem(step.token)}
-              onRestart={() => setStep({ kind: 'number' })}
+              setStep={setStep}
+              onToken={(token) => {
+                pendingRedeems.keep(token, signedIn.account.id);
+                setStep({ kind: 'number' });
+              }}
             />
           ) : (
-            <PhoneCheck step={step} setStep={setStep} onToken={(t) => void redeem(t)} />
+            <RedeemStatus state={mine} />
           )}
         </>
       )}
@@ -103,7 +88,10 @@ function Explanation() {
           You enter the code. Your browser then gets a token that the server signs <em>blindly</em>: it signs
           without seeing the token.
         </li>
-        <li>Your browser hands the token to your account, and end-to-end encryption is unlocked.</li>
+        <li>
+          A few minutes later (at a random time) your browser hands the token to your account, and end-to-end
+          encryption is unlocked.
+        </li>
       </ol>
       <h3>What the server keeps</h3>
       <ul>
@@ -119,6 +107,10 @@ function Explanation() {
           On your account, only the fact that it is unlocked. Because the token was signed blindly, the server
           cannot tell which number unlocked which account.
         </li>
+        <li>
+          Your number and the code are sent without your account’s cookies, so those requests do not say who
+          you are; the unlock comes later so that its time does not tell either.
+        </li>
       </ul>
     </section>
   );
@@ -129,7 +121,7 @@ function PhoneCheck({
   setStep,
   onToken,
 }: {
-  step: Exclude<Step, { kind: 'redeem' } | { kind: 'done' }>;
+  step: Step;
   setStep: (s: Step) => void;
   onToken: (t: VerificationToken) => void;
 }) {
@@ -137,8 +129,6 @@ function PhoneCheck({
   const now = useNow(1000);
   const [phoneNumber, setPhoneNumber] = useState('');
   const [country, setCountry] = useState('');
-  const [stepUp, setStepUp] = useState(false);
-  const [totp, setTotp] = useState('');
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<HumanError | undefined>();
@@ -161,25 +151,15 @@ function PhoneCheck({
       });
       return;
     }
-    if (stepUp && !/^\d{6}$/.test(totp)) {
-      setError({
-        code: 'code_format',
-        title: 'The authenticator code has 6 digits.',
-        next: 'Type the 6 digits your authenticator app shows.',
-      });
-      return;
-    }
     setBusy(true);
     setError(undefined);
     try {
+      // Sent without cookies: nothing in this request names the account (see the SDK).
       const r = await accountApi.startPhoneVerification({
         phoneNumber: phoneNumber.trim(),
         country: country ? country.toUpperCase() : undefined,
-        totp: stepUp ? totp : undefined,
       });
       const t = Date.now();
-      setStepUp(false);
-      setTotp('');
       setCode('');
       setStep({
         kind: 'code',
@@ -190,12 +170,6 @@ function PhoneCheck({
       });
     } catch (err) {
       setError(humanError(err));
-      if (hasCode(err, 'step_up_required', 'invalid_totp')) {
-        setStepUp(true);
-        setTotp('');
-        setStep({ kind: 'number' });
-      }
-      if (hasCode(err, 'already_verified', 'unauthenticated')) void accountStore.refresh();
     } finally {
       setBusy(false);
     }
@@ -215,9 +189,8 @@ function PhoneCheck({
     setBusy(true);
     setError(undefined);
     try {
-      // Sent without cookies: nothing in this request names the account (see the SDK).
+      // Sent without cookies too; the token is redeemed later, on the account.
       const token = await accountApi.checkPhoneCode(step.verificationId, code);
-      savePendingToken(token);
       onToken(token);
     } catch (err) {
       setError(humanError(err));
@@ -266,7 +239,6 @@ function PhoneCheck({
               Only for a number without +: its two-letter country code, such as GB, DE or US.
             </p>
           </div>
-          {stepUp && <TotpField value={totp} onChange={setTotp} />}
           {error && <ErrorBox error={error} />}
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Sending…' : 'Send code'}
@@ -343,39 +315,59 @@ function PhoneCheck({
   );
 }
 
-function RedeemStatus({
-  step,
-  onRetry,
-  onRestart,
-}: {
-  step: Extract<Step, { kind: 'redeem' }>;
-  onRetry: () => void;
-  onRestart: () => void;
-}) {
-  if (!step.error) {
+/** "in about 7 minutes" / "in less than a minute". */
+function inAbout(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (ms < 60_000 || minutes < 1) return 'in less than a minute';
+  return `in about ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
+}
+
+function RedeemStatus({ state }: { state: Exclude<RedeemState, { kind: 'none' } | { kind: 'done' }> }) {
+  const now = useNow(1000);
+  const { min, max } = REDEEM_DELAY_MINUTES;
+  if (state.kind === 'waiting') {
     return (
-      <section className="card" aria-busy="true">
-        <h2>Unlocking…</h2>
-        <p role="status">The code was right. Your browser is handing the signed token to your account.</p>
+      <section className="card" aria-labelledby="confirmed-h" data-testid="unlock-pending">
+        <h2 id="confirmed-h">Your phone number is confirmed</h2>
+        <p role="status" data-testid="unlock-eta">
+          Your phone number is confirmed. To keep the server from linking it to your account, your account is
+          unlocked {inAbout(state.redeemAt - Math.max(now, Date.now()))} — you can close this page; it also
+          happens at your next sign-in.
+        </p>
+        <p className="hint">
+          The wait is drawn at random between {min} and {max} minutes, so the time of the unlock does not
+          point to the time of your phone check. Your browser keeps the signed token until then.
+        </p>
       </section>
     );
   }
-  const canRetry = !['invalid_token', 'token_spent', 'already_verified'].includes(step.error.code);
+  if (state.kind === 'redeeming') {
+    return (
+      <section className="card" aria-busy="true">
+        <h2>Unlocking…</h2>
+        <p role="status">Your browser is handing the signed token to your account.</p>
+      </section>
+    );
+  }
+  const canRetry = state.retryAt !== undefined;
   return (
     <section className="card">
       <h2>The unlock did not finish</h2>
-      <ErrorBox error={step.error}>
+      <ErrorBox error={state.error}>
         {canRetry && (
-          <p>Your browser keeps the signed token, so you do not need a new code: try again now or later.</p>
+          <p>
+            Your browser keeps the signed token, so you do not need a new code: it tries again{' '}
+            {inAbout(state.retryAt! - Math.max(now, Date.now()))}, or now.
+          </p>
         )}
       </ErrorBox>
       <div className="actions">
         {canRetry ? (
-          <button type="button" className="primary" onClick={onRetry}>
+          <button type="button" className="primary" onClick={() => pendingRedeems.retry()}>
             Try again
           </button>
         ) : (
-          <button type="button" className="primary" onClick={onRestart}>
+          <button type="button" className="primary" onClick={() => pendingRedeems.dismiss()}>
             Start the phone check again
           </button>
         )}
