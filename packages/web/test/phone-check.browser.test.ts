@@ -2,6 +2,7 @@ import { createServer, request, Agent, type IncomingMessage, type Server } from 
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { launchFirefox, type Firefox } from './firefox.js';
 import { startServerAndBrowser, type SpawnedServer } from './server.js';
 import {
   axeSerious,
@@ -250,5 +251,57 @@ describe('the unlock page: phone check without cookies, redeem later', () => {
       'phone_verified',
     );
     await tess.context.close();
+  });
+
+  it('Firefox too sends credential-less requests without cookies and on connections of their own', async () => {
+    let ff: Firefox | undefined;
+    try {
+      ff = await launchFirefox();
+      const page = await ff.browser.newPage();
+      await page.goto(`${proxy!.url}/`);
+      const from = proxy!.seen.length;
+      // What the SDK does, in Firefox's own fetch: an account signs up and in; then the phone
+      // check's requests with `credentials: 'omit'`, then the account's again.
+      const status = await page.evaluate(async () => {
+        const json = { 'content-type': 'application/json' };
+        const csrf = ((await (await fetch('/api/auth/csrf')).json()) as { csrfToken: string }).csrfToken;
+        const account = { v: 1, email: 'uma@example.org', password: 'wind in the pines' };
+        const post = async (path: string, body: object, token: string) =>
+          fetch(path, {
+            method: 'POST',
+            headers: { ...json, 'x-csrf-token': token },
+            body: JSON.stringify(body),
+          });
+        await post('/api/auth/signup', account, csrf);
+        const signedIn = (await (await post('/api/auth/signin', account, csrf)).json()) as {
+          csrfToken?: string;
+        };
+        await fetch('/api/me');
+        const device = { 'x-conclave-check-device': 'firefox-check-device-0123' };
+        const start = await fetch('/api/verification/start', {
+          method: 'POST',
+          credentials: 'omit',
+          headers: { ...json, ...device },
+          body: JSON.stringify({ v: 1, phoneNumber: '+44 7400 111222' }),
+        });
+        await fetch('/api/verification/key', { credentials: 'omit', headers: device });
+        await fetch('/api/me');
+        await fetch('/api/me');
+        return [start.status, signedIn.csrfToken ? 'signed in' : 'not signed in'];
+      });
+      expect(status).toEqual([201, 'signed in']);
+      const seen = proxy!.seen.slice(from);
+      const checks = seen.filter((s) => PHONE_CHECK.test(s.path));
+      const credentialed = seen.filter((s) => !PHONE_CHECK.test(s.path));
+      expect(checks.map((s) => s.path)).toEqual(['/api/verification/start', '/api/verification/key']);
+      for (const s of checks) expect(s).toMatchObject({ cookie: false, csrf: false, device: true });
+      expect(credentialed.filter((s) => s.path === '/api/me').every((s) => s.cookie)).toBe(true);
+      const checkConnections = new Set(checks.map((s) => s.connection));
+      expect(credentialed.filter((s) => checkConnections.has(s.connection)).map((s) => s.path)).toEqual([]);
+      expect(new Set(credentialed.map((s) => s.connection)).size).toBeLessThan(credentialed.length);
+      expect(new Set(checks.map((s) => s.connection)).size).toBeLessThan(checks.length);
+    } finally {
+      await ff?.close();
+    }
   });
 });
