@@ -51,8 +51,7 @@ export type GateResult =
  */
 const MAX_ACCOUNT_FAILURES = 10;
 
-const SIGNED_IN_ACTION_MESSAGES: Record<'verification_start' | 'meeting_create', string> = {
-  verification_start: 'the phone check',
+const SIGNED_IN_ACTION_MESSAGES: Record<'meeting_create', string> = {
   meeting_create: 'creating a meeting',
 };
 
@@ -163,15 +162,15 @@ export class Accounts {
   }
 
   /**
-   * The risk check of a signed-in action (`verification_start`, `meeting_create`): scores it,
-   * asks for the TOTP code on step-up (`totp` is the code the client sent, if any), and logs the
-   * decision in `auth_events`. The meeting API calls it before creating a meeting and answers
+   * The risk check of a signed-in action (`meeting_create`; the phone check has none: its start
+   * knows no account, verification/routes.ts): scores it, asks for the TOTP code on step-up
+   * (`totp` is the code the client sent, if any), and logs the decision in `auth_events`. The meeting API calls it before creating a meeting and answers
    * a refusal with `replyError(reply, result.code, result.message)` (status from the catalogue).
    */
   async gate(
     req: FastifyRequest,
     reply: FastifyReply,
-    action: Extract<RiskAction, 'verification_start' | 'meeting_create'>,
+    action: Extract<RiskAction, 'meeting_create'>,
     user: AccountUser,
     totp?: string,
   ): Promise<GateResult> {
