@@ -10,9 +10,13 @@ import { hashSecret, verifySecret, type ScryptParams } from '../meeting-store/se
 export const PASSWORD_SCRYPT: ScryptParams = { ln: 16, r: 8, p: 1 };
 
 export class PasswordHasher {
-  private dummy: Promise<string> | undefined;
+  /** Made at once, so that not even the first unknown e-mail pays for it. */
+  private readonly dummy: Promise<string>;
 
-  constructor(private readonly params: ScryptParams = PASSWORD_SCRYPT) {}
+  constructor(private readonly params: ScryptParams = PASSWORD_SCRYPT) {
+    this.dummy = hashSecret('not a password of anybody', params);
+    this.dummy.catch(() => undefined); // a failure surfaces in verifyNothing, not as unhandled
+  }
 
   hash(password: string): Promise<string> {
     return hashSecret(password, this.params);
@@ -27,7 +31,6 @@ export class PasswordHasher {
    * e-mail answers as slowly as one with a wrong password (no account discovery by timing).
    */
   async verifyNothing(password: string): Promise<false> {
-    this.dummy ??= hashSecret('not a password of anybody', this.params);
     await verifySecret(password, await this.dummy);
     return false;
   }

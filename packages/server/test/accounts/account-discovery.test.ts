@@ -278,7 +278,7 @@ describe('no account discovery', () => {
       expectError(res, 401, 'invalid_credentials');
       return { ms, body: res.body };
     };
-    await time('nobody@example.org', net(1)); // warms the throw-away hash
+    await time('nobody@example.org', net(1)); // start-up work (first requests) out of the way
     const known: number[] = [];
     const unknown: number[] = [];
     for (let i = 0; i < 9; i++) {
