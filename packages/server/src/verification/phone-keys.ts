@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SqliteAdapter, sql } from 'kysely';
+import { truncateWal } from '../store/database.js';
 import type { LogSink } from '../logger.js';
 import type { Db } from '../store/schema.js';
 
@@ -158,7 +158,7 @@ export interface Rotation {
   made: StoredYearKey[];
   /** Quota rows deleted with them. */
   quotaRowsDropped: number;
-  /** Whether the WAL could be truncated (false: another process was reading; see eraseDeleted). */
+  /** Whether the WAL could be truncated (false: another process was reading; see truncateWal). */
   walTruncated: boolean;
 }
 
@@ -245,7 +245,7 @@ export class PhoneNumberKeys {
       this.logger?.info({ rows: orphans }, 'deleted phone quota rows whose key is destroyed');
     }
     if (orphans > 0 || past.length > 0 || foreign.length > 0) this.walDirty = true;
-    if (this.walDirty) this.walDirty = !(await eraseDeleted(this.db));
+    if (this.walDirty) this.walDirty = !(await truncateWal(this.db));
   }
 
   /** Runs `refresh` once a minute (errors go to the log) until `stopRefreshing`. */
@@ -268,7 +268,6 @@ export class PhoneNumberKeys {
    * makes fresh keys for this year and the next. Every number's count starts over this year.
    */
   async rotate(): Promise<Rotation> {
-    await secureDelete(this.db);
     const year = utcYear(this.now());
     const result = await this.db.transaction().execute(async (trx) => {
       const destroyed = (await readRows(trx)).map((r) => publicView(r, this.adminKey));
@@ -277,7 +276,8 @@ export class PhoneNumberKeys {
       await this.insert(trx, [year, year + 1]);
       return { destroyed, quotaRowsDropped: Number(dropped.numDeletedRows) };
     });
-    const walTruncated = await eraseDeleted(this.db);
+    // The WAL would otherwise keep the pages of the deleted rows (salts included) until it restarts.
+    const walTruncated = await truncateWal(this.db);
     const rows = await readRows(this.db);
     this.keys = new Map(
       rows.filter((r) => r.year >= year).map((r) => [r.year, YearKey.derive(this.adminKey, r.year, r.salt)]),
@@ -309,7 +309,6 @@ export class PhoneNumberKeys {
 
   /** Deletes key rows and their quota rows; the number of quota rows deleted. */
   private async destroy(rows: YearKeyRow[]): Promise<number> {
-    await secureDelete(this.db);
     return this.db.transaction().execute(async (trx) => {
       let quota = 0;
       for (const r of rows) {
@@ -331,20 +330,4 @@ export class PhoneNumberKeys {
       .executeTakeFirst();
     return Number(res.numDeletedRows);
   }
-}
-
-/** `secure_delete` on this connection: deleted rows are overwritten with zeros, not freed. */
-async function secureDelete(db: Db): Promise<void> {
-  if (db.getExecutor().adapter instanceof SqliteAdapter) await sql`pragma secure_delete = on`.execute(db);
-}
-
-/**
- * After keys were destroyed: truncates the WAL, which would otherwise keep the pages of the
- * deleted rows (salts included) until it restarts. False when another process was reading and
- * the WAL could not be truncated now (the server's next refresh tries again).
- */
-async function eraseDeleted(db: Db): Promise<boolean> {
-  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return true;
-  const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(truncate)`.execute(db);
-  return rows[0]?.busy === 0;
 }
