@@ -102,7 +102,7 @@ export function SignUpPage() {
             setSecond(undefined);
             setError(err);
           }}
-          note={<p>This e-mail address has an account already: this signs you in to it.</p>}
+          note={<p>Signing in with this e-mail address needs the code from an authenticator app.</p>}
         />
       ) : (
         <form className="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${ids}-h`}>
