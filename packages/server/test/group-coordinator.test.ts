@@ -3,6 +3,7 @@ import { ExternalSender, MlsDevice, decodeMls, fromBase64, toBase64 } from '@con
 import { E2eeMember, LocalKeySink, type SignalingConnection } from '@conclave/client';
 import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ServerMessage } from '@conclave/protocol';
 import { GroupCoordinator, type GroupPorts } from '../src/meeting/group-coordinator.js';
+import { oneMeeting } from './hub-server.js';
 
 // The coordinator on its own: real MLS members (the SDK's E2eeMember) wired to it in process,
 // a manual clock for its timers, and a record of everything it sends.
@@ -143,20 +144,7 @@ class Harness {
       participantId: id,
       resumeToken: 'x'.repeat(43),
       role,
-      meeting: {
-        id: 'meeting-1',
-        title: '',
-        mode: 'e2ee',
-        ended: false,
-        settings: {
-          passcodeRequired: false,
-          waitingRoom: false,
-          muteOnEntry: false,
-          maxParticipants: 10,
-          locked: false,
-          allowScreenShare: true,
-        },
-      },
+      meeting: oneMeeting('meeting-1').meeting,
       participants: [],
       serverKey: this.serverKey,
       group: this.coordinator.info,
@@ -232,6 +220,33 @@ describe('GroupCoordinator', () => {
     expect(h.names(host)).toEqual(['carol', 'host']);
     expect(h.names(carol)).toEqual(['carol', 'host']);
     expect(h.coordinator.leafOf('id-carol')).toBe(2);
+  });
+
+  it('the SDK matches answers by request id: an error about another request does not drop the commit in flight', async () => {
+    const h = await Harness.create();
+    const host = await h.admit('host', 'host');
+    let injected = false;
+    h.intercept.set('id-host', async (msg) => {
+      if (msg.type !== 'commit_accepted' || injected) return false;
+      injected = true;
+      // Just before the acceptance: an error naming a commit, but another request's (an earlier
+      // commit's refusal arriving late). Matched by type, it would drop the commit in flight.
+      await host.handle({
+        v: 1,
+        type: 'error',
+        code: 'not_your_turn',
+        message: 'about an earlier commit',
+        ref: 'commit',
+        rid: 'host-earlier',
+      });
+      return false;
+    });
+    const bob = await h.admit('bob');
+    await h.settle();
+    expect(injected).toBe(true);
+    // The host applied its own commit: it is in bob's epoch, with bob in its roster.
+    expect(host.epoch).toBe(bob.epoch);
+    expect(h.names(host)).toEqual(['bob', 'host']);
   });
 
   it('opens media to a joiner only once it confirmed its Welcome, and closes it when the joiner is resynced', async () => {

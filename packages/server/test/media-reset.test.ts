@@ -1,14 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
 import { ConclaveClient, type MediaTransport } from '@conclave/client';
 import { nodeWebSocket } from '@conclave/client/node';
-import { ExternalSender } from '@conclave/crypto';
 import { until } from '@conclave/testing';
-import { MeetingHub, type MediaRouter } from '../src/meeting/index.js';
-import { oneMeeting } from './one-meeting.js';
+import type { MediaRouter } from '../src/meeting/index.js';
+import { oneMeeting, startHubServer, type HubServer } from './hub-server.js';
 
 // The hub's reaction to a dead SFU worker, with real SDK clients over WebSocket and an SFU
 // stand-in: the room joins every participant with media again (flags applied again), sends
@@ -55,31 +51,14 @@ class StandInTransport implements MediaTransport {
 }
 
 const sfu = new StandInSfu();
-let hub: MeetingHub;
-let http: Server;
-let wss: WebSocketServer;
+let server: HubServer;
 let url: string;
 beforeAll(async () => {
-  const silent = { info() {}, warn() {}, error() {}, debug() {} };
-  hub = new MeetingHub({
-    store: directory,
-    externalSender: await ExternalSender.generate(),
-    logger: silent,
-    // the stand-in's call() answers every op as the real one would (null, or the SDP answer)
-    sfu: sfu as unknown as MediaRouter,
-  });
-  http = createServer((_req, res) => res.writeHead(404).end());
-  wss = new WebSocketServer({ server: http, path: '/ws' });
-  wss.on('connection', (socket, req) => hub.handleConnection(socket, { ip: req.socket.remoteAddress ?? '' }));
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  // the stand-in's call() answers every op as the real one would (null, or the SDP answer)
+  server = await startHubServer({ directory, sfu: sfu as unknown as MediaRouter });
+  url = server.url;
 });
-afterAll(async () => {
-  await hub.close();
-  for (const c of wss.clients) c.terminate();
-  await new Promise<void>((r) => wss.close(() => r()));
-  await new Promise<void>((r) => http.close(() => r()));
-});
+afterAll(() => server.close());
 
 const clients: ConclaveClient[] = [];
 afterEach(async () => {

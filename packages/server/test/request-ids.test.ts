@@ -1,13 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { SignalingConnection, type WebSocketLike } from '@conclave/client';
-import { ExternalSender, MlsDevice, MlsSession, fromBase64, toBase64 } from '@conclave/crypto';
+import { MlsDevice, MlsSession, fromBase64, toBase64 } from '@conclave/crypto';
 import type { ServerMessage, ServerMessageOf } from '@conclave/protocol';
 import { until } from '@conclave/testing';
-import { MeetingHub, type MediaRouter } from '../src/meeting/index.js';
-import { oneMeeting } from './one-meeting.js';
+import type { MediaRouter } from '../src/meeting/index.js';
+import { oneMeeting, startHubServer, type HubServer } from './hub-server.js';
 
 // Request ids: a client message may carry `rid`; the server echoes it in the errors that
 // message causes and in its direct reply, so a client matches answers to its requests.
@@ -31,32 +29,14 @@ const sfu = new Proxy(
   },
 ) as MediaRouter;
 
-let hub: MeetingHub;
-let http: Server;
-let wss: WebSocketServer;
+let server: HubServer;
 let wsUrl: string;
 beforeAll(async () => {
-  const silent = { info() {}, warn() {}, error() {}, debug() {} };
-  hub = new MeetingHub({
-    store: directory,
-    externalSender: await ExternalSender.generate(),
-    logger: silent,
-    sfu,
-    // the periodic rekey asks the group's only member to commit
-    timings: { rekeyMs: 200 },
-  });
-  http = createServer((_req, res) => res.writeHead(404).end());
-  wss = new WebSocketServer({ server: http, path: '/ws' });
-  wss.on('connection', (socket, req) => hub.handleConnection(socket, { ip: req.socket.remoteAddress ?? '' }));
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  wsUrl = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
+  // the periodic rekey asks the group's only member to commit
+  server = await startHubServer({ directory, sfu, timings: { rekeyMs: 200 } });
+  wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
 });
-afterAll(async () => {
-  await hub.close();
-  for (const c of wss.clients) c.terminate();
-  await new Promise<void>((r) => wss.close(() => r()));
-  await new Promise<void>((r) => http.close(() => r()));
-});
+afterAll(() => server.close());
 
 const sockets: WebSocket[] = [];
 const connections: SignalingConnection[] = [];
