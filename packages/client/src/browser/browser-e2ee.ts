@@ -1,4 +1,5 @@
 import { DEFAULT_SUITE, getSuite, type MediaContext, type SenderStats } from '@conclave/crypto';
+import { KeyConfirmation } from '../key-confirmation.js';
 import type { MediaKeySink } from '../key-sink.js';
 import type {
   FromWorker,
@@ -78,9 +79,8 @@ export class BrowserE2ee implements MediaKeySink {
   private nextId = 1;
   private latest: WorkerStats = { type: 'stats', epoch: undefined, senders: [], transforms: [] };
   private latestSenders: ReadonlyMap<number, SenderStats> = new Map();
-  /** The epoch last handed to the worker (undefined after forget): only its acknowledgement counts. */
-  private expected: string | undefined;
-  private confirmed: bigint | undefined;
+  /** Only the worker's acknowledgement of the key handed over last counts. */
+  private readonly confirmation = new KeyConfirmation();
   private readonly listeners = new Set<() => void>();
   private readonly statsListeners = new Set<(s: WorkerStats) => void>();
   private readonly senderListeners = new Set<() => void>();
@@ -104,21 +104,20 @@ export class BrowserE2ee implements MediaKeySink {
   // ---------------------------------------------------------------- MediaKeySink
 
   get confirmedEpoch(): bigint | undefined {
-    return this.confirmed;
+    return this.confirmation.confirmed;
   }
 
   setEpoch(epoch: bigint, baseKey: Uint8Array, ownLeafIndex: number): void {
     // A copy moves to the worker (transferred: no second copy stays behind on this side).
     const copy = baseKey.slice();
-    this.expected = String(epoch);
+    this.confirmation.handedOver(epoch);
     this.post({ type: 'key', epoch, baseKey: copy, ownLeafIndex }, [copy.buffer]);
   }
 
   forget(): void {
-    this.expected = undefined;
     this.post({ type: 'forget' });
     // Not active from now on, without waiting for the worker.
-    this.setConfirmed(undefined);
+    if (this.confirmation.forgotten()) this.changed();
   }
 
   senderStats(): ReadonlyMap<number, SenderStats> {
@@ -184,7 +183,7 @@ export class BrowserE2ee implements MediaKeySink {
     this.statsListeners.clear();
     this.senderListeners.clear();
     this.worker.terminate();
-    this.confirmed = undefined;
+    this.confirmation.forgotten();
   }
 
   private onWorkerMessage(msg: FromWorker): void {
@@ -193,9 +192,7 @@ export class BrowserE2ee implements MediaKeySink {
         this.onSenderReport(msg);
         return;
       case 'keyAck':
-        // An acknowledgement of a key since replaced or forgotten does not count.
-        if (msg.epoch === this.expected)
-          this.setConfirmed(msg.epoch === undefined ? undefined : BigInt(msg.epoch));
+        if (this.confirmation.acknowledged(msg.epoch)) this.changed();
         return;
       case 'stats':
         this.latest = msg;
@@ -204,12 +201,6 @@ export class BrowserE2ee implements MediaKeySink {
         this.changed();
         return;
     }
-  }
-
-  private setConfirmed(epoch: bigint | undefined): void {
-    if (this.confirmed === epoch) return;
-    this.confirmed = epoch;
-    this.changed();
   }
 
   private changed(): void {
