@@ -25,10 +25,17 @@ function newestMtime(dir: string): number {
 
 /**
  * Builds the web app when `dist/` is missing or older than its sources (about 5 s), so the
- * tests always run the current code, served by the real server as users get it.
+ * tests always run the current code, served by the real server as users get it. The sources
+ * include the packages the app bundles (the SDK with its browser media and E2EE worker, crypto,
+ * protocol).
  */
 export function ensureWebBuild(): void {
-  const sources = Math.max(newestMtime(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs);
+  const bundled = ['client', 'crypto', 'protocol'].map((pkg) => newestMtime(join(WEB, '..', pkg, 'src')));
+  const sources = Math.max(
+    newestMtime(join(WEB, 'src')),
+    ...bundled,
+    statSync(join(WEB, 'index.html')).mtimeMs,
+  );
   if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= sources) return;
   const r = spawnSync('npx', ['--no-install', 'vite', 'build', '--logLevel', 'warn'], {
     cwd: WEB,
