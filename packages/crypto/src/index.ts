@@ -3,3 +3,4 @@ export * from './sframe/index.js';
 export * from './mls/index.js';
 export * from './util/bytes.js';
 export * from './media/index.js';
+export * from './evidence/index.js';

@@ -17,6 +17,7 @@ import {
   defaultClientConfig,
   makeKeyPackageRef,
   processApplicationMessage,
+  encodeFramedContent,
 } from './ts-mls.js';
 import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
 import { membershipCode } from './membership-code.js';
@@ -29,6 +30,9 @@ import { decodeMls, encodeMls, MlsMessageError } from './messages.js';
 import { mlsSuite } from './suite.js';
 import { securityCode } from './security-code.js';
 import { toBase64, toHex } from '../util/bytes.js';
+import type { ChatSignatureEvidence } from '../evidence/chat-evidence.js';
+import { encodeMembershipProof, type MembershipProof } from '../evidence/membership-proof.js';
+import { signWithLeafKey, type LeafSignatureLabel } from '../evidence/leaf-signature.js';
 import { CryptoError } from '../errors.js';
 
 export type MlsSessionErrorCode =
@@ -98,6 +102,8 @@ export interface ApplicationMessage {
   sender: GroupMember;
   epoch: bigint;
   data: Uint8Array;
+  /** What the sender signed, for a report (checked with the epoch's `membershipProof`). */
+  evidence: ChatSignatureEvidence;
 }
 
 export interface SessionOptions extends AuthServiceOptions {
@@ -512,6 +518,23 @@ export class MlsSession {
   }
 
   /**
+   * The public proof of who was in the group at `epoch` (the current one by default, or one
+   * whose receiver data is still retained), for report evidence; undefined for an epoch gone.
+   */
+  membershipProof(epoch: bigint = this.epoch): MembershipProof | undefined {
+    if (!this.active) return undefined;
+    if (epoch === this.state.groupContext.epoch)
+      return encodeMembershipProof(this.state.groupContext, this.state.ratchetTree);
+    const past = this.state.historicalReceiverData.get(epoch);
+    return past && encodeMembershipProof(past.groupContext, past.ratchetTree);
+  }
+
+  /** Signs one of our own statements (frame attestations) with this member's leaf key. */
+  signWithLeafKey(label: LeafSignatureLabel, content: Uint8Array): Promise<Uint8Array> {
+    return signWithLeafKey(this.device.signatureKeys.signKey, label, content);
+  }
+
+  /**
    * Decrypts an application message of the current or a retained epoch and says which member
    * sent it (signature verified). ts-mls's processPrivateMessage does not return the sender:
    * `processApplicationMessage` (ts-mls.ts) adds it and leaves the state to ts-mls.
@@ -544,6 +567,10 @@ export class MlsSession {
       },
       epoch: pm.epoch,
       data: result.data,
+      evidence: {
+        framedContent: encodeFramedContent(result.content.content),
+        signature: result.content.auth.signature,
+      },
     };
   }
 

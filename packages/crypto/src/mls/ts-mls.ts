@@ -13,7 +13,9 @@ import {
   type PrivateMessage,
   type RatchetTree,
 } from 'ts-mls';
-import { decryptSenderData } from 'ts-mls/privateMessage.js';
+import type { AuthenticatedContent } from 'ts-mls/authenticatedContent.js';
+import type { GroupContext as TsGroupContext } from 'ts-mls/groupContext.js';
+import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
 
 // ---------------------------------------------------------------- ts-mls's public API (its index)
 
@@ -71,10 +73,17 @@ export { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 export { verifyGroupInfoSignature, ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
 export { createGroupInfoWithRatchetTree } from 'ts-mls/createCommit.js';
 export { makeProposalRef } from 'ts-mls/authenticatedContent.js';
+// Report evidence (packages/crypto/src/evidence/): the encodings a third party needs to check a
+// member's signature, and RFC 9420's SignWithLabel for our own signed statements.
+export { encodeGroupContext, decodeGroupContext } from 'ts-mls/groupContext.js';
+export { encodeRatchetTree, decodeRatchetTree } from 'ts-mls/ratchetTree.js';
+export { encodeFramedContent, decodeFramedContent } from 'ts-mls/framedContent.js';
+export type { FramedContent } from 'ts-mls/framedContent.js';
+export { signWithLabel, verifyWithLabel } from 'ts-mls/crypto/signature.js';
 
 // ---------------------------------------------------------------- filling a gap
 
-/** An application message as processPrivateMessage reads it, and who sent it. */
+/** An application message as processPrivateMessage reads it, who sent it, and what they signed. */
 export interface ProcessedApplicationMessage {
   newState: ClientState;
   data: Uint8Array;
@@ -82,16 +91,21 @@ export interface ProcessedApplicationMessage {
   senderLeafIndex: number;
   /** The ratchet tree of the message's epoch (the current one, or a retained one's). */
   ratchetTree: RatchetTree;
+  /** The group context of the message's epoch: part of what the sender signed. */
+  groupContext: TsGroupContext;
+  /** The FramedContent and its signature, as the sender signed them (report evidence). */
+  content: AuthenticatedContent;
 }
 
 /**
- * ts-mls's processPrivateMessage for an application message, plus its sender. processPrivateMessage
- * (1.6.4) returns the data and the new state but not who sent it. The sender is the leaf its
- * sender data names: ts-mls decrypts that same sender data, puts that leaf into the framed
- * content as the sender and verifies the content's signature with that leaf's key. So this
- * decrypts the sender data with the message epoch's sender-data secret (a pure function, no state
- * change) and leaves everything else, the secret tree and the retained epochs included, to
- * processPrivateMessage.
+ * ts-mls's processPrivateMessage for an application message, plus its sender and signed
+ * content. processPrivateMessage (1.6.4) returns the data and the new state but neither who sent
+ * it nor the signature. Both come from ts-mls's own unprotectPrivateMessage — the function
+ * processPrivateMessage runs first — called here on the same epoch data: it is a pure function
+ * (it returns the advanced secret tree instead of changing the state's), so the state itself,
+ * the secret tree and the retained epochs, is still left to processPrivateMessage.
+ * test/ts-mls-adapter.test.ts pins that the second decryption succeeds and that a tampered
+ * signature is refused.
  */
 export async function processApplicationMessage(
   state: ClientState,
@@ -102,18 +116,27 @@ export async function processApplicationMessage(
   // As processPrivateMessage picks the epoch: an older one from the retained receiver data.
   const past = pm.epoch < state.groupContext.epoch ? state.historicalReceiverData.get(pm.epoch) : undefined;
   if (pm.epoch < state.groupContext.epoch && !past) throw new Error('epoch too old');
-  const senderData = await decryptSenderData(
-    pm,
+  const ratchetTree = past?.ratchetTree ?? state.ratchetTree;
+  const groupContext = past?.groupContext ?? state.groupContext;
+  const unprotected = await unprotectPrivateMessage(
     past?.senderDataSecret ?? state.keySchedule.senderDataSecret,
+    pm,
+    past?.secretTree ?? state.secretTree,
+    ratchetTree,
+    groupContext,
+    state.clientConfig.keyRetentionConfig,
     cs,
   );
-  if (!senderData) throw new Error('could not decode the sender data');
+  const sender = unprotected.content.content.sender;
+  if (sender.senderType !== 'member') throw new Error('application message not from a member');
   const r = await processPrivateMessage(state, pm, emptyPskIndex, cs);
   if (r.kind !== 'applicationMessage') throw new Error('not an application message');
   return {
     newState: r.newState,
     data: r.message,
-    senderLeafIndex: senderData.leafIndex,
-    ratchetTree: past?.ratchetTree ?? state.ratchetTree,
+    senderLeafIndex: sender.leafIndex,
+    ratchetTree,
+    groupContext,
+    content: unprotected.content,
   };
 }

@@ -1,0 +1,14 @@
+export { EvidenceError, type EvidenceErrorCode } from './errors.js';
+export {
+  encodeMembershipProof,
+  verifyMembershipProof,
+  type MembershipProof,
+  type ProvenGroup,
+} from './membership-proof.js';
+export { verifyChatEvidence, type ChatEvidenceCheck, type ChatSignatureEvidence } from './chat-evidence.js';
+export {
+  LEAF_SIGNATURE_LABELS,
+  signWithLeafKey,
+  verifyWithLeafKey,
+  type LeafSignatureLabel,
+} from './leaf-signature.js';
