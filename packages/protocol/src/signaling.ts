@@ -331,7 +331,15 @@ export const serverMessage = z.discriminatedUnion('type', [
   /** The meeting's MLS group is gone (server restart): the named participant creates a new one, the rest wait for a Welcome. */
   z.object({ v, type: z.literal('group_reset'), creator: idSchema }),
   z.object({ v, type: z.literal('app'), epoch: epochSchema, data: b64Schema, from: idSchema }),
-  z.object({ v, type: z.literal('chat'), text: z.string(), from: idSchema }),
+  z.object({
+    v,
+    type: z.literal('chat'),
+    text: z.string(),
+    from: idSchema,
+    /** Standard meetings: when the server relayed it (ms) and its seal over meeting, sender, text and time (report evidence). */
+    sentAt: z.number().int().nonnegative().optional(),
+    seal: b64Schema.max(128).optional(),
+  }),
   z.object({
     v,
     type: z.literal('media_answer'),
