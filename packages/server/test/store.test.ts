@@ -27,6 +27,7 @@ const ALL = [
   '0007_meeting_host_user',
   '0008_admission',
   '0009_pending_codes_in_memory',
+  '0010_reports',
 ];
 
 /** Every file of a directory, with its bytes. */
@@ -71,11 +72,14 @@ describe('database and migrations', () => {
     const tables = await db.introspection.getTables();
     expect(tables.map((t) => t.name).sort()).toEqual([
       'auth_events',
+      'banned_keys',
       'device_keys',
       'known_devices',
       'known_networks',
       'meeting_removals',
       'meetings',
+      'moderation_keys',
+      'moderation_log',
       'passcode_attempts',
       'phone_number_quota',
       'redeemed_tokens',
@@ -108,6 +112,7 @@ describe('database and migrations', () => {
         allow_screen_share: 1,
         created_at: new Date().toISOString(),
         ended_at: null,
+        attestation: 1,
       })
       .execute();
     await first.destroy();
@@ -178,7 +183,7 @@ describe('database and migrations', () => {
     expect(holding(dir.path, 'number-hash-marker-1')).toEqual([SQLITE_FILE_NAME]);
     await sql`pragma secure_delete = on`.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['0009_pending_codes_in_memory']);
+    expect(await migrateToLatest(db)).toEqual(['0009_pending_codes_in_memory', '0010_reports']);
     expect((await db.introspection.getTables()).map((t) => t.name)).not.toContain('verification_codes');
     for (const marker of ['verification-id-marker', 'number-hash-marker', 'code-hash-marker']) {
       expect(holding(dir.path, marker), marker).toEqual([]);

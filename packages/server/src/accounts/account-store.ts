@@ -79,6 +79,8 @@ export class AccountStore {
       totp_pending_secret: null,
       totp_last_step: null,
       created_at: this.iso(),
+      status: 'active',
+      suspended_until: null,
     };
     const res = await this.db
       .insertInto('users')

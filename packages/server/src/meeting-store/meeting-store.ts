@@ -99,6 +99,7 @@ export class MeetingStore {
       created_at: new Date(this.now()).toISOString(),
       ended_at: null,
       host_user_id: hostUserId,
+      attestation: 1,
     };
     await this.db.insertInto('meetings').values(row).execute();
     return { meeting: toInfo(row), hostSecret };

@@ -270,7 +270,10 @@ export async function obtainPhoneToken(
   return { ...(await request.finalize(blindSignature)), keyId };
 }
 
-/** Files `count` open reports against an account (Report a User is not built yet: rows directly). */
+/**
+ * Files `count` open reports against an account as rows (the risk tests count open reports;
+ * the submission route, with its verification and limits, is tested in test/reports/).
+ */
 export async function fileReports(
   h: Pick<Harness, 'db' | 'clock'>,
   userId: string,
@@ -281,9 +284,22 @@ export async function fileReports(
       .insertInto('reports')
       .values({
         id: `report-${userId}-${n}`,
-        reported_user_id: userId,
+        meeting_id: 'meeting0000a',
         status: 'open',
+        reason: 'harassment',
+        text: '',
+        reporter_user_id: null,
+        reporter_network: `198.51.${n}.0/24`,
+        reported_user_id: userId,
+        reported_guest_key: null,
+        reported_name: 'Reported',
+        verification: JSON.stringify({ chat: [], screenshots: 0 }),
+        sealed_evidence: null,
+        sealed_key_id: null,
+        evidence_expires_at: null,
         created_at: new Date(h.clock.now()).toISOString(),
+        decided_at: null,
+        outcome: null,
       })
       .execute();
   }

@@ -8,6 +8,7 @@ import * as m0006 from './0006_auth_events.js';
 import * as m0007 from './0007_meeting_host_user.js';
 import * as m0008 from './0008_admission.js';
 import * as m0009 from './0009_pending_codes_in_memory.js';
+import * as m0010 from './0010_reports.js';
 
 /**
  * Every migration, by name. A static list (not a folder scan) so it works when bundled.
@@ -24,4 +25,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007_meeting_host_user': m0007,
   '0008_admission': m0008,
   '0009_pending_codes_in_memory': m0009,
+  '0010_reports': m0010,
 };
