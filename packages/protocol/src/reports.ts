@@ -339,3 +339,10 @@ export const moderationKeyResponse = z.object({
   publicKey: z.string().nullable(),
   createdAt: z.string().nullable(),
 });
+
+export type SubmitReportResponse = z.infer<typeof submitReportResponse>;
+export type MyReport = z.infer<typeof myReportSchema>;
+export type AdminReportSummary = z.infer<typeof adminReportSummarySchema>;
+export type AdminReportResponse = z.infer<typeof adminReportResponse>;
+export type ModerationLogEntry = z.infer<typeof moderationLogEntrySchema>;
+export type ModerationKeyResponse = z.infer<typeof moderationKeyResponse>;

@@ -15,11 +15,25 @@ import {
   verificationCheckResponse,
   verificationKeyResponse,
   verificationStartResponse,
+  adminReportListResponse,
+  adminReportResponse,
+  moderationKeyResponse,
+  moderationLogResponse,
+  myReportsResponse,
+  submitReportResponse,
+  type AdminReportResponse,
+  type AdminReportSummary,
   type CreateMeetingRequest,
   type CreateMeetingResponse,
   type DeviceKey,
   type MeetingInfo,
   type MeResponse,
+  type ModerationActionRequest,
+  type ModerationKeyResponse,
+  type ModerationLogEntry,
+  type MyReport,
+  type SubmitReportRequest,
+  type SubmitReportResponse,
   type VerificationKeyResponse,
   type VerificationStartResponse,
 } from '@conclave/protocol';
@@ -284,6 +298,56 @@ export class AccountApi {
 
   async getMeeting(id: string): Promise<MeetingInfo> {
     return (await this.request('GET', `/api/meetings/${encodeURIComponent(id)}`, meetingResponse)).meeting;
+  }
+
+  // --- Report a User (issue 13) ---
+
+  /**
+   * Sends a report (`buildReport` makes the request). Signed in, it is the account's report;
+   * signed out, a guest's (the server limits guests per network).
+   */
+  async submitReport(report: Omit<SubmitReportRequest, 'v'>): Promise<SubmitReportResponse['report']> {
+    return (await this.request('POST', '/api/reports', submitReportResponse, report)).report;
+  }
+
+  /** The signed-in account's reports with their outcomes. */
+  async myReports(): Promise<MyReport[]> {
+    return (await this.request('GET', '/api/reports/mine', myReportsResponse)).reports;
+  }
+
+  // --- moderation (admin accounts only: others get `forbidden`) ---
+
+  /** The moderation queue, newest first. `account`: an e-mail address or account id. */
+  async adminReports(
+    filter: {
+      status?: 'open' | 'dismissed' | 'actioned';
+      account?: string;
+      meeting?: string;
+      limit?: number;
+    } = {},
+  ): Promise<AdminReportSummary[]> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') q.set(k, String(v));
+    const query = q.size > 0 ? `?${q.toString()}` : '';
+    return (await this.request('GET', `/api/admin/reports${query}`, adminReportListResponse)).reports;
+  }
+
+  /** One report with its verdicts, its sealed evidence and the reported account's history. */
+  adminReport(id: string): Promise<AdminReportResponse> {
+    return this.request('GET', `/api/admin/reports/${encodeURIComponent(id)}`, adminReportResponse);
+  }
+
+  async moderationAction(id: string, action: Omit<ModerationActionRequest, 'v'>): Promise<void> {
+    await this.request('POST', `/api/admin/reports/${encodeURIComponent(id)}/actions`, okResponse, action);
+  }
+
+  async moderationLog(): Promise<ModerationLogEntry[]> {
+    return (await this.request('GET', '/api/admin/moderation-log', moderationLogResponse)).entries;
+  }
+
+  /** The moderators' current HPKE public key (what the key file loaded on the console must match). */
+  moderationKey(): Promise<ModerationKeyResponse> {
+    return this.request('GET', '/api/admin/moderation-key', moderationKeyResponse);
   }
 
   // --- plumbing ---
