@@ -64,6 +64,11 @@ export const meetingSettingsSchema = z.object({
   maxParticipants: z.number().int().min(2).max(1000),
   locked: z.boolean(),
   allowScreenShare: z.boolean(),
+  /**
+   * Whether senders sign attestations of their media frames (verifiable clips for reports, live
+   * impersonation checks). Absent means on; a host may turn it off (deniability, docs "Frame attestation").
+   */
+  attestation: z.boolean().optional(),
 });
 export type MeetingSettings = z.infer<typeof meetingSettingsSchema>;
 
