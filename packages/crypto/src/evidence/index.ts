@@ -12,3 +12,13 @@ export {
   verifyWithLeafKey,
   type LeafSignatureLabel,
 } from './leaf-signature.js';
+export {
+  encodeModerationKeyFile,
+  generateModerationKeyPair,
+  moderationKeyId,
+  openEvidence,
+  parseModerationKeyFile,
+  sealEvidence,
+  type ModerationKeyFile,
+  type ModerationKeyPair,
+} from './evidence-box.js';
