@@ -14,6 +14,7 @@ import { ConclaveError } from './errors.js';
 import { LocalKeySink, type MediaKeySink } from './key-sink.js';
 import type { MediaTransport } from './media-transport.js';
 import { buildPeople, type People } from './people.js';
+import { ReportLog, type ReportableMeeting } from './report/report-log.js';
 import { ServerRoster } from './server-roster.js';
 import { SignalingConnection, type WebSocketFactory } from './signaling.js';
 
@@ -40,7 +41,7 @@ type ClientEvents = {
   membership: (change: MembershipChange) => void;
   /** The group's health changed (see E2eeState.health). */
   health: (health: GroupHealth) => void;
-  chat: (msg: ChatMessage | { from: string; text: string; sentAt: number }) => void;
+  chat: (msg: ChatMessage | { id: string; from: string; text: string; sentAt: number }) => void;
   muted: (kind: 'audio' | 'video') => void;
   /** The server moved this participant's media to a new SFU worker: media reconnects (a few seconds). */
   mediaReset: (reason: 'sfu_restarted') => void;
@@ -80,6 +81,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private ownMedia = { audio: false, video: false };
   /** When our media transport last started (ms). */
   private mediaStartedAt = 0;
+  /** Received chat and the people seen, kept for Report a User. */
+  private readonly reportLog = new ReportLog();
   meeting: MeetingInfo | undefined;
   role: Role | undefined;
   participantId: string | undefined;
@@ -148,6 +151,20 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       expectedSince: (id) => Math.max(this.mediaStartedAt, (id && this.serverRoster.sendingSinceOf(id)) || 0),
       now: Date.now(),
     });
+  }
+
+  /**
+   * What this client can report about the meeting (people seen, received chat with its
+   * evidence), as plain JSON the app may keep for the end screen. See `buildReport`.
+   */
+  reportable(): ReportableMeeting | undefined {
+    if (!this.meeting) return undefined;
+    const people = this.people();
+    this.reportLog.notePeople([...people.members, ...people.outsiders]);
+    return this.reportLog.snapshot(
+      this.meeting,
+      this.meeting.mode === 'e2ee' && this.meeting.settings.attestation !== false,
+    );
   }
 
   get ownLeafIndex(): number | undefined {
@@ -251,7 +268,10 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     m.on('roster', (members) => this.emit('roster', members));
     m.on('membership', (change) => this.emit('membership', change));
     m.on('health', (h) => this.emit('health', h));
-    m.on('chat', (msg) => this.emit('chat', msg));
+    m.on('chat', (msg) => {
+      this.reportLog.recordE2ee(msg, (epoch) => m.membershipProof(epoch));
+      this.emit('chat', msg);
+    });
     m.on('warning', (w) => this.emit('warning', w));
     m.on('removed', () => this.emit('warning', 'removed from the MLS group'));
     return m;
@@ -348,9 +368,12 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       case 'muted':
         this.emit('muted', msg.kind);
         return;
-      case 'chat':
-        this.emit('chat', { from: msg.from, text: msg.text, sentAt: Date.now() });
+      case 'chat': {
+        const name = this.serverRoster.get(msg.from)?.displayName ?? 'someone who left';
+        const id = this.reportLog.recordStandard(msg, name);
+        this.emit('chat', { id, from: msg.from, text: msg.text, sentAt: msg.sentAt ?? Date.now() });
         return;
+      }
       case 'media_answer':
         await this.media?.applyPublishAnswer(msg.sdp);
         return;

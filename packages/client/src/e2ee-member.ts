@@ -1,26 +1,49 @@
 import {
   MlsDevice,
+  LEAF_SIGNATURE_LABELS,
   MlsSession,
   credentialMismatch,
   fromBase64,
   readKeyPackage,
   sameRoles,
   toBase64,
+  type ChatSignatureEvidence,
   type GroupMember,
   type GroupRoles,
   type KeyDirectoryHook,
+  type MembershipProof,
   type PendingCommit,
 } from '@conclave/crypto';
-import type { Joiner, Role, ServerMessage, ServerMessageOf } from '@conclave/protocol';
+import {
+  e2eeAppPayloadSchema,
+  type E2eeAppPayload,
+  type Joiner,
+  type Role,
+  type ServerMessage,
+  type ServerMessageOf,
+} from '@conclave/protocol';
 import { Emitter } from './emitter.js';
 import type { MediaKeySink } from './key-sink.js';
 import type { SignalingConnection } from './signaling.js';
 
 export interface ChatMessage {
+  /** This client's id for the message (reports name the messages they attach by it). */
+  id: string;
   /** The sender as the MLS group proves it (signature checked), not as the server claims. */
   sender: GroupMember;
   text: string;
   sentAt: number;
+  /** The epoch it was sent in, and what its sender signed: a report's verifiable evidence. */
+  epoch: bigint;
+  evidence: ChatSignatureEvidence;
+}
+
+/** A frame attestation another member sent (its MLS signature and sender already checked). */
+export interface ReceivedAttestation {
+  sender: GroupMember;
+  epoch: bigint;
+  body: Uint8Array;
+  signature: Uint8Array;
 }
 
 /** Whether this member's group is one it can vouch for (what the E2EE badge must show). */
@@ -47,6 +70,7 @@ type E2eeEvents = {
   membership: (change: MembershipChange) => void;
   health: (health: GroupHealth) => void;
   chat: (msg: ChatMessage) => void;
+  attestation: (a: ReceivedAttestation) => void;
   removed: () => void;
   warning: (message: string) => void;
 };
@@ -247,6 +271,11 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   }
 
   async sendChat(text: string): Promise<void> {
+    await this.sendPayload({ kind: 'chat', text, sentAt: Date.now() });
+  }
+
+  /** Encrypts one application payload (chat, a frame attestation) to the group and sends it. */
+  async sendPayload(payload: E2eeAppPayload): Promise<void> {
     // MLS sends nothing while a proposal (a departure) waits for its commit: that lasts
     // milliseconds, or a few seconds while the server recovers from a silent committer.
     for (let waited = 0; this.session?.active && this.session.pendingProposals().length > 0; waited += 50) {
@@ -255,8 +284,19 @@ export class E2eeMember extends Emitter<E2eeEvents> {
       await new Promise((r) => setTimeout(r, 50));
     }
     const s = this.requireSession();
-    const data = await s.encryptApplication(enc.encode(JSON.stringify({ text, sentAt: Date.now() })));
+    const data = await s.encryptApplication(enc.encode(JSON.stringify(payload)));
     this.signaling()?.send({ type: 'app', epoch: String(s.epoch), data: toBase64(data) });
+  }
+
+  /** Who was in the group at `epoch` (current or retained), as a third party can check it. */
+  membershipProof(epoch?: bigint): MembershipProof | undefined {
+    return this.session?.membershipProof(epoch);
+  }
+
+  /** Signs a frame attestation body with this member's leaf key (undefined: not in the group). */
+  async signAttestation(body: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!this.session?.active) return undefined;
+    return this.session.signWithLeafKey(LEAF_SIGNATURE_LABELS.frameAttestation, body);
   }
 
   private async createGroup(): Promise<void> {
@@ -443,17 +483,36 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   private async onApp(msg: ServerMessageOf<'app'>): Promise<void> {
     const s = this.session;
     if (!s?.active) return;
+    let m;
     try {
-      const m = await s.decryptApplication(fromBase64(msg.data));
-      const body = JSON.parse(dec.decode(m.data)) as { text?: unknown; sentAt?: unknown };
-      if (typeof body.text !== 'string') throw new Error('chat message without text');
-      this.emit('chat', {
-        sender: m.sender,
-        text: body.text,
-        sentAt: typeof body.sentAt === 'number' ? body.sentAt : Date.now(),
-      });
+      m = await s.decryptApplication(fromBase64(msg.data));
     } catch (e) {
-      this.emit('warning', `could not decrypt a chat message: ${(e as Error).message}`);
+      this.emit('warning', `could not decrypt an application message: ${(e as Error).message}`);
+      return;
+    }
+    let payload: E2eeAppPayload;
+    try {
+      payload = e2eeAppPayloadSchema.parse(JSON.parse(dec.decode(m.data)));
+    } catch {
+      this.emit('warning', `ignored a malformed application message from ${m.sender.identity.displayName}`);
+      return;
+    }
+    if (payload.kind === 'chat') {
+      this.emit('chat', {
+        id: `${m.epoch}-${toBase64(m.evidence.signature.subarray(0, 12))}`,
+        sender: m.sender,
+        text: payload.text,
+        sentAt: payload.sentAt,
+        epoch: m.epoch,
+        evidence: m.evidence,
+      });
+    } else {
+      this.emit('attestation', {
+        sender: m.sender,
+        epoch: m.epoch,
+        body: fromBase64(payload.body),
+        signature: fromBase64(payload.signature),
+      });
     }
   }
 

@@ -8,3 +8,4 @@ export * from './people.js';
 export * from './signaling.js';
 export { Emitter } from './emitter.js';
 export * from './account/index.js';
+export * from './report/index.js';

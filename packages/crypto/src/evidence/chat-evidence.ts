@@ -41,7 +41,7 @@ export async function verifyChatEvidence(
   const sender = group.memberAt(content.sender.leafIndex);
   if (!sender) return { ok: false, reason: `leaf ${content.sender.leafIndex} is not a member in that epoch` };
   const cs = await mlsSuite();
-  let valid = false;
+  let valid: boolean;
   try {
     valid = await verifyFramedContentSignature(
       sender.signaturePublicKey,
