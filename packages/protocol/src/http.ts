@@ -19,6 +19,8 @@ export const createMeetingRequest = z.object({
   muteOnEntry: z.boolean().default(false),
   maxParticipants: z.number().int().min(2).max(1000).default(100),
   allowScreenShare: z.boolean().default(true),
+  /** Frame attestation (report evidence); off trades verifiable clips for deniability. */
+  attestation: z.boolean().default(true),
   totp: otpCodeSchema.optional(),
 });
 export type CreateMeetingRequest = z.infer<typeof createMeetingRequest>;
@@ -47,6 +49,7 @@ export const updateMeetingRequest = z.object({
   muteOnEntry: z.boolean().optional(),
   maxParticipants: z.number().int().min(2).max(1000).optional(),
   allowScreenShare: z.boolean().optional(),
+  attestation: z.boolean().optional(),
   locked: z.boolean().optional(),
 });
 export type UpdateMeetingRequest = z.infer<typeof updateMeetingRequest>;

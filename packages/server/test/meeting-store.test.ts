@@ -52,6 +52,7 @@ describe('MeetingStore', () => {
         maxParticipants: 12,
         locked: false,
         allowScreenShare: true,
+        attestation: true,
       },
       ended: false,
     });
@@ -184,6 +185,7 @@ describe('MeetingStore', () => {
       maxParticipants: 3,
       allowScreenShare: false,
       waitingRoom: true,
+      attestation: false,
     });
     expect(updated).toMatchObject({
       title: 'Renamed',
@@ -193,6 +195,7 @@ describe('MeetingStore', () => {
         maxParticipants: 3,
         allowScreenShare: false,
         waitingRoom: true,
+        attestation: false,
         passcodeRequired: true,
       },
     });

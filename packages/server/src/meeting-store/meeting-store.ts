@@ -49,6 +49,7 @@ function toInfo(row: MeetingRow): MeetingInfo {
       maxParticipants: row.max_participants,
       locked: row.locked !== 0,
       allowScreenShare: row.allow_screen_share !== 0,
+      attestation: row.attestation !== 0,
     },
     ended: row.ended_at !== null,
   };
@@ -99,7 +100,7 @@ export class MeetingStore {
       created_at: new Date(this.now()).toISOString(),
       ended_at: null,
       host_user_id: hostUserId,
-      attestation: 1,
+      attestation: flag(req.attestation),
     };
     await this.db.insertInto('meetings').values(row).execute();
     return { meeting: toInfo(row), hostSecret };
@@ -125,6 +126,7 @@ export class MeetingStore {
     if (patch.muteOnEntry !== undefined) set.mute_on_entry = flag(patch.muteOnEntry);
     if (patch.maxParticipants !== undefined) set.max_participants = patch.maxParticipants;
     if (patch.allowScreenShare !== undefined) set.allow_screen_share = flag(patch.allowScreenShare);
+    if (patch.attestation !== undefined) set.attestation = flag(patch.attestation);
     if (patch.locked !== undefined) set.locked = flag(patch.locked);
 
     if (Object.keys(set).length > 0) {
