@@ -236,7 +236,13 @@ export const reportStatusSchema = z.enum(['open', 'dismissed', 'actioned']);
 
 export const submitReportResponse = z.object({
   v,
-  report: z.object({ id: z.string(), status: reportStatusSchema, verification: reportVerificationSchema }),
+  report: z.object({
+    id: z.string(),
+    status: reportStatusSchema,
+    verification: reportVerificationSchema,
+    /** False when the server has no moderation key: the verdicts are kept, the evidence is not. */
+    evidenceKept: z.boolean(),
+  }),
 });
 
 // ------------------------------------------------------------------ moderation
