@@ -33,7 +33,16 @@ export interface DecryptedFrame {
   senderIndex: number;
   context: MediaContext | undefined;
   epoch: bigint;
+  /** The SFrame KID the frame was protected under. */
+  kid: bigint;
   frame: Uint8Array;
+}
+
+/** A frame this member protected, and the epoch and leaf index whose KID protected it. */
+export interface ProtectedFrame {
+  frame: Uint8Array;
+  epoch: bigint;
+  senderIndex: number;
 }
 
 export interface SenderStats {
@@ -49,6 +58,13 @@ export interface SenderStats {
   lastDecryptedAt: number | undefined;
   /** When a frame of this sender last failed (not counting frames without a key). */
   lastFailedAt: number | undefined;
+  /**
+   * Frame attestation (evidence/attestation-checker.ts), filled in by the key sink when it is
+   * on (MediaKeys itself checks none): frames that decrypted under this sender's KIDs and that
+   * the sender did not attest, and when that was last found.
+   */
+  unattested?: number;
+  lastUnattestedAt?: number;
 }
 
 /**
@@ -111,8 +127,17 @@ export class MediaKeys {
 
   /** Encrypts one encoded frame of `codec` from this member's `context` stream with the current epoch. */
   async protect(context: MediaContext, codec: FrameCodec, frame: Uint8Array): Promise<Uint8Array> {
+    return (await this.protectFrame(context, codec, frame)).frame;
+  }
+
+  /** Like `protect`, also saying which epoch and leaf index protected the frame (for attestation). */
+  async protectFrame(context: MediaContext, codec: FrameCodec, frame: Uint8Array): Promise<ProtectedFrame> {
+    // Read in the same synchronous step that picks the sender: a setEpoch during the await
+    // cannot make the answer name another epoch than the frame's.
+    const epoch = this.current?.epoch;
+    const senderIndex = this.ownIndex;
     const sender = await this.senderFor(context);
-    return protectEncodedFrame(sender, codec, frame);
+    return { frame: await protectEncodedFrame(sender, codec, frame), epoch: epoch as bigint, senderIndex };
   }
 
   /** Decrypts one protected frame; throws SFrameError (and counts it) when it cannot. */
@@ -131,7 +156,7 @@ export class MediaKeys {
       const ok = this.statsFor(senderIndex);
       ok.decrypted++;
       ok.lastDecryptedAt = this.now();
-      return { senderIndex, context: parsed.context, epoch: entry.epoch, frame };
+      return { senderIndex, context: parsed.context, epoch: entry.epoch, kid, frame };
     } catch (e) {
       const stats = this.statsFor(senderIndex);
       if (e instanceof SFrameError && e.code === 'unknown_kid') stats.withoutKey++;
@@ -141,6 +166,14 @@ export class MediaKeys {
       }
       throw e;
     }
+  }
+
+  /**
+   * sframe_key and sframe_salt of a KID this member decrypted frames of (RFC 9605 §4.4.2), while
+   * its epoch is held: what a clip carries so a third party can decrypt that KID's frames only.
+   */
+  kidKeyMaterial(kid: bigint): { key: Uint8Array; salt: Uint8Array } | undefined {
+    return this.ring.keyMaterial(kid);
   }
 
   /** Decrypted and failed frames per sender leaf index (-1: frames whose header could not be read). */

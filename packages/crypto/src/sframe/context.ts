@@ -283,6 +283,12 @@ export class SFrameKeyRing {
     return this.kids.has(kid);
   }
 
+  /** A copy of a held KID's sframe_key and sframe_salt (for evidence: one KID's key, nothing else). */
+  keyMaterial(kid: bigint): { key: Uint8Array; salt: Uint8Array } | undefined {
+    const k = this.kids.get(kid)?.key;
+    return k ? { key: k.key.slice(), salt: k.salt.slice() } : undefined;
+  }
+
   /** The KIDs currently held. */
   keyIds(): bigint[] {
     return [...this.kids.keys()];
