@@ -496,6 +496,37 @@ export const SETTINGS = {
     30,
     'wrong passcodes per meeting in 15 minutes, then passcode entry is locked',
   ),
+  reportsPerAccountPerDay: limit(
+    'reports-per-account-per-day',
+    1,
+    10_000,
+    10,
+    'reports (Report a User) one account may file in 24 hours',
+  ),
+  reportsPerNetworkPerDay: limit(
+    'reports-per-network-per-day',
+    1,
+    10_000,
+    5,
+    'reports guests (no account) of one network may file in 24 hours',
+  ),
+  maxOpenReportsPerAccount: limit(
+    'max-open-reports-per-account',
+    1,
+    100_000,
+    20,
+    'distinct reporters with an open report against one account; more reports against it are refused',
+  ),
+  /** How long a report's sealed evidence is kept (reports/retention.ts); its verdicts stay. */
+  reportEvidenceDays: setting({
+    flag: 'report-evidence-days',
+    env: 'CONCLAVE_REPORT_EVIDENCE_DAYS',
+    arg: 'N',
+    schema: integer(1, 3650),
+    fallback: () => 90,
+    description: 'days a report’s sealed evidence is kept, then deleted (its verdicts stay)',
+    group: 'server',
+  }),
 };
 
 type SettingKey = keyof typeof SETTINGS;

@@ -28,6 +28,10 @@ describe('loadConfig', () => {
       resumeSeconds: 120,
       passcodeFailuresPerNetwork: 5,
       passcodeFailuresPerMeeting: 30,
+      reportsPerAccountPerDay: 10,
+      reportsPerNetworkPerDay: 5,
+      maxOpenReportsPerAccount: 20,
+      reportEvidenceDays: 90,
     });
   });
 
