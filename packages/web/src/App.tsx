@@ -1,4 +1,7 @@
 import { useEffect, type ReactNode } from 'react';
+import { AdminLogPage } from './admin/AdminLogPage.js';
+import { AdminQueuePage } from './admin/AdminQueuePage.js';
+import { AdminReportPage } from './admin/AdminReportPage.js';
 import { SiteHeader } from './components/SiteHeader.js';
 import { AccountPage } from './pages/AccountPage.js';
 import { HomePage } from './pages/HomePage.js';
@@ -6,6 +9,7 @@ import { MeetingPage } from './pages/MeetingPage.js';
 import { SignInPage } from './pages/SignInPage.js';
 import { SignUpPage } from './pages/SignUpPage.js';
 import { UnlockPage } from './pages/UnlockPage.js';
+import { ReportAfterPage } from './report/ReportFromSaved.js';
 import { useRoute, type Route } from './router.js';
 
 const TITLES: Partial<Record<Route['page'], string>> = {
@@ -14,6 +18,10 @@ const TITLES: Partial<Record<Route['page'], string>> = {
   signup: 'Create an account — Conclave',
   account: 'Your account — Conclave',
   unlock: 'Unlock end-to-end encryption — Conclave',
+  report: 'Report someone — Conclave',
+  admin: 'Reports — Conclave moderation',
+  'admin-report': 'Report — Conclave moderation',
+  'admin-log': 'Moderation log — Conclave moderation',
   'not-found': 'Page not found — Conclave',
 };
 
@@ -65,6 +73,30 @@ export function App() {
       return (
         <WithHeader>
           <UnlockPage />
+        </WithHeader>
+      );
+    case 'report':
+      return (
+        <WithHeader>
+          <ReportAfterPage meetingId={route.meetingId} />
+        </WithHeader>
+      );
+    case 'admin':
+      return (
+        <WithHeader>
+          <AdminQueuePage />
+        </WithHeader>
+      );
+    case 'admin-report':
+      return (
+        <WithHeader>
+          <AdminReportPage key={route.reportId} reportId={route.reportId} />
+        </WithHeader>
+      );
+    case 'admin-log':
+      return (
+        <WithHeader>
+          <AdminLogPage />
         </WithHeader>
       );
     case 'not-found':

@@ -163,11 +163,49 @@ const BY_CODE: Record<string, Omit<HumanError, 'code'>> = {
     title: 'This device’s key does not match the one registered for it.',
     next: 'Reload the page and try again.',
   },
+  // Report a User and moderation
+  report_self: {
+    title: 'You cannot report yourself.',
+    next: 'Choose someone else from the meeting.',
+  },
+  report_duplicate: {
+    title: 'You have reported this person in this meeting already.',
+    next: 'The moderators will look at your first report; you see their decision on your account page.',
+  },
+  message_too_large: {
+    title: 'The report is too large to send.',
+    next: 'Attach a shorter clip, fewer messages or no screenshot, then send it again.',
+  },
+  forbidden: {
+    title: 'You are not allowed to do this.',
+    next: 'Only an administrator of this server (in a meeting: its host) may do this.',
+  },
+  account_suspended: {
+    title: 'This account is suspended by the moderators of this server.',
+    next: 'It cannot sign in, host or join meetings until the suspension ends.',
+  },
+  account_banned: {
+    title: 'This account is banned from this server.',
+    next: 'It can no longer sign in, host or join meetings here.',
+  },
+  key_banned: {
+    title: 'This device’s encryption key is banned from this server’s meetings.',
+    next: 'The moderators of this server banned it.',
+  },
+  unknown_report: {
+    title: 'There is no such report.',
+    next: 'Go back to the list of reports.',
+  },
+  report_decided: {
+    title: 'Action was already taken on this report, so it cannot be dismissed.',
+    next: 'Reload the report to see what was decided.',
+  },
 };
 
 /** Codes whose server message says something the fixed text cannot (a wait, the reasons of a refusal). */
 const SHOW_SERVER_MESSAGE = new Set([
   'rate_limited',
+  'account_suspended',
   'too_many_connections',
   'passcode_locked',
   'risk_denied',

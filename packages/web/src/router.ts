@@ -1,9 +1,10 @@
 import { useSyncExternalStore } from 'react';
 
 /**
- * A tiny path router: `/` (home), `/m/<id>` (a meeting), `/signin`, `/signup`, `/account` and
- * `/account/unlock` (the one-time phone check). The server answers every one of these paths
- * with index.html. Navigation uses the History API; the host secret stays in the fragment
+ * A tiny path router: `/` (home), `/m/<id>` (a meeting), `/signin`, `/signup`, `/account`,
+ * `/account/unlock` (the one-time phone check), `/report/<meeting id>` (reporting after a
+ * meeting) and the moderation console `/admin`, `/admin/reports/<id>`, `/admin/log`. The
+ * server answers every one of these paths with index.html. Navigation uses the History API; the host secret stays in the fragment
  * (`#host=…`), which browsers never send to the server.
  */
 export type Route =
@@ -13,9 +14,15 @@ export type Route =
   | { page: 'signup' }
   | { page: 'account' }
   | { page: 'unlock' }
+  | { page: 'report'; meetingId: string }
+  | { page: 'admin' }
+  | { page: 'admin-report'; reportId: string }
+  | { page: 'admin-log' }
   | { page: 'not-found' };
 
 const MEETING_PATH = /^\/m\/([A-Za-z0-9_-]{4,64})\/?$/;
+const REPORT_PATH = /^\/report\/([A-Za-z0-9_-]{4,64})\/?$/;
+const ADMIN_REPORT_PATH = /^\/admin\/reports\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 const PAGES: Record<string, Route> = {
   '/': { page: 'home' },
@@ -24,6 +31,8 @@ const PAGES: Record<string, Route> = {
   '/signup': { page: 'signup' },
   '/account': { page: 'account' },
   '/account/unlock': { page: 'unlock' },
+  '/admin': { page: 'admin' },
+  '/admin/log': { page: 'admin-log' },
 };
 
 function parseRoute(pathname: string): Route {
@@ -31,6 +40,10 @@ function parseRoute(pathname: string): Route {
   if (known) return known;
   const m = MEETING_PATH.exec(pathname);
   if (m?.[1]) return { page: 'meeting', meetingId: m[1] };
+  const r = REPORT_PATH.exec(pathname);
+  if (r?.[1]) return { page: 'report', meetingId: r[1] };
+  const a = ADMIN_REPORT_PATH.exec(pathname);
+  if (a?.[1]) return { page: 'admin-report', reportId: a[1] };
   return { page: 'not-found' };
 }
 

@@ -306,7 +306,7 @@ export class AccountApi {
    * Sends a report (`buildReport` makes the request). Signed in, it is the account's report;
    * signed out, a guest's (the server limits guests per network).
    */
-  async submitReport(report: Omit<SubmitReportRequest, 'v'>): Promise<SubmitReportResponse['report']> {
+  async submitReport(report: SubmitReportRequest): Promise<SubmitReportResponse['report']> {
     return (await this.request('POST', '/api/reports', submitReportResponse, report)).report;
   }
 

@@ -18,8 +18,8 @@ The API is at <code>/api</code>, the health check at <code>/healthz</code>.</p>
 </html>
 `;
 
-/** Paths the app routes on the client: meeting links and the account pages. */
-const APP_PAGES = ['/m/*', '/signin', '/signup', '/account', '/account/*'];
+/** Paths the app routes on the client: meeting links, the account pages, reports and the moderation console. */
+const APP_PAGES = ['/m/*', '/signin', '/signup', '/account', '/account/*', '/report/*', '/admin', '/admin/*'];
 
 /**
  * The browser app, registered at the root: when `root` holds a build, its files as they are

@@ -75,10 +75,12 @@ function PersonRow({
   p,
   session,
   snapshot,
+  onReport,
 }: {
   p: Person;
   session: MeetingSession;
   snapshot: SessionSnapshot;
+  onReport: ((p: Person) => void) | undefined;
 }) {
   const c = session.client;
   const canModerate = snapshot.role === 'host' || snapshot.role === 'cohost';
@@ -111,6 +113,13 @@ function PersonRow({
         <p className="hint person-note">
           The account claim could not be checked (the key directory did not answer).
         </p>
+      )}
+      {!p.isSelf && onReport && (
+        <div className="person-actions">
+          <button type="button" className="report-person-action" onClick={() => onReport(p)}>
+            Report… <span className="visually-hidden">{p.displayName}</span>
+          </button>
+        </div>
       )}
       {actionable && (
         <div className="person-actions" role="group" aria-label={`Actions for ${p.displayName}`}>
@@ -245,9 +254,12 @@ function HostControls({ session, snapshot }: { session: MeetingSession; snapshot
 export function ParticipantsPanel({
   session,
   snapshot,
+  onReport,
 }: {
   session: MeetingSession;
   snapshot: SessionSnapshot;
+  /** Opens the Report a User dialog for someone else. */
+  onReport?: (p: Person) => void;
 }) {
   const canModerate = snapshot.role === 'host' || snapshot.role === 'cohost';
   const e2ee = snapshot.meeting.mode === 'e2ee';
@@ -283,7 +295,7 @@ export function ParticipantsPanel({
         )}
         <ul className="people" aria-label="People in the meeting">
           {snapshot.people.map((p) => (
-            <PersonRow key={p.key} p={p} session={session} snapshot={snapshot} />
+            <PersonRow key={p.key} p={p} session={session} snapshot={snapshot} onReport={onReport} />
           ))}
         </ul>
       </section>
@@ -295,7 +307,7 @@ export function ParticipantsPanel({
           </p>
           <ul className="people" aria-label="Connecting, not in the encryption group">
             {snapshot.outsiders.map((p) => (
-              <PersonRow key={p.key} p={p} session={session} snapshot={snapshot} />
+              <PersonRow key={p.key} p={p} session={session} snapshot={snapshot} onReport={onReport} />
             ))}
           </ul>
         </section>

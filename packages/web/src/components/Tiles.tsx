@@ -26,9 +26,22 @@ interface TileProps {
   mismatch?: string;
   /** E2EE: what this page receives from them, when it is not simply their media (see mediaStatusText). */
   status?: { code: string; text: string };
+  /** Someone else's tile: opens the Report a User dialog for them. */
+  onReport?: () => void;
 }
 
-function Tile({ name, track, muted, speaking, mirror, screen, fromGroup, mismatch, status }: TileProps) {
+function Tile({
+  name,
+  track,
+  muted,
+  speaking,
+  mirror,
+  screen,
+  fromGroup,
+  mismatch,
+  status,
+  onReport,
+}: TileProps) {
   const cls = ['tile', speaking ? 'speaking' : '', screen ? 'screen' : '', mismatch ? 'mismatch' : '']
     .filter(Boolean)
     .join(' ');
@@ -61,6 +74,11 @@ function Tile({ name, track, muted, speaking, mirror, screen, fromGroup, mismatc
           {speaking && <span className="visually-hidden">, speaking</span>}
         </figcaption>
       </figure>
+      {onReport && (
+        <button type="button" className="tile-report" onClick={onReport}>
+          Report… <span className="visually-hidden">{name}</span>
+        </button>
+      )}
     </li>
   );
 }
@@ -105,7 +123,16 @@ function streamOf(
  * The video grid: screen shares first (they take two columns), then this participant, then
  * everyone else in the roster. A camera tile shows video only while its frames arrive.
  */
-export function VideoGrid({ snapshot, local }: { snapshot: SessionSnapshot; local: LocalMedia }) {
+export function VideoGrid({
+  snapshot,
+  local,
+  onReport,
+}: {
+  snapshot: SessionSnapshot;
+  local: LocalMedia;
+  /** Opens the Report a User dialog for someone else. */
+  onReport?: (p: Person) => void;
+}) {
   const others = snapshot.people.filter((p) => !p.isSelf);
   const self = snapshot.people.find((p) => p.isSelf);
   const screens = snapshot.remote.filter((r) => r.source === 'screen' && r.flowing);
@@ -129,6 +156,7 @@ export function VideoGrid({ snapshot, local }: { snapshot: SessionSnapshot; loca
         muted={!p.audio}
         status={statusText && p.media ? { code: p.media, text: statusText } : undefined}
         speaking={snapshot.activeSpeaker !== undefined && snapshot.activeSpeaker === p.participantId}
+        onReport={onReport ? () => onReport(p) : undefined}
       />
     );
   };

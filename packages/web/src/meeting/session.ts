@@ -4,6 +4,9 @@ import {
   KeyDirectory,
   type MemberVerification,
   type Person as SdkPerson,
+  type ReportableMeeting,
+  type ReportablePerson,
+  type ReportChoice,
 } from '@conclave/client';
 import {
   BrowserE2ee,
@@ -18,6 +21,7 @@ import { accountApi } from '../account/api.js';
 import { humanError, type HumanError } from '../errors.js';
 import { KeyFingerprints } from '../key-fingerprint.js';
 import type { LocalMedia } from '../media/local-media.js';
+import { saveMeeting } from '../report/saved-meetings.js';
 import { publishTestView, testSwitches } from '../test-hooks.js';
 import { describeGroupChange, type GroupChange } from './group-notices.js';
 import { remoteStreams } from './remote-streams.js';
@@ -56,6 +60,8 @@ const RECENT_FAILURE_MS = 5000;
 const NOTICE_MS = 6000;
 const GROUP_NOTICES_KEPT = 100;
 const GROUP_TOASTS_SHOWN = 3;
+/** How often the meeting's reportable snapshot is written to this device when it changed (see saved-meetings.ts). */
+const SAVE_REPORTABLE_MS = 5000;
 
 /**
  * One participation in a meeting: the SDK client, the media transport it creates on every
@@ -93,6 +99,8 @@ export class MeetingSession {
   private scheduled = false;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly cleanups: (() => void)[] = [];
+  /** The reportable snapshot changed since it was last kept on this device. */
+  private reportableDirty = false;
 
   constructor(private readonly opts: SessionOptions) {
     this.meeting = opts.meeting;
@@ -123,6 +131,11 @@ export class MeetingSession {
     this.wireClient();
     this.cleanups.push(opts.local.on('change', () => this.onLocalChange()));
     this.timers.push(setInterval(() => void this.poll(), POLL_MS));
+    this.timers.push(
+      setInterval(() => {
+        if (this.reportableDirty) this.saveReportable();
+      }, SAVE_REPORTABLE_MS),
+    );
     window.__conclaveTestActions = { dropConnection: () => this.client.simulateConnectionLoss() };
     this.cleanups.push(() => {
       window.__conclaveTestActions = undefined;
@@ -150,6 +163,7 @@ export class MeetingSession {
 
   /** Stops timers, the worker and (unless told otherwise) local devices; the session cannot be used again. */
   dispose(stopLocal = true): void {
+    if (this.reportableDirty) this.saveReportable();
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     for (const c of this.cleanups) c();
@@ -165,6 +179,28 @@ export class MeetingSession {
   async sendChat(text: string): Promise<void> {
     await this.client.sendChat(text);
     this.addChat({ author: 'You', authorKind: 'self', text, sentAt: Date.now() });
+  }
+
+  /**
+   * What a report about `p` starts from: the SDK's reportable snapshot of the meeting now and
+   * `p` as it lists them (their signing key in E2EE meetings); undefined when the SDK has none.
+   */
+  reportTarget(p: Person): { snapshot: ReportableMeeting; person: ReportablePerson } | undefined {
+    const snapshot = this.client.reportable();
+    if (!snapshot) return undefined;
+    const person =
+      snapshot.people.find((r) => p.leafIndex !== undefined && r.leafIndex === p.leafIndex) ??
+      snapshot.people.find((r) => p.participantId !== undefined && r.participantId === p.participantId);
+    return person && !person.isSelf ? { snapshot, person } : undefined;
+  }
+
+  /** A clip of the member at `leafIndex`'s last `seconds` of media (E2EE meetings that attest). */
+  clip(leafIndex: number, seconds: number): Promise<ReportChoice['clip']> {
+    // ConclaveClient.clipEvidence comes with frame attestation's SDK part; until then, no clip.
+    const c = this.client as ConclaveClient & {
+      clipEvidence?: (leaf: number, s: number) => Promise<ReportChoice['clip']>;
+    };
+    return c.clipEvidence ? c.clipEvidence(leafIndex, seconds) : Promise.resolve(undefined);
   }
 
   subscribe = (cb: () => void): (() => void) => {
@@ -231,11 +267,19 @@ export class MeetingSession {
           // A new join gets a new media session: the server says again if it has no room.
           if (this.mediaError?.code === 'media_capacity') this.mediaError = undefined;
         }
-        if (s === 'removed' || s === 'ended' || s === 'denied' || s === 'left') this.opts.local.stop();
+        if (s === 'removed' || s === 'ended' || s === 'denied' || s === 'left') {
+          this.opts.local.stop();
+          this.saveReportable();
+        }
         this.changed();
       }),
     );
-    keep(c.on('participants', () => this.changed()));
+    keep(
+      c.on('participants', () => {
+        this.reportableDirty = true;
+        this.changed();
+      }),
+    );
     // The SDK's warnings (ignored invalid messages, failed handling) carry no secrets: keep them in the console for diagnosis.
     keep(c.on('warning', (w) => console.warn(`conclave: ${w}`)));
     keep(
@@ -271,7 +315,12 @@ export class MeetingSession {
     keep(c.on('epoch', () => this.changed()));
     keep(c.on('media', () => this.changed()));
     keep(c.on('mediaReset', () => this.setNotice('Reconnecting audio and video…')));
-    keep(c.on('roster', () => this.changed()));
+    keep(
+      c.on('roster', () => {
+        this.reportableDirty = true;
+        this.changed();
+      }),
+    );
     keep(
       c.on('membership', (change) => {
         const entry: GroupChange = {
@@ -293,6 +342,7 @@ export class MeetingSession {
     );
     keep(
       c.on('chat', (msg) => {
+        this.reportableDirty = true;
         if ('sender' in msg) {
           // E2EE: the author is the MLS-verified sender, not what the server says.
           this.addChat({
@@ -339,6 +389,13 @@ export class MeetingSession {
     if (!force && key === this.lastMediaState) return;
     this.lastMediaState = key;
     this.client.setMediaState(audio, video);
+  }
+
+  /** Keeps the meeting's reportable snapshot on this device (for reports after the meeting). */
+  private saveReportable(): void {
+    this.reportableDirty = false;
+    const snap = this.client.reportable();
+    if (snap) saveMeeting(snap);
   }
 
   private addChat(e: Omit<ChatEntry, 'id'>): void {

@@ -6,6 +6,8 @@ import { accountStore, useAccount, type AccountState } from '../account/store.js
 import { AppLink, CodeInput, CopyField, ErrorBox, useFocusOnMount } from '../components/common.js';
 import { humanError, type HumanError } from '../errors.js';
 import { keyFingerprint } from '../key-fingerprint.js';
+import { MyReports } from '../report/MyReports.js';
+import { SavedMeetingsList } from '../report/ReportFromSaved.js';
 
 /** Shown on the account page and by the unlock page once done. */
 export const ENTITLEMENT_TEXT: Record<MeResponse['entitlement']['reason'], string> = {
@@ -16,7 +18,7 @@ export const ENTITLEMENT_TEXT: Record<MeResponse['entitlement']['reason'], strin
   guest: 'Sign in to host meetings.',
 };
 
-/** `/account`: plan, E2EE hosting, two-step sign-in, password, device keys. */
+/** `/account`: plan, E2EE hosting, two-step sign-in, password, device keys, reports. */
 export function AccountPage() {
   const account = useAccount();
   const heading = useFocusOnMount<HTMLHeadingElement>();
@@ -33,8 +35,10 @@ export function AccountPage() {
           <TwoStepSignIn me={account.me} />
           <ChangePassword email={account.me.account.email} />
           <Devices userId={account.me.account.id} />
+          <MyReports />
         </>
       )}
+      {account.status !== 'loading' && <SavedMeetingsList />}
     </main>
   );
 }

@@ -1,5 +1,6 @@
 import type { ClientState } from '@conclave/client';
 import { useFocusOnMount } from '../components/common.js';
+import { ReportFromSaved } from '../report/ReportFromSaved.js';
 import { navigate } from '../router.js';
 
 const TEXT: Partial<Record<ClientState, { title: string; next: string; canRejoin: boolean }>> = {
@@ -25,7 +26,15 @@ const TEXT: Partial<Record<ClientState, { title: string; next: string; canRejoin
   },
 };
 
-export function EndScreen({ state, onRejoin }: { state: ClientState; onRejoin: () => void }) {
+export function EndScreen({
+  state,
+  meetingId,
+  onRejoin,
+}: {
+  state: ClientState;
+  meetingId: string;
+  onRejoin: () => void;
+}) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
   const t = TEXT[state] ?? {
     title: 'You are no longer in the meeting.',
@@ -48,6 +57,7 @@ export function EndScreen({ state, onRejoin }: { state: ClientState; onRejoin: (
           Go to the home page
         </button>
       </div>
+      <ReportFromSaved meetingId={meetingId} />
     </main>
   );
 }

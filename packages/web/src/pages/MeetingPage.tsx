@@ -8,6 +8,7 @@ import { humanError, type HumanError } from '../errors.js';
 import { LocalMedia } from '../media/local-media.js';
 import { forgetHostSecret, hostSecretFor } from '../meeting/host-secret.js';
 import { MeetingSession, type SessionAccount } from '../meeting/session.js';
+import { ReportFromSaved } from '../report/ReportFromSaved.js';
 import { navigate } from '../router.js';
 import { testSwitches } from '../test-hooks.js';
 import { EndScreen } from './EndScreen.js';
@@ -119,6 +120,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
             Go to the home page
           </button>
         </ErrorBox>
+        <ReportFromSaved meetingId={meetingId} />
       </main>
     );
   }
@@ -163,7 +165,7 @@ function InMeeting({
     case 'removed':
     case 'ended':
     case 'left':
-      return <EndScreen state={snap.state} onRejoin={onRejoin} />;
+      return <EndScreen state={snap.state} meetingId={meetingId} onRejoin={onRejoin} />;
     default:
       return <Room session={session} snapshot={snap} onRejoin={onRejoin} />;
   }

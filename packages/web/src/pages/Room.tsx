@@ -9,7 +9,8 @@ import { E2eeIndicator, HEALTH_ALERT, SecurityPanel } from '../components/Securi
 import { VideoGrid } from '../components/Tiles.js';
 import type { HumanError } from '../errors.js';
 import type { MeetingSession } from '../meeting/session.js';
-import type { PasscodeLockout, SessionSnapshot } from '../meeting/snapshot.js';
+import type { PasscodeLockout, Person, SessionSnapshot } from '../meeting/snapshot.js';
+import { ReportDialog, type LiveReporting } from '../report/ReportDialog.js';
 
 type Panel = 'participants' | 'chat' | 'security';
 
@@ -135,6 +136,21 @@ function PanelHeading({ title }: { title: string }) {
   );
 }
 
+/** What the report dialog can add while the meeting runs: a clip, a screenshot, the host's removal. */
+function liveReporting(session: MeetingSession, snapshot: SessionSnapshot, p: Person): LiveReporting {
+  const pid = p.participantId;
+  const camera = snapshot.remote.find(
+    (r) => r.participantId === pid && r.source === 'camera' && r.kind === 'video' && r.flowing,
+  );
+  const canRemove =
+    (snapshot.role === 'host' || snapshot.role === 'cohost') && pid !== undefined && p.role !== 'host';
+  return {
+    clip: (leafIndex, seconds) => session.clip(leafIndex, seconds),
+    videoTrack: camera?.track,
+    remove: canRemove ? () => session.client.remove(pid) : undefined,
+  };
+}
+
 /** The meeting room: video grid, one side panel at a time, controls. */
 export function Room({
   session,
@@ -148,6 +164,13 @@ export function Room({
   useLocalMedia(session.local);
   const [panel, setPanel] = useState<Panel | undefined>();
   const togglePanel = (p: Panel) => setPanel((cur) => (cur === p ? undefined : p));
+  const [reporting, setReporting] = useState<
+    { target: NonNullable<ReturnType<MeetingSession['reportTarget']>>; of: Person } | undefined
+  >();
+  const report = (p: Person) => {
+    const target = session.reportTarget(p);
+    if (target) setReporting({ target, of: p });
+  };
 
   // Escape closes the side panel.
   useEffect(() => {
@@ -209,7 +232,7 @@ export function Room({
       <div className={panel ? 'room-main with-panel' : 'room-main'}>
         {/* Focusable: it scrolls when there are many tiles, and keyboard users must be able to scroll it. */}
         <main className="stage" aria-label="Videos" tabIndex={0}>
-          <VideoGrid snapshot={snapshot} local={local} />
+          <VideoGrid snapshot={snapshot} local={local} onReport={report} />
         </main>
         {panel && (
           <aside id="side-panel" className="side-panel" aria-labelledby="side-panel-h">
@@ -219,7 +242,9 @@ export function Room({
                 Close <span className="visually-hidden">{PANEL_TITLE[panel]} panel</span>
               </button>
             </div>
-            {panel === 'participants' && <ParticipantsPanel session={session} snapshot={snapshot} />}
+            {panel === 'participants' && (
+              <ParticipantsPanel session={session} snapshot={snapshot} onReport={report} />
+            )}
             {panel === 'chat' && <ChatPanel session={session} snapshot={snapshot} />}
             {panel === 'security' && <SecurityPanel snapshot={snapshot} />}
           </aside>
@@ -229,6 +254,14 @@ export function Room({
       {audio.map((a) => (
         <RemoteAudio key={a.track.id} track={a.track} />
       ))}
+      {reporting && (
+        <ReportDialog
+          snapshot={reporting.target.snapshot}
+          person={reporting.target.person}
+          live={liveReporting(session, snapshot, reporting.of)}
+          onClose={() => setReporting(undefined)}
+        />
+      )}
     </div>
   );
 }
