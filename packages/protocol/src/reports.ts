@@ -339,6 +339,57 @@ export const adminReportResponse = z.object({
   }),
 });
 export const moderationLogResponse = z.object({ v, entries: z.array(moderationLogEntrySchema) });
+
+export type AdminReportListResponse = z.infer<typeof adminReportListResponse>;
+export type ModerationLogResponse = z.infer<typeof moderationLogResponse>;
+
+/** Largest page of the moderation queue and of the audit log. */
+export const MAX_ADMIN_PAGE = 200;
+const pageFields = {
+  limit: z.coerce.number().int().min(1).max(MAX_ADMIN_PAGE).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+};
+
+/**
+ * The query string of GET /api/admin/reports: `account` is an e-mail or an account id; newest
+ * first, `limit` (≤ MAX_ADMIN_PAGE) from `offset`.
+ */
+export const adminReportListQuery = z.object({
+  status: reportStatusSchema.optional(),
+  account: z.string().trim().min(1).max(320).optional(),
+  meeting: idSchema.optional(),
+  ...pageFields,
+});
+export type AdminReportListQuery = z.infer<typeof adminReportListQuery>;
+
+/** The query string of GET /api/admin/moderation-log (newest first). */
+export const moderationLogQuery = z.object({
+  account: z.string().trim().min(1).max(320).optional(),
+  report: z.string().min(1).max(64).optional(),
+  ...pageFields,
+});
+export type ModerationLogQuery = z.infer<typeof moderationLogQuery>;
+
+/** The answer to POST /api/admin/reports/:id/actions: the log entry written and the report's decision. */
+export const moderationActionResponse = z.object({
+  v,
+  ok: z.literal(true),
+  entry: moderationLogEntrySchema,
+  report: z.object({ id: z.string(), status: reportStatusSchema, outcome: z.string().optional() }),
+});
+export type ModerationActionResponse = z.infer<typeof moderationActionResponse>;
+
+/**
+ * GET /api/account/notices (signed in): the moderators' warnings to this account, newest first.
+ * The text is the server's sentence (reason and date of the report), never the moderator's note.
+ */
+export const accountNoticesResponse = z.object({
+  v,
+  warnings: z.array(
+    z.object({ id: z.number().int(), at: z.string(), reason: reportReasonSchema, text: z.string() }),
+  ),
+});
+export type AccountNoticesResponse = z.infer<typeof accountNoticesResponse>;
 /** GET /api/admin/moderation-key: the moderators' HPKE public key (base64), for the console to match the key file loaded. */
 export const moderationKeyResponse = z.object({
   v,

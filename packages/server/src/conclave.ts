@@ -6,6 +6,8 @@ import { ownScheme } from './http/tls.js';
 import { createLogger, type LogSink, type Logger } from './logger.js';
 import type { HubLimits, MeetingHub } from './meeting/hub.js';
 import type { MeetingStoreOptions } from './meeting-store/meeting-store.js';
+import { BannedKeys } from './moderation/banned-keys.js';
+import { LiveEnforcement } from './moderation/live-enforcement.js';
 import { Sfu, type SfuOptions } from './sfu/index.js';
 import { openSignaling } from './signaling.js';
 import { openStorage, type Storage } from './storage.js';
@@ -25,6 +27,8 @@ export interface ConclaveStartOptions {
   tap?: boolean;
   /** A chosen committer that does not commit within this time is passed over (default 1.5 s). */
   commitTimeoutMs?: number;
+  /** How often running meetings are checked against moderation done by other processes (default 5 s). */
+  moderationSweepMs?: number;
 }
 
 /** The running service and its parts. `Media` is `undefined` when started with `media: false`. */
@@ -102,8 +106,10 @@ class OpenParts {
  * 3. HTTP (http/app.ts): the Fastify app and its plugins, not listening yet;
  * 4. signaling (signaling.ts): the meeting hub (HTTP signaling, the MLS delivery service) and the
  *    WebSocket endpoint on the HTTP server;
+ * 5. the moderation sweep (moderation/live-enforcement.ts): running meetings follow the
+ *    moderators' decisions, also those of `conclave admin reports act`;
  *
- * and then the HTTP server listens. They close the other way round — signaling, HTTP, SFU,
+ * and then the HTTP server listens. They close the other way round — the sweep, signaling, HTTP, SFU,
  * storage — by `close()`, and also when start-up fails half-way (a port in use, a database that
  * does not migrate): whatever was opened is closed before the error is thrown.
  */
@@ -150,6 +156,7 @@ export async function startConclave(
             () => Sfu.start(sfuOptions(config, opts, logger)),
             (s) => s.close(),
           );
+    const enforcement = new LiveEnforcement(storage.db, logger.child({ component: 'moderation' }));
     const app = await parts.add(
       'HTTP',
       () =>
@@ -161,6 +168,7 @@ export async function startConclave(
           createMeetingLimit: opts.createMeetingLimit,
           mediaStatus: sfu && (() => sfu.mediaStatus()),
           accounts: { db: storage.db },
+          enforcement,
         }),
       async (a) => {
         await a.close();
@@ -179,6 +187,7 @@ export async function startConclave(
             logger: logger.child({ component: 'hub' }),
             sfu,
             timings: { rekeyMs: config.rekeySeconds * 1000, commitTimeoutMs: opts.commitTimeoutMs },
+            serverBans: new BannedKeys(storage.db),
           },
           meetings: storage.meetings,
           accounts: app.accounts,
@@ -187,6 +196,14 @@ export async function startConclave(
           logger,
         }),
       (s) => s.close(),
+    );
+    await parts.add(
+      'moderation sweep',
+      () => {
+        enforcement.attach(signaling.hub);
+        enforcement.start(opts.moderationSweepMs);
+      },
+      async () => enforcement.stop(),
     );
 
     await app.listen({ port: config.port, host: config.host });

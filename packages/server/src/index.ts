@@ -34,3 +34,4 @@ export type { Storage } from './storage.js';
 export * from './accounts/index.js';
 export * from './verification/index.js';
 export * from './risk/index.js';
+export * from './moderation/index.js';

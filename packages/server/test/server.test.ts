@@ -234,6 +234,8 @@ describe('startConclave', () => {
       'opened storage',
       'opened HTTP',
       'opened signaling',
+      'opened moderation sweep',
+      'closed moderation sweep',
       'closed signaling',
       'closed HTTP',
       'closed storage',
@@ -262,7 +264,7 @@ describe('startConclave with media', () => {
       await server.close();
       expect(sfuWorkerPids()).toEqual([]);
       expect(openFilesUnder(d.path)).toEqual([]);
-      const order = ['storage', 'SFU', 'HTTP', 'signaling'];
+      const order = ['storage', 'SFU', 'HTTP', 'signaling', 'moderation sweep'];
       expect(partLog(log.lines)).toEqual([
         ...order.map((p) => `opened ${p}`),
         ...order.reverse().map((p) => `closed ${p}`),

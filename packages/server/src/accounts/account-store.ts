@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AccountRole, DeviceKey, Plan } from '@conclave/protocol';
 import type { Db, UsersTable } from '../store/schema.js';
+import { accountStanding } from './standing.js';
 
 /** An account as the server code sees it (never with its password hash or TOTP secret). */
 export interface AccountUser {
@@ -200,7 +201,8 @@ export class AccountStore {
       .where('sessions.id_hash', '=', sha256(sessionId))
       .where('sessions.expires_at', '>', this.iso())
       .executeTakeFirst();
-    return row && toAccountUser(row);
+    // A suspended or banned account's sessions stop working (moderation deletes them too).
+    return row && accountStanding(row, this.now()).state === 'active' ? toAccountUser(row) : undefined;
   }
 
   async deleteSession(sessionId: string): Promise<void> {

@@ -12,6 +12,7 @@ import { replyError } from '../http/errors.js';
 import { STEP_UP_TTL_MS, toAccountUser, type AccountUser } from './account-store.js';
 import { riskMessage, TOO_MANY_FAILURES, type Accounts } from './accounts.js';
 import { meBody, parseJson } from './http.js';
+import { accountStanding, standingRefusal } from './standing.js';
 import { checkTotp, newTotpSecret, totpUri } from './totp.js';
 
 /** Wrong TOTP codes per step-up ticket before the sign-in has to start again. */
@@ -144,6 +145,12 @@ export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
       if (!user) accounts.risk.recordUnknownEmailFailure(body.email, ipPrefix);
       return replyError(reply, 'invalid_credentials');
     }
+    // After the right password: a suspended or banned account hears so (and until when).
+    const blocked = row && standingRefusal(accountStanding(row, accounts.now()));
+    if (blocked) {
+      await events.record({ userId, action: 'signin', outcome: 'blocked', ipPrefix, assessment: attempt });
+      return replyError(reply, blocked.code, blocked.message);
+    }
 
     // 3. A code sent with the password. Where step 1 asked for it, an account without TOTP
     //    cannot pass and hears no more than a wrong password would tell it.
@@ -194,7 +201,11 @@ export function authRoutes(app: FastifyInstance, accounts: Accounts): void {
         'this sign-in has expired or used up its attempts; sign in again',
       );
     }
-    const user = await store.byId(ticket.userId);
+    const row = await store.rowById(ticket.userId);
+    const user = row && toAccountUser(row);
+    // Suspended or banned since the password was checked.
+    const blocked = row && standingRefusal(accountStanding(row, accounts.now()));
+    if (blocked) return replyError(reply, blocked.code, blocked.message);
     if (!user || !(await accounts.acceptTotp(user.id, body.code))) {
       await events.record({ userId: ticket.userId, action: 'signin_totp', outcome: 'wrong_totp', ipPrefix });
       return replyError(reply, 'invalid_totp');

@@ -9,6 +9,10 @@ import type { Logger } from '../logger.js';
 import type { MeetingStore } from '../meeting-store/meeting-store.js';
 import type { MediaPoolStatus } from '../sfu/port-pool.js';
 import { verificationApi } from '../verification/routes.js';
+import { ModerationActions } from '../moderation/actions.js';
+import type { LiveEnforcement } from '../moderation/live-enforcement.js';
+import { accountNoticesApi } from '../moderation/notices.js';
+import { moderationApi } from '../moderation/routes.js';
 import { HTTP_BODY_LIMIT, replyNoRoute, setErrorAnswers } from './errors.js';
 import { healthApi } from './health.js';
 import { meetingsApi } from './meeting-routes.js';
@@ -31,12 +35,16 @@ export interface HttpAppDeps {
   mediaStatus?: () => MediaPoolStatus;
   /** HTTPS mode: how often the certificate files are checked for a renewal (tls.ts; tests shorten it). */
   tlsCheckIntervalMs?: number;
+  /** Closes the live connections a moderation action concerns (conclave.ts attaches it to the hub). */
+  enforcement?: LiveEnforcement;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The accounts service the APIs share (sessions, CSRF, risk gate); set on the root. */
     accounts: Accounts;
+    /** Every route of the app as registered (method, full URL): tests enumerate route families. */
+    routeTable: readonly { method: string; url: string }[];
   }
 }
 
@@ -45,11 +53,12 @@ interface ApiOptions {
   store: MeetingStore;
   publicUrl: () => string;
   createLimiter: TokenBucketLimiter;
+  moderation: { actions: ModerationActions; enforcement: LiveEnforcement | undefined };
 }
 
 /**
- * Everything under `/api`: the meeting, accounts and verification APIs, each its own plugin with
- * its prefix. API answers carry secrets (the host secret at creation) and live state, so this
+ * Everything under `/api`: the meeting, accounts, verification and moderation (`/api/admin`,
+ * admins only) APIs, each its own plugin with its prefix. API answers carry secrets (the host secret at creation) and live state, so this
  * context marks every answer `no-store`, including its own no-route answers (a catch-all, so
  * that the web app's wildcard never answers an `/api` path).
  */
@@ -66,6 +75,8 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   });
   await app.register(accountsApi, { accounts: opts.accounts });
   await app.register(verificationApi, { prefix: '/verification', accounts: opts.accounts });
+  await app.register(moderationApi, { prefix: '/admin', accounts: opts.accounts, ...opts.moderation });
+  await app.register(accountNoticesApi, { accounts: opts.accounts });
   app.all('/*', replyNoRoute);
   app.setNotFoundHandler(replyNoRoute);
 };
@@ -108,6 +119,11 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   // without a preflight, so it must not reach the API as a body.
   app.removeContentTypeParser('text/plain');
   setErrorAnswers(app);
+  const routeTable: { method: string; url: string }[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
   addSecurityHeaders(app, { https: reachedOverHttps(config) });
   let accounts: Accounts | undefined;
   try {
@@ -144,6 +160,10 @@ async function registerParts(app: FastifyInstance, deps: HttpAppDeps, accounts: 
     store: deps.store,
     publicUrl,
     createLimiter: new TokenBucketLimiter(deps.createMeetingLimit ?? DEFAULT_CREATE_MEETING_LIMIT),
+    moderation: {
+      actions: new ModerationActions({ db: accounts.db, meetings: deps.store, now: accounts.now }),
+      enforcement: deps.enforcement,
+    },
   });
   await app.register(webApp, {
     root: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot,

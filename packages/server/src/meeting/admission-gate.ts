@@ -15,7 +15,7 @@ import {
 } from '@conclave/protocol';
 import { networkKeyForIp } from '../meeting-store/client-key.js';
 import type { AdmissionStore } from './admission-store.js';
-import type { MeetingDirectory, Peer, RoomLimits } from './deps.js';
+import type { MeetingDirectory, Peer, RoomLimits, ServerBans } from './deps.js';
 import { identityMarks, type Member } from './room-member.js';
 
 /** Where a join may go: the outcome of every admission gate. */
@@ -56,13 +56,15 @@ export class AdmissionGate {
       admission: AdmissionStore;
       limits: RoomLimits;
       logger: LogSink;
+      serverBans?: ServerBans | undefined;
     },
   ) {}
 
   /**
    * Every way in passes the same gates, in this order (docs/architecture.md, "Admission"):
    * the key package's credential must be the joiner's own; a banned account, device or MLS
-   * signature key is refused; a resume token puts the participant back where the host's last
+   * signature key is refused (in this meeting by its host; on the whole server by its
+   * moderators, `serverBans`); a resume token puts the participant back where the host's last
    * decision left it (waiting room or meeting), never further; a host link makes the host;
    * everyone else passes lock, passcode and the waiting room. A participant removed earlier
    * (same account, device or signature key) or on the network of a banned one waits for a
@@ -73,6 +75,9 @@ export class AdmissionGate {
     if (this.room.meeting().mode === 'e2ee' && !msg.keyPackage)
       throw new ProtocolError('bad_request', 'an E2EE meeting needs an MLS key package to join');
     const credential = msg.keyPackage ? await this.checkCredential(msg, msg.keyPackage) : undefined;
+    // The moderators' bans hold in every meeting and on every way in, host link and resume included.
+    if (credential && (await this.deps.serverBans?.keyBanned(credential.signatureKey)))
+      throw new ProtocolError('key_banned', 'this device key was banned from this server by its moderators');
     const network = networkKeyForIp(peer.ip);
     const removals = await this.deps.admission.matchRemovals(
       this.room.id,

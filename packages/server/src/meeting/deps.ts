@@ -49,6 +49,15 @@ export interface MediaRouter {
   on(event: 'workerExit', cb: (meetingIds: string[]) => void): unknown;
 }
 
+/**
+ * Server-wide bans by the moderators (moderation/banned-keys.ts): an MLS signature key banned
+ * here is refused at the join of every meeting of the server.
+ */
+export interface ServerBans {
+  /** `signatureKey`: base64 of the raw public key, as key packages carry it. */
+  keyBanned(signatureKey: string): Promise<boolean>;
+}
+
 /** What the server knows about a signaling connection when it opens. */
 export interface ConnectionInfo {
   /** Client address (after `trustProxy`). */

@@ -14,7 +14,15 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   type ConnectionLimitSettings,
 } from './connection-limits.js';
-import type { ConnectionInfo, MediaRouter, MeetingDirectory, Peer, RoomLimits, RoomTimings } from './deps.js';
+import type {
+  ConnectionInfo,
+  MediaRouter,
+  MeetingDirectory,
+  Peer,
+  RoomLimits,
+  RoomTimings,
+  ServerBans,
+} from './deps.js';
 import { Room } from './room.js';
 
 /** Every limit of the hub and its rooms (settings in config.ts, same names). */
@@ -50,6 +58,17 @@ export interface MeetingHubDeps {
   limits?: Partial<HubLimits>;
   /** Ping interval; a connection that misses one pong is dropped (default 5 s). */
   heartbeatMs?: number;
+  /** The moderators' server-wide key bans, checked at every join (absent: none). */
+  serverBans?: ServerBans;
+}
+
+/** A participant of a running meeting as the server's moderation sees it (moderation/live-enforcement.ts). */
+export interface LiveParticipant {
+  meetingId: string;
+  participantId: string;
+  userId: string | undefined;
+  /** base64 MLS signature key of its key package. */
+  signatureKey: string | undefined;
 }
 
 /** Per connection: at most this many messages per second on average (bursts of twice that). */
@@ -251,6 +270,7 @@ export class MeetingHub {
             admission: this.admission,
             timings: this.timings,
             limits: this.limits,
+            serverBans: this.deps.serverBans,
             onEmpty: (r) => {
               if (this.rooms.get(r.id) === r) {
                 this.rooms.delete(r.id);
@@ -270,6 +290,23 @@ export class MeetingHub {
   meetingUpdated(meeting: MeetingInfo): void {
     const room = this.rooms.get(meeting.id);
     if (room) void room.enqueue(undefined, 'meeting_updated', () => room.applySettings(meeting));
+  }
+
+  /** Everyone in a running meeting, waiting rooms included. */
+  participants(): LiveParticipant[] {
+    return [...this.rooms.values()].flatMap((r) =>
+      r.everyone().map((m) => ({
+        meetingId: r.id,
+        participantId: m.id,
+        userId: m.userId,
+        signatureKey: m.signatureKey,
+      })),
+    );
+  }
+
+  /** The moderators took a participant out (room.ts `expel`); nothing when it has gone. */
+  async expel(meetingId: string, participantId: string, reason: string): Promise<void> {
+    await this.rooms.get(meetingId)?.expel(participantId, reason);
   }
 
   /** Ends the meeting's live session (used by the HTTP end endpoint). */

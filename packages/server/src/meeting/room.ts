@@ -15,7 +15,7 @@ import { GroupCoordinator } from './group-coordinator.js';
 import { HostControls } from './host-controls.js';
 import { RoomMedia } from './room-media.js';
 import type { AdmissionStore } from './admission-store.js';
-import type { MediaRouter, MeetingDirectory, Peer, RoomLimits, RoomTimings } from './deps.js';
+import type { MediaRouter, MeetingDirectory, Peer, RoomLimits, RoomTimings, ServerBans } from './deps.js';
 import type { Member } from './room-member.js';
 
 /**
@@ -47,6 +47,7 @@ export class Room {
       admission: AdmissionStore;
       timings: RoomTimings;
       limits: RoomLimits;
+      serverBans?: ServerBans | undefined;
       onEmpty: (room: Room) => void;
     },
   ) {
@@ -380,6 +381,26 @@ export class Room {
   memberFor(peer: Peer): Member | undefined {
     for (const m of this.members.values()) if (m.peer === peer) return m;
     return undefined;
+  }
+
+  /** Every participant, waiting or joined (the server's moderation checks them: hub.ts `participants`). */
+  everyone(): readonly Member[] {
+    return [...this.members.values()];
+  }
+
+  /**
+   * The server's moderators took this participant out (its account suspended or banned, its key
+   * banned): it is told why, leaves like a removed participant (resume token revoked) and its
+   * connection closes. Nothing when it has gone already.
+   */
+  expel(participantId: string, reason: string): Promise<void> {
+    return this.enqueue(undefined, 'moderation', async () => {
+      const m = this.members.get(participantId);
+      if (!m) return;
+      m.peer.send({ v, type: 'removed', reason });
+      await this.depart(m, 'removed', true);
+      m.peer.close(4003, 'removed by the moderators');
+    });
   }
 
   /** New settings from the store: every participant hears about them. */

@@ -12,7 +12,8 @@ export type AuthEventAction = RiskAction | 'signin_totp' | 'password_change';
  * - `wrong_password`, `unknown_account`, `wrong_totp`: a failed sign-in step;
  * - `rate_limited`: refused by a rate limit before anything else;
  * - `exists`: a sign-up for an e-mail that has an account — answered as a new one would be,
- *   nothing of the account changed (counted with `ok` in the sign-ups of a network).
+ *   nothing of the account changed (counted with `ok` in the sign-ups of a network);
+ * - `blocked`: the right password of an account a moderator suspended or banned.
  */
 export type AuthOutcome =
   | 'ok'
@@ -22,7 +23,8 @@ export type AuthOutcome =
   | 'unknown_account'
   | 'wrong_totp'
   | 'rate_limited'
-  | 'exists';
+  | 'exists'
+  | 'blocked';
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- Kysely's "nothing selected yet"
 type EventQuery = SelectQueryBuilder<DatabaseSchema, 'auth_events', {}>;
