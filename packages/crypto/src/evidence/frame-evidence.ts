@@ -93,9 +93,10 @@ export class FrameEvidence {
   senderStats(): Map<number, SenderStats> {
     const stats = this.keys.senderStats();
     if (!this.enabled) return stats;
-    for (const [leaf, a] of this.checker.stats()) {
-      const s = stats.get(leaf);
-      if (s) stats.set(leaf, { ...s, unattested: a.unattested, lastUnattestedAt: a.lastUnattestedAt });
+    const checked = this.checker.stats();
+    for (const [leaf, s] of stats) {
+      const a = checked.get(leaf);
+      stats.set(leaf, { ...s, unattested: a?.unattested ?? 0, lastUnattestedAt: a?.lastUnattestedAt });
     }
     return stats;
   }
