@@ -15,12 +15,16 @@ import {
   verificationCheckResponse,
   verificationKeyResponse,
   verificationStartResponse,
+  accountNoticesResponse,
   adminReportListResponse,
   adminReportResponse,
+  moderationActionResponse,
   moderationKeyResponse,
   moderationLogResponse,
   myReportsResponse,
   submitReportResponse,
+  type AccountNoticesResponse,
+  type AdminReportListQuery,
   type AdminReportResponse,
   type AdminReportSummary,
   type CreateMeetingRequest,
@@ -29,8 +33,10 @@ import {
   type MeetingInfo,
   type MeResponse,
   type ModerationActionRequest,
+  type ModerationActionResponse,
   type ModerationKeyResponse,
   type ModerationLogEntry,
+  type ModerationLogQuery,
   type MyReport,
   type SubmitReportRequest,
   type SubmitReportResponse,
@@ -315,21 +321,16 @@ export class AccountApi {
     return (await this.request('GET', '/api/reports/mine', myReportsResponse)).reports;
   }
 
+  /** The moderators' warnings to the signed-in account, newest first. */
+  async accountNotices(): Promise<AccountNoticesResponse['warnings']> {
+    return (await this.request('GET', '/api/account/notices', accountNoticesResponse)).warnings;
+  }
+
   // --- moderation (admin accounts only: others get `forbidden`) ---
 
   /** The moderation queue, newest first. `account`: an e-mail address or account id. */
-  async adminReports(
-    filter: {
-      status?: 'open' | 'dismissed' | 'actioned';
-      account?: string;
-      meeting?: string;
-      limit?: number;
-    } = {},
-  ): Promise<AdminReportSummary[]> {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') q.set(k, String(v));
-    const query = q.size > 0 ? `?${q.toString()}` : '';
-    return (await this.request('GET', `/api/admin/reports${query}`, adminReportListResponse)).reports;
+  async adminReports(filter: Partial<AdminReportListQuery> = {}): Promise<AdminReportSummary[]> {
+    return (await this.request('GET', `/api/admin/reports${query(filter)}`, adminReportListResponse)).reports;
   }
 
   /** One report with its verdicts, its sealed evidence and the reported account's history. */
@@ -337,12 +338,22 @@ export class AccountApi {
     return this.request('GET', `/api/admin/reports/${encodeURIComponent(id)}`, adminReportResponse);
   }
 
-  async moderationAction(id: string, action: Omit<ModerationActionRequest, 'v'>): Promise<void> {
-    await this.request('POST', `/api/admin/reports/${encodeURIComponent(id)}/actions`, okResponse, action);
+  moderationAction(
+    id: string,
+    action: Omit<ModerationActionRequest, 'v'>,
+  ): Promise<ModerationActionResponse> {
+    return this.request(
+      'POST',
+      `/api/admin/reports/${encodeURIComponent(id)}/actions`,
+      moderationActionResponse,
+      action,
+    );
   }
 
-  async moderationLog(): Promise<ModerationLogEntry[]> {
-    return (await this.request('GET', '/api/admin/moderation-log', moderationLogResponse)).entries;
+  /** The moderation audit log, newest first. */
+  async moderationLog(filter: Partial<ModerationLogQuery> = {}): Promise<ModerationLogEntry[]> {
+    return (await this.request('GET', `/api/admin/moderation-log${query(filter)}`, moderationLogResponse))
+      .entries;
   }
 
   /** The moderators' current HPKE public key (what the key file loaded on the console must match). */
@@ -415,6 +426,13 @@ export class AccountApi {
       throw e;
     }
   }
+}
+
+/** `?k=v&…` of the defined, non-empty fields (or ''). */
+function query(fields: object): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') q.set(k, String(v));
+  return q.size > 0 ? `?${q.toString()}` : '';
 }
 
 /** 128 random bits, base64url. */

@@ -70,14 +70,15 @@ export function ModerationActions({ report, onDone }: { report: Report; onDone: 
     setBusy(true);
     setError(undefined);
     try {
-      await accountApi.moderationAction(report.id, {
+      const res = await accountApi.moderationAction(report.id, {
         action,
         days: action === 'suspend' ? days : undefined,
         note: note.trim(),
       });
       setConfirming(false);
       setNote('');
-      onDone(`${ACTIONS[action].label.replace(/ \(.*$/, '')}: done.`);
+      const done = `${ACTIONS[action].label.replace(/ \(.*$/, '')}: done.`;
+      onDone(res.report.outcome ? `${done} The reporter reads: “${res.report.outcome}”` : done);
     } catch (e) {
       setError(humanError(e));
     } finally {

@@ -6,6 +6,7 @@ import { accountStore, useAccount, type AccountState } from '../account/store.js
 import { AppLink, CodeInput, CopyField, ErrorBox, useFocusOnMount } from '../components/common.js';
 import { humanError, type HumanError } from '../errors.js';
 import { keyFingerprint } from '../key-fingerprint.js';
+import { ModerationWarnings } from '../report/ModerationWarnings.js';
 import { MyReports } from '../report/MyReports.js';
 import { SavedMeetingsList } from '../report/ReportFromSaved.js';
 
@@ -30,6 +31,7 @@ export function AccountPage() {
       <AccountStates account={account} returnTo="/account" />
       {account.status === 'signed_in' && (
         <>
+          <ModerationWarnings />
           <Overview me={account.me} />
           <E2eeHosting me={account.me} />
           <TwoStepSignIn me={account.me} />
