@@ -61,6 +61,15 @@ export const ERROR_CODES = [
   'commit_pending', // the previous commit is still being confirmed by the members: wait for the next request
   'duplicate_device', // this device (its MLS signature key) is already in the meeting
   'group_violation', // this member sent a commit the other members could not process: it leaves the group
+  // Moderation (packages/server/src/moderation):
+  'account_suspended', // a moderator suspended this account (until the date in the message)
+  'account_banned', // a moderator banned this account from this server
+  'key_banned', // this MLS signature key was banned from every meeting of this server
+  'unknown_report',
+  'report_decided', // a dismissal of a report on which action was already taken
+  // Report a User (packages/server/src/reports):
+  'report_self', // a report against the reporter's own account or device key
+  'report_duplicate', // the reporter has an open report against this participant in this meeting
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -139,6 +148,16 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorSpec>> = {
   commit_pending: { status: 400, message: 'the previous commit is still being confirmed' },
   duplicate_device: { status: 400, message: 'this device is already in the meeting' },
   group_violation: { status: 400, message: 'the other members could not process this commit' },
+  account_suspended: { status: 403, message: 'this account is suspended' },
+  account_banned: { status: 403, message: 'this account is banned from this server' },
+  key_banned: { status: 403, message: 'this device key is banned from this server' },
+  unknown_report: { status: 404, message: 'no such report' },
+  report_decided: { status: 409, message: 'action was already taken on this report' },
+  report_self: { status: 400, message: 'you cannot report yourself' },
+  report_duplicate: {
+    status: 409,
+    message: 'you have reported this participant in this meeting already; moderators will look at it',
+  },
 };
 
 /**

@@ -1,8 +1,4 @@
-import {
-  ProtocolError,
-  type ModerationActionRequest,
-  type ModerationLogEntry,
-} from '@conclave/protocol';
+import { ProtocolError, type ModerationActionRequest, type ModerationLogEntry } from '@conclave/protocol';
 import type { Db, ReportsTable } from '../store/schema.js';
 import { BannedKeys } from './banned-keys.js';
 import { ModerationLog, type ModerationActor } from './log.js';
