@@ -3,7 +3,14 @@ import { join as joinPath } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Response } from 'playwright-core';
 import { makeSelfSignedCertificate, type SelfSignedCertificate } from '@conclave/testing';
-import { adminPlan, DIST, ensureWebBuild, startServerAndBrowser, type SpawnedServer } from './server.js';
+import {
+  adminPlan,
+  conclaveAdmin,
+  DIST,
+  ensureWebBuild,
+  startServerAndBrowser,
+  type SpawnedServer,
+} from './server.js';
 import { expectMediaFlowing, join, openPage, signUp, until, type Participant } from './helpers.js';
 import {
   firefoxJoin,
@@ -185,6 +192,12 @@ describe.each(MODES)('the web app under its CSP ($name)', ({ https }) => {
     await adminPlan(server, email, 'paid');
     await load(alice, `${server.url}/account`);
     await load(alice, `${server.url}/account/unlock`);
+    // The moderation console as an admin sees it, and reporting after a meeting.
+    await conclaveAdmin(server, 'role', email, 'admin');
+    await load(alice, `${server.url}/admin`);
+    await alice.page.getByRole('form', { name: 'Filter reports' }).waitFor();
+    await load(alice, `${server.url}/admin/log`);
+    await load(alice, `${server.url}/report/abcdefgh`);
     await load(alice, `${server.url}/`);
     await alice.page.getByLabel('Meeting name (optional)').fill('Under the CSP');
     await alice.page.getByRole('button', { name: 'Create meeting' }).click();
@@ -261,7 +274,16 @@ describe.each(MODES)('the web app under its CSP ($name)', ({ https }) => {
           true,
         );
       });
-      for (const path of ['/', '/signin', '/signup', '/account', '/account/unlock']) {
+      for (const path of [
+        '/',
+        '/signin',
+        '/signup',
+        '/account',
+        '/account/unlock',
+        '/admin',
+        '/admin/log',
+        '/report/abcdefgh',
+      ]) {
         await fred.page.goto(`${server.url}${path}`);
         await fred.page.waitForSelector('h1');
       }

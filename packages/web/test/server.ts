@@ -122,28 +122,27 @@ async function startConclaveServer(extraArgs: string[] = []): Promise<SpawnedSer
   }
 }
 
-/** `conclave admin plan EMAIL PLAN` on the server's data directory (it may run while the server runs). */
-export async function adminPlan(server: SpawnedServer, email: string, plan: 'free' | 'paid'): Promise<void> {
+/** `conclave admin ARGS…` on the server's data directory (it may run while the server runs); its output. */
+export async function conclaveAdmin(server: SpawnedServer, ...args: string[]): Promise<string> {
   try {
-    await promisify(execFile)(
+    const { stdout } = await promisify(execFile)(
       process.execPath,
-      [
-        join(REPO, 'packages/cli/bin/conclave.mjs'),
-        'admin',
-        'plan',
-        email,
-        plan,
-        '--data-dir',
-        server.dataDir,
-      ],
+      [join(REPO, 'packages/cli/bin/conclave.mjs'), 'admin', ...args, '--data-dir', server.dataDir],
       { cwd: REPO, encoding: 'utf8' },
     );
+    return stdout;
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`conclave admin plan failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`, {
-      cause: e,
-    });
+    throw new Error(
+      `conclave admin ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`,
+      { cause: e },
+    );
   }
+}
+
+/** `conclave admin plan EMAIL PLAN` on the server's data directory (it may run while the server runs). */
+export async function adminPlan(server: SpawnedServer, email: string, plan: 'free' | 'paid'): Promise<void> {
+  await conclaveAdmin(server, 'plan', email, plan);
 }
 
 /**
