@@ -12,7 +12,7 @@ export interface LiveMeetings {
 }
 
 /** How often the running server compares its live meetings with the database (CLI actions, other processes). */
-export const DEFAULT_ENFORCEMENT_INTERVAL_MS = 5_000;
+const DEFAULT_ENFORCEMENT_INTERVAL_MS = 5_000;
 
 /**
  * Makes the running meetings follow the moderators' decisions. A sweep looks at everyone in a

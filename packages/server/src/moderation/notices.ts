@@ -25,7 +25,7 @@ const REASON_WORDS: Record<ReportReason, string> = {
  * in the server's words: the reason and the day of the report. The moderator's note stays in the
  * log: it is written for other moderators, not for the account.
  */
-export async function accountWarnings(db: Db, userId: string): Promise<AccountNoticesResponse['warnings']> {
+async function accountWarnings(db: Db, userId: string): Promise<AccountNoticesResponse['warnings']> {
   const rows = await db
     .selectFrom('moderation_log')
     .leftJoin('reports', 'reports.id', 'moderation_log.report_id')

@@ -26,7 +26,7 @@ export const VERDICT_WORDS: Record<EvidenceVerdict, string> = {
 };
 
 /** The stored verdicts; a row that does not parse (it never should) reads as "nothing verified". */
-export function storedVerification(row: Pick<ReportsTable, 'verification'>): ReportVerification {
+function storedVerification(row: Pick<ReportsTable, 'verification'>): ReportVerification {
   try {
     const parsed = reportVerificationSchema.safeParse(JSON.parse(row.verification));
     if (parsed.success) return parsed.data;
