@@ -7,6 +7,7 @@ import { createLogger, type LogSink, type Logger } from './logger.js';
 import type { HubLimits, MeetingHub } from './meeting/hub.js';
 import type { MeetingStoreOptions } from './meeting-store/meeting-store.js';
 import { BannedKeys } from './moderation/banned-keys.js';
+import { ReportService } from './reports/service.js';
 import { LiveEnforcement } from './moderation/live-enforcement.js';
 import { Sfu, type SfuOptions } from './sfu/index.js';
 import { openSignaling } from './signaling.js';
@@ -103,14 +104,16 @@ class OpenParts {
  * 1. storage (storage.ts): the database, migrated; the meeting store, the admission records and
  *    the MLS external-sender key;
  * 2. the SFU (sfu/): its worker processes (skipped with `media: false`);
- * 3. HTTP (http/app.ts): the Fastify app and its plugins, not listening yet;
- * 4. signaling (signaling.ts): the meeting hub (HTTP signaling, the MLS delivery service) and the
+ * 3. reports (reports/service.ts): Report a User — the chat-seal key, and the sweep that
+ *    deletes report evidence past its retention;
+ * 4. HTTP (http/app.ts): the Fastify app and its plugins, not listening yet;
+ * 5. signaling (signaling.ts): the meeting hub (HTTP signaling, the MLS delivery service) and the
  *    WebSocket endpoint on the HTTP server;
- * 5. the moderation sweep (moderation/live-enforcement.ts): running meetings follow the
+ * 6. the moderation sweep (moderation/live-enforcement.ts): running meetings follow the
  *    moderators' decisions, also those of `conclave admin reports act`;
  *
- * and then the HTTP server listens. They close the other way round — the sweep, signaling, HTTP, SFU,
- * storage — by `close()`, and also when start-up fails half-way (a port in use, a database that
+ * and then the HTTP server listens. They close the other way round — the sweep, signaling, HTTP,
+ * reports, SFU, storage — by `close()`, and also when start-up fails half-way (a port in use, a database that
  * does not migrate): whatever was opened is closed before the error is thrown.
  */
 export function startConclave(config: ServerConfig, opts?: ConclaveStartOptions): Promise<ConclaveServer>;
@@ -156,6 +159,22 @@ export async function startConclave(
             () => Sfu.start(sfuOptions(config, opts, logger)),
             (s) => s.close(),
           );
+    // The hub comes later (signaling); a report until then finds no live participants.
+    const live: { hub?: MeetingHub } = {};
+    const reports = await parts.add(
+      'reports',
+      async () => {
+        const r = await ReportService.open({
+          db: storage.db,
+          settings: config,
+          logger: logger.child({ component: 'reports' }),
+          liveParticipants: () => live.hub?.participants() ?? [],
+        });
+        r.startSweeping();
+        return r;
+      },
+      async (r) => r.close(),
+    );
     const enforcement = new LiveEnforcement(storage.db, logger.child({ component: 'moderation' }));
     const app = await parts.add(
       'HTTP',
@@ -169,6 +188,7 @@ export async function startConclave(
           mediaStatus: sfu && (() => sfu.mediaStatus()),
           accounts: { db: storage.db },
           enforcement,
+          reports,
         }),
       async (a) => {
         await a.close();
@@ -188,6 +208,7 @@ export async function startConclave(
             sfu,
             timings: { rekeyMs: config.rekeySeconds * 1000, commitTimeoutMs: opts.commitTimeoutMs },
             serverBans: new BannedKeys(storage.db),
+            chatSeal: reports.sealer,
           },
           meetings: storage.meetings,
           accounts: app.accounts,
@@ -197,6 +218,7 @@ export async function startConclave(
         }),
       (s) => s.close(),
     );
+    live.hub = signaling.hub;
     await parts.add(
       'moderation sweep',
       () => {

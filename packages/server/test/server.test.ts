@@ -232,12 +232,14 @@ describe('startConclave', () => {
     // Every part was opened before listening failed, and each was closed again, the last first.
     expect(partLog(log.lines)).toEqual([
       'opened storage',
+      'opened reports',
       'opened HTTP',
       'opened signaling',
       'opened moderation sweep',
       'closed moderation sweep',
       'closed signaling',
       'closed HTTP',
+      'closed reports',
       'closed storage',
     ]);
     expect(openFilesUnder(dataDir)).toEqual([]);
@@ -264,7 +266,7 @@ describe('startConclave with media', () => {
       await server.close();
       expect(sfuWorkerPids()).toEqual([]);
       expect(openFilesUnder(d.path)).toEqual([]);
-      const order = ['storage', 'SFU', 'HTTP', 'signaling', 'moderation sweep'];
+      const order = ['storage', 'SFU', 'reports', 'HTTP', 'signaling', 'moderation sweep'];
       expect(partLog(log.lines)).toEqual([
         ...order.map((p) => `opened ${p}`),
         ...order.reverse().map((p) => `closed ${p}`),

@@ -13,6 +13,8 @@ import { ModerationActions } from '../moderation/actions.js';
 import type { LiveEnforcement } from '../moderation/live-enforcement.js';
 import { accountNoticesApi } from '../moderation/notices.js';
 import { moderationApi } from '../moderation/routes.js';
+import { reportsApi } from '../reports/routes.js';
+import { ReportService } from '../reports/service.js';
 import { HTTP_BODY_LIMIT, replyNoRoute, setErrorAnswers } from './errors.js';
 import { healthApi } from './health.js';
 import { meetingsApi } from './meeting-routes.js';
@@ -37,6 +39,8 @@ export interface HttpAppDeps {
   tlsCheckIntervalMs?: number;
   /** Closes the live connections a moderation action concerns (conclave.ts attaches it to the hub). */
   enforcement?: LiveEnforcement;
+  /** Report a User (conclave.ts makes it, with the hub's participants and the retention sweep); default: one on the accounts' database. */
+  reports?: ReportService;
 }
 
 declare module 'fastify' {
@@ -54,6 +58,7 @@ interface ApiOptions {
   publicUrl: () => string;
   createLimiter: TokenBucketLimiter;
   moderation: { actions: ModerationActions; enforcement: LiveEnforcement | undefined };
+  reports: ReportService;
 }
 
 /**
@@ -77,6 +82,12 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   await app.register(verificationApi, { prefix: '/verification', accounts: opts.accounts });
   await app.register(moderationApi, { prefix: '/admin', accounts: opts.accounts, ...opts.moderation });
   await app.register(accountNoticesApi, { accounts: opts.accounts });
+  await app.register(reportsApi, {
+    prefix: '/reports',
+    accounts: opts.accounts,
+    meetings: opts.store,
+    reports: opts.reports,
+  });
   app.all('/*', replyNoRoute);
   app.setNotFoundHandler(replyNoRoute);
 };
@@ -164,6 +175,14 @@ async function registerParts(app: FastifyInstance, deps: HttpAppDeps, accounts: 
       actions: new ModerationActions({ db: accounts.db, meetings: deps.store, now: accounts.now }),
       enforcement: deps.enforcement,
     },
+    reports:
+      deps.reports ??
+      (await ReportService.open({
+        db: accounts.db,
+        settings: config,
+        logger: deps.logger,
+        now: accounts.now,
+      })),
   });
   await app.register(webApp, {
     root: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot,

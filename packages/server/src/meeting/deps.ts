@@ -50,6 +50,14 @@ export interface MediaRouter {
 }
 
 /**
+ * Seals a standard meeting's chat message as the server relays it (reports/chat-seal.ts): a
+ * report can then show that this server relayed exactly this text from this participant.
+ */
+export interface ChatSeal {
+  seal(chat: { meetingId: string; from: string; text: string; sentAt: number }): string;
+}
+
+/**
  * Server-wide bans by the moderators (moderation/banned-keys.ts): an MLS signature key banned
  * here is refused at the join of every meeting of the server.
  */

@@ -15,6 +15,7 @@ import {
   type ConnectionLimitSettings,
 } from './connection-limits.js';
 import type {
+  ChatSeal,
   ConnectionInfo,
   MediaRouter,
   MeetingDirectory,
@@ -60,6 +61,8 @@ export interface MeetingHubDeps {
   heartbeatMs?: number;
   /** The moderators' server-wide key bans, checked at every join (absent: none). */
   serverBans?: ServerBans;
+  /** Seals relayed chat of standard meetings (report evidence); without it chat goes unsealed. */
+  chatSeal?: ChatSeal;
 }
 
 /** A participant of a running meeting as the server's moderation sees it (moderation/live-enforcement.ts). */
@@ -271,6 +274,7 @@ export class MeetingHub {
             timings: this.timings,
             limits: this.limits,
             serverBans: this.deps.serverBans,
+            chatSeal: this.deps.chatSeal,
             onEmpty: (r) => {
               if (this.rooms.get(r.id) === r) {
                 this.rooms.delete(r.id);

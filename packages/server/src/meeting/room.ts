@@ -15,7 +15,15 @@ import { GroupCoordinator } from './group-coordinator.js';
 import { HostControls } from './host-controls.js';
 import { RoomMedia } from './room-media.js';
 import type { AdmissionStore } from './admission-store.js';
-import type { MediaRouter, MeetingDirectory, Peer, RoomLimits, RoomTimings, ServerBans } from './deps.js';
+import type {
+  ChatSeal,
+  MediaRouter,
+  MeetingDirectory,
+  Peer,
+  RoomLimits,
+  RoomTimings,
+  ServerBans,
+} from './deps.js';
 import type { Member } from './room-member.js';
 
 /**
@@ -48,6 +56,7 @@ export class Room {
       timings: RoomTimings;
       limits: RoomLimits;
       serverBans?: ServerBans | undefined;
+      chatSeal?: ChatSeal | undefined;
       onEmpty: (room: Room) => void;
     },
   ) {
@@ -313,8 +322,7 @@ export class Room {
       case 'chat':
         if (this.e2ee)
           throw new ProtocolError('forbidden', 'chat in an E2EE meeting must be an MLS application message');
-        this.broadcast({ v, type: 'chat', text: msg.text, from: m.id }, m.id);
-        return;
+        return this.relayChat(m, msg.text);
       case 'media_offer':
       case 'media_answer':
       case 'ice':
@@ -376,6 +384,16 @@ export class Room {
         return;
       }
     }
+  }
+
+  /** A standard meeting's chat, to everyone else, with the time and the server's seal (report evidence: reports/chat-seal.ts). */
+  private relayChat(m: Member, text: string): void {
+    const sentAt = Date.now();
+    const seal = this.deps.chatSeal?.seal({ meetingId: this.id, from: m.id, text, sentAt });
+    this.broadcast(
+      { v, type: 'chat', text, from: m.id, sentAt, ...(seal === undefined ? {} : { seal }) },
+      m.id,
+    );
   }
 
   memberFor(peer: Peer): Member | undefined {

@@ -271,8 +271,9 @@ export async function obtainPhoneToken(
 }
 
 /**
- * Files `count` open reports against an account as rows (the risk tests count open reports;
- * the submission route, with its verification and limits, is tested in test/reports/).
+ * Files `count` open reports against an account as rows, each from another guest network with
+ * verified evidence (what the risk engine counts; the submission route, with its verification
+ * and limits, is tested in test/reports/).
  */
 export async function fileReports(
   h: Pick<Harness, 'db' | 'clock'>,
@@ -293,7 +294,12 @@ export async function fileReports(
         reported_user_id: userId,
         reported_guest_key: null,
         reported_name: 'Reported',
-        verification: JSON.stringify({ chat: [], screenshots: 0 }),
+        // Evidence that verified as the account's: the risk engine counts only such reports.
+        verification: JSON.stringify({
+          chat: [{ verdict: 'account_key', detail: "signed by this account's registered device key" }],
+          screenshots: 0,
+          signerAccountId: userId,
+        }),
         sealed_evidence: null,
         sealed_key_id: null,
         evidence_expires_at: null,

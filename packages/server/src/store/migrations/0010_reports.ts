@@ -14,6 +14,7 @@ import { sql, type Kysely } from 'kysely';
  * - `users.status` / `suspended_until`: what moderation did to an account.
  * - `banned_keys`: SHA-256 (hex) of banned MLS signature keys.
  * - `meetings.attestation`: whether the meeting's members sign frame attestations (default on).
+ * - `device_keys_by_key`: the key directory searched by key (whose key a report's evidence names).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('reports_by_user').ifExists().execute();
@@ -105,6 +106,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('report_id', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
+
+  // A report names the reported member by its MLS signature key: the key directory is searched by key.
+  await db.schema.createIndex('device_keys_by_key').on('device_keys').column('public_key').execute();
 
   await db.schema
     .alterTable('meetings')
