@@ -158,11 +158,26 @@ function membersOf(state: ClientState): GroupMember[] {
  * `stale_epoch`.
  */
 export class MlsSession {
+  /**
+   * ts-mls's state is immutable and each operation awaits (hashes, AEAD, signatures) before we
+   * store the state it returns: two at once would each start from the same state and the later
+   * write would undo the other (an application message's generation used twice — its key and
+   * nonce —, a receiver step or a commit lost). The operations that replace the state after an
+   * await run one at a time, in call order.
+   */
+  private serial: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private state: ClientState,
     readonly device: MlsDevice,
     private readonly cs: CiphersuiteImpl,
   ) {}
+
+  private exclusive<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(op, op);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
 
   /** Creates a new group with this device as its only member (leaf 0), optionally with the server as external sender. */
   static async create(
@@ -426,9 +441,16 @@ export class MlsSession {
    *   before ts-mls applies it.
    * Throws MlsSessionError ('rejected' for policy, 'invalid_message' for what does not verify).
    */
-  async processHandshake(
+  processHandshake(
     bytes: Uint8Array,
     opts: { acceptRemoveOf?: (member: GroupMember) => boolean } = {},
+  ): Promise<HandshakeResult> {
+    return this.exclusive(() => this.processHandshakeNow(bytes, opts));
+  }
+
+  private async processHandshakeNow(
+    bytes: Uint8Array,
+    opts: { acceptRemoveOf?: (member: GroupMember) => boolean },
   ): Promise<HandshakeResult> {
     this.requireActive();
     const msg = decodeMls(bytes);
@@ -506,10 +528,17 @@ export class MlsSession {
   }
 
   /** Encrypts an application message (chat) as an MLS PrivateMessage. */
-  async encryptApplication(data: Uint8Array): Promise<Uint8Array> {
+  encryptApplication(data: Uint8Array): Promise<Uint8Array> {
+    return this.exclusive(() => this.encryptApplicationNow(data));
+  }
+
+  private async encryptApplicationNow(data: Uint8Array): Promise<Uint8Array> {
     this.requireActive();
-    const r = await createApplicationMessage(this.state, data, this.cs);
-    this.state = r.newState;
+    const start = this.state;
+    const r = await createApplicationMessage(start, data, this.cs);
+    // applyCommit (synchronous) may have moved the group on meanwhile: keep the new epoch (the
+    // message is of the old one, which receivers retain).
+    if (this.state === start) this.state = r.newState;
     return encodeMls({
       version: 'mls10',
       wireformat: 'mls_private_message',
@@ -539,7 +568,11 @@ export class MlsSession {
    * sent it (signature verified). ts-mls's processPrivateMessage does not return the sender:
    * `processApplicationMessage` (ts-mls.ts) adds it and leaves the state to ts-mls.
    */
-  async decryptApplication(bytes: Uint8Array): Promise<ApplicationMessage> {
+  decryptApplication(bytes: Uint8Array): Promise<ApplicationMessage> {
+    return this.exclusive(() => this.decryptApplicationNow(bytes));
+  }
+
+  private async decryptApplicationNow(bytes: Uint8Array): Promise<ApplicationMessage> {
     const msg = decodeMls(bytes);
     if (msg.wireformat !== 'mls_private_message' || msg.privateMessage.contentType !== 'application') {
       throw new MlsMessageError('unexpected_mls_message', 'expected an application PrivateMessage');
@@ -547,16 +580,17 @@ export class MlsSession {
     const pm = msg.privateMessage;
     if (pm.epoch !== this.epoch && !this.state.historicalReceiverData.has(pm.epoch))
       throw this.epochError(pm.epoch);
+    const start = this.state;
     let result;
     try {
-      result = await processApplicationMessage(this.state, pm, this.cs);
+      result = await processApplicationMessage(start, pm, this.cs);
     } catch (e) {
       throw new MlsSessionError(
         'invalid_message',
         `cannot decrypt application message: ${(e as Error).message}`,
       );
     }
-    this.state = result.newState;
+    if (this.state === start) this.state = result.newState; // else applyCommit moved it on meanwhile
     const node = result.ratchetTree[result.senderLeafIndex * 2];
     if (node?.nodeType !== 'leaf') throw new MlsSessionError('invalid_message', 'sender leaf is blank');
     return {
