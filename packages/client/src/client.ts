@@ -1,7 +1,9 @@
 import { MlsDevice, type GroupMember, type GroupRoles, type MemberIdentity } from '@conclave/crypto';
 import type {
+  ClipEvidence,
   ErrorCode,
   MeetingInfo,
+  MembershipProofWire,
   Participant,
   Role,
   ServerMessage,
@@ -15,6 +17,7 @@ import { LocalKeySink, type MediaKeySink } from './key-sink.js';
 import type { MediaTransport } from './media-transport.js';
 import { buildPeople, type People } from './people.js';
 import { ReportLog, type ReportableMeeting } from './report/report-log.js';
+import { Attestations } from './attestation/attestations.js';
 import { ServerRoster } from './server-roster.js';
 import { SignalingConnection, type WebSocketFactory } from './signaling.js';
 
@@ -83,6 +86,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private mediaStartedAt = 0;
   /** Received chat and the people seen, kept for Report a User. */
   private readonly reportLog = new ReportLog();
+  /** Frame attestation: our frames signed, others' checked live and kept for clips. */
+  private readonly attestations: Attestations;
   meeting: MeetingInfo | undefined;
   role: Role | undefined;
   participantId: string | undefined;
@@ -92,6 +97,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.device = opts.device;
     this.keySink = opts.keySink ?? new LocalKeySink();
     this.keySink.onChange(() => this.emit('media'));
+    this.attestations = new Attestations(this.keySink, (w) => this.emit('warning', w));
   }
 
   get state(): ClientState {
@@ -165,6 +171,19 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       this.meeting,
       this.meeting.mode === 'e2ee' && this.meeting.settings.attestation !== false,
     );
+  }
+
+  /**
+   * A clip of the member at `leafIndex` for a report: the last `seconds` (at most 60) of their
+   * media as this client received it (SFrame ciphertext), the key material of those frames' KIDs
+   * only, and their signed frame attestations; `clip.attestations[].proof` indexes `proofs`.
+   * Undefined when the meeting does not attest or nothing attested of theirs is buffered.
+   */
+  clipEvidence(
+    leafIndex: number,
+    seconds: number,
+  ): Promise<{ clip: ClipEvidence; proofs: MembershipProofWire[] } | undefined> {
+    return this.attestations.clipEvidence(leafIndex, seconds);
   }
 
   get ownLeafIndex(): number | undefined {
@@ -273,6 +292,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       this.emit('chat', msg);
     });
     m.on('warning', (w) => this.emit('warning', w));
+    this.attestations.attach(m);
     m.on('removed', () => this.emit('warning', 'removed from the MLS group'));
     return m;
   }
@@ -343,6 +363,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         return;
       case 'meeting_updated':
         this.meeting = msg.meeting;
+        this.applyAttestationSetting();
         this.emit('meeting', msg.meeting);
         return;
       case 'participant_joined':
@@ -422,6 +443,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.role = msg.role;
     this.meeting = msg.meeting;
     this.serverRoster.reset(msg.participants);
+    this.applyAttestationSetting();
     if (msg.meeting.mode === 'e2ee') await this.e2eeMember!.onJoined(msg);
     this.setState('joined');
     this.emit('participants', this.participants());
@@ -488,8 +510,16 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.setState('lost');
   }
 
+  /** Attestation follows the meeting's setting (absent: on); standard meetings have none. */
+  private applyAttestationSetting(): void {
+    this.attestations.setEnabled(
+      this.meeting?.mode === 'e2ee' && this.meeting.settings.attestation !== false,
+    );
+  }
+
   private shutdown(state: ClientState, closeSocket = true): void {
     this.setState(state);
+    this.attestations.setEnabled(false); // clips exist only during the meeting
     this.media?.close();
     this.media = undefined;
     this.e2eeMember?.reset();

@@ -10,12 +10,18 @@ import type { Participant, Role } from '@conclave/protocol';
  * - `no_media`: they say they send, yet nothing arrived for `NO_MEDIA_MS` ("no media for 5 s");
  * - `cannot_decrypt`: their frames arrive and fail (authentication, replay) and none decrypted
  *   in the last `NO_MEDIA_MS`.
+ * - `unattested`: frames arrived under their KIDs that they did not attest, in the last
+ *   `UNATTESTED_FLAG_MS` — someone else in the group sends media as them (frame attestation,
+ *   docs "Frame attestation"). It wins over every other status, `off` included: that media is
+ *   shown as theirs, whatever they say they send.
  * Frames for an epoch whose key has not arrived yet (the first few at every join) are neither
  * failures nor media: they leave the status where it is.
  */
-export type MediaStatus = 'off' | 'connecting' | 'receiving' | 'no_media' | 'cannot_decrypt';
+export type MediaStatus = 'off' | 'connecting' | 'receiving' | 'no_media' | 'cannot_decrypt' | 'unattested';
 
 export const NO_MEDIA_MS = 5_000;
+/** How long a person stays flagged `unattested` after the last frame found unattested. */
+export const UNATTESTED_FLAG_MS = 15_000;
 
 export function mediaStatus(input: {
   sending: boolean;
@@ -25,6 +31,8 @@ export function mediaStatus(input: {
   now: number;
 }): MediaStatus {
   const { sending, expectedSince, stats, now } = input;
+  const at = stats?.lastUnattestedAt;
+  if (at !== undefined && now - at < UNATTESTED_FLAG_MS) return 'unattested';
   if (!sending) return 'off';
   const recent = (t: number | undefined): boolean => t !== undefined && now - t < NO_MEDIA_MS;
   if (recent(stats?.lastDecryptedAt)) return 'receiving';

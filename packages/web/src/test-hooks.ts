@@ -43,7 +43,7 @@ export interface ConclaveTestView {
   }[];
   /**
    * Everyone this page lists (the SDK's `people()`): in E2EE meetings, for others, what this page
-   * receives from them (`media`: off, connecting, receiving, no_media, cannot_decrypt).
+   * receives from them (`media`: off, connecting, receiving, no_media, cannot_decrypt, unattested).
    */
   people: { displayName: string; isSelf: boolean; inGroup: boolean; media: string | undefined }[];
   /** Received streams from getStats (twice a second). */

@@ -1,4 +1,12 @@
-import { DEFAULT_SUITE, getSuite, type MediaContext, type SenderStats } from '@conclave/crypto';
+import {
+  DEFAULT_SUITE,
+  getSuite,
+  type BufferedClip,
+  type FrameBatch,
+  type MediaContext,
+  type SenderStats,
+  type VerifiedHashes,
+} from '@conclave/crypto';
 import { KeyConfirmation } from '../key-confirmation.js';
 import type { MediaKeySink } from '../key-sink.js';
 import type {
@@ -85,6 +93,8 @@ export class BrowserE2ee implements MediaKeySink {
   private readonly statsListeners = new Set<(s: WorkerStats) => void>();
   private readonly senderListeners = new Set<() => void>();
   private readonly receiverSenders = new Map<number, ReceiverSender>();
+  private readonly batchListeners = new Set<(batch: FrameBatch) => void>();
+  private readonly clips = new Map<number, (clip: BufferedClip | undefined) => void>();
 
   constructor(
     readonly api: E2eeApi,
@@ -127,6 +137,29 @@ export class BrowserE2ee implements MediaKeySink {
   onChange(cb: () => void): () => void {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);
+  }
+
+  setAttestation(on: boolean): void {
+    this.post({ type: 'attestation', on });
+  }
+
+  onFrameBatch(cb: (batch: FrameBatch) => void): () => void {
+    this.batchListeners.add(cb);
+    return () => this.batchListeners.delete(cb);
+  }
+
+  acceptAttestation(hashes: VerifiedHashes): void {
+    const { leafIndex, context, epoch } = hashes;
+    this.post({ type: 'attested', leafIndex, context, epoch, hashes: hashes.hashes });
+  }
+
+  /** The worker's buffered ciphertext of `leafIndex` (frames and their KIDs' key material). */
+  clip(leafIndex: number, seconds: number): Promise<BufferedClip | undefined> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.clips.set(id, resolve);
+      this.post({ type: 'clip', id, leafIndex, seconds });
+    });
   }
 
   // ---------------------------------------------------------------- transforms
@@ -179,6 +212,9 @@ export class BrowserE2ee implements MediaKeySink {
   }
 
   close(): void {
+    for (const resolve of this.clips.values()) resolve(undefined);
+    this.clips.clear();
+    this.batchListeners.clear();
     this.listeners.clear();
     this.statsListeners.clear();
     this.senderListeners.clear();
@@ -194,6 +230,15 @@ export class BrowserE2ee implements MediaKeySink {
       case 'keyAck':
         if (this.confirmation.acknowledged(msg.epoch)) this.changed();
         return;
+      case 'frameBatch':
+        for (const cb of this.batchListeners) cb(msg.batch);
+        return;
+      case 'clip': {
+        const resolve = this.clips.get(msg.id);
+        this.clips.delete(msg.id);
+        resolve?.(msg.clip);
+        return;
+      }
       case 'stats':
         this.latest = msg;
         this.latestSenders = new Map(msg.senders);

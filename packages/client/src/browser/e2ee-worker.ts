@@ -11,13 +11,18 @@
  *   apart (`withoutKey`): the page does not show it as media that did not decrypt.
  * - One worker serves every sender and receiver of the session, so one `MediaKeys` holds the
  *   send counters: no (KID, CTR) pair is ever used twice.
+ * - Frame attestation (when the page turns it on: the meeting's setting), through
+ *   `FrameEvidence`: each protected frame is hashed and the hashes go to the page once a second
+ *   per stream (`frameBatch`) for the SDK to sign; each received frame that decrypted is checked
+ *   against the attestations the SDK verified (`attested`; `unattested` in the sender stats)
+ *   and kept for clips with its KID's key material (`clip`), for 60 s.
  *
  * Two ways frames get here: RTCRtpScriptTransform (the `rtctransform` event; Chromium,
  * Firefox, Safari) or, as a fallback, the streams of `createEncodedStreams()` transferred by
  * the main thread (older Chromium). Keys are never logged; only counters go back, and each
  * receiver's sender leaf index when it changes (the page labels tiles with that member).
  */
-import { MediaKeys } from '@conclave/crypto';
+import { FrameEvidence, MediaKeys } from '@conclave/crypto';
 import type {
   EncodedFrame,
   FromWorker,
@@ -37,7 +42,7 @@ interface ScriptTransformer {
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
   onrtctransform: ((ev: { transformer: ScriptTransformer }) => void) | null;
-  postMessage(msg: FromWorker): void;
+  postMessage(msg: FromWorker, transfer?: Transferable[]): void;
 }
 
 const scope = self as unknown as WorkerScope;
@@ -47,6 +52,10 @@ const STATS_INTERVAL_MS = 1000;
 const SENDER_REPORT_MS = 100;
 
 let keys = new MediaKeys();
+/** MediaKeys with frame attestation: our frames hashed for the SDK to sign, received ones checked and buffered. */
+const evidenceFor = (k: MediaKeys): FrameEvidence =>
+  new FrameEvidence(k, (batch) => scope.postMessage({ type: 'frameBatch', batch }));
+let evidence = evidenceFor(keys);
 const counters = new Map<number, TransformCounters>();
 /** Sender transformers, asked for a key frame when the first key arrives. */
 const senders = new Set<ScriptTransformer>();
@@ -87,10 +96,10 @@ async function transformFrame(
   if (options.operation === 'encrypt') {
     // No key yet (or any more): drop, never send in clear. Empty frames carry nothing.
     if (keys.epoch === undefined || data.length === 0) return false;
-    frame.data = exactBuffer(await keys.protect(options.context, options.codec, data));
+    frame.data = exactBuffer(await evidence.protect(options.context, options.codec, data));
     return true;
   }
-  const result = await keys.unprotect(options.codec, data);
+  const result = await evidence.unprotect(options.codec, data);
   frame.data = exactBuffer(result.frame);
   // Who really sends on this receiver: the KID's leaf index, proven by the key that decrypted.
   if (c.lastSender !== result.senderIndex) senderChanged(options.id, result.senderIndex);
@@ -155,9 +164,13 @@ scope.onrtctransform = (ev) => {
 scope.onmessage = (ev) => {
   const msg = ev.data;
   switch (msg.type) {
-    case 'init':
+    case 'init': {
+      const on = evidence.attesting;
       keys = new MediaKeys({ suite: msg.suite });
+      evidence = evidenceFor(keys);
+      evidence.setEnabled(on);
       return;
+    }
     case 'key': {
       const first = keys.epoch === undefined;
       keys.setEpoch(msg.epoch, msg.baseKey, msg.ownLeafIndex);
@@ -169,6 +182,7 @@ scope.onmessage = (ev) => {
     }
     case 'forget':
       keys.forget();
+      evidence.forget();
       scope.postMessage({ type: 'keyAck', epoch: undefined });
       return;
     case 'resetSender': {
@@ -180,6 +194,23 @@ scope.onmessage = (ev) => {
     case 'streams':
       run(msg.options, msg.readable, msg.writable);
       return;
+    case 'attestation':
+      evidence.setEnabled(msg.on);
+      return;
+    case 'attested':
+      evidence.accept(msg);
+      return;
+    case 'clip': {
+      const clip = evidence.clip(msg.leafIndex, msg.seconds);
+      const transfer = clip
+        ? [
+            ...clip.frames.map((f) => f.data.buffer),
+            ...clip.keys.flatMap((k) => [k.key.buffer, k.salt.buffer]),
+          ]
+        : [];
+      scope.postMessage({ type: 'clip', id: msg.id, clip }, transfer);
+      return;
+    }
   }
 };
 
@@ -187,7 +218,7 @@ setInterval(() => {
   scope.postMessage({
     type: 'stats',
     epoch: keys.epoch === undefined ? undefined : String(keys.epoch),
-    senders: [...keys.senderStats()],
+    senders: [...evidence.senderStats()],
     transforms: [...counters].map(([id, c]) => [id, { ...c }]),
   });
 }, STATS_INTERVAL_MS);

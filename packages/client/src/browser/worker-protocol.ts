@@ -5,7 +5,7 @@
  * process); neither side ever logs them. The worker answers with counters, the receivers'
  * senders, and an acknowledgement of every key it installs (the page's badge follows that).
  */
-import type { MediaContext, SenderStats } from '@conclave/crypto';
+import type { BufferedClip, FrameBatch, MediaContext, SenderStats, VerifiedHashes } from '@conclave/crypto';
 
 /** Which SFrame codec layout a stream uses: the transport forces VP8 video and Opus audio. */
 export type TransformCodec = 'vp8' | 'opus';
@@ -31,6 +31,12 @@ export type ToWorker =
    * it, so the next decrypted frame reports its sender afresh.
    */
   | { type: 'resetSender'; id: number }
+  /** Frame attestation on or off (the meeting's setting): off drops the clip buffer and its keys. */
+  | { type: 'attestation'; on: boolean }
+  /** The hashes of an attestation the SDK verified (its sender's own leaf), for the live check. */
+  | ({ type: 'attested' } & VerifiedHashes)
+  /** The buffered ciphertext of one sender for a clip (answered with `clip` and the same id). */
+  | { type: 'clip'; id: number; leafIndex: number; seconds: number }
   /** createEncodedStreams() fallback: the streams of one sender or receiver, transferred. */
   | {
       type: 'streams';
@@ -79,4 +85,17 @@ export interface KeyAck {
   epoch: string | undefined;
 }
 
-export type FromWorker = WorkerStats | SenderReport | KeyAck;
+/** Our own frames' hashes of one context and second, for the SDK to sign and send. */
+export interface FrameBatchReport {
+  type: 'frameBatch';
+  batch: FrameBatch;
+}
+
+/** The answer to a `clip` request: the frames and the key material of their KIDs, or nothing. */
+export interface ClipReport {
+  type: 'clip';
+  id: number;
+  clip: BufferedClip | undefined;
+}
+
+export type FromWorker = WorkerStats | SenderReport | KeyAck | FrameBatchReport | ClipReport;

@@ -175,7 +175,7 @@ export class Bot {
     if (keyFrame) this.forceKeyFrame = false;
     const frame = syntheticFrame(this.id, source, seq, keyFrame);
     const wire = e2ee.enabled
-      ? await this.keySink.keys.protect(source, source === 'camera' ? 'vp8' : 'opus', frame)
+      ? await this.keySink.protect(source, source === 'camera' ? 'vp8' : 'opus', frame)
       : frame;
     this.opts.onSent?.(source, wire);
     t.sendFrame(source, wire, { keyFrame });
@@ -188,7 +188,7 @@ export class Bot {
     let claimed: string | undefined;
     if (this.client.e2ee.enabled) {
       try {
-        const out = await this.keySink.keys.unprotect(source === 'camera' ? 'vp8' : 'opus', data);
+        const out = await this.keySink.unprotect(source === 'camera' ? 'vp8' : 'opus', data);
         frame = out.frame;
         // The sender is who the MLS group says holds that leaf, not who the server says.
         claimed = this.client.roster().find((m) => m.leafIndex === out.senderIndex)?.identity.displayName;

@@ -94,7 +94,11 @@ function PersonRow({
         <span className="person-media">{p.audio ? 'mic on' : 'muted'}</span>
       </div>
       {mediaStatusText(p.media) && (
-        <p className={p.media === 'cannot_decrypt' ? 'person-warning' : 'hint person-note'}>
+        <p
+          className={
+            p.media === 'cannot_decrypt' || p.media === 'unattested' ? 'person-warning' : 'hint person-note'
+          }
+        >
           {mediaStatusText(p.media)}
         </p>
       )}

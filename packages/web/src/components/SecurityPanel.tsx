@@ -17,11 +17,16 @@ export const HEALTH_ALERT: Record<Exclude<GroupHealth, 'ok'>, string> = {
 function MediaSummary({ people, hasIssues }: { people: Person[]; hasIssues: boolean }) {
   const others = people.filter((p) => !p.isSelf && p.media !== undefined && p.media !== 'off');
   const by = (m: Person['media']) => others.filter((p) => p.media === m).map((p) => p.displayName);
+  const impersonated = by('unattested');
   const failing = by('cannot_decrypt');
   const silent = by('no_media');
   const waiting = by('connecting');
   const receiving = by('receiving');
   const lines: string[] = [];
+  if (impersonated.length > 0)
+    lines.push(
+      `Someone in the meeting is sending media as ${impersonated.join(', ')} that ${impersonated.length > 1 ? 'they' : 'this person'} did not sign: do not trust what is shown as theirs.`,
+    );
   if (failing.length > 0) lines.push(`Cannot decrypt media from ${failing.join(', ')}.`);
   if (silent.length > 0) lines.push(`No media from ${silent.join(', ')} for 5 s or more.`);
   if (waiting.length > 0) lines.push(`Connecting media from ${waiting.join(', ')}…`);
