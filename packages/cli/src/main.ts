@@ -3,7 +3,7 @@
  *
  *   conclave serve [flags]    run the server (conclave serve --help for the settings)
  *   conclave bot [flags]      bot participants that join a meeting and report what they decrypted
- *   conclave admin ...        accounts: plan, role, auth-event log; the phone-number key
+ *   conclave admin ...        accounts: plan, role, auth-event log; the phone-number key; reports
  *   conclave help             list the commands
  *
  * Each subcommand is an entry in COMMANDS; its module is imported only when it runs, so one
@@ -25,7 +25,7 @@ const COMMANDS: Record<string, Command> = {
   },
   admin: {
     summary:
-      'administer accounts and the phone-number key: plan, role, auth-event log, phone-key (conclave admin --help)',
+      'administer accounts, the phone-number key and reports: plan, role, auth-event log, phone-key, reports, moderation-log (conclave admin --help)',
     run: async (args) => (await import('./commands/admin.js')).admin(args),
   },
   help: {

@@ -16,6 +16,8 @@ import {
   type PhoneSecretLocation,
   type PhoneSecretSettings,
 } from '@conclave/server';
+import { adminReports, REPORTS_USAGE } from './admin-reports.js';
+import { adminModerationKey, MODERATION_KEY_USAGE } from './moderation-key.js';
 
 const USAGE = `usage: conclave admin <command> [--data-dir DIR]
 
@@ -28,7 +30,7 @@ const USAGE = `usage: conclave admin <command> [--data-dir DIR]
                               database and how many numbers each year's quota counts
   phone-key rotate            destroy every year key and the phone quotas, make fresh keys:
                               every number may unlock accounts again this year
-
+${REPORTS_USAGE}${MODERATION_KEY_USAGE}
 Works on the server's database in the data dir (--data-dir, else CONCLAVE_DATA_DIR, else
 ./data); it may run while the server runs. The phone-key commands read the server's phone key
 as the server does (--phone-secret-file, else CONCLAVE_PHONE_SECRET or
@@ -163,6 +165,9 @@ export async function admin(
   io: Output = stdio,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  // Report a User's moderation commands have their own flags (admin-reports.ts).
+  if (args[0] === 'reports' || args[0] === 'moderation-log') return adminReports(args, io, env);
+  if (args[0] === 'moderation-key') return adminModerationKey(args, io, env);
   let parsed;
   try {
     parsed = parseArgs({

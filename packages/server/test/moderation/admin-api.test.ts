@@ -6,6 +6,7 @@ import {
   moderationActionResponse,
   moderationKeyResponse,
   moderationLogResponse,
+  myReportsResponse,
 } from '@conclave/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bannedKeyHash } from '../../src/index.js';
@@ -406,6 +407,45 @@ describe('the moderation API (/api/admin)', () => {
     expectError(await act(admin, meh, { action: 'delete_account' }), 400, 'bad_request');
     expectError(await act(admin, meh, { action: 'warn', days: 3 }), 400, 'bad_request');
     expectError(await act(admin, meh, { action: 'suspend', days: 366 }), 400, 'bad_request');
+  });
+
+  it('the reporter reads the outcome of its reports on its account page, without the note', async () => {
+    h = await startHarness();
+    const admin = await signedInAdmin(h);
+    const reporter = h.client('203.0.113.90');
+    const { id: reporterId } = await reporter.signup('reporter@example.org');
+    const bad = h.client('203.0.113.91');
+    const { id: badId } = await bad.signup('reported@example.org');
+    const r1 = await insertReport(h.db, {
+      reporter_user_id: reporterId,
+      reported_user_id: badId,
+      reported_name: 'Reported One',
+      created_at: new Date(Date.UTC(2030, 0, 3)).toISOString(),
+    });
+    const r2 = await insertReport(h.db, {
+      reporter_user_id: reporterId,
+      reported_user_id: badId,
+      reported_name: 'Reported One',
+      created_at: new Date(Date.UTC(2030, 0, 2)).toISOString(),
+    });
+    const mine = async () =>
+      myReportsResponse.parse((await reporter.get('/api/reports/mine')).json()).reports;
+    expect((await mine()).map((r) => [r.id, r.status, r.outcome])).toEqual([
+      [r1, 'open', undefined],
+      [r2, 'open', undefined],
+    ]);
+    expect(
+      (await act(admin, r1, { action: 'suspend', days: 30, note: 'moderator-only remark' })).statusCode,
+    ).toBe(200);
+    expect((await act(admin, r2, { action: 'dismiss', note: 'duplicate of the other' })).statusCode).toBe(
+      200,
+    );
+    const decided = await mine();
+    expect(decided.map((r) => [r.id, r.status, r.outcome])).toEqual([
+      [r1, 'actioned', 'The moderators suspended the account for 30 days.'],
+      [r2, 'dismissed', 'The moderators reviewed the report and took no action.'],
+    ]);
+    expect(JSON.stringify(decided)).not.toMatch(/remark|duplicate/);
   });
 
   it('writes every action to the audit log, newest first, with its actor; the log filters by account and report', async () => {
