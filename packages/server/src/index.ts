@@ -35,3 +35,4 @@ export * from './accounts/index.js';
 export * from './verification/index.js';
 export * from './risk/index.js';
 export * from './moderation/index.js';
+export * from './reports/index.js';

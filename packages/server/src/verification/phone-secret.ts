@@ -80,7 +80,8 @@ function realish(path: string): string {
   }
 }
 
-function isInside(dir: string, path: string): boolean {
+/** Whether `path` is `dir` or inside it (symbolic links of the existing parts resolved). */
+export function isInside(dir: string, path: string): boolean {
   const rel = relative(realish(dir), realish(path));
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

@@ -1,0 +1,6 @@
+export {
+  adminCreateModerationKey,
+  adminModerationKeyStatus,
+  type CreatedModerationKey,
+  type ModerationKeyStatus,
+} from './moderation-key-admin.js';
