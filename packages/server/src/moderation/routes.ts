@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import type { Accounts } from '../accounts/accounts.js';
 import { parseJson } from '../accounts/http.js';
 import { replyError, replyNoRoute } from '../http/errors.js';
+import { ModerationKeys } from '../reports/moderation-keys.js';
 import type { ModerationActions } from './actions.js';
 import type { LiveEnforcement } from './live-enforcement.js';
 import { ModerationLog } from './log.js';
@@ -136,16 +137,11 @@ export const moderationApi: FastifyPluginAsync<ModerationApiOptions> = async (ap
   });
 
   app.get('/moderation-key', async (_req, reply) => {
-    const key = await db
-      .selectFrom('moderation_keys')
-      .select(['public_key', 'created_at'])
-      .where('retired_at', 'is', null)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
+    const key = await new ModerationKeys(db).current();
     const body: ModerationKeyResponse = {
       v: PROTOCOL_VERSION,
-      publicKey: key?.public_key ?? null,
-      createdAt: key?.created_at ?? null,
+      publicKey: key ? Buffer.from(key.publicKey).toString('base64') : null,
+      createdAt: key?.createdAt ?? null,
     };
     return reply.send(body);
   });

@@ -10,6 +10,7 @@ import {
 } from '@conclave/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bannedKeyHash } from '../../src/index.js';
+import { ModerationKeys } from '../../src/reports/moderation-keys.js';
 import {
   expectError,
   obtainPhoneToken,
@@ -98,6 +99,14 @@ describe('the moderation API (/api/admin)', () => {
     expect(moderationKeyResponse.parse((await admin.get('/api/admin/moderation-key')).json())).toMatchObject({
       publicKey: null,
       createdAt: null,
+    });
+    // The current key is the newest not retired (the console matches the key file loaded against it).
+    const keys = new ModerationKeys(h.db);
+    await keys.add(new Uint8Array(32).fill(1), '2030-01-01T00:00:00.000Z');
+    await keys.add(new Uint8Array(32).fill(2), '2030-01-02T00:00:00.000Z');
+    expect(moderationKeyResponse.parse((await admin.get('/api/admin/moderation-key')).json())).toMatchObject({
+      publicKey: Buffer.from(new Uint8Array(32).fill(2)).toString('base64'),
+      createdAt: '2030-01-02T00:00:00.000Z',
     });
     expectError(await admin.get('/api/admin/no-such-page'), 404, 'bad_request');
     // An admin's POST still needs the CSRF header.
