@@ -19,7 +19,7 @@ import {
   submitReportResponse,
   type ReportEvidence,
 } from '@conclave/protocol';
-import { createDatabase, loadConfig, startConclave, type ConclaveServer, type Db } from '@conclave/server';
+import { createDatabase, loadConfig, startConclave, type Db } from '@conclave/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admin } from '../src/commands/admin.js';
 
@@ -79,7 +79,7 @@ describe('conclave admin moderation-key', () => {
   }
 
   /** A guest's report over HTTP to the running server; its stored row. */
-  async function fileReport(server: ConclaveServer, db: Db, meetingId: string, ip: string, message: string) {
+  async function fileReport(server: { url: string }, db: Db, meetingId: string, ip: string, message: string) {
     const { evidence, senderKey } = await chatEvidence(message);
     const res = await fetch(`${server.url}/api/reports`, {
       method: 'POST',
