@@ -30,7 +30,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { MEDIA_CONTEXTS, type MediaContext } from '../media/kid.js';
 import { EvidenceError } from './errors.js';
 
-export const ATTESTATION_VERSION = 1;
+const ATTESTATION_VERSION = 1;
 /** Most frame hashes in one body: a sender closes its body early when it fills up. */
 export const MAX_ATTESTATION_HASHES = 400;
 export const FRAME_HASH_BYTES = 16;
@@ -38,8 +38,7 @@ export const ATTESTATION_DIGEST_BYTES = 32;
 const MAX_GROUP_ID_BYTES = 64;
 const FIXED_BYTES = 1 + 1 + 8 + 2 + 1 + 4 + ATTESTATION_DIGEST_BYTES + 8 + 8 + 2;
 /** The largest encoded body (a 64-byte group id and 400 hashes): 6,531 bytes. */
-export const MAX_ATTESTATION_BYTES =
-  FIXED_BYTES + MAX_GROUP_ID_BYTES + MAX_ATTESTATION_HASHES * FRAME_HASH_BYTES;
+const MAX_ATTESTATION_BYTES = FIXED_BYTES + MAX_GROUP_ID_BYTES + MAX_ATTESTATION_HASHES * FRAME_HASH_BYTES;
 
 const CONTEXT_BY_ID: readonly MediaContext[] = (Object.keys(MEDIA_CONTEXTS) as MediaContext[]).sort(
   (a, b) => MEDIA_CONTEXTS[a] - MEDIA_CONTEXTS[b],
