@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../store/schema.js';
 
 /** The `server_keys` row of the chat-seal key (an HMAC key: `public_key` is empty). */
-export const CHAT_SEAL_KEY_NAME = 'chat_seal:hmac-sha256';
+const CHAT_SEAL_KEY_NAME = 'chat_seal:hmac-sha256';
 
 /** What a seal covers: one chat message of a standard meeting as the server relayed it. */
 export interface RelayedChat {
