@@ -146,7 +146,7 @@ describe('frame attestation through the SDK', () => {
     const v = await verifyClip(clip, groups);
     expect(v.detail).toMatch(/verified/);
     expect(v).toMatchObject({ ok: true, leafIndex: leafOf(bob!.c, 'alice') });
-    expect(v.frames).toBeGreaterThan(200);
+    expect(v.frames).toBeGreaterThan(100); // 375 at full speed: 5 s of 50 Hz audio and 25 fps video
     expect(v.sender?.identity.displayName).toBe('alice');
     expect(v.durationMs).toBeGreaterThan(4_000);
     expect(new Set(clip.frames.map((f) => f.codec))).toEqual(new Set(['vp8', 'opus']));
