@@ -27,10 +27,12 @@ import {
 } from '@conclave/client';
 import {
   PROTOCOL_VERSION,
+  e2eeAppPayloadSchema,
   parseClientMessage,
   serverMessage,
   type ClientMessage,
   type ClientMessageOf,
+  type E2eeAppPayload,
   type Joiner,
   type MeetingInfo,
   type MeetingSettings,
@@ -310,13 +312,15 @@ export class Colluder {
 
   /** An encrypted chat message (the SDK's format), base64. */
   async chat(text: string): Promise<string> {
-    const body = new TextEncoder().encode(JSON.stringify({ text, sentAt: Date.now() }));
+    const payload: E2eeAppPayload = { kind: 'chat', text, sentAt: Date.now() };
+    const body = new TextEncoder().encode(JSON.stringify(payload));
     return toBase64(await this.active.encryptApplication(body));
   }
 
   async readChat(data: string): Promise<{ sender: GroupMember; text: string }> {
     const m = await this.active.decryptApplication(fromBase64(data));
-    const body = JSON.parse(new TextDecoder().decode(m.data)) as { text: string };
+    const body = e2eeAppPayloadSchema.parse(JSON.parse(new TextDecoder().decode(m.data)));
+    if (body.kind !== 'chat') throw new Error(`expected chat, got ${body.kind}`);
     return { sender: m.sender, text: body.text };
   }
 
