@@ -77,10 +77,6 @@ export class ReportService {
     return new ReportService(options, await ChatSealer.loadOrCreate(options.db));
   }
 
-  get settings(): ReportSettings {
-    return this.options.settings;
-  }
-
   /** The reporter's own limit (checked before the body is read, and again before the insert). */
   async reporterLimit(reporter: Reporter): Promise<Refusal | undefined> {
     const { reportsPerAccountPerDay, reportsPerNetworkPerDay } = this.options.settings;
