@@ -196,11 +196,7 @@ export class MeetingSession {
 
   /** A clip of the member at `leafIndex`'s last `seconds` of media (E2EE meetings that attest). */
   clip(leafIndex: number, seconds: number): Promise<ReportChoice['clip']> {
-    // ConclaveClient.clipEvidence comes with frame attestation's SDK part; until then, no clip.
-    const c = this.client as ConclaveClient & {
-      clipEvidence?: (leaf: number, s: number) => Promise<ReportChoice['clip']>;
-    };
-    return c.clipEvidence ? c.clipEvidence(leafIndex, seconds) : Promise.resolve(undefined);
+    return this.client.clipEvidence(leafIndex, seconds);
   }
 
   subscribe = (cb: () => void): (() => void) => {

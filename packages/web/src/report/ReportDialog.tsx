@@ -74,6 +74,7 @@ export function ReportDialog({
   const [chatIds, setChatIds] = useState<string[]>([]);
   const [withClip, setWithClip] = useState(false);
   const [clipSeconds, setClipSeconds] = useState(CLIP_DEFAULT_S);
+  const [withShot, setWithShot] = useState(false);
   const [shot, setShot] = useState<Screenshot | undefined>();
   const [shotError, setShotError] = useState<string | undefined>();
   const [busy, setBusy] = useState<string | undefined>();
@@ -81,10 +82,11 @@ export function ReportDialog({
   const [reasonMissing, setReasonMissing] = useState(false);
   const [done, setDone] = useState<{ report: Submitted; removed: boolean } | undefined>();
 
+  // Modal from the start (focus inside, Escape closes). No close() on unmount: the element leaves
+  // the page with it, and a close event then would call onClose during React's own cleanup.
   useEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
   }, []);
 
   const e2ee = snapshot.mode === 'e2ee';
@@ -93,6 +95,8 @@ export function ReportDialog({
   const chosen = messages.filter((m) => chatIds.includes(m.id));
   const clipPossible = live !== undefined && e2ee && snapshot.attestation && person.leafIndex !== undefined;
   const clipOn = clipPossible && withClip;
+  /** The screenshot is being taken: sending waits for it. */
+  const shooting = withShot && !shot;
   const host = window.location.host;
   const asWho =
     account.status === 'signed_in'
@@ -102,17 +106,19 @@ export function ReportDialog({
   const toggleMessage = (id: string, on: boolean) =>
     setChatIds((cur) => (on ? [...cur, id] : cur.filter((x) => x !== id)));
 
-  const takeScreenshot = async () => {
+  /** Ticked: the screenshot is taken now and shown; unticked (or failed): none is attached. */
+  const toggleScreenshot = async (on: boolean) => {
+    setWithShot(on);
+    setShot(undefined);
     setShotError(undefined);
+    if (!on) return;
     const track = live?.videoTrack;
-    if (!track) {
-      setShotError(`No video from ${name} is arriving right now.`);
-      return;
-    }
     try {
+      if (!track) throw new Error(`no video from ${name} is arriving right now`);
       setShot(await captureTrack(track));
     } catch (e) {
-      setShotError(`The screenshot failed: ${(e as Error).message}.`);
+      setWithShot(false);
+      setShotError(`No screenshot: ${(e as Error).message}.`);
     }
   };
 
@@ -297,17 +303,15 @@ export function ReportDialog({
                   <input
                     type="checkbox"
                     id={`${ids}-shot`}
-                    checked={shot !== undefined}
-                    onChange={(e) => {
-                      if (e.target.checked) void takeScreenshot();
-                      else setShot(undefined);
-                    }}
+                    checked={withShot}
+                    onChange={(e) => void toggleScreenshot(e.target.checked)}
                   />
                   <label htmlFor={`${ids}-shot`}>
                     Attach a screenshot of {name}’s video (cannot be verified: it is marked “unverified”)
                   </label>
                 </div>
                 {shotError && <p className="field-error">{shotError}</p>}
+                {withShot && !shot && <p className="hint">Taking the screenshot…</p>}
                 {shot && (
                   <img
                     className="report-shot-preview"
@@ -382,14 +386,14 @@ export function ReportDialog({
             </p>
           )}
           <div className="actions">
-            <button type="submit" className="primary" disabled={busy !== undefined}>
+            <button type="submit" className="primary" disabled={busy !== undefined || shooting}>
               Send report
             </button>
             {live?.remove && (
               <button
                 type="button"
                 className="danger"
-                disabled={busy !== undefined}
+                disabled={busy !== undefined || shooting}
                 onClick={() => void send(true)}
               >
                 Report and remove
@@ -444,11 +448,13 @@ function Done({
             {v.chat.map((c, i) => (
               <li key={i} data-verdict={c.verdict}>
                 Chat message {i + 1}: {VERDICT_TEXT[c.verdict]}
+                {c.verdict === 'does_not_verify' && <span className="hint"> ({c.detail})</span>}
               </li>
             ))}
             {v.clip && (
               <li data-verdict={v.clip.verdict}>
                 Clip: {VERDICT_TEXT[v.clip.verdict]} ({v.clip.verifiedFrames} of {v.clip.frames} frames)
+                {v.clip.verdict === 'does_not_verify' && <span className="hint"> — {v.clip.detail}</span>}
               </li>
             )}
             {v.screenshots > 0 && (
