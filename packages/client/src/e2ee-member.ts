@@ -2,8 +2,10 @@ import {
   MlsDevice,
   LEAF_SIGNATURE_LABELS,
   MlsSession,
+  MlsSessionError,
   credentialMismatch,
   fromBase64,
+  readMlsFraming,
   readKeyPackage,
   sameRoles,
   toBase64,
@@ -277,15 +279,24 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   /** Encrypts one application payload (chat, a frame attestation) to the group and sends it. */
   async sendPayload(payload: E2eeAppPayload): Promise<void> {
     // MLS sends nothing while a proposal (a departure) waits for its commit: that lasts
-    // milliseconds, or a few seconds while the server recovers from a silent committer.
-    for (let waited = 0; this.session?.active && this.session.pendingProposals().length > 0; waited += 50) {
+    // milliseconds, or a few seconds while the server recovers from a silent committer. A
+    // proposal can also arrive while this waits its turn in the session: then it waits again.
+    const data = enc.encode(JSON.stringify(payload));
+    for (let waited = 0; ; waited += 50) {
+      const s = this.requireSession();
+      try {
+        const sealed = await s.encryptApplication(data);
+        // The message's own epoch: a commit may have been applied while it was encrypted.
+        const epoch = readMlsFraming(sealed).epoch ?? s.epoch;
+        this.signaling()?.send({ type: 'app', epoch: String(epoch), data: toBase64(sealed) });
+        return;
+      } catch (e) {
+        if (!(e instanceof MlsSessionError && e.code === 'proposals_pending')) throw e;
+      }
       if (waited > 6_000)
         throw new Error('the encryption group is still removing someone who left: try again');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const s = this.requireSession();
-    const data = await s.encryptApplication(enc.encode(JSON.stringify(payload)));
-    this.signaling()?.send({ type: 'app', epoch: String(s.epoch), data: toBase64(data) });
   }
 
   /** Who was in the group at `epoch` (current or retained), as a third party can check it. */

@@ -1,6 +1,6 @@
 import { decodeFramedContent, verifyFramedContentSignature } from '../mls/ts-mls.js';
 import { mlsSuite } from '../mls/suite.js';
-import type { GroupMember } from '../mls/session.js';
+import type { GroupMember } from '../mls/tree-members.js';
 import { constantTimeEqual } from '../util/bytes.js';
 import type { ProvenGroup } from './membership-proof.js';
 

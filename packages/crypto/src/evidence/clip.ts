@@ -27,7 +27,7 @@ import { decodeHeader } from '../sframe/header.js';
 import { importDerivedKey } from '../sframe/keys.js';
 import { DEFAULT_SUITE } from '../sframe/suites.js';
 import { parseMediaKid, type MediaContext } from '../media/kid.js';
-import type { GroupMember } from '../mls/session.js';
+import type { GroupMember } from '../mls/tree-members.js';
 import { MAX_U64, constantTimeEqual, fromBase64, toBase64 } from '../util/bytes.js';
 import {
   FRAME_HASH_BYTES,

@@ -9,7 +9,7 @@ import {
 } from '../mls/ts-mls.js';
 import { mlsSuite } from '../mls/suite.js';
 import { treeMembers } from '../mls/tree-members.js';
-import type { GroupMember } from '../mls/session.js';
+import type { GroupMember } from '../mls/tree-members.js';
 import { constantTimeEqual } from '../util/bytes.js';
 import { EvidenceError } from './errors.js';
 

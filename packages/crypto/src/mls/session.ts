@@ -21,10 +21,10 @@ import {
 } from './ts-mls.js';
 import { explainCommit, type CommitEffect, type CommitProposal } from './commit-policy.js';
 import { membershipCode } from './membership-code.js';
-import { treeMembers } from './tree-members.js';
+import { treeMembers, type GroupMember } from './tree-members.js';
 import { readRoles, withRoles, type GroupRoles } from './roles.js';
 import { conclaveAuthService, type AuthServiceOptions } from './auth-service.js';
-import { decodeIdentity, encodeIdentity, type CredentialIdentity } from './credential.js';
+import { decodeIdentity, encodeIdentity } from './credential.js';
 import type { MlsDevice } from './device.js';
 import { decodeMls, encodeMls, MlsMessageError } from './messages.js';
 import { mlsSuite } from './suite.js';
@@ -42,7 +42,9 @@ export type MlsSessionErrorCode =
   | 'not_a_member'
   | 'rejected'
   | 'invalid_message'
-  | 'bad_key_package';
+  | 'bad_key_package'
+  /** An application message while a proposal waits for its commit (MLS forbids it): try again after the commit. */
+  | 'proposals_pending';
 
 export class MlsSessionError extends CryptoError<MlsSessionErrorCode> {
   constructor(code: MlsSessionErrorCode, message: string) {
@@ -51,12 +53,7 @@ export class MlsSessionError extends CryptoError<MlsSessionErrorCode> {
   }
 }
 
-/** A member as the roster shows it: read from the group's leaves, never from server messages. */
-export interface GroupMember {
-  leafIndex: number;
-  identity: CredentialIdentity;
-  signaturePublicKey: Uint8Array;
-}
+export type { GroupMember } from './tree-members.js';
 
 /** The delivery service's external-sender identity, placed in `external_senders` at group creation. */
 export interface ExternalSenderInfo {
@@ -534,6 +531,11 @@ export class MlsSession {
 
   private async encryptApplicationNow(data: Uint8Array): Promise<Uint8Array> {
     this.requireActive();
+    if (this.pendingProposals().length > 0)
+      throw new MlsSessionError(
+        'proposals_pending',
+        'a proposal waits for its commit: nothing can be sent until then',
+      );
     const start = this.state;
     const r = await createApplicationMessage(start, data, this.cs);
     // applyCommit (synchronous) may have moved the group on meanwhile: keep the new epoch (the

@@ -3,6 +3,13 @@ import type { PolicyMember } from './commit-policy.js';
 import { decodeIdentity, type CredentialIdentity } from './credential.js';
 import { toBase64 } from '../util/bytes.js';
 
+/** A member as the roster shows it: read from the group's leaves, never from server messages. */
+export interface GroupMember {
+  leafIndex: number;
+  identity: CredentialIdentity;
+  signaturePublicKey: Uint8Array;
+}
+
 /** A leaf as the public tree shows it: what the roster, the policy and the delivery service read. */
 export interface PublicMember extends PolicyMember {
   signaturePublicKey: Uint8Array;

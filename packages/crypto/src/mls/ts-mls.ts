@@ -78,7 +78,6 @@ export { makeProposalRef } from 'ts-mls/authenticatedContent.js';
 export { encodeGroupContext, decodeGroupContext } from 'ts-mls/groupContext.js';
 export { encodeRatchetTree, decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 export { encodeFramedContent, decodeFramedContent } from 'ts-mls/framedContent.js';
-export type { FramedContent } from 'ts-mls/framedContent.js';
 export { signWithLabel, verifyWithLabel } from 'ts-mls/crypto/signature.js';
 
 // ---------------------------------------------------------------- filling a gap
