@@ -1,5 +1,6 @@
 import { toBase64, type AttestationBody, type MediaContext, type MembershipProof } from '@conclave/crypto';
 import type { MembershipProofWire } from '@conclave/protocol';
+import { proofToWire } from '../report/report-log.js';
 
 /** A verified attestation another member sent, kept for clips. */
 export interface StoredAttestation {
@@ -78,10 +79,7 @@ export class AttestationStore {
     if (!kept) {
       const p = proof(entry.messageEpoch);
       if (!p) return; // without the proof it cannot go into a clip
-      kept = {
-        proof: { groupContext: toBase64(p.groupContext), ratchetTree: toBase64(p.ratchetTree) },
-        refs: 0,
-      };
+      kept = { proof: proofToWire(p), refs: 0 };
       this.proofs.set(entry.messageEpoch, kept);
     }
     kept.refs++;
