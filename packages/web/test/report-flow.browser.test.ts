@@ -37,6 +37,7 @@ const ADAM: TestAccount = {
 
 const INSULT = 'You are all idiots and I know where you live';
 const SECOND = 'Nobody here will stop me';
+const SPAM = 'Cheap pills at example dot invalid';
 
 /** Base64 of `b64` with `from` (UTF-8) replaced by `to` (same length): a reporter editing a message's text. */
 function replaceInBase64(b64: string, from: string, to: string): string {
@@ -333,6 +334,22 @@ describe('Report a User and the moderation console', () => {
     await rita.page.getByRole('dialog').waitFor({ state: 'detached' });
     // Still in the meeting.
     expect((await until(rita, 'still joined', (x) => x.state === 'joined')).state).toBe('joined');
+
+    // From Mallory's tile, a second report in the same meeting: refused, said in words.
+    await rita.page
+      .getByRole('main', { name: 'Videos' })
+      .getByRole('button', { name: 'Report… Mallory' })
+      .click();
+    const again = rita.page.getByRole('dialog', { name: 'Report Mallory' });
+    await again.getByRole('radio', { name: 'Spam or scams' }).check();
+    await again.getByRole('button', { name: 'Send report' }).click();
+    const refusal = again.locator('[role="alert"][data-code="report_duplicate"]');
+    await refusal.waitFor();
+    await expect(refusal.textContent()).resolves.toContain(
+      'You have reported this person in this meeting already.',
+    );
+    await again.getByRole('button', { name: 'Cancel' }).click();
+    await rita.page.getByRole('dialog').waitFor({ state: 'detached' });
   });
 
   it("Tom's browser edits a message's text and flips a byte of the clip on the way out: the server finds exactly those", async () => {
@@ -393,13 +410,90 @@ describe('Report a User and the moderation console', () => {
     await rita.page.getByTestId('admins-only').waitFor();
   });
 
+  it("a standard meeting: Rita (host) reports Tom's message and removes him; after meetings she can report from what her device kept", async () => {
+    await rita.page.goto(`${srv().url}/`);
+    await rita.page.getByLabel('Meeting name (optional)').fill('Standard meeting');
+    await rita.page.getByRole('radio', { name: 'Standard' }).check();
+    await rita.page.getByRole('button', { name: 'Create meeting' }).click();
+    const hostUrl = await rita.page.getByLabel('Host link').inputValue();
+    const standardJoin = await rita.page.getByLabel('Join link').inputValue();
+    expect(await join(rita, hostUrl, { cameraOff: true })).toBe('room');
+    expect(await join(tom, standardJoin, { cameraOff: true })).toBe('room');
+    await sendChat(tom, SPAM);
+    await sawChat(rita, SPAM);
+
+    await rita.page
+      .getByRole('navigation', { name: 'Meeting controls' })
+      .getByRole('button', { name: /^Participants/ })
+      .click();
+    await rita.page
+      .getByRole('complementary', { name: 'Participants' })
+      .getByRole('button', { name: 'Report… Tom' })
+      .click();
+    const dialog = rita.page.getByRole('dialog', { name: 'Report Tom' });
+    await expect(dialog.textContent()).resolves.toContain('Media of a standard meeting cannot be attached');
+    await dialog.getByRole('radio', { name: 'Spam or scams' }).check();
+    await dialog.getByRole('checkbox', { name: new RegExp(SPAM) }).check();
+    const said = (await dialog.getByTestId('report-disclosure').textContent()) ?? '';
+    expect(said).toContain('What you send');
+    expect(said).toContain('with the seal this server put on it when relaying');
+    await dialog.getByRole('button', { name: 'Report and remove' }).click();
+    reportIds.standard = await sentReportId(dialog);
+    await expect(dialog.getByTestId('report-sent').textContent()).resolves.toContain(
+      'and Tom removed from the meeting',
+    );
+    await expect(dialog.locator('.report-verdicts li').first().getAttribute('data-verdict')).resolves.toBe(
+      'server_relayed',
+    );
+    await until(tom, 'removed by the host', (x) => x.state === 'removed');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    // After the meeting: the end screen offers reports from what this device kept (no clip, and it says so).
+    await rita.page
+      .getByRole('navigation', { name: 'Meeting controls' })
+      .getByRole('button', { name: 'Leave' })
+      .click();
+    await rita.page.getByRole('heading', { name: 'You left the meeting.' }).waitFor();
+    await rita.page.getByRole('button', { name: 'Report someone from this meeting' }).click();
+    await rita.page
+      .getByRole('list', { name: 'People in this meeting' })
+      .getByRole('button', { name: 'Report… Tom' })
+      .click();
+    const after = rita.page.getByRole('dialog', { name: 'Report Tom' });
+    await expect(after.getByTestId('no-clip').textContent()).resolves.toContain('standard meeting');
+    await expect(after.getByRole('checkbox', { name: /screenshot/ }).count()).resolves.toBe(0);
+    await expect(after.getByRole('checkbox', { name: new RegExp(SPAM) }).isEnabled()).resolves.toBe(true);
+    await after.getByRole('button', { name: 'Cancel' }).click();
+
+    // The E2EE meeting she left earlier, from the account page's list (/report/<id>): the
+    // messages are still there, clips are not; a second report against Mallory is refused.
+    await rita.page.goto(`${srv().url}/account`);
+    await rita.page.getByRole('link', { name: 'Standard meeting' }).waitFor();
+    await rita.page.getByRole('link', { name: 'Reported meeting' }).click();
+    await rita.page.getByRole('heading', { name: 'Report from “Reported meeting”' }).waitFor();
+    await rita.page.getByRole('button', { name: 'Report someone from this meeting' }).click();
+    await rita.page
+      .getByRole('list', { name: 'People in this meeting' })
+      .getByRole('button', { name: 'Report… Mallory' })
+      .click();
+    const later = rita.page.getByRole('dialog', { name: 'Report Mallory' });
+    await expect(later.getByTestId('no-clip').textContent()).resolves.toContain(
+      'clips exist only during the meeting',
+    );
+    await later.getByRole('radio', { name: 'Harassment or bullying' }).check();
+    await later.getByRole('checkbox', { name: new RegExp(SECOND) }).check();
+    await later.getByRole('button', { name: 'Send report' }).click();
+    await later.locator('[role="alert"][data-code="report_duplicate"]').waitFor();
+    await later.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   it("Adam opens Rita's report with the key file: both messages signed by Mallory's registered key, the clip verified and played", async () => {
     const page = adam.page;
     await page.goto(`${srv().url}/admin`);
     await page.getByRole('heading', { name: 'Reports' }).waitFor();
     const rows = page.getByRole('table', { name: 'Reports' }).locator('tbody tr');
     await rows.first().waitFor();
-    await expect(rows.count()).resolves.toBe(3);
+    await expect(rows.count()).resolves.toBe(4);
     await page
       .locator(`tr[data-report-id="${reportIds.rita}"]`)
       .getByRole('link', { name: 'Mallory' })
@@ -509,6 +603,37 @@ describe('Report a User and the moderation console', () => {
     const clip = page.getByTestId('evidence-clip');
     await expect(clip.getAttribute('data-verdict')).resolves.toBe('does_not_verify');
     await expect(clip.textContent()).resolves.toContain('Does not verify');
+  });
+
+  it("the standard meeting's report in the console: the server's seal, which only the server can check; Rita's account page shows the outcomes", async () => {
+    const page = adam.page;
+    await page.getByRole('navigation', { name: 'Moderation' }).getByRole('link', { name: 'Reports' }).click();
+    await page
+      .locator(`tr[data-report-id="${reportIds.standard}"]`)
+      .getByRole('link', { name: 'Tom' })
+      .click();
+    await page.getByTestId('reported').getByText(TOM.email).waitFor();
+    await openEvidence(page, keyFile);
+    const message = page.getByTestId('evidence-message');
+    await expect(message.getAttribute('data-verdict')).resolves.toBe('server_relayed');
+    await expect(message.textContent()).resolves.toContain(SPAM);
+    await expect(message.textContent()).resolves.toContain('This page cannot check it; the server did.');
+    // The log has the suspension.
+    await page
+      .getByRole('navigation', { name: 'Moderation' })
+      .getByRole('link', { name: 'Moderation log' })
+      .click();
+    await page.locator('tr[data-action="suspend"]').first().waitFor();
+
+    await rita.page.goto(`${srv().url}/account`);
+    const mine = rita.page.getByTestId('my-reports');
+    await mine.locator(`li[data-report-id="${reportIds.rita}"][data-status="actioned"]`).waitFor();
+    await expect(mine.locator(`li[data-report-id="${reportIds.rita}"]`).textContent()).resolves.not.toContain(
+      'not decided yet',
+    );
+    await expect(mine.locator(`li[data-report-id="${reportIds.standard}"]`).textContent()).resolves.toContain(
+      'the moderators have not decided yet',
+    );
   });
 
   it("Firefox: Adam opens Fiona's report in the console, loads the key file, both pieces verify and the clip plays", async () => {
