@@ -81,6 +81,8 @@ function CreateForm({
   const [title, setTitle] = useState('');
   const [passcode, setPasscode] = useState('');
   const [waitingRoom, setWaitingRoom] = useState(false);
+  /** Frame attestation (E2EE meetings): verifiable clips in reports, at the cost of deniability. */
+  const [attestation, setAttestation] = useState(true);
   /** Shown once the server asked for the second factor (step_up_required). */
   const [stepUp, setStepUp] = useState(false);
   const [totp, setTotp] = useState('');
@@ -107,6 +109,7 @@ function CreateForm({
           title: title.trim(),
           passcode: passcode || undefined,
           waitingRoom,
+          attestation: mode === 'e2ee' ? attestation : undefined,
           totp: stepUp ? totp : undefined,
         }),
       );
@@ -192,6 +195,27 @@ function CreateForm({
           />
           <label htmlFor={`${ids}-wr`}>Waiting room: you let each person in</label>
         </div>
+        {mode === 'e2ee' && (
+          <div className="field">
+            <div className="checkbox">
+              <input
+                id={`${ids}-att`}
+                type="checkbox"
+                checked={attestation}
+                aria-describedby={`${ids}-att-d`}
+                onChange={(e) => setAttestation(e.target.checked)}
+              />
+              <label htmlFor={`${ids}-att`}>
+                Signed media: reports can carry clips the moderators can verify
+              </label>
+            </div>
+            <p className="hint" id={`${ids}-att-d`}>
+              Each device signs what it sends once a second, so a clip someone reports can be proven to come
+              from its sender — who then cannot deny it. Turn it off if deniability matters more in this
+              meeting than verifiable reports.
+            </p>
+          </div>
+        )}
         {stepUp && <TotpField value={totp} onChange={setTotp} />}
         {error && (
           <ErrorBox error={error}>
