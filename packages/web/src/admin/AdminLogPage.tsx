@@ -7,7 +7,7 @@ import { AdminGate } from './AdminGate.js';
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
-export const ACTION_TEXT: Record<ModerationLogEntry['action'], string> = {
+const ACTION_TEXT: Record<ModerationLogEntry['action'], string> = {
   dismiss: 'Dismissed',
   warn: 'Warned',
   suspend: 'Suspended',
