@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { adminPlan, conclaveAdmin, startServerAndBrowser, type SpawnedServer } from './server.js';
 import {
+  axeSerious,
   expectMediaFlowing,
   join,
   openPage,
@@ -159,6 +160,7 @@ async function reportFromMeeting(
       throw new Error(`no screenshot: ${await dialog.locator('.report-shot .field-error').textContent()}`);
     await expect(disclosure.textContent()).resolves.toContain('The screenshot shown above.');
   }
+  expect(await axeSerious(page, 'dialog[open]')).toEqual([]);
   await dialog.getByRole('button', { name: 'Send report' }).click();
   return dialog;
 }
@@ -494,6 +496,7 @@ describe('Report a User and the moderation console', () => {
     const rows = page.getByRole('table', { name: 'Reports' }).locator('tbody tr');
     await rows.first().waitFor();
     await expect(rows.count()).resolves.toBe(4);
+    expect(await axeSerious(page)).toEqual([]);
     await page
       .locator(`tr[data-report-id="${reportIds.rita}"]`)
       .getByRole('link', { name: 'Mallory' })
@@ -535,6 +538,7 @@ describe('Report a User and the moderation console', () => {
       return seen.size;
     });
     expect(distinct).toBeGreaterThan(3);
+    expect(await axeSerious(page)).toEqual([]);
     // The screenshot: shown, and marked unverified.
     const shot = page.getByTestId('evidence-screenshot');
     await expect(shot.getAttribute('data-verdict')).resolves.toBe('unverified');
