@@ -208,6 +208,7 @@ describe('Report a User and the moderation console', () => {
   let joinUrl = '';
   let malloryId = '';
   const reportIds: Record<string, string> = {};
+  let standardMeetingId = '';
 
   const srv = (): SpawnedServer => {
     if (!server) throw new Error('the server did not start');
@@ -419,6 +420,7 @@ describe('Report a User and the moderation console', () => {
     await rita.page.getByRole('button', { name: 'Create meeting' }).click();
     const hostUrl = await rita.page.getByLabel('Host link').inputValue();
     const standardJoin = await rita.page.getByLabel('Join link').inputValue();
+    standardMeetingId = new URL(standardJoin).pathname.split('/').pop() ?? '';
     expect(await join(rita, hostUrl, { cameraOff: true })).toBe('room');
     expect(await join(tom, standardJoin, { cameraOff: true })).toBe('room');
     await sendChat(tom, SPAM);
@@ -612,6 +614,26 @@ describe('Report a User and the moderation console', () => {
   it("the standard meeting's report in the console: the server's seal, which only the server can check; Rita's account page shows the outcomes", async () => {
     const page = adam.page;
     await page.getByRole('navigation', { name: 'Moderation' }).getByRole('link', { name: 'Reports' }).click();
+    // The queue's filters: every status, by meeting, then by account.
+    const filters = page.getByRole('form', { name: 'Filter reports' });
+    const rows = page.getByRole('table', { name: 'Reports' }).locator('tbody tr');
+    await page.locator(`tr[data-report-id="${reportIds.standard}"]`).waitFor();
+    await expect(rows.count()).resolves.toBe(3); // the open ones: Rita's was acted on
+    await filters.getByLabel('Status').selectOption('all');
+    await filters.getByRole('button', { name: 'Show reports' }).click();
+    await page.locator(`tr[data-report-id="${reportIds.rita}"][data-status="actioned"]`).waitFor();
+    await expect(rows.count()).resolves.toBe(4);
+    await filters.getByLabel('Meeting id').fill(standardMeetingId);
+    await filters.getByRole('button', { name: 'Show reports' }).click();
+    await page.locator(`tr[data-report-id="${reportIds.rita}"]`).waitFor({ state: 'detached' });
+    await expect(rows.count()).resolves.toBe(1);
+    await filters.getByLabel('Meeting id').fill('');
+    await filters.getByLabel('Reported account (e-mail or id)').fill(MALLORY.email);
+    await filters.getByRole('button', { name: 'Show reports' }).click();
+    await page.locator(`tr[data-report-id="${reportIds.rita}"]`).waitFor();
+    await expect(rows.count()).resolves.toBe(3);
+    await filters.getByLabel('Reported account (e-mail or id)').fill(TOM.email);
+    await filters.getByRole('button', { name: 'Show reports' }).click();
     await page
       .locator(`tr[data-report-id="${reportIds.standard}"]`)
       .getByRole('link', { name: 'Tom' })
