@@ -15,7 +15,8 @@ export function ReportFromSaved({ meetingId }: { meetingId: string }) {
   const ids = useId();
   const [open, setOpen] = useState(false);
   const [person, setPerson] = useState<ReportablePerson | undefined>();
-  const snapshot = loadSavedMeeting(meetingId);
+  // Read once (it can be a large JSON text): the device's copy does not change under this view.
+  const [snapshot] = useState(() => loadSavedMeeting(meetingId));
   if (!snapshot) return null;
   const others = snapshot.people.filter((p) => !p.isSelf);
   const until = snapshot.savedAt + REPORT_AFTER_MEETING_DAYS * 86_400_000;
@@ -60,7 +61,7 @@ export function ReportFromSaved({ meetingId }: { meetingId: string }) {
 /** `/report/<meeting id>`: the same, reached from the account page after the end screen is gone. */
 export function ReportAfterPage({ meetingId }: { meetingId: string }) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
-  const snap = loadSavedMeeting(meetingId);
+  const [snap] = useState(() => loadSavedMeeting(meetingId));
   return (
     <main className="page narrow">
       <h1 tabIndex={-1} ref={heading}>
@@ -82,7 +83,7 @@ export function ReportAfterPage({ meetingId }: { meetingId: string }) {
 /** The account page's list of meetings this device can still report from. */
 export function SavedMeetingsList() {
   const ids = useId();
-  const list = savedMeetings();
+  const [list] = useState(() => savedMeetings());
   return (
     <section className="card" aria-labelledby={`${ids}-h`}>
       <h2 id={`${ids}-h`}>Meetings you can still report from</h2>
