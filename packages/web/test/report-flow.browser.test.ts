@@ -306,8 +306,7 @@ describe('Report a User and the moderation console', () => {
       SECOND,
     );
     // Mallory restarts her camera once everyone is settled: the clips start at that key frame,
-    // not at one the reporters' pages received in the burst right after their own join (whose
-    // late receive times the clip check's timing test would refuse; see the report of this test).
+    // not at one the reporters' pages received in the burst right after their own join.
     const controls = mallory.page.getByRole('navigation', { name: 'Meeting controls' });
     await controls.getByRole('button', { name: 'Stop camera' }).click();
     await controls.getByRole('button', { name: 'Start camera' }).click();

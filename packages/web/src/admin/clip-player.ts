@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Plays a decrypted clip: its VP8 frames through a WebCodecs VideoDecoder onto `canvas`, at the
- * pace they arrived (the reporter's receive times), and its Opus frames through an AudioDecoder
+ * times their sender signed for them (verifyClip's `at`), and its Opus frames through an AudioDecoder
  * into an AudioContext when the browser has both (started by the Play click, which browsers
  * require for sound). Decoding starts at the first key frame; frames before it cannot be shown.
  * `onProgress` is called after every drawn frame and once at the end. `signal` stops it.
@@ -90,7 +90,7 @@ export async function playClip(
 }
 
 /**
- * Decodes the Opus frames and schedules them in an AudioContext at their receive times. A
+ * Decodes the Opus frames and schedules them in an AudioContext at their signed times. A
  * browser without AudioDecoder plays the clip silent (the counts say so).
  */
 function startAudio(
