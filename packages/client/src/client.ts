@@ -89,6 +89,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   /** Frame attestation: our frames signed, others' checked live and kept for clips. */
   private readonly attestations: Attestations;
   meeting: MeetingInfo | undefined;
+  /** Why the server took this participant out (the host, or this server's moderators), once `removed`. */
+  removedReason: string | undefined;
   role: Role | undefined;
   participantId: string | undefined;
 
@@ -356,6 +358,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         this.shutdown('denied');
         return;
       case 'removed':
+        this.removedReason = msg.reason;
         this.shutdown('removed');
         return;
       case 'meeting_ended':

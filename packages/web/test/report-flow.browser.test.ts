@@ -564,6 +564,8 @@ describe('Report a User and the moderation console', () => {
 
     // The moderators took her out of the running meeting.
     await until(mallory, 'taken out of the meeting', (x) => x.state === 'removed', 20_000);
+    // …and her end screen says it was the server's moderators, not the host.
+    await mallory.page.getByRole('heading', { name: /suspended/i }).waitFor();
     // Her session is gone: the API no longer knows her, and meeting creation is refused.
     const answers = await mallory.page.evaluate(async () => {
       const me = await fetch('/api/me');

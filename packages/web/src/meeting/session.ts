@@ -510,6 +510,7 @@ export class MeetingSession {
     const receiverIds = new Set(this.remoteTracks.map((r) => r.transformId));
     const snapshot: SessionSnapshot = {
       state: c.state,
+      removedReason: c.removedReason,
       meeting,
       role: c.role,
       selfId: c.participantId,

@@ -94,6 +94,8 @@ export interface DecryptIssue {
 
 export interface SessionSnapshot {
   state: ClientState;
+  /** Why the server took us out, once `removed` (the host, or the server's moderators). */
+  removedReason: string | undefined;
   meeting: MeetingInfo;
   role: Role | undefined;
   selfId: string | undefined;

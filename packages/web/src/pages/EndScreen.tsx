@@ -28,19 +28,27 @@ const TEXT: Partial<Record<ClientState, { title: string; next: string; canRejoin
 
 export function EndScreen({
   state,
+  reason,
   meetingId,
   onRejoin,
 }: {
   state: ClientState;
+  /** The server's reason for a removal (the host's, or the moderators' for a blocked account or key). */
+  reason?: string | undefined;
   meetingId: string;
   onRejoin: () => void;
 }) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
-  const t = TEXT[state] ?? {
+  const known = TEXT[state] ?? {
     title: 'You are no longer in the meeting.',
     next: 'You can try to rejoin.',
     canRejoin: true,
   };
+  // A removal names who did it: the host, or this server's moderators (a suspended or banned account or key).
+  const t =
+    state === 'removed' && reason
+      ? { ...known, title: `${reason.charAt(0).toUpperCase()}${reason.slice(1).replace(/\.$/, '')}.` }
+      : known;
   return (
     <main className="page narrow">
       <h1 tabIndex={-1} ref={heading}>

@@ -165,7 +165,9 @@ function InMeeting({
     case 'removed':
     case 'ended':
     case 'left':
-      return <EndScreen state={snap.state} meetingId={meetingId} onRejoin={onRejoin} />;
+      return (
+        <EndScreen state={snap.state} reason={snap.removedReason} meetingId={meetingId} onRejoin={onRejoin} />
+      );
     default:
       return <Room session={session} snapshot={snap} onRejoin={onRejoin} />;
   }
