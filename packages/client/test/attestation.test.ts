@@ -4,42 +4,17 @@
 // by a real receiver verify, and a meeting with attestation off attests and flags nothing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  SFrameSender,
   encodeAttestation,
   fromBase64,
-  mediaKid,
   proofGroup,
-  protectEncodedFrame,
   toBase64,
   verifyClip,
   verifyMembershipProof,
   type FrameCodec,
-  type MediaContext,
 } from '@conclave/crypto';
 import { LocalKeySink, type ConclaveClient, type E2eeMember } from '../src/index.js';
+import { ImpersonatingKeySink } from '../src/node/index.js';
 import { client, startHubServer, until, type HubServer } from './harness.js';
-
-/**
- * A modified client's sink: its camera frames go out under `victim`'s screen KID (any member can
- * derive it from the epoch's base key), the rest under its own. Nothing of that is attested.
- */
-class ImpersonatingSink extends LocalKeySink {
-  victim: number | undefined;
-  private base: { epoch: bigint; key: Uint8Array } | undefined;
-  private forged: { kid: bigint; sender: Promise<SFrameSender> } | undefined;
-  override setEpoch(epoch: bigint, baseKey: Uint8Array, own: number): void {
-    this.base = { epoch, key: baseKey.slice() };
-    super.setEpoch(epoch, baseKey, own);
-  }
-  override protect(context: MediaContext, codec: FrameCodec, frame: Uint8Array): Promise<Uint8Array> {
-    if (context !== 'camera' || this.victim === undefined || !this.base)
-      return super.protect(context, codec, frame);
-    const kid = mediaKid('screen', this.victim, this.base.epoch);
-    if (this.forged?.kid !== kid)
-      this.forged = { kid, sender: SFrameSender.create(this.suite, kid, this.base.key) };
-    return this.forged.sender.then((s) => protectEncodedFrame(s, codec, frame));
-  }
-}
 
 let server: HubServer;
 let clients: ConclaveClient[] = [];
@@ -111,7 +86,7 @@ const leafOf = (c: ConclaveClient, name: string) =>
 
 describe('frame attestation through the SDK', () => {
   it('a member sending under another member\u2019s KID flags that member; honest senders stay clean; clips verify', async () => {
-    const mallorySink = new ImpersonatingSink();
+    const mallorySink = new ImpersonatingKeySink();
     const [alice, bob, mallory] = await meetingOf(['alice', 'bob', 'mallory'], { mallory: mallorySink });
     const warnings: string[] = [];
     bob!.c.on('warning', (w) => warnings.push(w));
@@ -199,7 +174,7 @@ describe('frame attestation through the SDK', () => {
   });
 
   it('with attestation off: nothing attested, nothing buffered, no clip, no flag', async () => {
-    const mallorySink = new ImpersonatingSink();
+    const mallorySink = new ImpersonatingKeySink();
     const [alice, bob, mallory] = await meetingOf(
       ['alice', 'bob', 'mallory'],
       { mallory: mallorySink },

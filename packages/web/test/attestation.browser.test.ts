@@ -4,15 +4,7 @@
 // honest senders stay clean. Bots and pages meet through the real server and its SFU.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import {
-  SFrameSender,
-  mediaKid,
-  protectEncodedFrame,
-  type FrameCodec,
-  type MediaContext,
-} from '@conclave/crypto';
-import { LocalKeySink } from '@conclave/client';
-import { Bot } from '@conclave/client/node';
+import { Bot, ImpersonatingKeySink } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
 import { adminPlan, startServerAndBrowser, type SpawnedServer } from './server.js';
 import { join, openPage, signUp, until, view, type Participant } from './helpers.js';
@@ -28,23 +20,6 @@ import {
 import type { ConclaveTestView } from '../src/test-hooks.js';
 
 /** The modified client's sink: camera frames go out under `victim`'s screen KID. */
-class ImpersonatingSink extends LocalKeySink {
-  victim: number | undefined;
-  private base: { epoch: bigint; key: Uint8Array } | undefined;
-  private forged: { kid: bigint; sender: Promise<SFrameSender> } | undefined;
-  override setEpoch(epoch: bigint, baseKey: Uint8Array, own: number): void {
-    this.base = { epoch, key: baseKey.slice() };
-    super.setEpoch(epoch, baseKey, own);
-  }
-  override protect(context: MediaContext, codec: FrameCodec, frame: Uint8Array): Promise<Uint8Array> {
-    if (context !== 'camera' || this.victim === undefined || !this.base)
-      return super.protect(context, codec, frame);
-    const kid = mediaKid('screen', this.victim, this.base.epoch);
-    if (this.forged?.kid !== kid)
-      this.forged = { kid, sender: SFrameSender.create(this.suite, kid, this.base.key) };
-    return this.forged.sender.then((s) => protectEncodedFrame(s, codec, frame));
-  }
-}
 
 const mediaOf = (v: ConclaveTestView, name: string) => v.people.find((p) => p.displayName === name)?.media;
 
@@ -96,7 +71,7 @@ describe('live frame attestation in the app', () => {
     const meetingId = new URL(joinUrl).pathname.split('/').at(-1)!;
     expect(await join(alice, hostUrl, { cameraOff: true })).toBe('room');
 
-    const mallorySink = new ImpersonatingSink();
+    const mallorySink = new ImpersonatingKeySink();
     for (const [name, keySink] of [
       ['bob', undefined],
       ['mallory', mallorySink],

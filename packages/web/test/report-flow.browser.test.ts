@@ -496,7 +496,7 @@ describe('Report a User and the moderation console', () => {
     await page.getByRole('heading', { name: 'Reports' }).waitFor();
     const rows = page.getByRole('table', { name: 'Reports' }).locator('tbody tr');
     await rows.first().waitFor();
-    await expect(rows.count()).resolves.toBe(4);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(4);
     expect(await axeSerious(page)).toEqual([]);
     await page
       .locator(`tr[data-report-id="${reportIds.rita}"]`)
@@ -616,23 +616,24 @@ describe('Report a User and the moderation console', () => {
     const page = adam.page;
     await page.getByRole('navigation', { name: 'Moderation' }).getByRole('link', { name: 'Reports' }).click();
     // The queue's filters: every status, by meeting, then by account.
+    // (Counts are polled: the table empties while a filter's list loads.)
     const filters = page.getByRole('form', { name: 'Filter reports' });
     const rows = page.getByRole('table', { name: 'Reports' }).locator('tbody tr');
     await page.locator(`tr[data-report-id="${reportIds.standard}"]`).waitFor();
-    await expect(rows.count()).resolves.toBe(3); // the open ones: Rita's was acted on
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3); // the open ones: Rita's was acted on
     await filters.getByLabel('Status').selectOption('all');
     await filters.getByRole('button', { name: 'Show reports' }).click();
     await page.locator(`tr[data-report-id="${reportIds.rita}"][data-status="actioned"]`).waitFor();
-    await expect(rows.count()).resolves.toBe(4);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(4);
     await filters.getByLabel('Meeting id').fill(standardMeetingId);
     await filters.getByRole('button', { name: 'Show reports' }).click();
     await page.locator(`tr[data-report-id="${reportIds.rita}"]`).waitFor({ state: 'detached' });
-    await expect(rows.count()).resolves.toBe(1);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
     await filters.getByLabel('Meeting id').fill('');
     await filters.getByLabel('Reported account (e-mail or id)').fill(MALLORY.email);
     await filters.getByRole('button', { name: 'Show reports' }).click();
     await page.locator(`tr[data-report-id="${reportIds.rita}"]`).waitFor();
-    await expect(rows.count()).resolves.toBe(3);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
     await filters.getByLabel('Reported account (e-mail or id)').fill(TOM.email);
     await filters.getByRole('button', { name: 'Show reports' }).click();
     await page

@@ -4,43 +4,11 @@
 // stay clean, and a clip a real receiver makes verifies with verifyClip (a flipped byte does
 // not). WebRTC over loopback: runs in the network-namespace suite.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SFrameSender,
-  fromBase64,
-  mediaKid,
-  protectEncodedFrame,
-  toBase64,
-  verifyClip,
-  verifyMembershipProof,
-  type FrameCodec,
-  type MediaContext,
-} from '@conclave/crypto';
+import { fromBase64, toBase64, verifyClip, verifyMembershipProof } from '@conclave/crypto';
 import { AccountApi, LocalKeySink, type ConclaveClient } from '@conclave/client';
-import { Bot } from '@conclave/client/node';
+import { Bot, ImpersonatingKeySink } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
 import { hostAccount, startTestServer, until, type TestServer } from './harness.js';
-
-/**
- * The modified client: an SDK key sink whose protect sends camera frames under `victim`'s
- * screen KID (every member can derive any member's KID key from the epoch's base key).
- */
-class ImpersonatingSink extends LocalKeySink {
-  victim: number | undefined;
-  private base: { epoch: bigint; key: Uint8Array } | undefined;
-  private forged: { kid: bigint; sender: Promise<SFrameSender> } | undefined;
-  override setEpoch(epoch: bigint, baseKey: Uint8Array, own: number): void {
-    this.base = { epoch, key: baseKey.slice() };
-    super.setEpoch(epoch, baseKey, own);
-  }
-  override protect(context: MediaContext, codec: FrameCodec, frame: Uint8Array): Promise<Uint8Array> {
-    if (context !== 'camera' || this.victim === undefined || !this.base)
-      return super.protect(context, codec, frame);
-    const kid = mediaKid('screen', this.victim, this.base.epoch);
-    if (this.forged?.kid !== kid)
-      this.forged = { kid, sender: SFrameSender.create(this.suite, kid, this.base.key) };
-    return this.forged.sender.then((s) => protectEncodedFrame(s, codec, frame));
-  }
-}
 
 let ts: TestServer;
 let host: AccountApi;
@@ -87,7 +55,7 @@ const leafOf = (c: ConclaveClient, name: string) =>
 
 describe('frame attestation through the server and the SFU', () => {
   it('a bot sending under another member\u2019s KID: the victim is flagged, honest senders are not; clips verify', async () => {
-    const mallorySink = new ImpersonatingSink();
+    const mallorySink = new ImpersonatingKeySink();
     const [alice, bob, mallory] = await meetingOf(['alice', 'bob', 'mallory'], { mallory: mallorySink });
     await until(
       () => (bob!.decrypted.get('alice') ?? 0) > 100 && (bob!.decrypted.get('mallory') ?? 0) > 100,
@@ -139,7 +107,7 @@ describe('frame attestation through the server and the SFU', () => {
   });
 
   it('with the meeting setting off: no attestation, no clip, no flag', async () => {
-    const mallorySink = new ImpersonatingSink();
+    const mallorySink = new ImpersonatingKeySink();
     const [, bob, mallory] = await meetingOf(['alice', 'bob', 'mallory'], { mallory: mallorySink }, false);
     expect(bob!.client.meeting?.settings.attestation).toBe(false);
     mallorySink.victim = leafOf(mallory!.client, 'alice');
