@@ -1,20 +1,13 @@
 import { openEvidence, type ModerationKeyFile } from '@conclave/crypto';
 import { reportEvidenceSchema, type ReportEvidence, type ReportVerification } from '@conclave/protocol';
 import { ChatSealer } from '../reports/chat-seal.js';
-import { accountsWithKey } from '../reports/resolve-reported.js';
-import { verifyEvidence, type EvidenceContext } from '../reports/verify-evidence.js';
+import { AccountStore } from '../accounts/account-store.js';
+import { serverEvidenceContext, verifyEvidence } from '../reports/verify-evidence.js';
 import type { Db, ReportsTable } from '../store/schema.js';
 import { ModerationLog, type ModerationActor } from './log.js';
 
 /** Why sealed evidence could not be read (the CLI prints it and exits 1). */
 export class EvidenceUnavailable extends Error {}
-
-/** How many verified pieces a verification has (to choose the reported key that explains the evidence). */
-function verifiedCount(v: ReportVerification): number {
-  return (
-    v.chat.filter((c) => c.verdict !== 'does_not_verify').length + (v.clip?.verdict === 'verified' ? 1 : 0)
-  );
-}
 
 /**
  * Opens a report's sealed evidence with the moderators' key file (the server never could) and
@@ -22,9 +15,8 @@ function verifiedCount(v: ReportVerification): number {
  * `conclave admin reports show --key`; the audit log notes that it was opened.
  *
  * Which member the evidence must be signed by: a guest report keeps the guest's key; an account
- * report keeps the account, so each of its registered device keys is tried and the one under
- * which most of the evidence verifies is used (an account's messages from two devices show the
- * other device's as "does not verify" here: the server's verdicts on arrival are stored too).
+ * report keeps the account, so any of its registered device keys counts as the reported member's
+ * (one verification, not one per device key).
  * The reported participant id is not kept, so a standard meeting's chat is checked by its seal
  * (which covers the sender) alone.
  */
@@ -59,37 +51,19 @@ export async function openReportEvidence(
   const evidence = parsed.data;
 
   const sealer = await ChatSealer.loadOrCreate(db);
-  const context = (reportedKey: string | undefined): EvidenceContext => ({
-    meetingId: row.meeting_id,
-    reportedKey,
-    reportedParticipantId: undefined,
-    isDeviceKey: async (userId, deviceId, key) =>
-      (await db
-        .selectFrom('device_keys')
-        .select('user_id')
-        .where('user_id', '=', userId)
-        .where('device_id', '=', deviceId)
-        .where('public_key', '=', key)
-        .executeTakeFirst()) !== undefined,
-    keyHasAccount: async (key) => (await accountsWithKey(db, key)).length > 0,
-    checkSeal: (chat, seal) => sealer.verify(chat, seal),
-  });
-  const candidates: (string | undefined)[] = [];
-  if (row.reported_guest_key !== null) candidates.push(row.reported_guest_key);
-  if (row.reported_user_id !== null) {
-    const devices = await db
-      .selectFrom('device_keys')
-      .select('public_key')
-      .where('user_id', '=', row.reported_user_id)
-      .execute();
-    candidates.push(...devices.map((d) => d.public_key));
-  }
-  if (candidates.length === 0) candidates.push(undefined);
-  let best: ReportVerification | undefined;
-  for (const key of candidates) {
-    const v = await verifyEvidence(evidence, context(key));
-    if (!best || verifiedCount(v) > verifiedCount(best)) best = v;
-  }
+  const keys = new Set<string>();
+  if (row.reported_guest_key !== null) keys.add(row.reported_guest_key);
+  if (row.reported_user_id !== null)
+    for (const d of await new AccountStore(db).deviceKeys(row.reported_user_id)) keys.add(d.publicKey);
+  // One verification, with any of the reported account's device keys counting as its own.
+  const verification = await verifyEvidence(
+    evidence,
+    serverEvidenceContext(db, sealer, {
+      meetingId: row.meeting_id,
+      reportedKeys: keys,
+      reportedParticipantId: undefined,
+    }),
+  );
   await new ModerationLog(db).write({
     actor,
     action: 'evidence_opened',
@@ -97,5 +71,5 @@ export async function openReportEvidence(
     accountId: row.reported_user_id,
     detail: `opened with the moderation key ${keyFile.keyId} and checked again`,
   });
-  return { evidence, verification: best! };
+  return { evidence, verification };
 }

@@ -8,7 +8,7 @@ import { ChatSealer } from './chat-seal.js';
 import { ModerationKeys } from './moderation-keys.js';
 import { ReportStore, type Reporter, type ReportedParty } from './report-store.js';
 import { accountsWithKey, resolveReported, type LiveParticipant } from './resolve-reported.js';
-import { verifyEvidence, type EvidenceContext } from './verify-evidence.js';
+import { serverEvidenceContext, verifyEvidence } from './verify-evidence.js';
 
 /** The operator's settings of the same names (config.ts). */
 export interface ReportSettings {
@@ -108,21 +108,11 @@ export class ReportService {
       if (own || ownKey) return refuse('report_self', 'you cannot report yourself');
     }
 
-    const ctx: EvidenceContext = {
+    const ctx = serverEvidenceContext(db, this.sealer, {
       meetingId: req.meetingId,
-      reportedKey: resolved.signatureKey,
+      reportedKeys: new Set(resolved.signatureKey === undefined ? [] : [resolved.signatureKey]),
       reportedParticipantId: req.reported.participantId,
-      isDeviceKey: async (userId, deviceId, key) =>
-        (await db
-          .selectFrom('device_keys')
-          .select('user_id')
-          .where('user_id', '=', userId)
-          .where('device_id', '=', deviceId)
-          .where('public_key', '=', key)
-          .executeTakeFirst()) !== undefined,
-      keyHasAccount: async (key) => (await accountsWithKey(db, key)).length > 0,
-      checkSeal: (chat, seal) => this.sealer.verify(chat, seal),
-    };
+    });
     const verification = await verifyEvidence(req.evidence, ctx);
     // The evidence may name the account where the meeting's records did not (a participant gone
     // from the meeting): a verified signature by a registered device key does.

@@ -12,7 +12,7 @@ type ClipVerdict = NonNullable<ReportVerification['clip']>;
 export async function verifyClipVerdict(
   clip: ClipEvidence,
   proofs: ProvenGroup[],
-  reportedKey: string | undefined,
+  reportedKeys: ReadonlySet<string>,
 ): Promise<ClipVerdict> {
   let r;
   try {
@@ -33,7 +33,7 @@ export async function verifyClipVerdict(
     ...(r.sender ? { senderName: r.sender.identity.displayName } : {}),
   };
   if (!r.ok) return { verdict: 'does_not_verify', detail: r.detail, ...counts };
-  if (!r.sender || reportedKey === undefined || toBase64(r.sender.signaturePublicKey) !== reportedKey)
+  if (!r.sender || !reportedKeys.has(toBase64(r.sender.signaturePublicKey)))
     return {
       verdict: 'does_not_verify',
       detail: "the clip is another member's than the reported one",

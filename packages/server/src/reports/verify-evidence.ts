@@ -14,7 +14,10 @@ import {
   type ReportVerification,
 } from '@conclave/protocol';
 import type { z } from 'zod';
-import type { RelayedChat } from './chat-seal.js';
+import { AccountStore } from '../accounts/account-store.js';
+import type { Db } from '../store/schema.js';
+import type { ChatSealer, RelayedChat } from './chat-seal.js';
+import { accountsWithKey } from './resolve-reported.js';
 import { verifyClipVerdict } from './verify-clip.js';
 
 type ChatVerdict = z.infer<typeof chatVerdictSchema>;
@@ -22,8 +25,12 @@ type ChatVerdict = z.infer<typeof chatVerdictSchema>;
 /** What the verifier asks the server (the key directory, the chat seal); the CLI passes the same. */
 export interface EvidenceContext {
   meetingId: string;
-  /** The reported member's MLS signature key (base64), as the report or the meeting's records name it. */
-  reportedKey: string | undefined;
+  /**
+   * The reported member's MLS signature keys (base64): the one the report or the meeting's
+   * records name, or every device key of the reported account when only the account is known
+   * (the CLI's re-check). Empty: nothing names the member, and no signature counts as theirs.
+   */
+  reportedKeys: ReadonlySet<string>;
   /** The reported participant's id, when the report names one (a standard meeting's chat must be from it). */
   reportedParticipantId: string | undefined;
   /** Whether the key directory holds `publicKey` (base64) for this account's device. */
@@ -32,6 +39,25 @@ export interface EvidenceContext {
   keyHasAccount(publicKey: string): Promise<boolean>;
   /** Checks a standard meeting's chat seal (reports/chat-seal.ts). */
   checkSeal(chat: RelayedChat, seal: string): boolean;
+}
+
+/**
+ * The context the server and `conclave admin reports show` verify with: the key directory of
+ * this database (AccountStore.deviceKey, accountsWithKey) and the chat sealer.
+ */
+export function serverEvidenceContext(
+  db: Db,
+  sealer: ChatSealer,
+  reported: Pick<EvidenceContext, 'meetingId' | 'reportedKeys' | 'reportedParticipantId'>,
+): EvidenceContext {
+  const accounts = new AccountStore(db);
+  return {
+    ...reported,
+    isDeviceKey: async (userId, deviceId, key) =>
+      (await accounts.deviceKey(userId, deviceId))?.publicKey === key,
+    keyHasAccount: async (key) => (await accountsWithKey(db, key)).length > 0,
+    checkSeal: (chat, seal) => sealer.verify(chat, seal),
+  };
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -110,7 +136,7 @@ async function verifyMlsChat(
   }
   if (!payload.success || payload.data.kind !== 'chat')
     return { verdict: fail('the signed message is not a chat message') };
-  if (ctx.reportedKey === undefined || toBase64(check.sender.signaturePublicKey) !== ctx.reportedKey)
+  if (!ctx.reportedKeys.has(toBase64(check.sender.signaturePublicKey)))
     return { verdict: fail('signed by another member than the reported one') };
   const key = await keyVerdict(check.sender, ctx);
   if ('fail' in key) return { verdict: fail(key.fail) };
@@ -179,7 +205,7 @@ export async function verifyEvidence(
   proofs.forEach((p, i) => {
     if (typeof p !== 'string') groups[i] = p;
   });
-  const clip = evidence.clip && (await verifyClipVerdict(evidence.clip, groups, ctx.reportedKey));
+  const clip = evidence.clip && (await verifyClipVerdict(evidence.clip, groups, ctx.reportedKeys));
   return {
     chat,
     ...(clip ? { clip } : {}),
