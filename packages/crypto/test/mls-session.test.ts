@@ -106,6 +106,25 @@ describe('MLS session', () => {
     expect(b.members().map((m) => m.identity.displayName)).toEqual(['a', 'b', 'd']);
   });
 
+  it('no application message while a proposal waits for its commit: proposals_pending, then it sends', async () => {
+    const server = await ExternalSender.generate();
+    const { sessions } = await meeting(['host', 'x', 'y'], server);
+    const [host, x, y] = sessions as [MlsSession, MlsSession, MlsSession];
+    const proposal = await server.proposeRemove(host.groupId, host.epoch, y.ownLeafIndex);
+    // The proposal is processed while x's message waits for its turn in the session.
+    const [, sent] = await Promise.allSettled([
+      x.processHandshake(proposal),
+      x.encryptApplication(new TextEncoder().encode('too early')),
+    ]);
+    expect(sent).toMatchObject({ status: 'rejected', reason: { code: 'proposals_pending' } });
+    await host.processHandshake(proposal);
+    const commit = await host.prepareCommit();
+    host.applyCommit(commit);
+    await x.processHandshake(commit.commit);
+    const msg = await x.encryptApplication(new TextEncoder().encode('after the commit'));
+    expect(new TextDecoder().decode((await host.decryptApplication(msg)).data)).toBe('after the commit');
+  });
+
   it('the server proposes an external Remove, a member commits it, all others follow', async () => {
     const server = await ExternalSender.generate();
     const { sessions } = await meeting(['host', 'x', 'y'], server);
