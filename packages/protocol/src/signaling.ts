@@ -204,6 +204,33 @@ export const mediaStateMessage = z.object({
   audio: z.boolean(),
   video: z.boolean(),
 });
+/** Most tiles a `media_view` can describe (a 7×7 grid). */
+export const MAX_VIEW_TILES = 49;
+/** Default of `media_view.lastN`: video of this many recent speakers at most. */
+export const DEFAULT_LAST_N = 9;
+export const videoSourceSchema = z.enum(['camera', 'screen']);
+/** One video tile a subscriber shows: whose stream and how tall it is drawn (device pixels). */
+export const viewTileSchema = z.object({
+  participantId: idSchema,
+  source: videoSourceSchema,
+  height: z.number().int().min(0).max(4320),
+});
+export type ViewTile = z.infer<typeof viewTileSchema>;
+/**
+ * What the subscriber shows, so the SFU forwards only that (last-N): video of the `lastN` most
+ * recent speakers (audio-level header extension) plus the `pinned` participants, each at a layer
+ * that fits its tile (`tiles`; streams without a tile use `defaultHeight`). Until a subscriber
+ * sends one, everything is forwarded at the best layer its downlink allows.
+ */
+export const mediaViewMessage = z.object({
+  ...head,
+  type: z.literal('media_view'),
+  lastN: z.number().int().min(0).max(MAX_VIEW_TILES).default(DEFAULT_LAST_N),
+  pinned: z.array(idSchema).max(MAX_VIEW_TILES).default([]),
+  tiles: z.array(viewTileSchema).max(MAX_VIEW_TILES * 2).default([]),
+  defaultHeight: z.number().int().min(0).max(4320).default(360),
+});
+export type MediaView = z.infer<typeof mediaViewMessage>;
 const target = { participantId: idSchema };
 export const hostActionMessage = z.discriminatedUnion('type', [
   z.object({ ...head, type: z.literal('admit'), ...target }),
@@ -230,6 +257,7 @@ export const clientMessage = z.discriminatedUnion('type', [
   mediaAnswerMessage,
   iceMessage,
   mediaStateMessage,
+  mediaViewMessage,
   ...hostActionMessage.options,
   pingMessage,
   leaveMessage,
@@ -364,6 +392,37 @@ export const serverMessage = z.discriminatedUnion('type', [
     type: z.literal('ice'),
     pc: pcSchema,
     candidate: iceCandidateSchema,
+  }),
+  /**
+   * What the SFU forwards to this participant and why (sent when it changes, at most twice a
+   * second): `speakers` is the meeting's recent speakers, loudest first; `audio` whose audio is
+   * forwarded (the top few speakers); per video stream whether it is forwarded, at which
+   * simulcast layer (`layer` 0 = lowest of `layers`), and what limits it; `downlinkBps` the
+   * SFU's estimate of this participant's downlink from its RTCP receiver reports (null: none yet).
+   */
+  z.object({
+    v,
+    type: z.literal('media_status'),
+    speakers: z.array(idSchema).max(256),
+    audio: z.array(idSchema).max(256),
+    video: z
+      .array(
+        z.object({
+          participantId: idSchema,
+          source: videoSourceSchema,
+          forwarded: z.boolean(),
+          /** Why it is (not) forwarded. */
+          reason: z.enum(['pinned', 'speaker', 'last_n', 'not_shown', 'muted']),
+          layer: z.number().int().min(0).max(7).nullable(),
+          layers: z.number().int().min(0).max(8),
+          /** What keeps it below its best layer, if anything. */
+          limit: z.enum(['tile', 'bandwidth']).nullable(),
+        }),
+      )
+      .max(512),
+    downlinkBps: z.number().nonnegative().nullable(),
+    lossFraction: z.number().min(0).max(1).nullable(),
+    rttMs: z.number().nonnegative().nullable(),
   }),
   z.object({ v, type: z.literal('muted'), kind: z.enum(['audio', 'video']), by: idSchema }),
   /**
