@@ -19,6 +19,7 @@ import { buildPeople, type People } from './people.js';
 import { ReportLog, type ReportableMeeting } from './report/report-log.js';
 import { Attestations } from './attestation/attestations.js';
 import { ServerRoster } from './server-roster.js';
+import { ViewSender, type ForwardingStatus, type MediaViewFields, type ViewRequest } from './media-view.js';
 import { SignalingConnection, type WebSocketFactory } from './signaling.js';
 
 type ClientEvents = {
@@ -48,6 +49,12 @@ type ClientEvents = {
   muted: (kind: 'audio' | 'video') => void;
   /** The server moved this participant's media to a new SFU worker: media reconnects (a few seconds). */
   mediaReset: (reason: 'sfu_restarted') => void;
+  /**
+   * The SFU's `media_status`: what it forwards to this participant and why (see
+   * `mediaStatus()`). Undefined when a new media session starts (after a (re)join or
+   * `media_reset`) until the SFU reports again.
+   */
+  mediaStatus: (status: ForwardingStatus | undefined) => void;
   meeting: (meeting: MeetingInfo) => void;
   error: (code: ErrorCode, message: string, ref: string | undefined) => void;
   warning: (message: string) => void;
@@ -88,6 +95,9 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private readonly reportLog = new ReportLog();
   /** Frame attestation: our frames signed, others' checked live and kept for clips. */
   private readonly attestations: Attestations;
+  /** What this participant shows (`setView`), coalesced on its way to the server. */
+  private readonly viewSender = new ViewSender((view) => this.sendView(view));
+  private forwarding: ForwardingStatus | undefined;
   meeting: MeetingInfo | undefined;
   /** Why the server took this participant out (the host, or this server's moderators), once `removed`. */
   removedReason: string | undefined;
@@ -225,6 +235,33 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.signaling?.send({ type: 'media_state', audio, video });
   }
 
+  /**
+   * Tells the SFU what this participant shows, so it forwards only that (`media_view`): video
+   * of the `lastN` most recent speakers plus the `pinned` participants, each at a layer that
+   * fits its tile's height in device pixels (`tiles`; others `defaultHeight`). Validated here
+   * (a wrong view throws `ConclaveError('bad_request')`); a view equal to the last one sent is
+   * not sent again, at most about 4 go out per second (the latest wins), and the view is sent
+   * again after every reconnect and `media_reset`. Until a view is set, the SFU forwards
+   * everything.
+   */
+  setView(view: ViewRequest): void {
+    this.viewSender.set(view);
+  }
+
+  /** The view last given to `setView`, in the canonical form sent to the server. */
+  view(): MediaViewFields | undefined {
+    return this.viewSender.view;
+  }
+
+  /**
+   * The SFU's last `media_status`: which speakers it ranks, whose audio and video it forwards to
+   * us and why, the simulcast layer of each video stream and what limits it, and its estimate of
+   * our downlink. Undefined until it sends one in this media session.
+   */
+  mediaStatus(): ForwardingStatus | undefined {
+    return this.forwarding;
+  }
+
   // host controls
   /**
    * Admits a waiting participant. This client remembers the MLS signature key the waiting room
@@ -304,8 +341,13 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     const factory =
       this.opts.webSocket ?? ((url: string) => new WebSocket(url) as unknown as ReturnType<WebSocketFactory>);
     const signaling = new SignalingConnection(wsUrl, factory, {
-      message: (msg) =>
-        this.enqueue(MEDIA_MESSAGES.has(msg.type) ? 'media' : 'control', () => this.onMessage(msg)),
+      message: (msg) => {
+        // Not queued: a status replaces the previous one and waits for nothing. A media reset
+        // forgets it at once, before any status of the new session can arrive.
+        if (msg.type === 'media_status') return this.onMediaStatus(msg);
+        if (msg.type === 'media_reset') this.setForwarding(undefined);
+        this.enqueue(MEDIA_MESSAGES.has(msg.type) ? 'media' : 'control', () => this.onMessage(msg));
+      },
       invalid: (reason) => this.emit('warning', `ignored an invalid server message: ${reason}`),
       closed: (code) => {
         if (this.signaling === signaling) this.onClosed(code);
@@ -413,6 +455,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       case 'media_reset':
         this.emit('mediaReset', msg.reason);
         await this.startMedia();
+        // The new SFU session knows nothing of what we show.
+        this.viewSender.resend();
         return;
       case 'error':
         // The join's refusal: by its request id (a refusal at connect, before the join was read,
@@ -453,6 +497,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.joinWaiter?.resolve('joined');
     this.joinWaiter = undefined;
     await this.startMedia();
+    // A (re)join is a new participant for the server: it holds no view of ours yet.
+    this.viewSender.resend();
   }
 
   /** A new media transport and a new publish offer: after every (re)join and after `media_reset`. */
@@ -467,6 +513,23 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     if (this.media === media) this.signaling?.send({ type: 'media_offer', pc: 'publish', sdp });
   }
 
+  private onMediaStatus(msg: ServerMessageOf<'media_status'>): void {
+    const { v: _v, type: _type, ...status } = msg;
+    this.setForwarding(status);
+  }
+
+  private setForwarding(status: ForwardingStatus | undefined): void {
+    if (status === undefined && this.forwarding === undefined) return;
+    this.forwarding = status;
+    this.emit('mediaStatus', status);
+  }
+
+  /** Sends a view while joined; false when it cannot go out now (it is sent again on join). */
+  private sendView(view: MediaViewFields): boolean {
+    if (this.stateValue !== 'joined' || !this.signaling) return false;
+    return this.signaling.send({ type: 'media_view', ...view }) !== undefined;
+  }
+
   private failJoin(code: ConclaveError['code'], message: string): void {
     this.joinWaiter?.reject(new ConclaveError(code, message));
     this.joinWaiter = undefined;
@@ -476,6 +539,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     if (TERMINAL.includes(this.stateValue)) return;
     this.media?.close();
     this.media = undefined;
+    this.viewSender.cancel();
+    this.setForwarding(undefined);
     this.e2eeMember?.reset();
     this.signaling = undefined;
     const policy = this.opts.reconnect === undefined ? { attempts: 10, delayMs: 500 } : this.opts.reconnect;
@@ -525,6 +590,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.attestations.setEnabled(false); // clips exist only during the meeting
     this.media?.close();
     this.media = undefined;
+    this.viewSender.cancel();
+    this.setForwarding(undefined);
     this.e2eeMember?.reset();
     if (closeSocket) {
       this.signaling?.close();

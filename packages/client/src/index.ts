@@ -5,6 +5,7 @@ export type { MediaTransport } from './media-transport.js';
 export * from './e2ee-member.js';
 export * from './key-sink.js';
 export * from './people.js';
+export * from './media-view.js';
 export * from './signaling.js';
 export { Emitter } from './emitter.js';
 export * from './account/index.js';

@@ -3,6 +3,7 @@ import type { ClientOptions } from '../client-options.js';
 import { ConclaveClient } from '../client.js';
 import type { MediaTransport } from '../media-transport.js';
 import { LocalKeySink } from '../key-sink.js';
+import type { ForwardingStatus, ViewRequest } from '../media-view.js';
 import { nodeWebSocket } from './websocket.js';
 
 /** A media transport that sends and receives whole encoded frames (NodeMediaPeer). */
@@ -145,6 +146,16 @@ export class Bot {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.client.leave();
+  }
+
+  /** What this bot shows (`ConclaveClient.setView`): the SFU forwards it only that. */
+  setView(view: ViewRequest): void {
+    this.client.setView(view);
+  }
+
+  /** The SFU's last `media_status` for this bot (`ConclaveClient.mediaStatus`). */
+  mediaStatus(): ForwardingStatus | undefined {
+    return this.client.mediaStatus();
   }
 
   report(): BotReport {
