@@ -12,7 +12,14 @@ import {
  * werift settings that the SFU (server) and the Node media peer (client SDK, bots) must agree on,
  * and the RTP payload helpers both use (vp8.ts). Node only: browsers never import this package.
  */
-export { isVp8KeyFrameStart, parseVp8Descriptor, vp8Descriptor, type Vp8Descriptor } from './vp8.js';
+export {
+  isVp8KeyFrameStart,
+  parseVp8Descriptor,
+  vp8Descriptor,
+  vp8KeyFrameSize,
+  type Vp8Descriptor,
+  type Vp8FrameSize,
+} from './vp8.js';
 
 export const OPUS_PT = 111;
 export const VP8_PT = 96;
@@ -74,3 +81,12 @@ export function filterSdpCandidates(sdp: string, address: string | undefined): s
     .filter((line) => !line.startsWith('a=candidate:') || keepCandidate(line, address))
     .join('\r\n');
 }
+export {
+  ntpMiddle32,
+  parseRtcp,
+  roundTripMs,
+  senderReport,
+  type ReportBlock,
+  type RtcpItem,
+} from './rtcp.js';
+export { rtpSequenceNumber, writeRtp, type RtpFields } from './rtp-write.js';

@@ -98,15 +98,64 @@ export function parseVp8Descriptor(payload: Uint8Array): Vp8Descriptor | undefin
 }
 
 /**
+ * Where the VP8 frame starts in the first packet of a frame (S set, PID 0): the descriptor's
+ * length. -1 for any other packet and for a truncated descriptor. Allocates nothing (the SFU
+ * calls it on every video packet).
+ */
+function frameStartOffset(payload: Uint8Array): number {
+  const b0 = payload[0];
+  if (b0 === undefined || (b0 & 0x17) !== 0x10) return -1;
+  if ((b0 & 0x80) === 0) return 1;
+  const x = payload[1];
+  if (x === undefined) return -1;
+  let at = 2;
+  if (x & 0x80) {
+    const hi = payload[at];
+    if (hi === undefined) return -1;
+    at += hi & 0x80 ? 2 : 1;
+  }
+  if (x & 0x40) at += 1;
+  if (x & 0x30) at += 1;
+  return at <= payload.length ? at : -1;
+}
+
+/**
  * True when the payload is the first packet of a VP8 key frame: the first packet of a frame
  * (S set, PID 0) whose frame tag, right after the descriptor, has bit 0 (inverse key-frame
  * flag) clear.
  */
 export function isVp8KeyFrameStart(payload: Uint8Array): boolean {
-  const d = parseVp8Descriptor(payload);
-  if (!d?.frameStart) return false;
-  const tag = payload[d.length];
+  const at = frameStartOffset(payload);
+  const tag = at < 0 ? undefined : payload[at];
   return tag !== undefined && (tag & 0x01) === 0;
+}
+
+/** A key frame's size in pixels (RFC 6386 §9.1). */
+export interface Vp8FrameSize {
+  width: number;
+  height: number;
+}
+
+/** The start code of a key frame, after its 3-byte frame tag (RFC 6386 §9.1). */
+const START_CODE = [0x9d, 0x01, 0x2a] as const;
+
+/**
+ * The frame size a VP8 key frame announces, read from the first packet of the frame: after the
+ * 3-byte frame tag and the start code 9d 01 2a come the width and the height, 14 bits each in
+ * a little-endian 16-bit field whose top 2 bits are the upscaling mode (RFC 6386 §9.1). Those
+ * 10 bytes are the clear prefix E2EE leaves on a key frame, so the SFU reads them.
+ * Undefined for a packet that does not start a key frame, a truncated one, a missing start
+ * code, or a zero dimension.
+ */
+export function vp8KeyFrameSize(payload: Uint8Array): Vp8FrameSize | undefined {
+  const at = frameStartOffset(payload);
+  if (at < 0 || payload.length < at + 10) return undefined;
+  if (((payload[at] ?? 1) & 0x01) !== 0) return undefined;
+  for (let i = 0; i < 3; i++) if (payload[at + 3 + i] !== START_CODE[i]) return undefined;
+  const field = (o: number): number => ((payload[o] ?? 0) | ((payload[o + 1] ?? 0) << 8)) & 0x3fff;
+  const width = field(at + 6);
+  const height = field(at + 8);
+  return width > 0 && height > 0 ? { width, height } : undefined;
 }
 
 /** The 1-byte descriptor the Node media peer sends: S and PID 0 on a frame's first packet, no extension. */

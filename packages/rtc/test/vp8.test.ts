@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isVp8KeyFrameStart, parseVp8Descriptor, vp8Descriptor, type Vp8Descriptor } from '../src/index.js';
+import {
+  isVp8KeyFrameStart,
+  parseVp8Descriptor,
+  vp8Descriptor,
+  vp8KeyFrameSize,
+  type Vp8Descriptor,
+} from '../src/index.js';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 
@@ -105,6 +111,63 @@ describe('VP8 key-frame detection', () => {
     expect(isVp8KeyFrameStart(bytes(0x90, 0xe0, 0x81))).toBe(false); // descriptor cut short
     expect(isVp8KeyFrameStart(bytes(0x10))).toBe(false); // no frame tag after the descriptor
     expect(isVp8KeyFrameStart(bytes(0x90, 0x80, 0x05))).toBe(false);
+  });
+
+  it('agrees with the descriptor parser on random payloads', () => {
+    // The detection skips the descriptor without parsing it into an object: same answers.
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16;
+    for (let n = 0; n < 20_000; n++) {
+      const p = Uint8Array.from({ length: next() % 8 }, () => next() & 0xff);
+      if (n % 2 === 0 && p.length > 0) p[0] = (p[0]! & 0xe8) | 0x10; // often a frame start
+      const d = parseVp8Descriptor(p);
+      const tag = d?.frameStart ? p[d.length] : undefined;
+      expect(isVp8KeyFrameStart(p)).toBe(tag !== undefined && (tag & 1) === 0);
+    }
+  });
+});
+
+/**
+ * The first 10 bytes of frames made by a real encoder: Chromium 156's WebCodecs VP8 encoder
+ * (libvpx), key frames at 320×180, 1280×720 and 642×362, and a delta frame of the first.
+ */
+const KEY_320x180 = [0x10, 0x18, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xb4, 0x00];
+const KEY_1280x720 = [0x90, 0xd2, 0x00, 0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02];
+const KEY_642x362 = [0xb0, 0x3a, 0x00, 0x9d, 0x01, 0x2a, 0x82, 0x02, 0x6a, 0x01];
+const DELTA_320x180 = [0xb1, 0x02, 0x00, 0x07, 0x10, 0xe4, 0x00, 0x18, 0x00, 0x18];
+
+describe('VP8 key-frame size', () => {
+  it('reads width and height of real key frames after the descriptor', () => {
+    expect(vp8KeyFrameSize(bytes(0x10, ...KEY_320x180, 0x01, 0xc7))).toEqual({ width: 320, height: 180 });
+    expect(vp8KeyFrameSize(bytes(0x10, ...KEY_1280x720))).toEqual({ width: 1280, height: 720 });
+    // An extended descriptor (X, I with a 15-bit picture id) as browsers send it.
+    expect(vp8KeyFrameSize(bytes(0x90, 0x80, 0x81, 0x23, ...KEY_642x362, 0xff))).toEqual({
+      width: 642,
+      height: 362,
+    });
+  });
+
+  it('ignores the 2 scaling bits above each 14-bit dimension', () => {
+    const scaled = [...KEY_320x180];
+    scaled[7] = scaled[7]! | 0xc0; // horizontal scale 3
+    scaled[9] = scaled[9]! | 0x40; // vertical scale 1
+    expect(vp8KeyFrameSize(bytes(0x10, ...scaled))).toEqual({ width: 320, height: 180 });
+  });
+
+  it('is undefined for delta frames, later packets, truncation and a wrong start code', () => {
+    expect(vp8KeyFrameSize(bytes(0x10, ...DELTA_320x180))).toBeUndefined();
+    expect(vp8KeyFrameSize(bytes(0x00, ...KEY_320x180))).toBeUndefined(); // not a frame start
+    expect(vp8KeyFrameSize(bytes(0x11, ...KEY_320x180))).toBeUndefined(); // a later partition
+    expect(vp8KeyFrameSize(bytes(0x10, ...KEY_320x180.slice(0, 9)))).toBeUndefined(); // cut short
+    expect(vp8KeyFrameSize(bytes(0x90, 0x80))).toBeUndefined();
+    expect(vp8KeyFrameSize(bytes())).toBeUndefined();
+    const noStart = [...KEY_320x180];
+    noStart[4] = 0x02;
+    expect(vp8KeyFrameSize(bytes(0x10, ...noStart))).toBeUndefined();
+    const zero = [...KEY_320x180];
+    zero[8] = 0;
+    zero[9] = 0;
+    expect(vp8KeyFrameSize(bytes(0x10, ...zero))).toBeUndefined();
   });
 });
 
