@@ -22,7 +22,7 @@ export interface BotRunResult {
 }
 
 /** Signs a bot's account in; bots cannot answer a TOTP step-up. */
-async function signIn(server: string, email: string, password: string): Promise<AccountApi> {
+export async function signIn(server: string, email: string, password: string): Promise<AccountApi> {
   const api = new AccountApi({ serverUrl: server });
   const result = await api.signIn(email, password);
   if (result.status === 'totp_required') {

@@ -3,6 +3,7 @@
  *
  *   conclave serve [flags]    run the server (conclave serve --help for the settings)
  *   conclave bot [flags]      bot participants that join a meeting and report what they decrypted
+ *   conclave load [flags]     a meeting of many bots over child processes: join, rekey, CPU figures
  *   conclave admin ...        accounts: plan, role, auth-event log; the phone-number key; reports
  *   conclave help             list the commands
  *
@@ -22,6 +23,11 @@ const COMMANDS: Record<string, Command> = {
   bot: {
     summary: 'run bot participants in a meeting (synthetic E2EE audio and video) and report',
     run: async (args) => (await import('./bot.js')).botCommand(args),
+  },
+  load: {
+    summary:
+      'load test: bots over child processes grow a meeting to N members with churn; join and rekey latency, decrypt failures, CPU and RSS',
+    run: async (args) => (await import('./load/command.js')).loadCommand(args),
   },
   admin: {
     summary:
