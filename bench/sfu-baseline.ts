@@ -1,10 +1,19 @@
-// SFU bench helper process: the baseline, a bare werift forward loop with the SFU's own codec
-// and ICE settings — one publisher connection, every packet cloned and handed to each
-// subscriber's sender. No key-frame gating, layer choice, extension mapping or PLI throttling.
-import { RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+// SFU bench helper process: the old path, a bare werift forward loop with the SFU's publish
+// settings and the subscribe settings the SFU used before its native egress (werift senders,
+// SRTP and UDP in JavaScript) — one publisher connection, every packet cloned and handed to each
+// subscriber's sender. No key-frame gating, layer choice, extension mapping or PLI throttling:
+// measured against the old SFU in the same runs, it cost the same (docs/architecture.md, SFU).
+import {
+  RTCPeerConnection,
+  useAbsSendTime,
+  useAudioLevelIndication,
+  useSdesMid,
+  type RTCPeerConnectionConfig,
+  type RTCRtpTransceiver,
+} from 'werift';
 import type { WorkerConfig } from '../packages/server/src/sfu/ipc.js';
-import { filterSdpCandidates } from '@conclave/rtc';
-import { publishPcConfig, subscribePcConfig } from '../packages/server/src/sfu/worker/pc-config.js';
+import { LOOPBACK_ICE, conclaveCodecs, filterSdpCandidates } from '@conclave/rtc';
+import { publishPcConfig } from '../packages/server/src/sfu/worker/pc-config.js';
 import { serve, str } from './sfu-rpc.js';
 
 const config: WorkerConfig = {
@@ -16,6 +25,23 @@ const config: WorkerConfig = {
   tap: false,
 };
 const range: [number, number] = config.portRange;
+
+/** The old SFU's werift subscribe connection (the SFU offers; these extension ids are sent). */
+function subscribePcConfig(): RTCPeerConnectionConfig {
+  return {
+    iceServers: [],
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    bundlePolicy: 'max-bundle',
+    icePortRange: [47500, 47999],
+    ...LOOPBACK_ICE,
+    codecs: conclaveCodecs(),
+    headerExtensions: {
+      audio: [useSdesMid(), useAudioLevelIndication()],
+      video: [useSdesMid(), useAbsSendTime()],
+    },
+  };
+}
 const counters = { packetsIn: 0, packetsForwarded: 0 };
 
 interface Sub {
@@ -55,7 +81,7 @@ serve({
     return filterSdpCandidates(pc.localDescription?.sdp ?? '', '127.0.0.1');
   },
   async subscribe(id) {
-    const pc = new RTCPeerConnection(subscribePcConfig(config, range));
+    const pc = new RTCPeerConnection(subscribePcConfig());
     const audio = pc.addTransceiver('audio', { direction: 'sendonly' });
     const video = pc.addTransceiver('video', { direction: 'sendonly' });
     video.sender.onPictureLossIndication.subscribe(() => {

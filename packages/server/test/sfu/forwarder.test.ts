@@ -1,18 +1,13 @@
 /**
- * Forwarding logic without a network: a real PublishedStream and Forwarder, a real werift
- * RTCRtpSender (so its sequence/timestamp rewriting is the real one) on a fake DTLS transport.
+ * Forwarding logic without a network: a real PublishedStream, Forwarder and EgressTrack (so the
+ * sequence/timestamp rewriting is the real one) on a stand-in for node-datachannel's track that
+ * records the packets it would encrypt and send.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  Event,
-  RTCRtpSender,
-  RtpHeader,
-  RtpPacket,
-  useVP8,
-  type RTCDtlsTransport,
-  type RTCRtpTransceiver,
-} from 'werift';
+import { describe, expect, it } from 'vitest';
+import { Event, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import type { Track } from 'node-datachannel';
 import type { WorkerContext } from '../../src/sfu/worker/context.js';
+import { EgressTrack } from '../../src/sfu/worker/egress-track.js';
 import { Forwarder } from '../../src/sfu/worker/forwarder.js';
 import { chooseLayer } from '../../src/sfu/worker/layer-policy.js';
 import { Mutex } from '../../src/sfu/worker/mutex.js';
@@ -23,11 +18,6 @@ interface Sent {
   ts: number;
   payload: Buffer;
 }
-
-const senders: RTCRtpSender[] = [];
-afterEach(() => {
-  for (const s of senders.splice(0)) s.stop();
-});
 
 function context(): WorkerContext {
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -60,25 +50,20 @@ function publishTransceiver(plis: number[]): RTCRtpTransceiver {
   return fake as unknown as RTCRtpTransceiver;
 }
 
-/** The subscribe side: a real sender whose DTLS transport records what it would encrypt. */
-function subscribeTransceiver(sent: Sent[]): RTCRtpTransceiver {
-  const sender = new RTCRtpSender('video');
-  senders.push(sender);
-  const dtls = {
-    state: 'connected',
-    onStateChange: new Event(),
-    transportSequenceNumber: 0,
-    sendRtp: async (payload: Buffer, header: RtpHeader) => {
-      sent.push({ seq: header.sequenceNumber, ts: header.timestamp, payload });
-      return payload.length;
+/** The subscribe side: a real egress track on a track stand-in that records what it sends. */
+function subscribeTrack(sent: Sent[]): EgressTrack {
+  const egress = new EgressTrack('0', 'video', { keyFrameRequest: () => undefined, report: () => undefined });
+  const track = {
+    isOpen: () => true,
+    onMessage: () => undefined,
+    sendMessageBinary: (packet: Buffer) => {
+      sent.push({ seq: packet.readUInt16BE(2), ts: packet.readUInt32BE(4), payload: packet.subarray(12) });
+      return true;
     },
-    sendRtcp: async () => 0,
   };
-  // Only state, sendRtp and sendRtcp are used by RTCRtpSender.sendRtp / runRtcp.
-  sender.setDtlsTransport(dtls as unknown as RTCDtlsTransport);
-  sender.prepareSend({ codecs: [useVP8({ payloadType: 96 })], headerExtensions: [], muxId: '0' });
-  const fake = { kind: 'video', mid: '0', sender, headerExtensions: [] };
-  return fake as unknown as RTCRtpTransceiver;
+  // Only isOpen, onMessage and sendMessageBinary are used by EgressTrack.
+  egress.attach(track as unknown as Track);
+  return egress;
 }
 
 /** A VP8 packet: 1-byte descriptor (S on the first packet of a frame), then the frame tag byte. */
@@ -119,7 +104,7 @@ function setup(): { stream: PublishedStream; forwarder: Forwarder; sent: Sent[];
   const forwarder = new Forwarder(
     stream,
     { id: 'bob', meetingId: 'm1', receiving: true },
-    subscribeTransceiver(sent),
+    subscribeTrack(sent),
     ctx,
   );
   forwarder.activate();
@@ -168,7 +153,10 @@ describe('Forwarder', () => {
     stream.onRtp('', vp8(1, 12, 7000, { key: true }));
     stream.onRtp('', vp8(1, 13, 7000, { start: false }));
     stream.onRtp('', vp8(1, 14, 10000));
-    expect(sent.map((s) => s.seq)).toEqual([12, 13, 14]);
+    // Our own sequence line (random start), one step per packet, the payloads unchanged.
+    const first = sent[0]?.seq ?? 0;
+    expect(sent.map((s) => s.seq)).toEqual([first, (first + 1) & 0xffff, (first + 2) & 0xffff]);
+    expect(sent.map((s) => s.payload[1])).toEqual([0x00, 0x01, 0x01]);
   });
 
   it('switches simulcast layers only at a key frame of the target, keeping sequence and time lines', () => {
@@ -229,7 +217,7 @@ describe('Forwarder', () => {
     const publisher = { id: 'alice', muted: { audio: false, video: false } };
     const subscriber = { id: 'bob', meetingId: 'm1', receiving: false };
     const stream = new PublishedStream(publisher, '1', 'video', 'camera', publishTransceiver(plis), ctx);
-    const f = new Forwarder(stream, subscriber, subscribeTransceiver(sent), ctx);
+    const f = new Forwarder(stream, subscriber, subscribeTrack(sent), ctx);
     f.activate();
     stream.onRtp('', vp8(1, 1, 1000, { key: true }));
     expect(sent).toHaveLength(0);

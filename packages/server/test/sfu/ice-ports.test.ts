@@ -1,34 +1,51 @@
 /**
  * How many UDP ports one SFU connection binds when it gathers, on this machine's real
  * interfaces (this test runs outside the loopback-only namespace): exactly one, which is what
- * the port pool reserves. werift opens a socket per host address it enumerates, so without
- * `iceUseIpv4: false` a machine with a LAN address bound two or more (pc-config.ts).
+ * the port pool reserves. werift (publish) opens a socket per host address it enumerates, so
+ * without `iceUseIpv4: false` a machine with a LAN address bound two or more (pc-config.ts);
+ * libdatachannel (subscribe) binds one socket, on the announced address or on all interfaces.
+ * The two take their ports from disjoint halves of the worker's slice.
  */
 import { readFileSync } from 'node:fs';
 import { RTCPeerConnection } from 'werift';
 import { describe, expect, it } from 'vitest';
 import type { WorkerConfig } from '../../src/sfu/ipc.js';
-import { publishPcConfig, subscribePcConfig } from '../../src/sfu/worker/pc-config.js';
+import { NativeSubscribeConnection } from '../../src/sfu/worker/native-subscribe.js';
+import { publishPcConfig, subscribeIceConfig } from '../../src/sfu/worker/pc-config.js';
 
 const RANGE: [number, number] = [20400, 20419];
 
+/** IPv4 and IPv6 UDP sockets (libjuice bound to every interface uses one dual-stack socket). */
 function procUdp(): string | undefined {
   try {
-    return readFileSync('/proc/net/udp', 'utf8');
+    const v4 = readFileSync('/proc/net/udp', 'utf8');
+    let v6 = '';
+    try {
+      v6 = readFileSync('/proc/net/udp6', 'utf8').split('\n').slice(1).join('\n');
+    } catch {
+      /* no IPv6 */
+    }
+    return `${v4}\n${v6}`;
   } catch {
     return undefined;
   }
 }
 
-function boundPorts(): number {
+function boundPorts(range: [number, number] = RANGE): number {
   let n = 0;
   for (const line of (procUdp() ?? '').split('\n').slice(1)) {
     const local = line.trim().split(/\s+/)[1];
-    const port = local ? parseInt(local.split(':')[1] ?? '', 16) : NaN;
-    if (port >= RANGE[0] && port <= RANGE[1]) n++;
+    const port = local ? parseInt(local.split(':').at(-1) ?? '', 16) : NaN;
+    if (port >= range[0] && port <= range[1]) n++;
   }
   return n;
 }
+
+const hostCandidates = (sdp: string): string[] =>
+  sdp
+    .split('\r\n')
+    .filter((l) => l.startsWith('a=candidate:'))
+    .map((l) => l.split(' ').slice(4, 6).join(':'));
 
 const modes: [string, Pick<WorkerConfig, 'announcedAddress' | 'loopbackOnly'>][] = [
   ['loopback only (tests)', { announcedAddress: '127.0.0.1', loopbackOnly: true }],
@@ -47,25 +64,33 @@ describe.skipIf(procUdp() === undefined)('SFU connections bind one port each', (
     offerer.addTransceiver('video', { direction: 'sendonly' });
     await offerer.setLocalDescription(await offerer.createOffer());
     const publish = new RTCPeerConnection(publishPcConfig(config, RANGE));
-    const subscribe = new RTCPeerConnection(subscribePcConfig(config, RANGE));
+    const ice = subscribeIceConfig(config, RANGE);
+    const noEvents = {
+      stateChange: () => undefined,
+      keyFrameRequest: () => undefined,
+      report: () => undefined,
+    };
+    const subscribe = new NativeSubscribeConnection('ports', ice, noEvents);
     try {
       expect(boundPorts()).toBe(0);
       await publish.setRemoteDescription(offerer.localDescription ?? { type: 'offer', sdp: '' });
       await publish.setLocalDescription(await publish.createAnswer());
       expect(boundPorts()).toBe(1);
-      subscribe.addTransceiver('audio', { direction: 'sendonly' });
-      subscribe.addTransceiver('video', { direction: 'sendonly' });
-      await subscribe.setLocalDescription(await subscribe.createOffer());
+      subscribe.addTrack('audio');
+      subscribe.addTrack('video');
+      const offer = await subscribe.createOffer();
       expect(boundPorts()).toBe(2);
+      // One port of each half of the slice.
+      expect(boundPorts(ice.portRange)).toBe(1);
       // Every candidate we advertise has the announced address, on that one port.
-      const hosts = (publish.localDescription?.sdp ?? '')
-        .split('\r\n')
-        .filter((l) => l.startsWith('a=candidate:'))
-        .map((l) => l.split(' ').slice(4, 6).join(':'));
-      expect(new Set(hosts).size).toBe(1);
-      expect(hosts[0]?.startsWith(`${mode.announcedAddress}:`)).toBe(true);
+      for (const sdp of [publish.localDescription?.sdp ?? '', offer]) {
+        const hosts = hostCandidates(sdp);
+        expect(new Set(hosts).size).toBe(1);
+        expect(hosts[0]?.startsWith(`${mode.announcedAddress}:`)).toBe(true);
+      }
     } finally {
-      await Promise.allSettled([publish.close(), subscribe.close(), offerer.close()]);
+      subscribe.close();
+      await Promise.allSettled([publish.close(), offerer.close()]);
     }
   });
 });

@@ -1,13 +1,13 @@
-import { RTCPeerConnection, type RTCIceCandidate, type RTCRtpTransceiver } from 'werift';
-import type { IceCandidate } from '@conclave/protocol';
+import { RTCPeerConnection, type RTCIceCandidate } from 'werift';
+import type { IceCandidate, MediaSource } from '@conclave/protocol';
+import { filterSdpCandidates, keepCandidate, type ReportBlock } from '@conclave/rtc';
 import type { MediaKind, PcKind } from '../ipc.js';
 import type { WorkerContext } from './context.js';
+import type { EgressTrack } from './egress-track.js';
 import { Forwarder, type SubscriberView } from './forwarder.js';
-import { filterSdpCandidates, keepCandidate } from '@conclave/rtc';
-import { publishPcConfig, subscribePcConfig } from './pc-config.js';
-import { keepInactiveMlines } from './sdp.js';
+import { NativeSubscribeConnection } from './native-subscribe.js';
+import { publishPcConfig, subscribeIceConfig } from './pc-config.js';
 import { PublishedStream, type PublisherView } from './published-stream.js';
-import type { MediaSource } from '@conclave/protocol';
 
 /**
  * Which source an m-line of the publish connection carries, by its rank among the m-lines of
@@ -24,24 +24,40 @@ export interface StreamChanges {
   removed: PublishedStream[];
 }
 
+/** How the subscriber receives what we send, from its RTCP receiver reports (null: no report yet). */
+export interface DownlinkReport {
+  /** The highest loss fraction (0..1) of the streams reported in the last 2 s. */
+  lossFraction: number | null;
+  rttMs: number | null;
+  /** performance.now() of the newest report. */
+  reportedAt: number | null;
+}
+
+/** Reports older than this no longer count towards the loss figure. */
+const REPORT_FRESH_MS = 2000;
+
 interface PendingOffer {
   /** Forwarders the offer carried: they start once the answer is applied. */
   forwarders: Forwarder[];
 }
 
 /**
- * One participant of a meeting in the SFU: its publish connection (it offers, we answer) with
- * the streams it publishes, and its subscribe connection (we offer, it answers) with one
- * forwarder per stream of the others.
+ * One participant of a meeting in the SFU: its publish connection (werift; it offers, we answer)
+ * with the streams it publishes, and its subscribe connection (node-datachannel; we offer, it
+ * answers) with one forwarder per stream of the others.
  */
 export class Participant implements PublisherView, SubscriberView {
   readonly muted: Record<MediaKind, boolean> = { audio: false, video: false };
   receiving = false;
   readonly published = new Map<string, PublishedStream>();
   readonly forwarders = new Map<PublishedStream, Forwarder>();
-  private readonly pcs: Record<PcKind, RTCPeerConnection>;
-  private readonly free: Record<MediaKind, RTCRtpTransceiver[]> = { audio: [], video: [] };
-  private readonly settingLocal: Record<PcKind, boolean> = { publish: false, subscribe: false };
+  readonly downlink: DownlinkReport = { lossFraction: null, rttMs: null, reportedAt: null };
+  private readonly publish: RTCPeerConnection;
+  private readonly subscribe: NativeSubscribeConnection;
+  private readonly byTrack = new Map<EgressTrack, Forwarder>();
+  private readonly losses = new Map<EgressTrack, { fraction: number; at: number }>();
+  private readonly free: Record<MediaKind, EgressTrack[]> = { audio: [], video: [] };
+  private settingLocal = false;
   private offerScheduled = false;
   private negotiating = false;
   private dirty = false;
@@ -54,25 +70,28 @@ export class Participant implements PublisherView, SubscriberView {
     readonly id: string,
     private readonly ctx: WorkerContext,
   ) {
-    this.pcs = {
-      publish: new RTCPeerConnection(publishPcConfig(ctx.config, ctx.portRange)),
-      subscribe: new RTCPeerConnection(subscribePcConfig(ctx.config, ctx.portRange)),
-    };
-    for (const kind of ['publish', 'subscribe'] as const) {
-      this.pcs[kind].onIceCandidate.subscribe((c) => this.onLocalCandidate(kind, c));
-    }
-    this.pcs.subscribe.connectionStateChange.subscribe((state) => {
-      // Video forwarders waited for the connection: ask for key frames now.
-      if (state === 'connected') for (const f of this.forwarders.values()) f.restartVideo();
-    });
+    this.publish = new RTCPeerConnection(publishPcConfig(ctx.config, ctx.portRange));
+    this.publish.onIceCandidate.subscribe((c) => this.onLocalCandidate(c));
+    this.subscribe = new NativeSubscribeConnection(
+      `${meetingId}/${id}`,
+      subscribeIceConfig(ctx.config, ctx.portRange),
+      {
+        stateChange: (state) => {
+          // Video forwarders waited for the connection: ask for key frames now.
+          if (state === 'connected') for (const f of this.forwarders.values()) f.restartVideo();
+        },
+        keyFrameRequest: (track) => this.byTrack.get(track)?.onKeyFrameRequest(),
+        report: (track, block, rttMs) => this.onReport(track, block, rttMs),
+      },
+    );
   }
 
   /** Applies the participant's publish offer and returns our answer. */
   async answerPublish(sdp: string): Promise<string> {
-    const pc = this.pcs.publish;
+    const pc = this.publish;
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
-    await this.setLocal('publish', answer);
+    await this.setLocalPublish(answer);
     const local = pc.localDescription?.sdp;
     if (!local) throw new Error('publish: no local description');
     return filterSdpCandidates(local, this.ctx.address);
@@ -83,7 +102,7 @@ export class Participant implements PublisherView, SubscriberView {
     const changes: StreamChanges = { added: [], removed: [] };
     const seen = new Set<string>();
     const rank: Record<MediaKind, number> = { audio: 0, video: 0 };
-    const transceivers = [...this.pcs.publish.getTransceivers()].sort(
+    const transceivers = [...this.publish.getTransceivers()].sort(
       (a, b) => (a.mLineIndex ?? 0) - (b.mLineIndex ?? 0),
     );
     for (const t of transceivers) {
@@ -111,14 +130,15 @@ export class Participant implements PublisherView, SubscriberView {
     return changes;
   }
 
-  /** Starts forwarding `stream` to this participant (on a new or recycled transceiver). */
+  /** Starts forwarding `stream` to this participant (on a new or recycled m-line). */
   addForwarder(stream: PublishedStream): void {
     if (this.closed || this.forwarders.has(stream)) return;
-    const transceiver =
-      this.free[stream.kind].pop() ??
-      this.pcs.subscribe.addTransceiver(stream.kind, { direction: 'sendonly' });
-    transceiver.setDirection('sendonly');
-    this.forwarders.set(stream, new Forwarder(stream, this, transceiver, this.ctx));
+    const recycled = this.free[stream.kind].pop();
+    if (recycled) this.subscribe.setActive(recycled, true);
+    const track = recycled ?? this.subscribe.addTrack(stream.kind);
+    const f = new Forwarder(stream, this, track, this.ctx);
+    this.forwarders.set(stream, f);
+    this.byTrack.set(track, f);
     this.scheduleOffer();
   }
 
@@ -128,9 +148,11 @@ export class Participant implements PublisherView, SubscriberView {
     if (!f) return;
     f.detach();
     this.forwarders.delete(stream);
+    this.byTrack.delete(f.egress);
+    this.losses.delete(f.egress);
     if (this.closed) return;
-    f.transceiver.setDirection('inactive');
-    this.free[stream.kind].push(f.transceiver);
+    this.subscribe.setActive(f.egress, false);
+    this.free[stream.kind].push(f.egress);
     this.scheduleOffer();
   }
 
@@ -138,11 +160,11 @@ export class Participant implements PublisherView, SubscriberView {
     const pending = this.pendingOffer;
     if (!pending) throw new Error('no subscribe offer is pending');
     try {
-      await this.pcs.subscribe.setRemoteDescription({ type: 'answer', sdp });
+      this.subscribe.applyAnswer(sdp);
     } catch (err) {
       // Drop our offer and make a fresh one: the participant gets another chance to answer.
       this.pendingOffer = undefined;
-      await this.pcs.subscribe.setLocalDescription({ type: 'rollback' }).catch(() => undefined);
+      this.subscribe.rollback();
       this.dirty = false;
       this.scheduleOffer();
       throw err;
@@ -156,9 +178,13 @@ export class Participant implements PublisherView, SubscriberView {
   }
 
   async addIce(pc: PcKind, candidate: IceCandidate): Promise<void> {
-    // An empty candidate is the end-of-candidates marker: nothing to add for werift.
+    // An empty candidate is the end-of-candidates marker: nothing to add.
     if (candidate.candidate === '') return;
-    await this.pcs[pc].addIceCandidate({
+    if (pc === 'subscribe') {
+      this.subscribe.addRemoteCandidate(candidate.candidate, candidate.sdpMid ?? '0');
+      return;
+    }
+    await this.publish.addIceCandidate({
       candidate: candidate.candidate,
       sdpMid: candidate.sdpMid ?? undefined,
       sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
@@ -191,7 +217,8 @@ export class Participant implements PublisherView, SubscriberView {
     for (const f of this.forwarders.values()) f.detach();
     this.forwarders.clear();
     for (const s of this.published.values()) s.close();
-    await Promise.allSettled([this.pcs.publish.close(), this.pcs.subscribe.close()]);
+    this.subscribe.close();
+    await this.publish.close().catch(() => undefined);
   }
 
   private scheduleOffer(): void {
@@ -219,22 +246,21 @@ export class Participant implements PublisherView, SubscriberView {
     if (this.forwarders.size === 0 && !this.offered) return;
     this.negotiating = true;
     try {
-      const pc = this.pcs.subscribe;
-      const offer = await pc.createOffer();
-      await this.setLocal('subscribe', offer);
-      const sdp = pc.localDescription?.sdp;
-      if (!sdp) throw new Error('subscribe: no local description');
+      const sdp = await this.subscribe.createOffer();
+      if (this.closed) return;
       const forwarders = [...this.forwarders.values()];
-      const streams = forwarders.flatMap((f) =>
-        f.mid === null ? [] : [{ mid: f.mid, participantId: f.stream.publisher.id, source: f.stream.source }],
-      );
+      const streams = forwarders.map((f) => ({
+        mid: f.mid,
+        participantId: f.stream.publisher.id,
+        source: f.stream.source,
+      }));
       this.pendingOffer = { forwarders };
       this.offered = true;
       this.ctx.send({
         type: 'subscribeOffer',
         meetingId: this.meetingId,
         participantId: this.id,
-        sdp: keepInactiveMlines(filterSdpCandidates(sdp, this.ctx.address)),
+        sdp,
         streams,
       });
     } finally {
@@ -247,35 +273,45 @@ export class Participant implements PublisherView, SubscriberView {
     }
   }
 
-  private async setLocal(
-    kind: PcKind,
-    desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string },
-  ): Promise<void> {
+  private async setLocalPublish(desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string }): Promise<void> {
     await this.ctx.gatherLock.run(async () => {
       if (this.closed) throw new Error('participant left');
       // werift gathers (binds a UDP port) for every ICE transport of the connection here. There
       // is one unless its DTLS transport was closed (a DTLS alert) and a later m-line got a new
       // one: that would take a port the pool did not reserve (pc-config.ts). A closed DTLS
       // transport carries no media anyway; the participant has to join again.
-      if (this.pcs[kind].iceTransports.length > 1)
-        throw new Error(`${kind}: the connection's DTLS transport was closed; join again for media`);
-      this.settingLocal[kind] = true;
+      if (this.publish.iceTransports.length > 1)
+        throw new Error(`publish: the connection's DTLS transport was closed; join again for media`);
+      this.settingLocal = true;
       try {
-        await this.pcs[kind].setLocalDescription(desc);
+        await this.publish.setLocalDescription(desc);
       } finally {
-        this.settingLocal[kind] = false;
+        this.settingLocal = false;
       }
     });
   }
 
-  private onLocalCandidate(pc: PcKind, c: RTCIceCandidate | undefined): void {
+  private onReport(track: EgressTrack, block: ReportBlock, rttMs: number | undefined): void {
+    const now = performance.now();
+    this.losses.set(track, { fraction: block.fractionLost, at: now });
+    let loss = 0;
+    for (const [t, l] of this.losses) {
+      if (now - l.at > REPORT_FRESH_MS) this.losses.delete(t);
+      else loss = Math.max(loss, l.fraction);
+    }
+    this.downlink.lossFraction = loss;
+    if (rttMs !== undefined) this.downlink.rttMs = rttMs;
+    this.downlink.reportedAt = now;
+  }
+
+  private onLocalCandidate(c: RTCIceCandidate | undefined): void {
     // Candidates found while a description is being set are in its SDP already.
-    if (!c || this.closed || this.settingLocal[pc] || !keepCandidate(c.candidate, this.ctx.address)) return;
+    if (!c || this.closed || this.settingLocal || !keepCandidate(c.candidate, this.ctx.address)) return;
     this.ctx.send({
       type: 'ice',
       meetingId: this.meetingId,
       participantId: this.id,
-      pc,
+      pc: 'publish',
       candidate: { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null },
     });
   }

@@ -1,7 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import { conclaveCodecs, LOOPBACK_ICE } from '@conclave/rtc';
 import {
-  useAbsSendTime,
   useAudioLevelIndication,
   useRepairedRtpStreamId,
   useSdesMid,
@@ -10,6 +9,7 @@ import {
 } from 'werift';
 import type { WorkerConfig } from '../ipc.js';
 import { workerPortSlice } from '../port-pool.js';
+import type { NativeIceConfig } from './native-subscribe.js';
 
 function isLocalAddress(address: string): boolean {
   for (const list of Object.values(networkInterfaces())) {
@@ -61,10 +61,24 @@ function iceConfig(config: WorkerConfig, range: [number, number]): RTCPeerConnec
   };
 }
 
+/**
+ * A worker's slice is split in two halves: werift's publish connections take ports from the
+ * first, libdatachannel's subscribe connections from the second. werift probes a port and binds
+ * it later (under the worker's gather lock); libjuice binds at once and knows nothing of that
+ * lock, so sharing one range could hand both the same port. The pool reserves 2 ports per
+ * participant, one of each half: a slice of 2n ports holds n participants either way.
+ */
+function halves(slice: [number, number]): { publish: [number, number]; subscribe: [number, number] } {
+  const [lo, hi] = slice;
+  const half = Math.floor((hi - lo + 1) / 2);
+  if (half < 1) return { publish: slice, subscribe: slice };
+  return { publish: [lo, lo + half - 1], subscribe: [lo + half, hi] };
+}
+
 /** Publish connection: receives the participant's tracks, simulcast included (mid + rid extensions). */
-export function publishPcConfig(config: WorkerConfig, range: [number, number]): RTCPeerConnectionConfig {
+export function publishPcConfig(config: WorkerConfig, slice: [number, number]): RTCPeerConnectionConfig {
   return {
-    ...iceConfig(config, range),
+    ...iceConfig(config, halves(slice).publish),
     codecs: conclaveCodecs(),
     headerExtensions: {
       audio: [useSdesMid(), useAudioLevelIndication()],
@@ -73,15 +87,18 @@ export function publishPcConfig(config: WorkerConfig, range: [number, number]): 
   };
 }
 
-/** Subscribe connection: the SFU offers, so these extension ids are the ones the participant sees. */
-export function subscribePcConfig(config: WorkerConfig, range: [number, number]): RTCPeerConnectionConfig {
+/**
+ * Subscribe connection (node-datachannel): one socket on the announced address when it is one
+ * of ours (loopback mode: 127.0.0.1); behind a 1:1 NAT on every interface, advertising the
+ * announced address (native-subscribe.ts rewrites the host candidate).
+ */
+export function subscribeIceConfig(config: WorkerConfig, slice: [number, number]): NativeIceConfig {
+  const address = advertisedAddress(config);
+  const local = config.loopbackOnly || isLocalAddress(config.announcedAddress);
   return {
-    ...iceConfig(config, range),
-    codecs: conclaveCodecs(),
-    headerExtensions: {
-      audio: [useSdesMid(), useAudioLevelIndication()],
-      video: [useSdesMid(), useAbsSendTime()],
-    },
+    bindAddress: local ? address : undefined,
+    portRange: halves(slice).subscribe,
+    advertised: address,
   };
 }
 

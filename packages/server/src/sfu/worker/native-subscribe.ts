@@ -1,0 +1,159 @@
+import nodeDataChannel, { type PeerConnection } from 'node-datachannel';
+import type { MediaKind } from '../ipc.js';
+import { EgressTrack, type EgressEvents } from './egress-track.js';
+
+/** Where the connection binds and what it advertises. */
+export interface NativeIceConfig {
+  /** Bind to this address (one socket); undefined binds every interface. */
+  bindAddress: string | undefined;
+  portRange: [number, number];
+  /**
+   * The address to advertise. When the sockets bind every interface (a 1:1 NAT: the announced
+   * address is not ours), host candidates are rewritten to it; otherwise only candidates with it
+   * are kept.
+   */
+  advertised: string;
+}
+
+const SENDER_REPORT_MS = 1000;
+/** libdatachannel describes and gathers on loopback in a few ms; past this something is wrong. */
+const OFFER_TIMEOUT_MS = 10_000;
+const CANDIDATE = /^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host.*)$/i;
+
+/**
+ * The SDP lines of our offer with only usable candidates: those with the advertised address, or
+ * (bound to every interface) the first host candidate rewritten to it.
+ */
+export function advertiseCandidates(sdp: string, ice: NativeIceConfig): string {
+  let rewritten = false;
+  return sdp
+    .split('\r\n')
+    .filter((line) => {
+      if (!line.startsWith('a=candidate:')) return true;
+      const m = CANDIDATE.exec(line);
+      if (!m) return false;
+      if (m[2] === ice.advertised) return true;
+      return ice.bindAddress === undefined && !rewritten;
+    })
+    .map((line) => {
+      if (ice.bindAddress !== undefined || !line.startsWith('a=candidate:')) return line;
+      const m = CANDIDATE.exec(line);
+      if (!m || m[2] === ice.advertised) return line;
+      rewritten = true;
+      return `${m[1]}${ice.advertised}${m[3]}`;
+    })
+    .join('\r\n');
+}
+
+/**
+ * A participant's subscribe connection on node-datachannel (libdatachannel: ICE, DTLS, SRTP and
+ * UDP in C++). We always offer; every m-line is a sendonly `EgressTrack` with our SSRC. Removed
+ * streams' m-lines go inactive and are reused, as browsers never drop an m-line.
+ */
+export class NativeSubscribeConnection {
+  private readonly pc: PeerConnection;
+  private readonly tracks: EgressTrack[] = [];
+  private readonly active = new Map<EgressTrack, boolean>();
+  private pendingDescription: ((sdp: string) => void) | undefined;
+  private gathered: Promise<void>;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  state = 'new';
+
+  constructor(
+    name: string,
+    private readonly ice: NativeIceConfig,
+    private readonly events: EgressEvents & { stateChange(state: string): void },
+  ) {
+    this.pc = new nodeDataChannel.PeerConnection(name, {
+      iceServers: [],
+      ...(ice.bindAddress === undefined ? {} : { bindAddress: ice.bindAddress }),
+      portRangeBegin: ice.portRange[0],
+      portRangeEnd: ice.portRange[1],
+      disableAutoNegotiation: true,
+      enableIceTcp: false,
+    });
+    this.gathered = new Promise((resolve) => {
+      this.pc.onGatheringStateChange((s) => {
+        if (s === 'complete') resolve();
+      });
+    });
+    this.pc.onLocalDescription((sdp) => {
+      const pending = this.pendingDescription;
+      this.pendingDescription = undefined;
+      pending?.(sdp);
+    });
+    this.pc.onStateChange((s) => {
+      this.state = s;
+      if (!this.closed) this.events.stateChange(s);
+    });
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const t of this.tracks) if (this.active.get(t)) t.sendSenderReport(now);
+    }, SENDER_REPORT_MS);
+    this.timer.unref();
+  }
+
+  /** A new sendonly m-line (in the next offer). */
+  addTrack(kind: MediaKind): EgressTrack {
+    const track = new EgressTrack(String(this.tracks.length), kind, this.events);
+    this.tracks.push(track);
+    this.setActive(track, true);
+    return track;
+  }
+
+  /** Turns an m-line sendonly (a stream uses it) or inactive (free for reuse), in the next offer. */
+  setActive(track: EgressTrack, active: boolean): void {
+    if (this.closed) return;
+    this.active.set(track, active);
+    // Re-adding a description under the same mid updates that m-line (libdatachannel).
+    track.attach(this.pc.addTrack(track.description(active)));
+  }
+
+  /** Our next offer, with its candidates (the first one waits for gathering). */
+  async createOffer(): Promise<string> {
+    if (this.closed) throw new Error('subscribe connection closed');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`subscribe: no offer from libdatachannel after ${OFFER_TIMEOUT_MS} ms`)),
+        OFFER_TIMEOUT_MS,
+      );
+    });
+    const described = new Promise<string>((resolve) => (this.pendingDescription = resolve));
+    try {
+      this.pc.setLocalDescription('offer');
+      await Promise.race([Promise.all([described, this.gathered]), timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.pendingDescription = undefined;
+    }
+    const sdp = this.pc.localDescription()?.sdp;
+    if (!sdp) throw new Error('subscribe: no local description');
+    return advertiseCandidates(sdp, this.ice);
+  }
+
+  applyAnswer(sdp: string): void {
+    this.pc.setRemoteDescription(sdp, 'answer');
+  }
+
+  /** Withdraws an offer the participant could not answer (a fresh one follows). */
+  rollback(): void {
+    try {
+      this.pc.setLocalDescription('rollback');
+    } catch {
+      /* nothing to roll back */
+    }
+  }
+
+  addRemoteCandidate(candidate: string, mid: string): void {
+    this.pc.addRemoteCandidate(candidate, mid);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.pc.close();
+  }
+}
