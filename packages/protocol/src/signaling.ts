@@ -227,7 +227,10 @@ export const mediaViewMessage = z.object({
   type: z.literal('media_view'),
   lastN: z.number().int().min(0).max(MAX_VIEW_TILES).default(DEFAULT_LAST_N),
   pinned: z.array(idSchema).max(MAX_VIEW_TILES).default([]),
-  tiles: z.array(viewTileSchema).max(MAX_VIEW_TILES * 2).default([]),
+  tiles: z
+    .array(viewTileSchema)
+    .max(MAX_VIEW_TILES * 2)
+    .default([]),
   defaultHeight: z.number().int().min(0).max(4320).default(360),
 });
 export type MediaView = z.infer<typeof mediaViewMessage>;
@@ -282,6 +285,45 @@ export const joinerSchema = z.object({
   keyPackage: b64Schema,
 });
 export type Joiner = z.infer<typeof joinerSchema>;
+
+/** One video stream of another participant in `media_status`. */
+export const videoForwardingSchema = z.object({
+  participantId: idSchema,
+  source: videoSourceSchema,
+  forwarded: z.boolean(),
+  /**
+   * The rule that decided, whichever way `forwarded` went: `muted` (the publisher's video is
+   * off), `not_shown` (its tile is 0 pixels high), `pinned` (pinned by this participant, or a
+   * screen share: always forwarded), `speaker` (one of the `lastN` places, as a recent
+   * speaker), `last_n` (forwarded: a `lastN` place nobody spoke for; not forwarded: beyond the
+   * `lastN` places — "not a recent speaker").
+   */
+  reason: z.enum(['pinned', 'speaker', 'last_n', 'not_shown', 'muted']),
+  layer: z.number().int().min(0).max(7).nullable(),
+  layers: z.number().int().min(0).max(8),
+  /** What keeps it below its best layer, if anything. */
+  limit: z.enum(['tile', 'bandwidth']).nullable(),
+});
+export type VideoForwarding = z.infer<typeof videoForwardingSchema>;
+/**
+ * What the SFU forwards to this participant and why (sent when it changes, at most twice a
+ * second): `speakers` is the meeting's recent speakers (speaking now first, then those who
+ * spoke before, the most recent first); `audio` whose audio is forwarded (the top few
+ * speakers); per video stream whether it is forwarded, at which simulcast layer (`layer` 0 =
+ * lowest of `layers`; null while none flows), and what limits it; `downlinkBps` the SFU's
+ * estimate of this participant's downlink from its RTCP receiver reports (null: none yet).
+ */
+export const mediaStatusMessage = z.object({
+  v,
+  type: z.literal('media_status'),
+  speakers: z.array(idSchema).max(256),
+  audio: z.array(idSchema).max(256),
+  video: z.array(videoForwardingSchema).max(512),
+  downlinkBps: z.number().nonnegative().nullable(),
+  lossFraction: z.number().min(0).max(1).nullable(),
+  rttMs: z.number().nonnegative().nullable(),
+});
+export type MediaStatusMessage = z.infer<typeof mediaStatusMessage>;
 
 export const serverMessage = z.discriminatedUnion('type', [
   z.object({
@@ -393,37 +435,7 @@ export const serverMessage = z.discriminatedUnion('type', [
     pc: pcSchema,
     candidate: iceCandidateSchema,
   }),
-  /**
-   * What the SFU forwards to this participant and why (sent when it changes, at most twice a
-   * second): `speakers` is the meeting's recent speakers, loudest first; `audio` whose audio is
-   * forwarded (the top few speakers); per video stream whether it is forwarded, at which
-   * simulcast layer (`layer` 0 = lowest of `layers`), and what limits it; `downlinkBps` the
-   * SFU's estimate of this participant's downlink from its RTCP receiver reports (null: none yet).
-   */
-  z.object({
-    v,
-    type: z.literal('media_status'),
-    speakers: z.array(idSchema).max(256),
-    audio: z.array(idSchema).max(256),
-    video: z
-      .array(
-        z.object({
-          participantId: idSchema,
-          source: videoSourceSchema,
-          forwarded: z.boolean(),
-          /** Why it is (not) forwarded. */
-          reason: z.enum(['pinned', 'speaker', 'last_n', 'not_shown', 'muted']),
-          layer: z.number().int().min(0).max(7).nullable(),
-          layers: z.number().int().min(0).max(8),
-          /** What keeps it below its best layer, if anything. */
-          limit: z.enum(['tile', 'bandwidth']).nullable(),
-        }),
-      )
-      .max(512),
-    downlinkBps: z.number().nonnegative().nullable(),
-    lossFraction: z.number().min(0).max(1).nullable(),
-    rttMs: z.number().nonnegative().nullable(),
-  }),
+  mediaStatusMessage,
   z.object({ v, type: z.literal('muted'), kind: z.enum(['audio', 'video']), by: idSchema }),
   /**
    * This participant's media session is gone (its SFU worker died) and a new one is ready on

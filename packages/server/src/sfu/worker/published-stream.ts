@@ -1,9 +1,10 @@
 import type { MediaSource } from '@conclave/protocol';
-import { isVp8KeyFrameStart } from '@conclave/rtc';
+import { isVp8KeyFrameStart, vp8KeyFrameSize } from '@conclave/rtc';
 import { RTP_EXTENSION_URI, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import type { MediaKind } from '../ipc.js';
 import { KEY_FRAME_REQUEST_INTERVAL_MS, noop, type WorkerContext } from './context.js';
 import type { LayerView } from './layer-policy.js';
+import { countLevel, emptyLevelWindow, type LevelWindow } from './speakers.js';
 
 /** The publisher state a stream reads on every packet. */
 export interface PublisherView {
@@ -32,6 +33,9 @@ interface Layer {
   rate: number;
   active: boolean;
   lastKeyFrameRequestAt: number;
+  /** Frame size of the layer's last key frame (clear VP8 header). */
+  width: number | undefined;
+  height: number | undefined;
 }
 
 /** Weight of the newest window in the smoothed layer bitrate. */
@@ -39,7 +43,8 @@ const RATE_ALPHA = 0.5;
 
 /**
  * A track a participant publishes (one m-line of its publish connection) and the forwarders
- * that copy it to subscribers. Payloads are never looked into beyond the clear VP8 frame tag.
+ * that copy it to subscribers. Payloads are never looked into beyond the clear bytes: the VP8
+ * frame tag (key frames) and a key frame's size; of the header, the audio level (speakers.ts).
  */
 export class PublishedStream {
   readonly layers = new Map<string, Layer>();
@@ -48,6 +53,11 @@ export class PublishedStream {
   keyFrameRequestsSent = 0;
   /** The publisher's id of the audio-level extension, forwarded under the subscriber's id. */
   audioLevelId: number | undefined;
+  /**
+   * The microphone's audio levels since the speaker ranking last read them (reset by it). Only
+   * while not muted: a muted publisher does not become a speaker.
+   */
+  readonly levels: LevelWindow = emptyLevelWindow();
   private readonly watchedTracks = new Set<string>();
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -94,6 +104,8 @@ export class PublishedStream {
         rate: 0,
         active: true,
         lastKeyFrameRequestAt: -Infinity,
+        width: undefined,
+        height: undefined,
       };
       this.layers.set(rid, layer);
       for (const f of this.forwarders) f.updateTarget();
@@ -105,6 +117,19 @@ export class PublishedStream {
     // Padding-only packets (bandwidth probes) carry nothing to forward.
     if (rtp.payload.length === 0) return;
     const keyFrameStart = this.kind === 'video' && isVp8KeyFrameStart(rtp.payload);
+    if (keyFrameStart) {
+      const size = vp8KeyFrameSize(rtp.payload);
+      if (size) {
+        layer.width = size.width;
+        layer.height = size.height;
+      }
+    } else if (this.source === 'audio' && this.audioLevelId !== undefined) {
+      const id = this.audioLevelId;
+      for (const e of rtp.header.extensions) {
+        const byte = e.id === id ? e.payload[0] : undefined;
+        if (byte !== undefined) countLevel(this.levels, byte);
+      }
+    }
     for (const f of this.forwarders) f.forward(rid, rtp, keyFrameStart);
   }
 
@@ -138,7 +163,13 @@ export class PublishedStream {
   }
 
   layerViews(): LayerView[] {
-    return [...this.layers.values()].map((l) => ({ rid: l.rid, rate: l.rate, active: l.active }));
+    return [...this.layers.values()].map((l) => ({
+      rid: l.rid,
+      rate: l.rate,
+      active: l.active,
+      width: l.width,
+      height: l.height,
+    }));
   }
 
   close(): void {
