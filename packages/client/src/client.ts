@@ -168,6 +168,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       senderStats: this.keySink.senderStats(),
       expectedSince: (id) => Math.max(this.mediaStartedAt, (id && this.serverRoster.sendingSinceOf(id)) || 0),
       now: Date.now(),
+      forwarding: this.forwarding,
     });
   }
 

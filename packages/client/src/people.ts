@@ -1,5 +1,6 @@
 import { toBase64, type GroupMember, type GroupRoles, type SenderStats } from '@conclave/crypto';
 import type { Participant, Role } from '@conclave/protocol';
+import type { ForwardedVideo, ForwardingStatus } from './media-view.js';
 
 /**
  * What this client receives from a person, per their MLS sender leaf (E2EE meetings):
@@ -10,6 +11,9 @@ import type { Participant, Role } from '@conclave/protocol';
  * - `no_media`: they say they send, yet nothing arrived for `NO_MEDIA_MS` ("no media for 5 s");
  * - `cannot_decrypt`: their frames arrive and fail (authentication, replay) and none decrypted
  *   in the last `NO_MEDIA_MS`.
+ * - `not_forwarded`: they send, and the SFU says it forwards none of it to us (`media_status`:
+ *   not among the speakers whose audio goes out, and no video of theirs shown) — nothing arrives,
+ *   and that is why; not a sign of trouble.
  * - `unattested`: frames arrived under their KIDs that they did not attest, in the last
  *   `UNATTESTED_FLAG_MS` — someone else in the group sends media as them (frame attestation,
  *   docs "Frame attestation"). It wins over every other status, `off` included: that media is
@@ -17,7 +21,8 @@ import type { Participant, Role } from '@conclave/protocol';
  * Frames for an epoch whose key has not arrived yet (the first few at every join) are neither
  * failures nor media: they leave the status where it is.
  */
-export type MediaStatus = 'off' | 'connecting' | 'receiving' | 'no_media' | 'cannot_decrypt' | 'unattested';
+export type MediaStatus =
+  'off' | 'connecting' | 'receiving' | 'no_media' | 'cannot_decrypt' | 'unattested' | 'not_forwarded';
 
 export const NO_MEDIA_MS = 5_000;
 /** How long a person stays flagged `unattested` after the last frame found unattested. */
@@ -29,6 +34,8 @@ export function mediaStatus(input: {
   expectedSince: number;
   stats: SenderStats | undefined;
   now: number;
+  /** The SFU says it forwards none of their media to us (undefined: it has not said). */
+  notForwarded?: boolean;
 }): MediaStatus {
   const { sending, expectedSince, stats, now } = input;
   const at = stats?.lastUnattestedAt;
@@ -37,6 +44,7 @@ export function mediaStatus(input: {
   const recent = (t: number | undefined): boolean => t !== undefined && now - t < NO_MEDIA_MS;
   if (recent(stats?.lastDecryptedAt)) return 'receiving';
   if (recent(stats?.lastFailedAt)) return 'cannot_decrypt';
+  if (input.notForwarded) return 'not_forwarded';
   return now - expectedSince < NO_MEDIA_MS ? 'connecting' : 'no_media';
 }
 
@@ -63,6 +71,36 @@ export interface Person {
   video: boolean;
   /** E2EE, others only: what this client receives from them (see MediaStatus). */
   media: MediaStatus | undefined;
+  /**
+   * Others, once the SFU reported (`media_status`): whether it forwards their audio to us, and
+   * per video source whether it forwards it, why, at which simulcast layer and what limits it.
+   */
+  forwarding: PersonForwarding | undefined;
+}
+
+/** What the SFU forwards of one person to this client (from its `media_status`). */
+export interface PersonForwarding {
+  /** Their audio is among the few the SFU forwards (the top speakers). */
+  audio: boolean;
+  camera: ForwardedVideo | undefined;
+  screen: ForwardedVideo | undefined;
+}
+
+/** What the SFU's status says of `participantId` (undefined when it sent none). */
+function forwardingOf(
+  status: ForwardingStatus | undefined,
+  participantId: string | undefined,
+): PersonForwarding | undefined {
+  if (!status || participantId === undefined) return undefined;
+  const video = (source: 'camera' | 'screen') =>
+    status.video.find((v) => v.participantId === participantId && v.source === source);
+  return { audio: status.audio.includes(participantId), camera: video('camera'), screen: video('screen') };
+}
+
+/** Nothing of theirs comes to us, by the SFU's choice. */
+function nothingForwarded(f: PersonForwarding | undefined): boolean | undefined {
+  if (!f) return undefined;
+  return !f.audio && !f.camera?.forwarded && !f.screen?.forwarded;
 }
 
 export interface People {
@@ -91,6 +129,8 @@ export interface PeopleInput {
   /** When each participant last started sending or joined (ms), and when our media started. */
   expectedSince: (participantId: string | undefined) => number;
   now: number;
+  /** The SFU's last `media_status` for us, if any. */
+  forwarding?: ForwardingStatus;
 }
 
 /**
@@ -114,6 +154,7 @@ export function buildPeople(input: PeopleInput): People {
     if (p) matched.add(p.id);
     const participantId = isSelf ? input.selfId : p?.id;
     const sending = isSelf ? false : (p?.audio ?? false) || (p?.video ?? false);
+    const forwarding = isSelf ? undefined : forwardingOf(input.forwarding, participantId);
     return {
       key: `leaf-${m.leafIndex}`,
       participantId,
@@ -133,7 +174,9 @@ export function buildPeople(input: PeopleInput): People {
             expectedSince: input.expectedSince(participantId),
             stats: input.senderStats.get(m.leafIndex),
             now: input.now,
+            notForwarded: nothingForwarded(forwarding),
           }),
+      forwarding,
     };
   });
   // Only a member can tell who is outside the group (a non-member sees no roster at all).
@@ -164,6 +207,7 @@ function standardPeople(input: PeopleInput): People {
       audio: input.self.audio,
       video: input.self.video,
       media: undefined,
+      forwarding: undefined,
     });
   }
   return { members, outsiders: [] };
@@ -184,5 +228,6 @@ function fromServer(p: Participant, input: PeopleInput, inGroup: boolean): Perso
     audio: isSelf ? input.self.audio : p.audio,
     video: isSelf ? input.self.video : p.video,
     media: undefined,
+    forwarding: isSelf ? undefined : forwardingOf(input.forwarding, p.id),
   };
 }

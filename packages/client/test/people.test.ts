@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MlsDevice, toBase64, type GroupMember, type SenderStats } from '@conclave/crypto';
 import type { Participant } from '@conclave/protocol';
 import { buildPeople, mediaStatus, NO_MEDIA_MS, type PeopleInput } from '../src/people.js';
+import type { ForwardingStatus } from '../src/media-view.js';
 
 const NOW = 1_000_000;
 
@@ -153,6 +154,79 @@ describe('buildPeople (E2EE)', () => {
       }),
     );
     expect(p.members.find((m) => m.participantId === 'pa')?.media).toBe('connecting');
+  });
+});
+
+describe('buildPeople with the SFU’s media_status', () => {
+  const status = (over: Partial<ForwardingStatus> = {}): ForwardingStatus => ({
+    speakers: ['pa'],
+    audio: ['pa'],
+    video: [
+      {
+        participantId: 'pa',
+        source: 'camera',
+        forwarded: true,
+        reason: 'speaker',
+        layer: 0,
+        layers: 3,
+        limit: 'tile',
+      },
+      {
+        participantId: 'pb',
+        source: 'camera',
+        forwarded: false,
+        reason: 'last_n',
+        layer: null,
+        layers: 3,
+        limit: null,
+      },
+    ],
+    downlinkBps: 2_000_000,
+    lossFraction: 0,
+    rttMs: 2,
+    ...over,
+  });
+
+  it('each person carries what the SFU forwards of them, at which layer', async () => {
+    const [me, alice, bob] = await Promise.all([member(0, 'Me'), member(1, 'Alice'), member(2, 'Bob')]);
+    const p = buildPeople(
+      input({
+        roster: [me, alice, bob],
+        participants: [participant('pa', alice, { video: true }), participant('pb', bob, { video: true })],
+        forwarding: status(),
+      }),
+    );
+    const byId = new Map(p.members.map((m) => [m.participantId, m]));
+    expect(byId.get('pa')?.forwarding).toMatchObject({
+      audio: true,
+      camera: { forwarded: true, layer: 0, layers: 3, limit: 'tile' },
+      screen: undefined,
+    });
+    expect(byId.get('pb')?.forwarding).toMatchObject({ audio: false, camera: { reason: 'last_n' } });
+    expect(byId.get('p-self')?.forwarding).toBeUndefined();
+    // without a status nobody has one
+    const none = buildPeople(input({ roster: [me, alice], participants: [participant('pa', alice)] }));
+    expect(none.members.every((m) => m.forwarding === undefined)).toBe(true);
+  });
+
+  it('"not forwarded", not "no media", when the SFU forwards nothing of someone who sends', async () => {
+    const [me, alice, bob] = await Promise.all([member(0, 'Me'), member(1, 'Alice'), member(2, 'Bob')]);
+    const build = (forwarding: ForwardingStatus | undefined, bobStats?: SenderStats) =>
+      buildPeople(
+        input({
+          roster: [me, alice, bob],
+          participants: [participant('pa', alice, { video: true }), participant('pb', bob, { video: true })],
+          forwarding,
+          senderStats: new Map(bobStats ? [[2, bobStats]] : []),
+        }),
+      ).members.find((m) => m.participantId === 'pb')?.media;
+    expect(build(undefined)).toBe('no_media');
+    expect(build(status())).toBe('not_forwarded');
+    // their audio is forwarded: nothing arriving is "no media" again
+    expect(build(status({ audio: ['pa', 'pb'] }))).toBe('no_media');
+    // what did arrive a moment ago still counts as received, and failures still show
+    expect(build(status(), stats({ decrypted: 3, lastDecryptedAt: NOW - 100 }))).toBe('receiving');
+    expect(build(status(), stats({ failures: 3, lastFailedAt: NOW - 100 }))).toBe('cannot_decrypt');
   });
 });
 

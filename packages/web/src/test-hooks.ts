@@ -48,6 +48,36 @@ export interface ConclaveTestView {
   people: { displayName: string; isSelf: boolean; inGroup: boolean; media: string | undefined }[];
   /** Received streams from getStats (twice a second). */
   inbound: InboundView[];
+  /** What this page sends, per encoding (the camera's simulcast layers `q`, `h`, `f`), from getStats. */
+  outbound: OutboundView[];
+  /** The browser's estimate of what it may send (bits per second), when it reports one. */
+  availableOutgoingBitrate: number | undefined;
+  /** The room's layout and the view this page last gave the SDK (what it asks the SFU to forward). */
+  layout: 'grid' | 'speaker';
+  view:
+    | { lastN: number; pinned: string[]; tiles: { participantId: string; source: string; height: number }[] }
+    | undefined;
+  /** The participant the speaker view shows large (undefined in the grid, or for a screen share). */
+  mainSpeaker: string | undefined;
+  /** The SFU's last `media_status` for this page, as the SDK received it. */
+  mediaStatus:
+    | {
+        speakers: string[];
+        audio: string[];
+        video: {
+          participantId: string;
+          source: string;
+          forwarded: boolean;
+          reason: string;
+          layer: number | null;
+          layers: number;
+          limit: string | null;
+        }[];
+        downlinkBps: number | null;
+        lossFraction: number | null;
+        rttMs: number | null;
+      }
+    | undefined;
   /**
    * Every received stream the SFU described, with the server's claim (participant and its
    * name) and, in E2EE meetings, the MLS sender whose key decrypts its frames: the name its
@@ -75,6 +105,17 @@ export interface InboundView {
   packetsReceived: number;
   bytesReceived: number;
   codec: string | undefined;
+  /** Video: the height of the last decoded frame (which simulcast layer arrives). */
+  frameHeight: number | undefined;
+}
+
+export interface OutboundView {
+  kind: 'audio' | 'video';
+  rid: string | undefined;
+  bytesSent: number;
+  framesEncoded: number;
+  frameHeight: number | undefined;
+  qualityLimitationReason: string | undefined;
 }
 
 /** Actions tests may trigger (installed by the meeting session while it runs). */

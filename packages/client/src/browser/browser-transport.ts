@@ -45,6 +45,59 @@ export interface BrowserMediaTransportOptions {
 const GATHER_TIMEOUT_MS = 1500;
 
 /**
+ * The camera's simulcast encodings, lowest first: quarter, half and full resolution (rids `q`,
+ * `h`, `f`), each with a bitrate cap that suits its size (a 960×540 camera gives 240×135,
+ * 480×270 and 960×540; Chromium sends three layers only from 960×540 up, two below). The SFU
+ * forwards one of them to each subscriber by tile size and downlink. Every encoding passes the
+ * sender's one E2EE transform.
+ */
+const CAMERA_ENCODINGS: readonly RTCRtpEncodingParameters[] = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 400_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_000_000 },
+];
+
+/**
+ * Where Chromium's send-side bandwidth estimate starts (kbit/s): every camera layer and the
+ * audio. The SFU's publish connection sends receiver reports but no congestion feedback
+ * (transport-cc or REMB), so the estimate only grows with the reports, about 8 % a second,
+ * from Chromium's default of 300 kbit/s: the full layer took about 17 s to start. Loss in the
+ * reports still brings it down.
+ */
+const START_BITRATE_KBPS = Math.ceil(
+  CAMERA_ENCODINGS.reduce((sum, e) => sum + (e.maxBitrate ?? 0), 64_000) / 1000,
+);
+
+/**
+ * The SFU's answer with `x-google-start-bitrate` on every VP8 payload type (Chromium reads it
+ * from the remote description; other browsers ignore it). A remote description may be changed
+ * by the page; the SFU's own answer is untouched.
+ */
+export function withStartBitrate(sdp: string, kbps: number): string {
+  const lines = sdp.split('\r\n');
+  const vp8 = new Set<string>();
+  for (const l of lines) {
+    const m = /^a=rtpmap:(\d+) VP8\/90000/i.exec(l);
+    if (m?.[1]) vp8.add(m[1]);
+  }
+  if (vp8.size === 0) return sdp;
+  const param = `x-google-start-bitrate=${Math.round(kbps)}`;
+  const withFmtp = new Set<string>();
+  const out = lines.map((l) => {
+    const m = /^a=fmtp:(\d+) (.*)$/.exec(l);
+    if (!m?.[1] || !vp8.has(m[1])) return l;
+    withFmtp.add(m[1]);
+    return /x-google-start-bitrate=/.test(l) ? l : `a=fmtp:${m[1]} ${m[2]};${param}`;
+  });
+  return out
+    .flatMap((l) => {
+      const m = /^a=rtpmap:(\d+) VP8\/90000/i.exec(l);
+      return m?.[1] && !withFmtp.has(m[1]) ? [l, `a=fmtp:${m[1]} ${param}`] : [l];
+    })
+    .join('\r\n');
+}
+
+/**
  * Keeps only VP8 (with its retransmission codec) or Opus in a transceiver's codec list, so the
  * SFrame clear-prefix layouts (VP8 10/3 bytes, Opus 1) always apply.
  */
@@ -124,7 +177,8 @@ export class BrowserMediaTransport implements MediaTransport {
       pc.addEventListener('connectionstatechange', () => opts.onConnectionState?.(kind, pc.connectionState));
     }
     this.addSender('audio', 'audio', opts.local.mic);
-    this.addSender('camera', 'video', opts.local.camera);
+    this.addSender('camera', 'video', opts.local.camera, CAMERA_ENCODINGS);
+    // Screen share: one layer (text must stay sharp; the SFU forwards it whenever it is shown).
     if (opts.screenShare) this.addSender('screen', 'video', opts.local.screen);
     this.offLocal = opts.local.on('change', () => void this.syncTracks());
   }
@@ -137,7 +191,10 @@ export class BrowserMediaTransport implements MediaTransport {
 
   async applyPublishAnswer(sdp: string): Promise<void> {
     if (this.closed) return;
-    await this.pcs.publish.setRemoteDescription({ type: 'answer', sdp });
+    await this.pcs.publish.setRemoteDescription({
+      type: 'answer',
+      sdp: withStartBitrate(sdp, START_BITRATE_KBPS),
+    });
   }
 
   async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
@@ -187,8 +244,12 @@ export class BrowserMediaTransport implements MediaTransport {
     context: MediaContext,
     kind: 'audio' | 'video',
     track: MediaStreamTrack | undefined,
+    sendEncodings?: readonly RTCRtpEncodingParameters[],
   ): void {
-    const t = this.pcs.publish.addTransceiver(track ?? kind, { direction: 'sendonly' });
+    const t = this.pcs.publish.addTransceiver(track ?? kind, {
+      direction: 'sendonly',
+      ...(sendEncodings ? { sendEncodings: sendEncodings.map((e) => ({ ...e })) } : {}),
+    });
     preferCodec(t, kind);
     // The transform goes on before the first frame: nothing is ever sent in clear.
     this.opts.crypto?.protectSender(t.sender, context, codecOf(kind));

@@ -7,6 +7,6 @@
  */
 export { BrowserE2ee, detectE2eeApi, e2eeUnsupportedReason } from './browser-e2ee.js';
 export type { E2eeApi, ReceiverSender } from './browser-e2ee.js';
-export { BrowserMediaTransport } from './browser-transport.js';
+export { BrowserMediaTransport, withStartBitrate } from './browser-transport.js';
 export type { BrowserMediaTransportOptions, LocalTracks, RemoteTrack } from './browser-transport.js';
 export type { WorkerStats } from './worker-protocol.js';

@@ -22,6 +22,7 @@ function MediaSummary({ people, hasIssues }: { people: Person[]; hasIssues: bool
   const silent = by('no_media');
   const waiting = by('connecting');
   const receiving = by('receiving');
+  const paused = by('not_forwarded');
   const lines: string[] = [];
   if (impersonated.length > 0)
     lines.push(
@@ -30,6 +31,10 @@ function MediaSummary({ people, hasIssues }: { people: Person[]; hasIssues: bool
   if (failing.length > 0) lines.push(`Cannot decrypt media from ${failing.join(', ')}.`);
   if (silent.length > 0) lines.push(`No media from ${silent.join(', ')} for 5 s or more.`);
   if (waiting.length > 0) lines.push(`Connecting media from ${waiting.join(', ')}…`);
+  if (paused.length > 0)
+    lines.push(
+      `The server forwards nothing from ${paused.join(', ')} to this device now (not among the recent speakers or the videos shown).`,
+    );
   if (receiving.length > 0)
     lines.push(`Media from ${receiving.join(', ')} arrives and decrypts${hasIssues ? '' : ' correctly'}.`);
   if (lines.length === 0) lines.push('Nobody else is sending audio or video.');

@@ -1,5 +1,6 @@
+import { useEffect, useRef, type ReactNode } from 'react';
 import type { LocalMedia } from '../media/local-media.js';
-import type { Person, RemoteStream, SessionSnapshot } from '../meeting/snapshot.js';
+import type { Person, RemoteStream, SessionSnapshot, StageScreen, StageTile } from '../meeting/snapshot.js';
 import { mediaStatusText } from '../meeting/media-status-text.js';
 import { VideoView } from './media.js';
 
@@ -11,6 +12,31 @@ function initials(name: string): string {
     .filter((w) => /^[\p{L}\p{N}]/u.test(w))
     .slice(0, 2);
   return parts.map((p) => p[0]?.toUpperCase() ?? '').join('') || '?';
+}
+
+/**
+ * Calls `onHeight` with the element's laid-out height (CSS pixels) whenever it changes, and
+ * with undefined when the element goes away. The room tells the SFU how tall each tile is.
+ */
+function useMeasuredHeight<T extends Element>(onHeight: ((height: number | undefined) => void) | undefined) {
+  const ref = useRef<T>(null);
+  const callback = useRef(onHeight);
+  callback.current = onHeight;
+  const measured = onHeight !== undefined;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || !measured || typeof ResizeObserver !== 'function') return;
+    const observer = new ResizeObserver((entries) => {
+      const h = entries[entries.length - 1]?.contentRect.height;
+      if (h !== undefined) callback.current?.(h);
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      callback.current?.(undefined);
+    };
+  }, [measured]);
+  return ref;
 }
 
 interface TileProps {
@@ -28,6 +54,20 @@ interface TileProps {
   status?: { code: string; text: string };
   /** Someone else's tile: opens the Report a User dialog for them. */
   onReport?: () => void;
+  /** Someone else's tile: pin or unpin them (`pinned` says which). */
+  onPin?: () => void;
+  pinned?: boolean;
+  /** No video: why ("Not a recent speaker", "Camera off"), shown on hover and read by screen readers. */
+  why?: string;
+  /** The SFU forwards this video at a simulcast layer: which, and what limits it ("low · bandwidth"). */
+  quality?: string;
+  /** What the SFU says of this video (test and style hooks). */
+  forwarding?: { forwarded: boolean; reason: string; layer: number | null } | undefined;
+  /** Reports the tile's height as laid out (someone else's tiles: the SFU picks a layer by it). */
+  onHeight?: (height: number | undefined) => void;
+  /** The speaker view's large tile. */
+  main?: boolean;
+  participantId?: string;
 }
 
 function Tile({
@@ -41,25 +81,51 @@ function Tile({
   mismatch,
   status,
   onReport,
+  onPin,
+  pinned,
+  why,
+  quality,
+  forwarding,
+  onHeight,
+  main,
+  participantId,
 }: TileProps) {
-  const cls = ['tile', speaking ? 'speaking' : '', screen ? 'screen' : '', mismatch ? 'mismatch' : '']
+  const ref = useMeasuredHeight<HTMLLIElement>(onHeight);
+  const cls = [
+    'tile',
+    speaking ? 'speaking' : '',
+    screen ? 'screen' : '',
+    mismatch ? 'mismatch' : '',
+    main ? 'main' : '',
+    pinned ? 'pinned' : '',
+  ]
     .filter(Boolean)
     .join(' ');
   return (
     <li
+      ref={ref}
       className={cls}
       data-speaking={speaking || undefined}
       data-tile-name={name}
+      data-participant={participantId}
       data-sender={fromGroup ? 'mls' : undefined}
       data-mismatch={mismatch ? 'true' : undefined}
       data-media={status?.code}
+      data-video={track ? 'shown' : 'avatar'}
+      data-forwarded={forwarding ? String(forwarding.forwarded) : undefined}
+      data-reason={forwarding?.reason}
+      data-layer={forwarding?.layer ?? undefined}
+      data-pinned={pinned || undefined}
     >
       <figure>
         {track ? (
           <VideoView track={track} mirror={mirror} label={screen ? name : `${name}: video`} />
         ) : (
-          <div className="avatar" aria-hidden="true">
-            {initials(name)}
+          <div className="avatar-box" title={why}>
+            <div className="avatar" aria-hidden="true">
+              {initials(name)}
+            </div>
+            {why && <span className="tile-why">{why}</span>}
           </div>
         )}
         <figcaption>
@@ -71,13 +137,32 @@ function Tile({
           )}
           {status && <span className="tile-status">{status.text}</span>}
           {muted === true && <span className="mic-muted">Muted</span>}
+          {pinned && <span className="tile-pinned">Pinned</span>}
           {speaking && <span className="visually-hidden">, speaking</span>}
         </figcaption>
       </figure>
-      {onReport && (
-        <button type="button" className="tile-report" onClick={onReport}>
-          Report… <span className="visually-hidden">{name}</span>
-        </button>
+      {quality && (
+        <span
+          className="tile-quality"
+          title="The video quality the server forwards to you, and what limits it"
+        >
+          <span className="visually-hidden">Video quality: </span>
+          {quality}
+        </span>
+      )}
+      {(onPin || onReport) && (
+        <div className="tile-actions">
+          {onPin && (
+            <button type="button" className="tile-pin" onClick={onPin}>
+              {pinned ? 'Unpin' : 'Pin'} <span className="visually-hidden">{name}</span>
+            </button>
+          )}
+          {onReport && (
+            <button type="button" className="tile-report" onClick={onReport}>
+              Report… <span className="visually-hidden">{name}</span>
+            </button>
+          )}
+        </div>
       )}
     </li>
   );
@@ -111,89 +196,161 @@ function senderName(r: RemoteStream | undefined, fallback: string): string {
   return r?.sender ? (r.sender.displayName ?? 'Unknown sender (not in the group)') : fallback;
 }
 
-function streamOf(
-  remote: RemoteStream[],
-  participantId: string | undefined,
-  source: RemoteStream['source'],
-): RemoteStream | undefined {
-  return remote.find((r) => r.participantId === participantId && r.source === source);
+export interface StageActions {
+  /** Opens the Report a User dialog for someone else. */
+  onReport?: (p: Person) => void;
+  onPin?: (participantId: string) => void;
+  /** A tile of someone else was laid out this tall (CSS pixels; undefined: gone). */
+  onTileHeight?: (participantId: string, source: 'camera' | 'screen', height: number | undefined) => void;
+  /** Speaker view: how many tiles of others fit in the filmstrip. */
+  onFilmstripSlots?: (slots: number) => void;
 }
 
 /**
- * The video grid: screen shares first (they take two columns), then this participant, then
- * everyone else in the roster. A camera tile shows video only while its frames arrive.
+ * The room's videos: the grid (screen shares first, taking two columns, then this participant,
+ * then everyone else) or the speaker view (the active speaker or a screen share large, everyone
+ * else in a filmstrip). Someone's tile shows their video only while the SFU forwards it and its
+ * frames arrive; otherwise their initials, with why on hover.
  */
-export function VideoGrid({
+export function VideoStage({
   snapshot,
   local,
-  onReport,
+  actions = {},
 }: {
   snapshot: SessionSnapshot;
   local: LocalMedia;
-  /** Opens the Report a User dialog for someone else. */
-  onReport?: (p: Person) => void;
+  actions?: StageActions;
 }) {
-  const others = snapshot.people.filter((p) => !p.isSelf);
+  const { stage } = snapshot;
   const self = snapshot.people.find((p) => p.isSelf);
-  const screens = snapshot.remote.filter((r) => r.source === 'screen' && r.flowing);
   const nameOf = (pid: string) =>
     snapshot.people.find((p) => p.participantId === pid)?.displayName ?? 'Someone';
+  const measure = (pid: string, source: 'camera' | 'screen') =>
+    actions.onTileHeight ? (h: number | undefined) => actions.onTileHeight?.(pid, source, h) : undefined;
+
   // E2EE: a tile showing video is labelled with the MLS member whose key decrypts it; the
   // server's mapping (participant id → stream) only decides where it goes, and a tile says
   // so when the two disagree.
-  const tileFor = (p: Person) => {
-    const cam = streamOf(snapshot.remote, p.participantId, 'camera');
-    const mic = streamOf(snapshot.remote, p.participantId, 'audio');
-    const showing = cam?.flowing ? cam : undefined;
-    const statusText = mediaStatusText(p.media);
+  const personTile = (t: StageTile, main = false) => {
+    const p = t.person;
+    const mic = snapshot.remote.find((r) => r.participantId === t.participantId && r.source === 'audio');
+    const showing = t.showVideo ? t.camera : undefined;
+    // "Paused" is what `why` says on the tile itself.
+    const statusText = p.media === 'not_forwarded' ? undefined : mediaStatusText(p.media);
     return (
       <Tile
         key={p.key}
+        participantId={t.participantId}
         name={senderName(showing, p.displayName)}
         fromGroup={showing?.sender !== undefined}
         mismatch={mismatchNote([showing, mic])}
         track={showing?.track}
         muted={!p.audio}
         status={statusText && p.media ? { code: p.media, text: statusText } : undefined}
-        speaking={snapshot.activeSpeaker !== undefined && snapshot.activeSpeaker === p.participantId}
-        onReport={onReport ? () => onReport(p) : undefined}
+        speaking={snapshot.activeSpeaker !== undefined && snapshot.activeSpeaker === t.participantId}
+        onReport={actions.onReport ? () => actions.onReport?.(p) : undefined}
+        onPin={actions.onPin ? () => actions.onPin?.(t.participantId) : undefined}
+        pinned={t.pinned}
+        why={t.why}
+        quality={t.quality}
+        forwarding={t.forwarding}
+        onHeight={measure(t.participantId, 'camera')}
+        main={main}
       />
     );
   };
-  const count = (local.screen ? 1 : 0) + screens.length + 1 + others.length;
+  const screenTile = (s: StageScreen, main = false) => (
+    <Tile
+      key={`screen-${s.stream.track.id}`}
+      participantId={s.participantId}
+      name={`${senderName(s.stream, nameOf(s.participantId))}: screen`}
+      fromGroup={s.stream.sender !== undefined}
+      mismatch={mismatchNote([s.stream])}
+      track={s.stream.track}
+      muted={undefined}
+      speaking={false}
+      screen
+      main={main}
+      onHeight={measure(s.participantId, 'screen')}
+    />
+  );
+  const ownScreen = local.screen && (
+    <Tile
+      key="own-screen"
+      name="Your screen (shared)"
+      track={local.screen}
+      muted={undefined}
+      speaking={false}
+      screen
+    />
+  );
+  const selfTile = (
+    <Tile
+      key="self"
+      name={`${self?.displayName ?? 'You'} (you)`}
+      track={local.cameraOn ? local.camera : undefined}
+      muted={!(local.micOn && local.mic)}
+      speaking={snapshot.activeSpeaker === 'self'}
+      mirror
+    />
+  );
+
+  if (stage.layout === 'grid') {
+    const count = (local.screen ? 1 : 0) + stage.screens.length + 1 + stage.tiles.length;
+    return (
+      <ul className="grid" aria-label="Videos" data-count={count} data-layout="grid">
+        {ownScreen}
+        {stage.screens.map((s) => screenTile(s))}
+        {selfTile}
+        {stage.tiles.map((t) => personTile(t))}
+      </ul>
+    );
+  }
   return (
-    <ul className="grid" aria-label="Videos" data-count={count}>
-      {local.screen && (
-        <Tile
-          key="own-screen"
-          name="Your screen (shared)"
-          track={local.screen}
-          muted={undefined}
-          speaking={false}
-          screen
-        />
-      )}
-      {screens.map((s) => (
-        <Tile
-          key={`screen-${s.track.id}`}
-          name={`${senderName(s, nameOf(s.participantId))}: screen`}
-          fromGroup={s.sender !== undefined}
-          mismatch={mismatchNote([s])}
-          track={s.track}
-          muted={undefined}
-          speaking={false}
-          screen
-        />
-      ))}
-      <Tile
-        key="self"
-        name={`${self?.displayName ?? 'You'} (you)`}
-        track={local.cameraOn ? local.camera : undefined}
-        muted={!(local.micOn && local.mic)}
-        speaking={snapshot.activeSpeaker === 'self'}
-        mirror
-      />
-      {others.map(tileFor)}
+    <div className="speaker-view" data-layout="speaker">
+      <ul className="speaker-main" aria-label="Active speaker">
+        {stage.main?.kind === 'screen' && screenTile(stage.main.screen, true)}
+        {stage.main?.kind === 'person' && personTile(stage.main.tile, true)}
+        {!stage.main && <li className="speaker-empty">Nobody else is here yet.</li>}
+      </ul>
+      <Filmstrip onSlots={actions.onFilmstripSlots}>
+        {ownScreen}
+        {stage.screens.map((s) => screenTile(s))}
+        {selfTile}
+        {stage.tiles.map((t) => personTile(t))}
+      </Filmstrip>
+    </div>
+  );
+}
+
+/**
+ * The speaker view's strip of small tiles (scrolls sideways). It reports how many tiles of
+ * others fit without scrolling — this participant's own tile takes the first place — so the
+ * SFU forwards video for those only.
+ */
+function Filmstrip({ onSlots, children }: { onSlots?: (slots: number) => void; children: ReactNode }) {
+  const ref = useRef<HTMLUListElement>(null);
+  const callback = useRef(onSlots);
+  callback.current = onSlots;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver !== 'function') return;
+    const measure = () => {
+      const first = el.querySelector('li');
+      const tileWidth = first?.getBoundingClientRect().width ?? 0;
+      if (tileWidth <= 0) return;
+      const gap = parseFloat(getComputedStyle(el).columnGap) || 0;
+      const fit = Math.floor((el.clientWidth + gap) / (tileWidth + gap));
+      callback.current?.(Math.max(1, fit - 1));
+    };
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    measure();
+    return () => observer.disconnect();
+  }, []);
+  return (
+    <ul className="filmstrip" aria-label="Everyone else" ref={ref} tabIndex={0}>
+      {children}
     </ul>
   );
 }

@@ -163,8 +163,8 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       const stream = await navigator.mediaDevices.getUserMedia({
         video: {
           deviceId: this.cameraDeviceId ? { exact: this.cameraDeviceId } : undefined,
-          width: { ideal: 640 },
-          height: { ideal: 360 },
+          width: { ideal: 960 },
+          height: { ideal: 540 },
           frameRate: { ideal: 24 },
         },
       });

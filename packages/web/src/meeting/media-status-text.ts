@@ -9,6 +9,8 @@ export function mediaStatusText(status: MediaStatus | undefined): string | undef
       return 'No media for 5 s';
     case 'cannot_decrypt':
       return 'Cannot decrypt their media';
+    case 'not_forwarded':
+      return 'Paused: not a recent speaker';
     case 'unattested':
       return 'Warning: media sent as them that they did not sign';
     default:

@@ -24,9 +24,11 @@ import type { LocalMedia } from '../media/local-media.js';
 import { saveMeeting } from '../report/saved-meetings.js';
 import { publishTestView, testSwitches } from '../test-hooks.js';
 import { describeGroupChange, type GroupChange } from './group-notices.js';
+import { arrangeStage, tileKey, viewOf } from './layout.js';
 import { remoteStreams } from './remote-streams.js';
 import type {
   ChatEntry,
+  Layout,
   DecryptIssue,
   GroupNotice,
   PasscodeLockout,
@@ -34,7 +36,13 @@ import type {
   SessionSnapshot,
   WaitingPerson,
 } from './snapshot.js';
-import { sampleStats, SPEAKER_HOLD_MS, SPEAKING_LEVEL, type InboundSample } from './stats.js';
+import {
+  sampleStats,
+  SPEAKER_HOLD_MS,
+  SPEAKING_LEVEL,
+  type InboundSample,
+  type StatsSample,
+} from './stats.js';
 import { testViewOf } from './test-view.js';
 
 export interface SessionOptions {
@@ -101,6 +109,18 @@ export class MeetingSession {
   private readonly cleanups: (() => void)[] = [];
   /** The reportable snapshot changed since it was last kept on this device. */
   private reportableDirty = false;
+  /** What we send (per encoding) and the browser's send estimate, from the last poll. */
+  private outbound: Pick<StatsSample, 'outbound' | 'availableOutgoingBitrate'> = {
+    outbound: [],
+    availableOutgoingBitrate: undefined,
+  };
+  private layout: Layout = 'grid';
+  /** Participant ids pinned on this page, in pin order. */
+  private pins: string[] = [];
+  /** Each shown tile of someone else: its height in device pixels (`tileKey`). */
+  private readonly tileHeights = new Map<string, number>();
+  private filmstripSlots = 3;
+  private previousMain: string | undefined;
 
   constructor(private readonly opts: SessionOptions) {
     this.meeting = opts.meeting;
@@ -197,6 +217,38 @@ export class MeetingSession {
   /** A clip of the member at `leafIndex`'s last `seconds` of media (E2EE meetings that attest). */
   clip(leafIndex: number, seconds: number): Promise<ReportChoice['clip']> {
     return this.client.clipEvidence(leafIndex, seconds);
+  }
+
+  /** Grid or speaker view; the SFU is told how many videos the new layout shows. */
+  setLayout(layout: Layout): void {
+    if (this.layout === layout) return;
+    this.layout = layout;
+    this.changed();
+  }
+
+  /** Pins someone (their video is always forwarded; the speaker view shows them large), or unpins. */
+  togglePin(participantId: string): void {
+    this.pins = this.pins.includes(participantId)
+      ? this.pins.filter((id) => id !== participantId)
+      : [...this.pins, participantId];
+    this.changed();
+  }
+
+  /** A tile of someone else was laid out `height` CSS pixels tall (undefined: it is gone). */
+  tileResized(participantId: string, source: 'camera' | 'screen', height: number | undefined): void {
+    const key = tileKey(participantId, source);
+    const px = height === undefined ? undefined : Math.round(height * (window.devicePixelRatio || 1));
+    if (this.tileHeights.get(key) === px) return;
+    if (px === undefined) this.tileHeights.delete(key);
+    else this.tileHeights.set(key, px);
+    this.changed();
+  }
+
+  /** Speaker view: how many tiles of others the filmstrip shows without scrolling. */
+  setFilmstripSlots(slots: number): void {
+    if (this.filmstripSlots === slots) return;
+    this.filmstripSlots = slots;
+    this.changed();
   }
 
   subscribe = (cb: () => void): (() => void) => {
@@ -311,6 +363,7 @@ export class MeetingSession {
     keep(c.on('epoch', () => this.changed()));
     keep(c.on('media', () => this.changed()));
     keep(c.on('mediaReset', () => this.setNotice('Reconnecting audio and video…')));
+    keep(c.on('mediaStatus', () => this.changed()));
     keep(
       c.on('roster', () => {
         this.reportableDirty = true;
@@ -443,6 +496,7 @@ export class MeetingSession {
         loudest = { id: s.participantId, level: s.audioLevel ?? 0 };
       }
     }
+    this.outbound = { outbound: sample.outbound, availableOutgoingBitrate: sample.availableOutgoingBitrate };
     const own = this.selfAudio() ? (sample.ownAudioLevel ?? 0) : 0;
     if (own > (loudest?.level ?? SPEAKING_LEVEL)) loudest = { id: 'self', level: own };
     this.inbound = next;
@@ -508,6 +562,23 @@ export class MeetingSession {
     const senders = this.workerStats?.senders ?? [];
     const transforms = this.workerStats?.transforms ?? [];
     const receiverIds = new Set(this.remoteTracks.map((r) => r.transformId));
+    const forwarding = c.mediaStatus();
+    const present = new Set(people.flatMap((p) => (p.participantId ? [p.participantId] : [])));
+    // Pins of people who left go; a pin is per meeting visit.
+    if (this.pins.some((id) => !present.has(id))) this.pins = this.pins.filter((id) => present.has(id));
+    const stage = arrangeStage({
+      layout: this.layout,
+      people,
+      remote,
+      forwarding,
+      pins: this.pins,
+      localSpeaker: this.speaker?.id,
+      previousMain: this.previousMain,
+      filmstripSlots: this.filmstripSlots,
+    });
+    if (stage.main?.kind === 'person') this.previousMain = stage.main.tile.participantId;
+    // What the SFU forwards follows what this layout shows (the SDK sends only changes).
+    c.setView(viewOf(stage, this.pins, this.tileHeights));
     const snapshot: SessionSnapshot = {
       state: c.state,
       removedReason: c.removedReason,
@@ -523,6 +594,9 @@ export class MeetingSession {
       e2eeApi: this.crypto?.api,
       chat: this.chat,
       remote,
+      stage,
+      pins: this.pins,
+      forwarding,
       activeSpeaker: this.speaker?.id,
       decryptIssues,
       framesDecrypted: senders.reduce((n, [, s]) => n + s.decrypted, 0),
@@ -533,7 +607,7 @@ export class MeetingSession {
       passcodeLockout: this.lockout && this.lockout.until > now ? this.lockout : undefined,
       refusal: c.state === 'lost' || c.state === 'waiting' ? this.joinRefusal : undefined,
     };
-    publishTestView(testViewOf(snapshot, [...this.inbound.values()]));
+    publishTestView(testViewOf(snapshot, [...this.inbound.values()], this.outbound, c.view()));
     return snapshot;
   }
 
@@ -553,6 +627,7 @@ export class MeetingSession {
       video: p.video,
       isSelf: p.isSelf,
       media: p.media,
+      forwarding: p.forwarding,
     };
   }
 

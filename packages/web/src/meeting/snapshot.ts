@@ -1,4 +1,12 @@
-import type { E2eeState, MediaStatus, MemberVerification, ClientState } from '@conclave/client';
+import type {
+  E2eeState,
+  ForwardingStatus,
+  MediaStatus,
+  MemberVerification,
+  ClientState,
+  ForwardedVideo,
+  PersonForwarding,
+} from '@conclave/client';
 import type { E2eeApi } from '@conclave/client/browser';
 import type { MediaSource, MeetingInfo, Participant, Role } from '@conclave/protocol';
 import type { HumanError } from '../errors.js';
@@ -38,6 +46,8 @@ export interface Person {
   isSelf: boolean;
   /** E2EE, others: what this page receives from them (the SDK's per-sender media status). */
   media: MediaStatus | undefined;
+  /** Others: what the SFU forwards of them to this page and why (its `media_status`). */
+  forwarding: PersonForwarding | undefined;
 }
 
 export interface RemoteStream {
@@ -61,6 +71,44 @@ export interface RemoteStream {
    * names (held for a second, so a stream the SFU just moved does not flicker).
    */
   mismatch: boolean;
+}
+
+/** How the room shows the others: everyone in a grid, or the active speaker large with a filmstrip. */
+export type Layout = 'grid' | 'speaker';
+
+/** One other person's camera tile as the room shows it. */
+export interface StageTile {
+  person: Person;
+  participantId: string;
+  /** Their camera stream, while the SFU describes one to us. */
+  camera: RemoteStream | undefined;
+  /** What the SFU says of their camera (`media_status`), once it reported. */
+  forwarding: ForwardedVideo | undefined;
+  /** Video is shown (frames arrive); otherwise their avatar, with `why`. */
+  showVideo: boolean;
+  /** Why there is no video, in words ("Not a recent speaker", "Camera off", ...). */
+  why: string | undefined;
+  /** The simulcast layer and what limits it ("low · bandwidth"), while the SFU forwards video. */
+  quality: string | undefined;
+  pinned: boolean;
+}
+
+/** A received screen share. */
+export interface StageScreen {
+  participantId: string;
+  stream: RemoteStream;
+}
+
+export interface Stage {
+  layout: Layout;
+  /** Speaker view: what the large tile shows (a screen share, else the pinned or active speaker). */
+  main: { kind: 'person'; tile: StageTile } | { kind: 'screen'; screen: StageScreen } | undefined;
+  /** Grid: every screen share; speaker view: the ones not in the large tile. */
+  screens: StageScreen[];
+  /** Grid: every other person; speaker view: the filmstrip (everyone not in the large tile). */
+  tiles: StageTile[];
+  /** How many of the others' videos the layout shows: the `lastN` this page asks the SFU for. */
+  lastN: number;
 }
 
 /** A joiner in the waiting room, with what admitting them adds to the encryption group. */
@@ -112,6 +160,12 @@ export interface SessionSnapshot {
   e2eeApi: E2eeApi | undefined;
   chat: ChatEntry[];
   remote: RemoteStream[];
+  /** Where the room puts everyone (grid or speaker view) and how many videos it shows. */
+  stage: Stage;
+  /** Participant ids pinned on this page, in pin order. */
+  pins: readonly string[];
+  /** The SFU's last `media_status` for this page (speakers, what it forwards, downlink estimate). */
+  forwarding: ForwardingStatus | undefined;
   /** participantId of the active speaker, or 'self'. */
   activeSpeaker: string | undefined;
   decryptIssues: DecryptIssue[];

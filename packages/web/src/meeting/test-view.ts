@@ -1,9 +1,15 @@
+import type { MediaViewFields } from '@conclave/client';
 import type { ConclaveTestView } from '../test-hooks.js';
 import { e2eeStatus, type SessionSnapshot } from './snapshot.js';
-import type { InboundSample } from './stats.js';
+import type { InboundSample, StatsSample } from './stats.js';
 
 /** What `window.__conclave` shows of a snapshot (public values and counters only, never a key). */
-export function testViewOf(s: SessionSnapshot, inbound: InboundSample[]): ConclaveTestView {
+export function testViewOf(
+  s: SessionSnapshot,
+  inbound: InboundSample[],
+  sent: Pick<StatsSample, 'outbound' | 'availableOutgoingBitrate'>,
+  view: MediaViewFields | undefined,
+): ConclaveTestView {
   const e2ee = s.meeting.mode === 'e2ee';
   return {
     state: s.state,
@@ -49,7 +55,21 @@ export function testViewOf(s: SessionSnapshot, inbound: InboundSample[]): Concla
       packetsReceived: i.packetsReceived,
       bytesReceived: i.bytesReceived,
       codec: i.codec,
+      frameHeight: i.frameHeight,
     })),
+    outbound: sent.outbound.map((o) => ({
+      kind: o.kind,
+      rid: o.rid,
+      bytesSent: o.bytesSent,
+      framesEncoded: o.framesEncoded,
+      frameHeight: o.frameHeight,
+      qualityLimitationReason: o.qualityLimitationReason,
+    })),
+    availableOutgoingBitrate: sent.availableOutgoingBitrate,
+    layout: s.stage.layout,
+    view,
+    mainSpeaker: s.stage.main?.kind === 'person' ? s.stage.main.tile.participantId : undefined,
+    mediaStatus: s.forwarding,
     streams: s.remote.map((r) => ({
       participantId: r.participantId,
       source: r.source,

@@ -6,7 +6,7 @@ import { InviteLink } from '../components/InviteLink.js';
 import { RemoteAudio, useLocalMedia } from '../components/media.js';
 import { ParticipantsPanel } from '../components/ParticipantsPanel.js';
 import { E2eeIndicator, HEALTH_ALERT, SecurityPanel } from '../components/SecurityPanel.js';
-import { VideoGrid } from '../components/Tiles.js';
+import { VideoStage } from '../components/Tiles.js';
 import type { HumanError } from '../errors.js';
 import type { MeetingSession } from '../meeting/session.js';
 import type { PasscodeLockout, Person, SessionSnapshot } from '../meeting/snapshot.js';
@@ -99,6 +99,13 @@ function Controls({
           {sharing ? 'Stop sharing' : 'Share screen'}
         </button>
       )}
+      <button
+        type="button"
+        aria-pressed={snapshot.stage.layout === 'speaker'}
+        onClick={() => session.setLayout(snapshot.stage.layout === 'speaker' ? 'grid' : 'speaker')}
+      >
+        Speaker view
+      </button>
       {panelButton('participants', ` (${snapshot.people.length})`)}
       {panelButton('chat')}
       {panelButton('security')}
@@ -232,7 +239,16 @@ export function Room({
       <div className={panel ? 'room-main with-panel' : 'room-main'}>
         {/* Focusable: it scrolls when there are many tiles, and keyboard users must be able to scroll it. */}
         <main className="stage" aria-label="Videos" tabIndex={0}>
-          <VideoGrid snapshot={snapshot} local={local} onReport={report} />
+          <VideoStage
+            snapshot={snapshot}
+            local={local}
+            actions={{
+              onReport: report,
+              onPin: (id) => session.togglePin(id),
+              onTileHeight: (id, source, h) => session.tileResized(id, source, h),
+              onFilmstripSlots: (n) => session.setFilmstripSlots(n),
+            }}
+          />
         </main>
         {panel && (
           <aside id="side-panel" className="side-panel" aria-labelledby="side-panel-h">
