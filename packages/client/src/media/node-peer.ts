@@ -2,6 +2,7 @@ import type { MediaSource, StreamInfo } from '@conclave/protocol';
 import type { IceCandidate } from '@conclave/protocol';
 import {
   RTCPeerConnection,
+  RTP_EXTENSION_URI,
   RtcpPayloadSpecificFeedback,
   RtpHeader,
   RtpPacket,
@@ -79,6 +80,8 @@ export class NodeMediaPeer {
   private readonly iceListeners = new Set<(pc: PcKind, c: IceCandidate) => void>();
   private readonly frameListeners = new Set<(f: ReceivedFrame) => void>();
   private readonly keyFrameListeners = new Set<(source: BotSource) => void>();
+  /** The audio-level extension's payload (RFC 6464) put on every audio packet; undefined: none. */
+  private audioLevel: Buffer | undefined;
   private closed = false;
 
   constructor(opts: NodeMediaPeerOptions = {}) {
@@ -158,6 +161,30 @@ export class NodeMediaPeer {
     return listen(this.keyFrameListeners, cb);
   }
 
+  /**
+   * From now on every audio packet carries the audio-level header extension (RFC 6464, the one
+   * the SFU ranks speakers by): `dBov` from 0 (loudest) to -127 (silence), `voice` the
+   * voice-activity flag (default: on unless silent). null: no extension (the SFU then cannot
+   * rank this bot and forwards its audio to everybody). The extension goes out once the publish
+   * connection negotiated it (`audioLevelExtensionId`).
+   */
+  setAudioLevel(dBov: number | null, voice = dBov !== null && dBov > -127): void {
+    if (dBov === null) {
+      this.audioLevel = undefined;
+      return;
+    }
+    if (!Number.isFinite(dBov)) throw new RangeError('setAudioLevel: dBov must be a number from -127 to 0');
+    const level = Math.min(127, Math.max(0, Math.round(-dBov)));
+    this.audioLevel = Buffer.from([(voice ? 0x80 : 0) | level]);
+  }
+
+  /** The id the publish connection negotiated for the audio-level extension (undefined: none). */
+  get audioLevelExtensionId(): number | undefined {
+    return this.out.audio.transceiver.headerExtensions.find(
+      (e) => e.uri === RTP_EXTENSION_URI.audioLevelIndication,
+    )?.id;
+  }
+
   /** Packetizes one encoded frame onto the published track. Packets are dropped while the connection is not up. */
   async sendFrame(source: BotSource, frame: Uint8Array, opts: SendFrameOptions = {}): Promise<void> {
     if (this.closed) return;
@@ -171,12 +198,16 @@ export class NodeMediaPeer {
       }
     }
     const timestamp = out.framer.nextTimestamp(opts.timestamp);
+    const levelId = source === 'audio' && this.audioLevel ? this.audioLevelExtensionId : undefined;
+    const extensions =
+      levelId !== undefined && this.audioLevel ? [{ id: levelId, payload: this.audioLevel }] : [];
     for (const plan of out.framer.packetize(frame, timestamp)) {
       const header = new RtpHeader({
         sequenceNumber: plan.sequenceNumber,
         timestamp: plan.timestamp,
         marker: plan.marker,
         payloadType: out.payloadType,
+        extensions,
       });
       await out.transceiver.sender.sendRtp(new RtpPacket(header, plan.payload));
     }

@@ -1,6 +1,6 @@
 import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } from '@conclave/protocol';
 import type { IceCandidate } from '@conclave/protocol';
-import type { ArgsOf, ResultOf, RoutedOp } from '../sfu/index.js';
+import type { ArgsOf, MediaStatus, ResultOf, RoutedOp } from '../sfu/index.js';
 
 /** What the hub needs from meeting storage (implemented by MeetingStore). */
 export interface MeetingDirectory {
@@ -28,7 +28,7 @@ export interface MeetingDirectory {
  */
 export interface MediaRouter {
   join(meetingId: string, participantId: string): Promise<void>;
-  /** An op on the participant's media session (offer, answer, ICE, receiving, mute, layer). */
+  /** An op on the participant's media session (offer, answer, ICE, receiving, mute, layer, view). */
   call<O extends RoutedOp>(op: O, args: ArgsOf<O>): Promise<ResultOf<O>>;
   leave(meetingId: string, participantId: string): Promise<void>;
   closeMeeting(meetingId: string): Promise<void>;
@@ -47,6 +47,11 @@ export interface MediaRouter {
   ): unknown;
   /** A worker died: these meetings lost every media session (sfu/Sfu replaces the worker). */
   on(event: 'workerExit', cb: (meetingIds: string[]) => void): unknown;
+  /** What the SFU forwards to a participant and why: sent to it as `media_status`. */
+  on(
+    event: 'mediaStatus',
+    cb: (meetingId: string, participantId: string, status: MediaStatus) => void,
+  ): unknown;
 }
 
 /**

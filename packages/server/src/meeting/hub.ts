@@ -113,6 +113,9 @@ export class MeetingHub {
     deps.sfu?.on('ice', (meetingId, participantId, pc, candidate) =>
       this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'ice', pc, candidate }),
     );
+    deps.sfu?.on('mediaStatus', (meetingId, participantId, status) =>
+      this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'media_status', ...status }),
+    );
     // A dead SFU worker took these meetings' media along: their rooms join everyone again.
     deps.sfu?.on('workerExit', (meetingIds) => {
       for (const id of meetingIds) this.rooms.get(id)?.mediaLost();
@@ -212,7 +215,12 @@ export class MeetingHub {
       const r = room;
       if (!r) return fail('not_joined', 'join a meeting first', msg.type, rid);
       const lane =
-        msg.type === 'media_offer' || msg.type === 'media_answer' || msg.type === 'ice' ? 'media' : 'control';
+        msg.type === 'media_offer' ||
+        msg.type === 'media_answer' ||
+        msg.type === 'ice' ||
+        msg.type === 'media_view'
+          ? 'media'
+          : 'control';
       void r.enqueue(peer, msg, () => r.handle(r.memberFor(peer), peer, msg), lane);
     });
     let alive = true;

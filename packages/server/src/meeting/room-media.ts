@@ -1,7 +1,17 @@
-import { PROTOCOL_VERSION as v, ProtocolError, type ClientMessageOf } from '@conclave/protocol';
+import {
+  PROTOCOL_VERSION as v,
+  ProtocolError,
+  type ClientMessageOf,
+  type MediaView,
+} from '@conclave/protocol';
 import type { LogSink } from '../logger.js';
 import type { MediaRouter } from './deps.js';
 import type { Member } from './room-member.js';
+
+/** `media_view` messages a participant may send per second (bursts of as many). */
+export const MEDIA_VIEWS_PER_SECOND = 10;
+
+type ViewFields = Pick<MediaView, 'lastN' | 'pinned' | 'tiles' | 'defaultHeight'>;
 
 /**
  * A room's SFU session: puts members in it (one join at a time per member), relays their
@@ -10,6 +20,11 @@ import type { Member } from './room-member.js';
  * never sees the SFrame payload; this class never sees media at all.
  */
 export class RoomMedia {
+  /** Each member's latest view (applied again when its media session is made anew). */
+  private readonly views = new WeakMap<Member, ViewFields>();
+  /** Each member's `media_view` budget (a token bucket). */
+  private readonly viewTokens = new WeakMap<Member, { tokens: number; at: number }>();
+
   constructor(
     private readonly ctx: {
       meetingId: string;
@@ -89,6 +104,39 @@ export class RoomMedia {
           });
         return;
     }
+  }
+
+  /**
+   * What the participant shows (`media_view`, validated by the protocol schema): the SFU
+   * forwards it the video of its last-N speakers and pinned participants at layers that fit its
+   * tiles. At most MEDIA_VIEWS_PER_SECOND per participant (`rate_limited` past that: the view is
+   * dropped; the SDK coalesces to a few a second). A view sent before the participant's media
+   * session exists is kept and applied when it does, and again after an SFU worker restart.
+   */
+  async setView(m: Member, msg: ClientMessageOf<'media_view'>): Promise<void> {
+    const now = Date.now();
+    const bucket = this.viewTokens.get(m) ?? { tokens: MEDIA_VIEWS_PER_SECOND, at: now };
+    bucket.tokens = Math.min(
+      MEDIA_VIEWS_PER_SECOND,
+      bucket.tokens + ((now - bucket.at) / 1000) * MEDIA_VIEWS_PER_SECOND,
+    );
+    bucket.at = now;
+    this.viewTokens.set(m, bucket);
+    if (bucket.tokens < 1)
+      throw new ProtocolError(
+        'rate_limited',
+        `too many media_view messages: at most ${MEDIA_VIEWS_PER_SECOND} a second`,
+      );
+    bucket.tokens -= 1;
+    this.requireSfu();
+    const view: ViewFields = {
+      lastN: msg.lastN,
+      pinned: msg.pinned,
+      tiles: msg.tiles,
+      defaultHeight: msg.defaultHeight,
+    };
+    this.views.set(m, view);
+    if (m.media) await this.applyView(m, view);
   }
 
   /**
@@ -176,7 +224,25 @@ export class RoomMedia {
     await sfu.call('setReceiving', { ...target, allowed: this.ctx.mayReceive(m) });
     if (!m.audio) await sfu.call('setMuted', { ...target, kind: 'audio', muted: true });
     if (!m.video) await sfu.call('setMuted', { ...target, kind: 'video', muted: true });
+    const view = this.views.get(m);
+    // The session stands without it (everything is forwarded then): a failure is only logged.
+    if (view)
+      await this.applyView(m, view).catch((e: unknown) =>
+        this.ctx.logger.warn(
+          { err: e, meetingId: this.ctx.meetingId, participantId: m.id },
+          'media view not applied',
+        ),
+      );
     return true;
+  }
+
+  private async applyView(m: Member, view: ViewFields): Promise<void> {
+    const sfu = this.requireSfu();
+    await sfu
+      .call('setView', { meetingId: this.ctx.meetingId, participantId: m.id, ...view })
+      .catch((e: Error) => {
+        throw new ProtocolError('media_error', `the SFU refused the view: ${e.message}`);
+      });
   }
 
   private requireSfu(): MediaRouter {

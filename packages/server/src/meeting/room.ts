@@ -327,6 +327,8 @@ export class Room {
       case 'media_answer':
       case 'ice':
         return this.media.handle(m, msg);
+      case 'media_view':
+        return this.media.setView(m, msg);
       case 'media_state':
         await this.media.setMuted(m, msg.audio, msg.video);
         m.audio = msg.audio;

@@ -6,7 +6,15 @@
  * may be half-dead or compromised by a bug, and the parent must not trust its shapes blindly.
  */
 import { z } from 'zod';
-import { iceCandidateSchema, streamInfoSchema as wireStreamInfoSchema } from '@conclave/protocol';
+import {
+  iceCandidateSchema,
+  MAX_VIEW_TILES,
+  mediaStatusMessage,
+  mediaViewMessage,
+  videoForwardingSchema,
+  viewTileSchema,
+  streamInfoSchema as wireStreamInfoSchema,
+} from '@conclave/protocol';
 
 export const pcKindSchema = z.enum(['publish', 'subscribe']);
 export type PcKind = z.infer<typeof pcKindSchema>;
@@ -34,6 +42,22 @@ const sdp = z
   .string()
   .min(10)
   .max(256 * 1024);
+
+/** A subscriber's view (the wire's `media_view`, defaults applied by the hub's parse). */
+const viewFields = {
+  lastN: mediaViewMessage.shape.lastN.removeDefault(),
+  pinned: z.array(id).max(MAX_VIEW_TILES),
+  tiles: z.array(viewTileSchema.extend({ participantId: id })).max(MAX_VIEW_TILES * 2),
+  defaultHeight: mediaViewMessage.shape.defaultHeight.removeDefault(),
+};
+
+/** The wire's `media_status` without its envelope; participant ids as the SFU spells them. */
+export const mediaStatusSchema = mediaStatusMessage.omit({ v: true, type: true }).extend({
+  speakers: z.array(id).max(256),
+  audio: z.array(id).max(256),
+  video: z.array(videoForwardingSchema.extend({ participantId: id })).max(512),
+});
+export type MediaStatus = z.infer<typeof mediaStatusSchema>;
 
 export const workerStatsSchema = z.object({
   pid: z.number().int(),
@@ -74,6 +98,12 @@ export const ops = {
    * video, or null for the default (the highest active layer). Switches happen at key frames.
    */
   setPreferredLayer: op({ ...target, publisherId: id, rid: z.string().max(64).nullable() }, z.null()),
+  /**
+   * What the participant shows (its `media_view`): the worker forwards it the video of the
+   * `lastN` recent speakers and the pinned ones, each at a layer that fits its tile
+   * (selection.ts, view-policy.ts). Until the first one, everything is forwarded.
+   */
+  setView: op({ ...target, ...viewFields }, z.null()),
   leave: op(target, z.null()),
   closeMeeting: op({ meetingId: id }, z.null()),
   stats: op({}, workerStatsSchema),
@@ -144,6 +174,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('ice'), ...target, pc: pcKindSchema, candidate: iceCandidateSchema }),
   z.object({ type: z.literal('tap'), record: tapRecordSchema }),
+  /** What the SFU forwards to the participant and why: the hub sends it as `media_status`. */
+  z.object({ type: z.literal('mediaStatus'), ...target, status: mediaStatusSchema }),
   z.object({
     type: z.literal('log'),
     level: z.enum(['info', 'warn', 'error']),

@@ -2,7 +2,7 @@ import type { LogSink } from '../logger.js';
 import { EventEmitter } from 'node:events';
 import type { IceCandidate } from '@conclave/protocol';
 import type { StreamInfo } from '@conclave/protocol';
-import type { ArgsOf, Op, PcKind, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
+import type { ArgsOf, MediaStatus, Op, PcKind, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
 import { PortPool, assertPortRangeFits, type MediaPoolStatus, type PortPoolSnapshot } from './port-pool.js';
 import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
 
@@ -40,6 +40,8 @@ export interface SfuEvents {
   /** A trickled SFU candidate (rare: candidates gathered before an SDP left are inside it). */
   ice: [meetingId: string, participantId: string, pc: PcKind, candidate: IceCandidate];
   tap: [record: TapRecord];
+  /** What the SFU forwards to the participant and why (the hub sends it as `media_status`). */
+  mediaStatus: [meetingId: string, participantId: string, status: MediaStatus];
   /**
    * A worker died; these meetings lost their media state: their participants must join again
    * (on a live worker: `join` waits for a replacement when no worker is running).
@@ -324,6 +326,9 @@ export class Sfu extends EventEmitter<SfuEvents> {
         break;
       case 'tap':
         this.emit('tap', msg.record);
+        break;
+      case 'mediaStatus':
+        this.emit('mediaStatus', msg.meetingId, msg.participantId, msg.status);
         break;
       case 'log':
         this.logger[msg.level]({ ...msg.obj, worker: w.config.worker, pid: w.pid }, msg.msg);

@@ -23,5 +23,7 @@ export interface WorkerContext {
 export const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
 /** Period of the simulcast measurement and layer choice. */
 export const LAYER_TICK_MS = 500;
+/** Period of the forwarding policy: speaker ranking, last-N, layers per subscriber (view-policy.ts). */
+export const POLICY_TICK_MS = 200;
 
 export const noop = (): void => undefined;

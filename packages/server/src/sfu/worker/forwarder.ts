@@ -84,7 +84,10 @@ export class Forwarder implements StreamForwarder {
   setEnabled(on: boolean): void {
     if (on === this.enabled) return;
     this.enabled = on;
-    if (on) this.restartVideo();
+    if (!on) return;
+    // Audio continues the subscriber's sequence line: the skipped packets would read as loss.
+    this.started = false;
+    this.restartVideo();
   }
 
   setPreferredLayer(rid: string | null): void {

@@ -12,7 +12,7 @@ import {
   type WorkerMessage,
   type WorkerStats,
 } from '../ipc.js';
-import { LAYER_TICK_MS, type WorkerContext, type WorkerLog } from './context.js';
+import { LAYER_TICK_MS, POLICY_TICK_MS, type WorkerContext, type WorkerLog } from './context.js';
 import { Meeting } from './meeting.js';
 import { Mutex } from './mutex.js';
 import { advertisedAddress, workerPortRange } from './pc-config.js';
@@ -57,6 +57,12 @@ function init(config: WorkerConfig): void {
     for (const m of meetings.values()) m.tick(now - last);
     last = now;
   }, LAYER_TICK_MS).unref();
+  let lastPolicy = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    for (const m of meetings.values()) m.policyTick(now - lastPolicy, now);
+    lastPolicy = now;
+  }, POLICY_TICK_MS).unref();
 }
 
 function context(): WorkerContext {
@@ -120,6 +126,10 @@ const handlers: OpHandlers = {
   },
   setPreferredLayer: ({ meetingId, participantId, publisherId, rid }) => {
     meeting(meetingId).setPreferredLayer(participantId, publisherId, rid);
+    return null;
+  },
+  setView: ({ meetingId, participantId, lastN, pinned, tiles, defaultHeight }) => {
+    meeting(meetingId).setView(participantId, { lastN, pinned, tiles, defaultHeight });
     return null;
   },
   leave: async ({ meetingId, participantId }) => {

@@ -2,10 +2,21 @@ import type { MediaKind, PcKind } from '../ipc.js';
 import type { IceCandidate } from '@conclave/protocol';
 import type { WorkerContext } from './context.js';
 import { Participant } from './participant.js';
+import type { PublishedStream } from './published-stream.js';
+import type { ViewSettings } from './selection.js';
+import { resetLevelWindow, SpeakerRanking } from './speakers.js';
+import { ViewPolicy, type MeetingSpeakers } from './view-policy.js';
 
-/** One meeting in a worker: who is in it, and who receives whose streams (everyone, everybody else's). */
+/**
+ * One meeting in a worker: who is in it, and who receives whose streams. Every participant has
+ * a forwarder for every stream of the others; the forwarding policy (view-policy.ts, one per
+ * subscriber) turns them on and off and picks their layers on each policy tick, from the
+ * meeting's speaker ranking (speakers.ts) and the subscriber's view.
+ */
 export class Meeting {
   readonly participants = new Map<string, Participant>();
+  private readonly ranking = new SpeakerRanking();
+  private readonly policies = new Map<string, ViewPolicy>();
 
   constructor(
     readonly id: string,
@@ -16,6 +27,12 @@ export class Meeting {
     if (this.participants.has(participantId)) throw new Error(`participant ${participantId} already joined`);
     const p = new Participant(this.id, participantId, this.ctx);
     this.participants.set(participantId, p);
+    this.policies.set(
+      participantId,
+      new ViewPolicy(p, (status) =>
+        this.ctx.send({ type: 'mediaStatus', meetingId: this.id, participantId, status }),
+      ),
+    );
     for (const other of this.participants.values()) {
       if (other === p) continue;
       for (const stream of other.published.values()) p.addForwarder(stream);
@@ -54,8 +71,16 @@ export class Meeting {
     this.get(participantId).setMuted(kind, muted);
   }
 
+  /** Fixes the layer of one publisher's video for this subscriber (null: the policy chooses). */
   setPreferredLayer(participantId: string, publisherId: string, rid: string | null): void {
-    this.get(participantId).setPreferredLayer(publisherId, rid);
+    this.policy(participantId).setOverride(publisherId, rid);
+    this.policy(participantId).tick(this.speakers(), performance.now());
+  }
+
+  /** The subscriber's view (its `media_view`), applied at once. */
+  setView(participantId: string, view: ViewSettings): void {
+    this.policy(participantId).setView(view);
+    this.policy(participantId).tick(this.speakers(), performance.now());
   }
 
   /** The participant's streams disappear from everybody's subscribe connection (renegotiated). */
@@ -63,6 +88,8 @@ export class Meeting {
     const p = this.participants.get(participantId);
     if (!p) return;
     this.participants.delete(participantId);
+    this.policies.delete(participantId);
+    this.ranking.forget(participantId);
     for (const stream of p.published.values()) {
       for (const other of this.participants.values()) other.removeForwarder(stream);
     }
@@ -72,6 +99,7 @@ export class Meeting {
   async close(): Promise<void> {
     const all = [...this.participants.values()];
     this.participants.clear();
+    this.policies.clear();
     await Promise.allSettled(all.map((p) => p.close()));
   }
 
@@ -81,6 +109,38 @@ export class Meeting {
 
   tick(windowMs: number): void {
     for (const p of this.participants.values()) for (const s of p.published.values()) s.tick(windowMs);
+  }
+
+  /**
+   * The policy tick: the microphones' levels of the last `windowMs` update the speaker ranking,
+   * then every subscriber's policy applies (and says what changed).
+   */
+  policyTick(windowMs: number, now: number): void {
+    for (const p of this.participants.values()) {
+      let mic: PublishedStream | undefined;
+      for (const s of p.published.values()) if (s.source === 'audio') mic = s;
+      this.ranking.observe(p.id, mic?.levels, windowMs);
+      if (mic) resetLevelWindow(mic.levels);
+    }
+    this.ranking.rank(now);
+    const speakers = this.speakers();
+    for (const policy of this.policies.values()) policy.tick(speakers, now);
+  }
+
+  private speakers(): MeetingSpeakers {
+    const ranking = this.ranking;
+    return {
+      speakers: ranking.speakers(),
+      audioOrder: ranking.audioOrder(),
+      hasLevels: (id) => ranking.hasLevels(id),
+      publishers: [...this.participants.keys()],
+    };
+  }
+
+  private policy(participantId: string): ViewPolicy {
+    const policy = this.policies.get(participantId);
+    if (!policy) throw new Error(`participant ${participantId} is not in meeting ${this.id}`);
+    return policy;
   }
 
   private get(participantId: string): Participant {

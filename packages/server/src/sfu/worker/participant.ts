@@ -206,11 +206,6 @@ export class Participant implements PublisherView, SubscriberView {
       if (s.kind === 'video') for (const f of s.forwarders) f.restartVideo();
   }
 
-  setPreferredLayer(publisherId: string, rid: string | null): void {
-    for (const [stream, f] of this.forwarders)
-      if (stream.publisher.id === publisherId && stream.kind === 'video') f.setPreferredLayer(rid);
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -29,12 +29,15 @@ export interface ViewSettings {
   defaultHeight: number;
 }
 
-/** The view of a subscriber that described none: everything, at the default tile height. */
+/**
+ * The view of a subscriber that described none: every camera, at the best layer its downlink
+ * allows (tiles as tall as the wire allows: the top layer fits).
+ */
 export const DEFAULT_VIEW: ViewSettings = {
   lastN: Number.POSITIVE_INFINITY,
   pinned: [],
   tiles: [],
-  defaultHeight: 360,
+  defaultHeight: 4320,
 };
 
 export type VideoReason = 'pinned' | 'speaker' | 'last_n' | 'not_shown' | 'muted';
