@@ -145,6 +145,7 @@ const report: LoadReport = {
     url: 'http://127.0.0.1:1',
     embedded: true,
     sfuWorkers: 2,
+    sfuPids: [43, 44],
     ramp: { cpuPercent: 41.4, rssBytes: 200 * 2 ** 20 },
     steady: { cpuPercent: 12, rssBytes: 210 * 2 ** 20 },
     sfuRamp: { cpuPercent: 80, rssBytes: 300 * 2 ** 20 },
@@ -247,6 +248,7 @@ describe('IPC schemas', () => {
         phases: { joined: 1, e2ee: null, media: null },
         expected: 0,
         decrypted: 0,
+        present: true,
       }).success,
     ).toBe(true);
     expect(loadOps.join.result.safeParse({ bot: 'b', ok: true, ms: 1 }).success).toBe(false);

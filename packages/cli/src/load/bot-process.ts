@@ -186,18 +186,26 @@ class BotProcess {
       phases,
       expected,
       decrypted,
+      present: this.bots.get(name) === r,
       ...(error === undefined ? {} : { error }),
     });
     bot.client.on('state', (s) => {
       if (s === 'joined' && phases.joined === null) phases.joined = since();
     });
+    /** A bot that is not in the meeting (refused, waiting, taken out) is stopped and forgotten. */
+    const drop = async (expected: number, decrypted: number, error: string): Promise<JoinResult> => {
+      if (this.bots.get(name) === r) {
+        this.bots.delete(name);
+        this.keep(bot);
+        await bot.stop().catch(() => undefined);
+      }
+      return result(false, expected, decrypted, error);
+    };
     try {
       const state = await bot.start();
-      if (state !== 'joined') return result(false, 0, 0, `the server put the bot in the waiting room`);
+      if (state !== 'joined') return drop(0, 0, 'the server put the bot in the waiting room');
     } catch (e) {
-      this.bots.delete(name);
-      await bot.stop().catch(() => undefined);
-      return result(false, 0, 0, `join refused: ${(e as Error).message}`);
+      return drop(0, 0, `join refused: ${(e as Error).message}`);
     }
     // Who was there when it got in: each of them must reach it (those who leave meanwhile drop out).
     let initial: Set<string> | undefined;
@@ -208,7 +216,7 @@ class BotProcess {
       if (this.bots.get(name) !== r)
         return result(false, expected, decrypted, 'it left before its join completed');
       const client = bot.client;
-      if (client.state !== 'joined') return result(false, expected, decrypted, `state ${client.state}`);
+      if (client.state !== 'joined') return drop(expected, decrypted, `state ${client.state}`);
       const e2ee = client.e2ee;
       if (!e2ee.enabled || e2ee.active) {
         if (e2ee.enabled && phases.e2ee === null) phases.e2ee = since();

@@ -25,7 +25,7 @@ export interface LoadHooks {
 class Interrupted extends Error {}
 
 interface ServerSampler {
-  sample(): Promise<{ main: CpuSample; sfu: CpuSample[] }>;
+  sample(): Promise<{ main: CpuSample; sfu: CpuSample[]; sfuPids: number[] }>;
 }
 
 /** CPU and memory of the embedded server: this process and its SFU worker processes. */
@@ -47,6 +47,7 @@ function embeddedSampler(server: ConclaveServer): ServerSampler {
           cpuMicros: w.cpuUserMicros + w.cpuSystemMicros,
           rssBytes: w.rssBytes,
         })),
+        sfuPids: workers.map((w) => w.pid),
       };
     },
   };
@@ -192,10 +193,11 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
           phases: { joined: null, e2ee: null, media: null },
           expected: 0,
           decrypted: 0,
+          present: false,
           error: (e as Error).message,
         };
       }
-      if (!r.ok) live.delete(name);
+      if (!r.present) live.delete(name);
       joins.push({ phase, r });
       peakMember = Math.max(peakMember, live.size);
       return r;
@@ -353,6 +355,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
       url: serverUrl,
       embedded: opts.target.kind === 'embedded',
       sfuWorkers: serverSamples.end?.sfu.length ?? serverSamples.start?.sfu.length ?? null,
+      sfuPids: [...new Set([...(serverSamples.start?.sfuPids ?? []), ...(serverSamples.end?.sfuPids ?? [])])],
       ramp: use(serverSamples.start?.main, serverSamples.steady?.main),
       steady: use(serverSamples.steady?.main, serverSamples.end?.main),
       sfuRamp: use(total(serverSamples.start?.sfu ?? []), total(serverSamples.steady?.sfu ?? [])),

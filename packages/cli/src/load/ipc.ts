@@ -46,6 +46,8 @@ export const joinResultSchema = z.object({
   /** Shown senders it waited for, and how many of them it had decrypted when it ended. */
   expected: z.number().int(),
   decrypted: z.number().int(),
+  /** The bot still runs (a join that timed out stays in the meeting; a refused one is gone). */
+  present: z.boolean(),
   error: z.string().max(2000).optional(),
 });
 export type JoinResult = z.infer<typeof joinResultSchema>;

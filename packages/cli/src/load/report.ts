@@ -16,6 +16,8 @@ export interface LoadReport {
     url: string;
     embedded: boolean;
     sfuWorkers: number | null;
+    /** Process ids of the embedded server's SFU workers (all stopped when the run returns). */
+    sfuPids: number[];
     /** The server process (the coordinator's own, when embedded): while the meeting grew, then in the steady state. */
     ramp: PhaseUse | null;
     steady: PhaseUse | null;
