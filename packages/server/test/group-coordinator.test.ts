@@ -274,6 +274,20 @@ describe('GroupCoordinator', () => {
     expect(h.media.get('id-bob')).toBe(true);
   });
 
+  it('opens media to a joiner when it confirms its Welcome, while existing members still confirm the commit', async () => {
+    const h = await Harness.create();
+    await h.admit('host', 'host');
+    await h.admit('bob');
+    h.intercept.set('id-bob', (msg) => msg.type === 'commit'); // bob sits on carol's add
+    await h.admit('carol');
+    expect(h.coordinator.inGroup('id-carol')).toBe(true);
+    expect(h.media.get('id-carol')).toBe(true);
+    // the commit is still being confirmed (bob): no other commit is taken yet
+    await expect(h.garbageCommit('id-host')).rejects.toMatchObject({ code: 'commit_pending' });
+    await h.tick(1000);
+    expect(h.mediaLog.filter((e) => e.startsWith('id-carol'))).toEqual(['id-carol:on']);
+  });
+
   it('refuses a commit from a member it did not ask, and one while the last commit is being confirmed', async () => {
     const h = await Harness.create();
     await h.admit('host', 'host');

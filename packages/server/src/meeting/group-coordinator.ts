@@ -404,6 +404,10 @@ export class GroupCoordinator {
       st.expected.delete(id);
       if (msg.ok) st.ok.add(id);
       else st.failed.set(id, msg.reason ?? 'no reason given');
+      // A joiner that confirmed its Welcome is a member: its media opens now, not once every
+      // existing member has confirmed too (hundreds of ms in a big group). Should the commit be
+      // undone, `settle` resyncs it and closes its media again.
+      if (msg.ok && st.joiners.has(id)) this.ports.mediaAccess(id, true);
       this.maybeSettle();
       return;
     }
@@ -508,8 +512,7 @@ export class GroupCoordinator {
       for (const id of st.ok) {
         const s = this.seats.get(id);
         if (!s) continue;
-        s.confirmed = true;
-        if (!st.existing.has(id)) this.ports.mediaAccess(id, true);
+        s.confirmed = true; // joiners among them got their media when they confirmed
       }
       const committer = this.seats.get(st.committer);
       if (committer) committer.confirmed = true;
