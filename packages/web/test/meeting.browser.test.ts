@@ -212,11 +212,19 @@ describe('web app in Chromium against conclave serve', () => {
     await page.keyboard.press('Space');
     await controls.getByRole('button', { name: 'Mute' }).waitFor();
     const order: string[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 7; i++) {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate(() => document.activeElement?.textContent?.trim() ?? ''));
     }
-    expect(order).toEqual(['Stop camera', 'Share screen', 'Participants (3)', 'Chat', 'Security', 'Leave']);
+    expect(order).toEqual([
+      'Stop camera',
+      'Share screen',
+      'Speaker view',
+      'Participants (3)',
+      'Chat',
+      'Security',
+      'Leave',
+    ]);
     // Participants (3) → Enter opens the panel and moves focus into it.
     await controls.getByRole('button', { name: /^Participants/ }).focus();
     await page.keyboard.press('Enter');
