@@ -76,20 +76,32 @@ describe('downlink estimate', () => {
     expect(e.bps).toBe(FLOOR_BPS);
   });
 
+  it('cuts to no more than what got through (the forwarded rate times 1 − loss)', () => {
+    const e = new DownlinkEstimator();
+    const clock = { now: 0, bytes: 0 };
+    drive(e, clock, 20, 600_000, 0); // the estimate grew well above the 600 kbit/s forwarded
+    expect(e.bps).toBeGreaterThan(1_000_000);
+    drive(e, clock, 1, 600_000, 0.3); // a 420 kbit/s link
+    expect(e.bps).toBeGreaterThan(400_000);
+    expect(e.bps).toBeLessThanOrEqual(420_000);
+  });
+
   it('cuts at most once per 300 ms plus the round trip', () => {
     const e = new DownlinkEstimator();
     e.sample(0, 0);
-    e.sample(250_000, 1000);
-    e.report(0, 400, 1000);
-    const start = e.bps!;
+    e.report(0, 400, 0); // nothing forwarded yet: the start value
+    expect(e.bps).toBe(START_BPS);
+    // 5 Mbit/s flows from now on: what gets through stays above every cut below.
+    let bytes = 0;
+    for (let t = 100; t <= 1000; t += 100) e.sample((bytes += 62_500), t);
     e.report(0.2, 400, 1100);
-    expect(e.bps).toBeCloseTo(start * 0.9, 0);
+    expect(e.bps).toBeCloseTo(START_BPS * 0.9, 0);
     // Reports 200 ms apart: the next cut only 700 ms (300 + RTT 400) after the last one.
     e.report(0.2, 400, 1300);
     e.report(0.2, 400, 1500);
-    expect(e.bps).toBeCloseTo(start * 0.9, 0);
+    expect(e.bps).toBeCloseTo(START_BPS * 0.9, 0);
     e.report(0.2, 400, 1800);
-    expect(e.bps).toBeCloseTo(start * 0.81, 0);
+    expect(e.bps).toBeCloseTo(START_BPS * 0.81, 0);
   });
 
   it('does not grow while the round trip is well above its recent minimum', () => {
@@ -109,7 +121,7 @@ describe('downlink estimate', () => {
     e.sample(10 ** 12, 1); // an absurd rate
     e.report(Number.NaN, -5, 1);
     expect(e.bps).toBe(CEILING_BPS);
-    e.report(7, Number.POSITIVE_INFINITY, 2000); // loss clamped to 1: cut in half
-    expect(e.bps).toBe(CEILING_BPS / 2);
+    e.report(7, Number.POSITIVE_INFINITY, 2000); // loss clamped to 1: nothing got through
+    expect(e.bps).toBe(FLOOR_BPS);
   });
 });

@@ -5,7 +5,9 @@
  * - loss under 2 %: grow by 8 % per second (not while the round trip is well above its recent
  *   minimum: a queue is building);
  * - 2–10 %: hold;
- * - over 10 %: cut by (1 − 0.5 · loss), at most once per DECREASE_INTERVAL_MS + RTT.
+ * - over 10 %: cut by (1 − 0.5 · loss), and to no more than what got through (the forwarded
+ *   rate times 1 − loss: GCC's acknowledged-rate bound, so a narrow link is found in one
+ *   report rather than a cut of 15 % a second), at most once per DECREASE_INTERVAL_MS + RTT.
  * It starts from the rate actually forwarded when the first report arrives (at least
  * START_BPS), stays within FLOOR_BPS..CEILING_BPS, and never grows beyond what is forwarded by
  * more than a factor and a headroom (the SFU does not probe: without traffic there is no
@@ -80,7 +82,8 @@ export class DownlinkEstimator {
     const dt = Math.min(MAX_STEP_MS, Math.max(0, now - (previousAt ?? now)));
     if (loss > HIGH_LOSS) {
       if (now - this.lastDecreaseAt >= DECREASE_INTERVAL_MS + (this.lastRtt ?? 0)) {
-        this.estimate = Math.max(FLOOR_BPS, this.estimate * (1 - 0.5 * loss));
+        const delivered = this.sentRate > 0 ? this.sentRate * (1 - loss) : Number.POSITIVE_INFINITY;
+        this.estimate = Math.max(FLOOR_BPS, Math.min(this.estimate * (1 - 0.5 * loss), delivered));
         this.lastDecreaseAt = now;
       }
       return;
