@@ -1,12 +1,14 @@
 // SFU bench helper process: the publisher and subscriber bots (NodeMediaPeer), so their CPU is
 // not counted as the SFU's.
+import { createSocket, type Socket } from 'node:dgram';
 import type { StreamInfo } from '@conclave/protocol';
 import { NodeMediaPeer, syntheticOpusFrame, syntheticVp8Frame } from '@conclave/client/media';
 import { num, serve, str } from './sfu-rpc.js';
 
 const peers = new Map<string, NodeMediaPeer>();
-const counts = { frames: 0, bytes: 0, keyFramesSent: 0, keyFrameRequests: 0 };
+const counts = { frames: 0, bytes: 0, keyFramesSent: 0, keyFrameRequests: 0, sinkPackets: 0 };
 const timers: NodeJS.Timeout[] = [];
+const sinks: Socket[] = [];
 
 function peer(id: unknown): NodeMediaPeer {
   const p = peers.get(str(id));
@@ -62,6 +64,21 @@ serve({
   },
   stop() {
     for (const t of timers.splice(0)) clearInterval(t);
+  },
+  /** Plain UDP sockets that swallow the floor's packets (one per subscriber); their ports. */
+  async sinks(n) {
+    const ports: number[] = [];
+    for (let i = 0; i < num(n); i++) {
+      const s = createSocket('udp4');
+      s.on('message', () => counts.sinkPackets++);
+      await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+      sinks.push(s);
+      ports.push(s.address().port);
+    }
+    return ports;
+  },
+  closeSinks() {
+    for (const s of sinks.splice(0)) s.close();
   },
   counts() {
     const cpu = process.cpuUsage();

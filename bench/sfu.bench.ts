@@ -1,24 +1,29 @@
 // npm run -s bench:sfu   (runs inside a loopback-only network namespace via scripts/netns.mjs)
 //
 // One publisher bot sends synthetic VP8 frames (~1000 bytes, 30 fps) and 50 Opus frames/s; N bots
-// subscribe. Bots live in a helper process (sfu-bots.ts) so their CPU is not the SFU's. For each
-// N the SFU worker's CPU time per forwarded packet is compared with the 50 µs target and with a
-// bare werift forward loop (sfu-baseline.ts, same codecs and ICE settings) measured in this run.
+// subscribe. Bots live in a helper process (sfu-bots.ts) so their CPU is not the forwarder's.
+// For each N, three paths are measured in the same run, each after a warm-up long enough for the
+// JIT and as the median of three windows: the SFU as built (werift publish connections,
+// node-datachannel egress), the old path (a bare werift forward loop, sfu-baseline.ts: what the
+// SFU cost before its native egress), and the floor (a bare Node dgram send of packets of the
+// same sizes to N UDP sinks, sfu-floor.ts). Figures: CPU time of the forwarding process per
+// forwarded packet, and its ratio to the floor and to the 10 µs target.
 //
-// Environment: BENCH_SFU_N="1,8,32"  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
+// Environment: BENCH_SFU_N="8,32,64"  BENCH_SFU_WARMUP=10  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { StreamInfo } from '@conclave/protocol';
 import { Sfu } from '@conclave/server/sfu';
 import { ChildRpc } from './sfu-rpc.js';
 
-const NS = (process.env.BENCH_SFU_N ?? '1,8,32').split(',').map(Number);
+const NS = (process.env.BENCH_SFU_N ?? '8,32,64').split(',').map(Number);
+const WARMUP_S = Number(process.env.BENCH_SFU_WARMUP ?? 10);
 const SECONDS = Number(process.env.BENCH_SFU_SECONDS ?? 10);
+const WINDOWS = 3;
 const FRAME_BYTES = Number(process.env.BENCH_SFU_FRAME_BYTES ?? 1000);
 const FPS = 30;
 const AUDIO_PER_SEC = 50;
-const WARMUP_MS = 1500;
-const TARGET_US = 50;
+const TARGET_US = 10;
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -26,48 +31,61 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Sample {
   cpuMicros: number;
   packetsForwarded: number;
-  packetsIn: number;
   rssBytes: number;
 }
 interface BotCounts {
   frames: number;
+  sinkPackets: number;
   cpuMicros: number;
-  keyFramesSent: number;
 }
-interface Result {
+interface Window {
   pps: number;
-  inPps: number;
   usPerPacket: number;
   rssMb: number;
-  framesPerSec: number;
+  /** Frames the subscriber bots assembled per second (sink packets for the floor). */
+  deliveredPerSec: number;
   botCpuPct: number;
-  keyFrames: number;
+}
+interface Result {
+  windows: Window[];
+  median: Window;
+  /** CPU ms per second with every connection up and no media (SFU only). */
+  idleMsPerSec?: number;
 }
 
 const bots = new ChildRpc(here('./sfu-bots.ts'));
 
-async function measure(sample: () => Promise<Sample>): Promise<Result> {
-  await sleep(WARMUP_MS);
-  const a = await sample();
-  const ba = await bots.call<BotCounts>('counts');
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const b = await sample();
-  const bb = await bots.call<BotCounts>('counts');
-  const secs = (performance.now() - t0) / 1000;
-  const fwd = b.packetsForwarded - a.packetsForwarded;
-  return {
-    pps: fwd / secs,
-    inPps: (b.packetsIn - a.packetsIn) / secs,
-    usPerPacket: fwd > 0 ? (b.cpuMicros - a.cpuMicros) / fwd : NaN,
-    rssMb: b.rssBytes / 2 ** 20,
-    framesPerSec: (bb.frames - ba.frames) / secs,
-    botCpuPct: (bb.cpuMicros - ba.cpuMicros) / 1e4 / secs,
-    keyFrames: bb.keyFramesSent - ba.keyFramesSent,
-  };
+const medianBy = (ws: Window[]): Window => {
+  const sorted = [...ws].sort((a, b) => a.usPerPacket - b.usPerPacket);
+  return sorted[sorted.length >> 1] as Window; // WINDOWS ≥ 1
+};
+
+/** Warm-up, then WINDOWS windows of SECONDS: CPU per forwarded packet in each. */
+async function measure(sample: () => Promise<Sample>, delivered: (c: BotCounts) => number): Promise<Result> {
+  await sleep(WARMUP_S * 1000);
+  const windows: Window[] = [];
+  for (let w = 0; w < WINDOWS; w++) {
+    const a = await sample();
+    const ba = await bots.call<BotCounts>('counts');
+    const t0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const b = await sample();
+    const bb = await bots.call<BotCounts>('counts');
+    const secs = (performance.now() - t0) / 1000;
+    const fwd = b.packetsForwarded - a.packetsForwarded;
+    windows.push({
+      pps: fwd / secs,
+      usPerPacket: fwd > 0 ? (b.cpuMicros - a.cpuMicros) / fwd : NaN,
+      rssMb: b.rssBytes / 2 ** 20,
+      deliveredPerSec: (delivered(bb) - delivered(ba)) / secs,
+      botCpuPct: (bb.cpuMicros - ba.cpuMicros) / 1e4 / secs,
+    });
+  }
+  return { windows, median: medianBy(windows) };
 }
 
 const subscriberIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `sub${i + 1}`);
+const frames = (c: BotCounts): number => c.frames;
 
 async function runSfu(sfu: Sfu, n: number): Promise<Result> {
   const m = `bench-${n}`;
@@ -85,24 +103,31 @@ async function runSfu(sfu: Sfu, n: number): Promise<Result> {
   });
   await bots.call('publishAnswer', 'pub', answer);
   await bots.call('waitSubscribed', ids);
-  await bots.call('start', 'pub', FPS, FRAME_BYTES, AUDIO_PER_SEC);
-  const result = await measure(async () => {
+  const sample = async (): Promise<Sample> => {
     const s = (await sfu.stats())[0];
     if (!s) throw new Error('no SFU worker');
     return {
       cpuMicros: s.cpuUserMicros + s.cpuSystemMicros,
       packetsForwarded: s.packetsForwarded,
-      packetsIn: s.packetsIn,
       rssBytes: s.rssBytes,
     };
-  });
-  await bots.call('stop');
-  await sfu.closeMeeting(m);
-  await bots.call('closeAll');
-  return result;
+  };
+  // The connections' cost without media (ICE consent, RTCP, timers): CPU ms per second.
+  const i0 = await sample();
+  const t0 = performance.now();
+  await sleep(3000);
+  const idleMsPerSec = ((await sample()).cpuMicros - i0.cpuMicros) / (performance.now() - t0);
+  await bots.call('start', 'pub', FPS, FRAME_BYTES, AUDIO_PER_SEC);
+  try {
+    return { ...(await measure(sample, frames)), idleMsPerSec };
+  } finally {
+    await bots.call('stop');
+    await sfu.closeMeeting(m);
+    await bots.call('closeAll');
+  }
 }
 
-async function runBaseline(n: number): Promise<Result> {
+async function runOld(n: number): Promise<Result> {
   const base = new ChildRpc(here('./sfu-baseline.ts'));
   try {
     const ids = subscriberIds(n);
@@ -119,21 +144,37 @@ async function runBaseline(n: number): Promise<Result> {
     }
     await bots.call('waitSubscribed', ids);
     await bots.call('start', 'pub', FPS, FRAME_BYTES, AUDIO_PER_SEC);
-    const result = await measure(() => base.call<Sample>('stats'));
+    return await measure(() => base.call<Sample>('stats'), frames);
+  } finally {
     await bots.call('stop');
     await bots.call('closeAll');
-    await base.call('close');
-    return result;
-  } finally {
+    await base.call('close').catch(() => undefined);
     await base.close();
   }
 }
 
+async function runFloor(n: number): Promise<Result> {
+  const floor = new ChildRpc(here('./sfu-floor.ts'));
+  try {
+    const ports = await bots.call<number[]>('sinks', n);
+    await floor.call('start', ports, FPS, FRAME_BYTES, AUDIO_PER_SEC);
+    return await measure(
+      () => floor.call<Sample>('stats'),
+      (c) => c.sinkPackets,
+    );
+  } finally {
+    await floor.call('close').catch(() => undefined);
+    await floor.close();
+    await bots.call('closeSinks');
+  }
+}
+
 const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const spread = (r: Result): string => r.windows.map((w) => fmt(w.usPerPacket)).join('/');
 
 async function main(): Promise<void> {
   console.log(
-    `SFU forwarding cost — ${cpus().length} cores, node ${process.version}, ${SECONDS} s per run after ${WARMUP_MS} ms warm-up`,
+    `SFU forwarding cost — ${cpus().length} cores, node ${process.version}; per path ${WARMUP_S} s warm-up, then the median of ${WINDOWS} windows of ${SECONDS} s`,
   );
   console.log(
     `publisher: ${FRAME_BYTES}-byte VP8 frames at ${FPS} fps + ${AUDIO_PER_SEC} Opus frames/s; bots in a separate process`,
@@ -154,42 +195,40 @@ async function main(): Promise<void> {
   const header = [
     'N',
     'fwd pkt/s',
-    'in pkt/s',
     'SFU µs/pkt',
-    'vs 50 µs',
-    'marginal µs/pkt',
-    'worker RSS MB',
+    'windows',
+    'SFU/floor',
+    'vs 10 µs',
+    'old µs/pkt',
+    'old/floor',
+    'floor µs/pkt',
+    'SFU idle ms/s',
+    'SFU RSS MB',
     'frames rx/s',
-    'baseline µs/pkt',
-    'baseline marginal',
-    'SFU/baseline',
     'bots CPU %',
   ];
   const rows: string[][] = [];
-  // Marginal cost between two loads: extra CPU per extra forwarded packet. It leaves out what
-  // does not grow with N (receiving the publisher, RTCP timers), so it is the per-copy cost.
-  const marginal = (a: Result | undefined, b: Result): number =>
-    a ? (b.usPerPacket * b.pps - a.usPerPacket * a.pps) / (b.pps - a.pps) : NaN;
-  let prev: { ours: Result; base: Result } | undefined;
   try {
     for (const n of NS) {
       const ours = await runSfu(sfu, n);
-      const base = await runBaseline(n);
+      const old = await runOld(n);
+      const floor = await runFloor(n);
+      const f = floor.median.usPerPacket;
       const row = [
         String(n),
-        fmt(ours.pps, 0),
-        fmt(ours.inPps, 0),
-        fmt(ours.usPerPacket),
-        `${fmt(ours.usPerPacket / TARGET_US, 2)}x`,
-        fmt(marginal(prev?.ours, ours)),
-        fmt(ours.rssMb, 0),
-        fmt(ours.framesPerSec, 0),
-        fmt(base.usPerPacket),
-        fmt(marginal(prev?.base, base)),
-        `${fmt(ours.usPerPacket / base.usPerPacket, 2)}x`,
-        fmt(ours.botCpuPct, 0),
+        fmt(ours.median.pps, 0),
+        fmt(ours.median.usPerPacket),
+        spread(ours),
+        `${fmt(ours.median.usPerPacket / f, 2)}x`,
+        `${fmt(ours.median.usPerPacket / TARGET_US, 2)}x`,
+        fmt(old.median.usPerPacket),
+        `${fmt(old.median.usPerPacket / f, 2)}x`,
+        `${fmt(f)} (${spread(floor)})`,
+        fmt(ours.idleMsPerSec ?? NaN),
+        fmt(ours.median.rssMb, 0),
+        fmt(ours.median.deliveredPerSec, 0),
+        fmt(ours.median.botCpuPct, 0),
       ];
-      prev = { ours, base };
       rows.push(row);
       console.log(
         `N=${n}: ${row
@@ -209,12 +248,14 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(line(r));
   console.log('');
   console.log(
-    'µs/pkt: CPU time (user+system) of the forwarding process per forwarded packet; vs 50 µs: ratio to the target (<1 is better).',
+    'µs/pkt: CPU time (user+system) of the forwarding process per forwarded packet (median window; windows: all three).',
   );
   console.log(
-    'marginal: extra CPU per extra forwarded packet against the previous N (fixed receive and RTCP costs left out).',
+    'SFU: the SFU worker as built (werift publish, node-datachannel egress). old: bare werift forward loop (sfu-baseline.ts).',
   );
-  console.log('baseline: bare werift loop (clone + sendRtp per subscriber) in its own process, same run.');
+  console.log(
+    'floor: bare Node dgram send of same-size packets to N UDP sinks (sfu-floor.ts). vs 10 µs: ratio to the target (<1 meets it).',
+  );
 }
 
 await main();

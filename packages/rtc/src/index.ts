@@ -89,4 +89,4 @@ export {
   type ReportBlock,
   type RtcpItem,
 } from './rtcp.js';
-export { rtpSequenceNumber, writeRtp, type RtpFields } from './rtp-write.js';
+export { writeRtp, type RtpFields } from './rtp-write.js';

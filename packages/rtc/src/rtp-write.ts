@@ -13,11 +13,15 @@ export interface RtpFields {
   audioLevel?: { id: number; value: number } | undefined;
 }
 
-/** One RTP packet in a fresh buffer (libdatachannel copies it again for SRTP). */
-export function writeRtp(fields: RtpFields, payload: Uint8Array): Buffer {
+/**
+ * One RTP packet, written into `scratch` when it fits (the returned view is valid until the next
+ * write into it: libdatachannel copies what it sends), else into a fresh buffer.
+ */
+export function writeRtp(fields: RtpFields, payload: Uint8Array, scratch?: Buffer): Buffer {
   const ext = fields.audioLevel;
   const headerBytes = ext ? 20 : 12;
-  const out = Buffer.allocUnsafe(headerBytes + payload.byteLength);
+  const size = headerBytes + payload.byteLength;
+  const out = scratch && scratch.byteLength >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
   out[0] = ext ? 0x90 : 0x80;
   out[1] = (fields.marker ? 0x80 : 0) | (fields.payloadType & 0x7f);
   out.writeUInt16BE(fields.sequenceNumber & 0xffff, 2);
@@ -33,9 +37,4 @@ export function writeRtp(fields: RtpFields, payload: Uint8Array): Buffer {
   }
   out.set(payload, headerBytes);
   return out;
-}
-
-/** The sequence number of a packet `writeRtp` made (for the retransmission buffer). */
-export function rtpSequenceNumber(packet: Uint8Array): number {
-  return ((packet[2] ?? 0) << 8) | (packet[3] ?? 0);
 }

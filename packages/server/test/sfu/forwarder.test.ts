@@ -57,7 +57,12 @@ function subscribeTrack(sent: Sent[]): EgressTrack {
     isOpen: () => true,
     onMessage: () => undefined,
     sendMessageBinary: (packet: Buffer) => {
-      sent.push({ seq: packet.readUInt16BE(2), ts: packet.readUInt32BE(4), payload: packet.subarray(12) });
+      // A copy, as libdatachannel makes: the egress track reuses its buffer for the next packet.
+      sent.push({
+        seq: packet.readUInt16BE(2),
+        ts: packet.readUInt32BE(4),
+        payload: Buffer.from(packet.subarray(12)),
+      });
       return true;
     },
   };

@@ -5,7 +5,6 @@ import {
   VP8_PT,
   parseRtcp,
   roundTripMs,
-  rtpSequenceNumber,
   senderReport,
   writeRtp,
   type ReportBlock,
@@ -18,6 +17,11 @@ const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 /** Sent video packets kept for retransmission on NACK (about 2 s of 1 Mbit/s video). */
 const HISTORY = 512;
 const CLOCK_PER_MS: Record<MediaKind, number> = { audio: 48, video: 90 };
+/**
+ * Every packet of the worker is written here before libdatachannel copies it (sendMessageBinary
+ * is synchronous): no allocation per packet and subscriber. Larger packets get their own buffer.
+ */
+const scratch = Buffer.allocUnsafe(2048);
 
 /** What a forwarder hands the track for one packet: the publisher's header fields it keeps. */
 export interface EgressPacket {
@@ -57,7 +61,14 @@ export class EgressTrack {
   private lastTs = randomInt(0, 0xffff_ffff);
   private lastSentAt = 0;
   private started = false;
-  private readonly history: Array<Buffer | undefined>;
+  /**
+   * What was sent, by sequence number modulo HISTORY (video only), to rebuild a packet on NACK:
+   * our sequence number (-1: empty slot), timestamp and marker, and the publisher's payload (shared
+   * by every subscriber, never copied).
+   */
+  private readonly history:
+    | { seq: Int32Array; ts: Uint32Array; marker: Uint8Array; payload: Array<Uint8Array | undefined> }
+    | undefined;
 
   constructor(
     readonly mid: string,
@@ -65,7 +76,15 @@ export class EgressTrack {
     private readonly events: EgressEvents,
   ) {
     this.payloadType = kind === 'audio' ? OPUS_PT : VP8_PT;
-    this.history = kind === 'video' ? new Array<Buffer | undefined>(HISTORY) : [];
+    this.history =
+      kind === 'video'
+        ? {
+            seq: new Int32Array(HISTORY).fill(-1),
+            ts: new Uint32Array(HISTORY),
+            marker: new Uint8Array(HISTORY),
+            payload: new Array<Uint8Array | undefined>(HISTORY),
+          }
+        : undefined;
   }
 
   /**
@@ -147,6 +166,7 @@ export class EgressTrack {
           p.audioLevel === undefined ? undefined : { id: EGRESS_AUDIO_LEVEL_ID, value: p.audioLevel },
       },
       p.payload,
+      scratch,
     );
     try {
       if (!track.sendMessageBinary(packet)) return 0;
@@ -162,7 +182,14 @@ export class EgressTrack {
     this.lastSentAt = performance.now();
     this.packets++;
     this.octets += p.payload.byteLength;
-    if (this.history.length > 0) this.history[sequenceNumber % HISTORY] = packet;
+    const h = this.history;
+    if (h) {
+      const slot = sequenceNumber % HISTORY;
+      h.seq[slot] = sequenceNumber;
+      h.ts[slot] = timestamp;
+      h.marker[slot] = p.marker ? 1 : 0;
+      h.payload[slot] = p.payload;
+    }
     return packet.byteLength;
   }
 
@@ -209,10 +236,23 @@ export class EgressTrack {
 
   private retransmit(sequences: readonly number[]): void {
     const track = this.track;
-    if (!track) return;
+    const h = this.history;
+    if (!track || !h) return;
     for (const seq of sequences) {
-      const packet = this.history[seq % HISTORY];
-      if (!packet || rtpSequenceNumber(packet) !== seq) continue;
+      const slot = seq % HISTORY;
+      const payload = h.payload[slot];
+      if (h.seq[slot] !== seq || !payload) continue;
+      const packet = writeRtp(
+        {
+          payloadType: this.payloadType,
+          marker: h.marker[slot] === 1,
+          sequenceNumber: seq,
+          timestamp: h.ts[slot] ?? 0,
+          ssrc: this.ssrc,
+        },
+        payload,
+        scratch,
+      );
       try {
         track.sendMessageBinary(packet);
         this.retransmitted++;
