@@ -7,7 +7,8 @@
 // node-datachannel egress), the old path (a bare werift forward loop, sfu-baseline.ts: what the
 // SFU cost before its native egress), and the floor (a bare Node dgram send of packets of the
 // same sizes to N UDP sinks, sfu-floor.ts). Figures: CPU time of the forwarding process per
-// forwarded packet, and its ratio to the floor and to the 10 µs target.
+// forwarded packet, and its ratio to the floor and to the 10 µs target. A fourth figure, a bare
+// native forward loop (sfu-native-loop.ts), shows what node-datachannel itself costs.
 //
 // Environment: BENCH_SFU_N="8,32,64"  BENCH_SFU_WARMUP=10  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
 import { cpus } from 'node:os';
@@ -127,8 +128,9 @@ async function runSfu(sfu: Sfu, n: number): Promise<Result> {
   }
 }
 
-async function runOld(n: number): Promise<Result> {
-  const base = new ChildRpc(here('./sfu-baseline.ts'));
+/** A bare forward loop in its own process: the old werift one, or the native one. */
+async function runLoop(n: number, entry: string): Promise<Result> {
+  const base = new ChildRpc(here(entry));
   try {
     const ids = subscriberIds(n);
     const answer = await base.call<string>('publishOffer', await bots.call<string>('publisher', 'pub'));
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
     'vs 10 µs',
     'old µs/pkt',
     'old/floor',
+    'native loop µs/pkt',
     'floor µs/pkt',
     'SFU idle ms/s',
     'SFU RSS MB',
@@ -211,7 +214,8 @@ async function main(): Promise<void> {
   try {
     for (const n of NS) {
       const ours = await runSfu(sfu, n);
-      const old = await runOld(n);
+      const old = await runLoop(n, './sfu-baseline.ts');
+      const native = await runLoop(n, './sfu-native-loop.ts');
       const floor = await runFloor(n);
       const f = floor.median.usPerPacket;
       const row = [
@@ -223,6 +227,7 @@ async function main(): Promise<void> {
         `${fmt(ours.median.usPerPacket / TARGET_US, 2)}x`,
         fmt(old.median.usPerPacket),
         `${fmt(old.median.usPerPacket / f, 2)}x`,
+        fmt(native.median.usPerPacket),
         `${fmt(f)} (${spread(floor)})`,
         fmt(ours.idleMsPerSec ?? NaN),
         fmt(ours.median.rssMb, 0),
@@ -252,6 +257,9 @@ async function main(): Promise<void> {
   );
   console.log(
     'SFU: the SFU worker as built (werift publish, node-datachannel egress). old: bare werift forward loop (sfu-baseline.ts).',
+  );
+  console.log(
+    'native loop: bare werift-in, node-datachannel-out forward loop without the SFU logic (sfu-native-loop.ts).',
   );
   console.log(
     'floor: bare Node dgram send of same-size packets to N UDP sinks (sfu-floor.ts). vs 10 µs: ratio to the target (<1 meets it).',
