@@ -54,7 +54,6 @@ export class EgressTrack {
   octets = 0;
   retransmitted = 0;
   private track: Track | undefined;
-  private readonly wrappers: Track[] = [];
   private seqOffset = 0;
   private tsOffset = 0;
   private lastSeq = randomInt(0, 0xffff);
@@ -87,24 +86,18 @@ export class EgressTrack {
         : undefined;
   }
 
-  /**
-   * This m-line's description for the next offer. The SSRC stays signalled while the m-line is
-   * inactive: Chromium recreates its receive stream when an SSRC comes back, and the recreated
-   * one lost the receiver's E2EE transform (measured: ciphertext reached the decoder, nothing
-   * reached the E2EE worker), so a recycled m-line must keep its SSRC line throughout.
-   */
-  description(active: boolean): Audio | Video {
-    const direction = active ? 'SendOnly' : 'Inactive';
+  /** This m-line's description: sendonly with our SSRC, for the connection's whole life. */
+  description(): Audio | Video {
     const cname = 'conclave-sfu';
     const msid = `conclave-${this.mid}`;
     if (this.kind === 'audio') {
-      const a = new nodeDataChannel.Audio(this.mid, direction);
+      const a = new nodeDataChannel.Audio(this.mid, 'SendOnly');
       a.addOpusCodec(OPUS_PT);
       a.parseSdpLine(`a=extmap:${EGRESS_AUDIO_LEVEL_ID} ${AUDIO_LEVEL_URI}`);
       a.addSSRC(this.ssrc, cname, msid, `${msid}-track`);
       return a;
     }
-    const v = new nodeDataChannel.Video(this.mid, direction);
+    const v = new nodeDataChannel.Video(this.mid, 'SendOnly');
     // addVP8Codec also writes rtcp-fb nack, nack pli and goog-remb; we add FIR.
     v.addVP8Codec(VP8_PT);
     v.parseSdpLine(`a=rtcp-fb:${VP8_PT} ccm fir`);
@@ -113,13 +106,11 @@ export class EgressTrack {
   }
 
   /**
-   * The connection (re)added this m-line: RTCP for our SSRC now reaches this track object.
-   * Every wrapper stays referenced while the connection lives: node-datachannel closes the
-   * (shared) native track when a garbage-collected wrapper is destroyed, which silently ended a
-   * recycled m-line's media once GC ran. One wrapper per direction change of this m-line.
+   * The connection added this m-line: RTCP for our SSRC reaches this track object. The wrapper
+   * stays referenced while the connection lives: node-datachannel closes the native track when a
+   * collected wrapper is destroyed.
    */
   attach(track: Track): void {
-    this.wrappers.push(track);
     this.track = track;
     track.onMessage((msg) => this.onRtcp(msg));
   }

@@ -48,7 +48,7 @@ export function advertiseCandidates(sdp: string, ice: NativeIceConfig): string {
 /**
  * A participant's subscribe connection on node-datachannel (libdatachannel: ICE, DTLS, SRTP and
  * UDP in C++). We always offer; every m-line is a sendonly `EgressTrack` with our SSRC. Removed
- * streams' m-lines go inactive and are reused, as browsers never drop an m-line.
+ * streams leave their m-lines silent (still sendonly) for reuse, as browsers never drop an m-line.
  */
 export class NativeSubscribeConnection {
   private readonly pc: PeerConnection;
@@ -98,16 +98,23 @@ export class NativeSubscribeConnection {
   addTrack(kind: MediaKind): EgressTrack {
     const track = new EgressTrack(String(this.tracks.length), kind, this.events);
     this.tracks.push(track);
-    this.setActive(track, true);
+    this.active.set(track, true);
+    track.attach(this.pc.addTrack(track.description()));
     return track;
   }
 
-  /** Turns an m-line sendonly (a stream uses it) or inactive (free for reuse), in the next offer. */
+  /**
+   * Marks an m-line in use (a stream is on it) or free (kept for the next stream of its kind).
+   * The SDP does not change: a free m-line stays sendonly with its SSRC and simply carries
+   * nothing (the participant learns from the offer's StreamInfo list that no stream is on it).
+   * node-datachannel can change a track's direction only by adding a new description under the
+   * mid, which makes a new JavaScript wrapper each time, and a collected wrapper closes the
+   * shared native track: toggling would have meant keeping a wrapper per toggle for the whole
+   * connection (a leak driven by other participants' churn). Chromium also recreates its receive
+   * stream without the receiver's E2EE transform when an SSRC leaves the SDP and comes back.
+   */
   setActive(track: EgressTrack, active: boolean): void {
-    if (this.closed) return;
     this.active.set(track, active);
-    // Re-adding a description under the same mid updates that m-line (libdatachannel).
-    track.attach(this.pc.addTrack(track.description(active)));
   }
 
   /** Our next offer, with its candidates (the first one waits for gathering). */

@@ -142,7 +142,7 @@ export class Participant implements PublisherView, SubscriberView {
     this.scheduleOffer();
   }
 
-  /** Stops forwarding `stream`; its m-line goes inactive and is recycled for a later stream. */
+  /** Stops forwarding `stream`; its m-line falls silent and is recycled for a later stream. */
   removeForwarder(stream: PublishedStream): void {
     const f = this.forwarders.get(stream);
     if (!f) return;
