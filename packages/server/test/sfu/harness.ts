@@ -28,6 +28,7 @@ export class Bot {
   keyFrameRequests = 0;
   offers = 0;
   lastStreams: StreamInfo[] = [];
+  lastOffer = '';
 
   constructor(
     readonly sfu: Sfu,
@@ -56,6 +57,7 @@ export function wire(sfu: Sfu, bots: Map<string, Bot>): void {
     if (!bot) return;
     bot.offers++;
     bot.lastStreams = streams;
+    bot.lastOffer = sdp;
     bot.peer
       .handleSubscribeOffer(sdp, streams)
       .then((answer) => sfu.call('subscribeAnswer', { meetingId: m, participantId: p, sdp: answer }))

@@ -207,6 +207,21 @@ describe('SFU over loopback WebRTC', () => {
     );
     const carolMids = bob.lastStreams.filter((s) => s.participantId === 'carol').map((s) => s.mid);
     const offers = bob.offers;
+    // The subscribe connection is node-datachannel's (libdatachannel writes o=rtc); every m-line
+    // is sendonly with its own SSRC.
+    const mlines = (sdp: string) =>
+      sdp
+        .split(/\r\nm=/)
+        .slice(1)
+        .map((section) => ({
+          mid: /\r\na=mid:(\S+)/.exec(section)?.[1],
+          direction: /\r\na=(sendonly|recvonly|sendrecv|inactive)/.exec(section)?.[1],
+          ssrc: /\r\na=ssrc:(\d+) /.exec(section)?.[1],
+        }));
+    expect(bob.lastOffer).toMatch(/^v=0\r\no=rtc /);
+    const before = mlines(bob.lastOffer);
+    expect(before.every((m) => m.direction === 'sendonly' && m.ssrc !== undefined)).toBe(true);
+    expect(new Set(before.map((m) => m.ssrc)).size).toBe(before.length);
 
     await sfu.leave(m, 'carol');
     await carol.peer.close();
@@ -216,6 +231,9 @@ describe('SFU over loopback WebRTC', () => {
       'an offer without carol',
     );
     expect(bob.lastStreams.map((s) => s.participantId)).toEqual(['alice', 'alice']);
+    // carol's m-lines are free: still sendonly with the same SSRCs (Chromium would otherwise
+    // recreate the receive streams without their E2EE transform), named by no StreamInfo.
+    expect(mlines(bob.lastOffer)).toEqual(before);
 
     // Media from alice still flows after the renegotiation.
     await prime(alice, [bob]);
