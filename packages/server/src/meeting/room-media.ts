@@ -217,6 +217,11 @@ export class RoomMedia {
       }
       throw e;
     }
+    if (!this.ctx.current(m)) {
+      // It left (or the room closed) while the SFU joined it: nobody else will take it out.
+      void sfu.leave(this.ctx.meetingId, m.id).catch(() => undefined);
+      return false;
+    }
     m.media = true;
     const target = { meetingId: this.ctx.meetingId, participantId: m.id };
     // Media reaches only admitted participants, and in E2EE meetings only members of the

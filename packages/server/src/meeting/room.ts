@@ -276,7 +276,13 @@ export class Room {
       createGroup,
     });
     this.broadcast({ v, type: 'participant_joined', participant: this.describe(m) }, m.id);
-    await this.media.join(m);
+    // Beside the room's queue, not in it: a busy SFU worker must not hold up the meeting's MLS
+    // group (the next joiner's add, every confirmation). Its first media_offer waits for it.
+    void this.media
+      .join(m)
+      .catch((e: unknown) =>
+        this.deps.logger.error({ err: e, meetingId: this.id, participantId: m.id }, 'media join failed'),
+      );
   }
 
   /** The meeting's SFU worker died: media restarts for everyone (room-media.ts). */
