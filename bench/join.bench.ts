@@ -1,180 +1,99 @@
-// npm run -s bench:join [-- --sizes 2,10,50 --rounds 3]
-// Time from a bot's join request to its first decrypted frame from every other member, with
-// N members already in the meeting; and, on a departure, the time until every remaining member
-// sends in the new epoch. Runs a full server (HTTP, hub, SFU workers) in this process tree.
-// Each size runs --rounds join/leave rounds; the median is printed with every round's figure.
-// The server-side cost of verifying commits: npm run -s bench:commit (commit-verify.bench.ts).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// npm run -s bench:join [-- --sizes 10,50,100 --seconds 30 --churn 6 --join-rate 5 --processes N]
+// Join and rekey latency of an E2EE meeting at each size, with `conclave load`'s own code
+// (@conclave/cli/load): per size a fresh embedded server (HTTP, hub, SFU workers) in this
+// process, the bots in --processes child processes (default one per core). The meeting grows
+// to N members (--join-rate joins/s), then holds N for --seconds with --churn leaves and as many
+// joins per minute, spread evenly (a leave, half an interval later a join).
+//   join: request → E2EE active and a first decrypted frame from every sender the SFU forwards
+//         to the joiner (video of the last-N = 9 speakers, audio of the top 3; 3 bots speak);
+//   rekey: a leave → every remaining member in an epoch without the leaver.
+// Printed per size: p50/p95 of the joins at the target size (and while growing), the ratio of
+// the p95 to the 1 s target, rekey p50/p95, CPU (% of one core) and RSS of the server process,
+// its SFU workers and the bot processes, and what ran out first.
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Bot } from '@conclave/client/node';
-import { NodeMediaPeer } from '@conclave/client/media';
-import { AccountApi } from '@conclave/client';
-import { adminSetPlan, createDatabase, loadConfig, startConclave } from '@conclave/server';
+import { formatSummary, parseLoadArgs, runLoad, type LoadReport } from '@conclave/cli/load';
 
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: '2,10,50' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    sizes: { type: 'string', default: '10,50,100' },
+    seconds: { type: 'string', default: '30' },
+    churn: { type: 'string', default: '6' },
+    'join-rate': { type: 'string', default: '5' },
+    processes: { type: 'string', default: String(availableParallelism()) },
+    'audio-fps': { type: 'string', default: '5' },
+    'video-fps': { type: 'string', default: '2' },
+    verbose: { type: 'boolean', default: false },
+  },
 });
 const sizes = values.sizes.split(',').map(Number);
-const rounds = Number(values.rounds);
+const TARGET_MS = 1000;
+const cores = availableParallelism();
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v.toFixed(0)} %`);
+const mib = (v: number | undefined) => (v === undefined ? '-' : `${(v / 2 ** 20).toFixed(0)} MiB`);
 
-async function until(pred: () => boolean, ms: number): Promise<number> {
-  const t0 = performance.now();
-  while (!pred()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return performance.now() - t0;
+/** What was busiest in the steady state, with the share of the machine each part used. */
+function limits(r: LoadReport): string {
+  const bots = r.bots.reduce((a, b) => a + (b.steady?.cpuPercent ?? 0), 0);
+  const parts: [string, number][] = [
+    ['bots', bots],
+    ['SFU workers', r.server.sfuSteady?.cpuPercent ?? 0],
+    ['server process', r.server.steady?.cpuPercent ?? 0],
+  ];
+  parts.sort((a, b) => b[1] - a[1]);
+  const used = parts.reduce((a, [, v]) => a + v, 0);
+  const share = parts.map(([n, v]) => `${n} ${((100 * v) / (cores * 100)).toFixed(0)} %`).join(', ');
+  const busiest = parts[0]!;
+  return (
+    `machine ${((100 * used) / (cores * 100)).toFixed(0)} % busy (${share} of ${cores} cores)` +
+    (used > cores * 85 ? `: CPU-bound, ${busiest[0]} first` : `: not CPU-bound`)
+  );
 }
 
-const dataDir = await mkdtemp(join(tmpdir(), 'conclave-bench-join-'));
-const config = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
-  CONCLAVE_LOG_LEVEL: process.env.CONCLAVE_LOG_LEVEL ?? 'error',
-});
-const server = await startConclave(config, {
-  loopbackOnly: true,
-  createMeetingLimit: { capacity: 1000, refillPerSecond: 1000 },
-});
 console.log(
-  `join and rekey with a real server (${config.sfuWorkers} SFU workers); bots (all in this one process) send 5 audio + 1 video frames/s each`,
+  `bench:join — E2EE meetings from conclave load's code; ${values.processes} bot processes on ${cores} cores;` +
+    ` per bot ${values['audio-fps']} audio + ${values['video-fps']} video frames/s; churn ${values.churn}/min for ${values.seconds} s at each size`,
 );
-try {
-  // Hosting E2EE needs an account with the entitlement: a paid one, as `conclave admin plan` makes it.
-  const host = new AccountApi({ serverUrl: server.url });
-  await host.signUp({ email: 'bench@example.org', password: 'bench host password' });
-  const db = createDatabase(config);
-  await adminSetPlan(db, 'bench@example.org', 'paid');
-  await db.destroy();
-  for (const n of sizes) {
-    const m = await host.createMeeting({ title: `bench ${n}`, maxParticipants: 1000 });
-    const mk = (name: string, hostSecret?: string) =>
-      new Bot({
-        serverUrl: server.url,
-        meetingId: m.meeting.id,
-        name,
-        hostSecret,
-        audioFps: 5,
-        videoFps: 1,
-        transport: () => new NodeMediaPeer({ loopbackOnly: true }),
-      });
-    const members: Bot[] = [];
-    const warnings = new Map<string, number>();
-    const note = (w: string) => {
-      const key = w.replace(/\d+/g, '#').slice(0, 120);
-      warnings.set(key, (warnings.get(key) ?? 0) + 1);
-    };
-    // Warnings, and the server's error answers (a refused commit says why here).
-    const watch = (b: Bot) => {
-      b.client.on('warning', note);
-      b.client.on('error', (code, message, ref) =>
-        note(`server error ${code}${ref ? ` to ${ref}` : ''}: ${message}`),
-      );
-    };
-    const report = () =>
-      [...warnings]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 5)
-        .map(([w, c]) => `    ${c}× ${w}`)
-        .join('\n');
-    try {
-      for (let i = 0; i < n; i++) {
-        const b = mk(`m${i}`, i === 0 ? m.hostSecret : undefined);
-        watch(b);
-        members.push(b);
-        await b.start();
-      }
-      try {
-        await until(
-          () => members.every((b) => b.client.e2ee.active && b.client.roster().length === n),
-          60_000 + n * 1000,
-        );
-      } catch {
-        const state = members
-          .map(
-            (b) =>
-              `${b.client.e2ee.active ? 'in' : 'out'}/${b.client.roster().length}@${b.keySink.confirmedEpoch ?? '-'}`,
-          )
-          .join(' ');
-        console.log(
-          `members ${String(n).padStart(3)}: the first ${n} members did not all reach one group of ${n} (NOT reached;` +
-            ` group/roster@epoch per member: ${state})\n${report()}`,
-        );
-        continue;
-      }
-      // Each round: a newcomer joins the n members (timed), then a member other than the host
-      // leaves (timed), so the next round starts from n members again.
-      const joins: number[] = [];
-      const rekeys: number[] = [];
-      let failure: string | undefined;
-      for (let r = 0; r < rounds && !failure; r++) {
-        if (r > 0) {
-          // Untimed: the group is settled (everyone in it, at one epoch) before the next join.
-          await until(
-            () =>
-              members.every(
-                (b) =>
-                  b.client.e2ee.active &&
-                  b.client.roster().length === n &&
-                  b.keySink.confirmedEpoch === members[0]!.keySink.confirmedEpoch,
-              ),
-            30_000,
-          ).catch(() => undefined);
-          await new Promise((res) => setTimeout(res, 500));
-        }
-        const newcomer = mk(`newcomer ${r}`);
-        watch(newcomer);
-        const others = [...members];
-        const t0 = performance.now();
-        await newcomer.start();
-        members.push(newcomer);
-        const heard = () => others.filter((b) => (newcomer.decrypted.get(b.id) ?? 0) > 0).length;
-        try {
-          await until(() => heard() === n, 60_000);
-        } catch {
-          failure =
-            `the newcomer decrypted ${heard()} of ${n} members within 60 s (NOT reached;` +
-            ` in the MLS group: ${newcomer.client.e2ee.active}, roster ${newcomer.client.roster().length},` +
-            ` frames without key ${newcomer.framesWithoutKey}, failures ${newcomer.decryptFailures})`;
-          break;
-        }
-        joins.push(performance.now() - t0);
-
-        const leaving = members[1]!;
-        members.splice(1, 1);
-        const before = members[0]!.keySink.confirmedEpoch!;
-        const t1 = performance.now();
-        await leaving.stop();
-        try {
-          await until(() => members.every((b) => (b.keySink.confirmedEpoch ?? 0n) > before), 30_000);
-        } catch {
-          const behind = members.filter((b) => (b.keySink.confirmedEpoch ?? 0n) <= before).length;
-          failure = `rekey on leave NOT reached: ${behind} of ${members.length} still in the old epoch after 30 s`;
-          break;
-        }
-        rekeys.push(performance.now() - t1);
-      }
-      const fig = (xs: number[]) =>
-        xs.length === 0
-          ? 'n/a'
-          : `${median(xs).toFixed(0)} ms (target ≤ 1000 ms: ${(median(xs) / 1000).toFixed(2)}x)` +
-            (xs.length > 1 ? ` [${xs.map((x) => x.toFixed(0)).join(', ')}]` : '');
-      console.log(
-        `members ${String(n).padStart(3)}: median of ${joins.length} round(s): join → first decrypted frame from all ${n}: ${fig(joins)};` +
-          ` rekey on leave: ${fig(rekeys)}` +
-          (failure ? `\n    round ${joins.length + 1}: ${failure}\n${report()}` : ''),
-      );
-    } finally {
-      await Promise.all(members.map((b) => b.stop().catch(() => undefined)));
-    }
-  }
-} finally {
-  await server.close();
-  await rm(dataDir, { recursive: true, force: true });
+for (const n of sizes) {
+  const parsed = parseLoadArgs(
+    [
+      ...['--embedded', '--members', String(n), '--processes', values.processes],
+      ...['--seconds', values.seconds, '--churn', values.churn, '--join-rate', values['join-rate']],
+      ...['--audio-fps', values['audio-fps'], '--video-fps', values['video-fps']],
+    ],
+    process.env,
+  );
+  if (parsed.kind !== 'run') throw new Error(parsed.kind === 'error' ? parsed.message : 'help');
+  const r = await runLoad(parsed.options, {
+    log: (line) => {
+      if (values.verbose) console.log(`    ${line}`);
+    },
+  });
+  const j = r.joins.steady;
+  const ratio = j.p95Ms === null ? 'n/a' : `${(j.p95Ms / TARGET_MS).toFixed(2)}x`;
+  const bots = r.bots.map((b) => pct(b.steady?.cpuPercent)).join(' + ');
+  console.log(
+    `members ${String(n).padStart(4)}: join at ${n} ${formatSummary(j)} → p95/1 s target ${ratio};` +
+      ` while growing ${formatSummary(r.joins.ramp)}; rekey on leave ${formatSummary(r.rekey)}`,
+  );
+  console.log(
+    `               CPU (steady, % of one core): server ${pct(r.server.steady?.cpuPercent)}, SFU workers ${pct(r.server.sfuSteady?.cpuPercent)}, bots ${bots};` +
+      ` RSS server ${mib(r.server.steady?.rssBytes)}, SFU ${mib(r.server.sfuSteady?.rssBytes)}, bots ${r.bots.map((b) => mib(b.steady?.rssBytes)).join(' + ')}`,
+  );
+  const problems = [
+    r.joins.failed ? `${r.joins.failed} joins failed (${r.joins.errors[0] ?? ''})` : '',
+    r.rekey.failed ? `${r.rekey.failed} rekeys not reached in 30 s` : '',
+    r.frames.decryptFailures ? `${r.frames.decryptFailures} decrypt failures` : '',
+    r.coverage.complete < r.coverage.checked
+      ? `${r.coverage.checked - r.coverage.complete} of ${r.coverage.checked} members missed a shown sender`
+      : '',
+    r.error ?? '',
+  ].filter(Boolean);
+  console.log(
+    `               ${limits(r)}; ${r.coverage.complete}/${r.coverage.checked} members decrypt every shown sender` +
+      ` (${r.coverage.meanShown?.toFixed(1) ?? '-'} each)` +
+      (problems.length ? `; NOT clean: ${problems.join('; ')}` : ''),
+  );
+  for (const [w, c] of r.warnings.slice(0, 3)) console.log(`               ${c}× ${w}`);
 }

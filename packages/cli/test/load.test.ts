@@ -30,6 +30,7 @@ describe('conclave load arguments', () => {
       seconds: 10,
       joinRate: 5,
       lastN: 9,
+      speakers: 3,
       audioFps: 5,
       videoFps: 2,
       attestation: false,
@@ -43,7 +44,7 @@ describe('conclave load arguments', () => {
     const o = run([
       ...['--server', 'https://meet.example.org/some/path', '--meeting', 'abc_DEF-12'],
       ...['--members', '50', '--processes', '3', '--no-media', '--churn', '7.5', '--seconds', '0'],
-      ...['--join-rate', '0.5', '--last-n', '0', '--audio-fps', '50', '--video-fps', '30'],
+      ...['--join-rate', '0.5', '--last-n', '0', '--speakers', '0', '--audio-fps', '50', '--video-fps', '30'],
       ...['--passcode', 'pass123', '--host-secret', 'hs', '--email', 'a@example.org', '--json'],
     ]);
     expect(o).toMatchObject({
@@ -56,6 +57,7 @@ describe('conclave load arguments', () => {
       seconds: 0,
       joinRate: 0.5,
       lastN: 0,
+      speakers: 0,
       audioFps: 50,
       videoFps: 30,
       passcode: 'pass123',
@@ -160,6 +162,7 @@ const report: LoadReport = {
     seconds: 30,
     joinRate: 5,
     lastN: 9,
+    speakers: 3,
     audioFps: 5,
     videoFps: 2,
   },
@@ -193,7 +196,7 @@ describe('report', () => {
     const text = formatReport(report).join('\n');
     for (const s of [
       'meeting m1 (e2ee, attestation off): target 50 members, peak 50, at the end 49',
-      'media 5 audio + 2 video frames/s per bot, last-N 9',
+      'media 5 audio + 2 video frames/s per bot, last-N 9, 3 speaking',
       'churn 6/min for 30 s',
       'join → E2EE active and every shown sender decrypted: p50 500 ms, p95 900 ms, max 900 ms (3); 1 FAILED',
       'while growing: p50 400 ms, p95 500 ms, max 500 ms (2); at the target size: p50 900 ms',

@@ -3,13 +3,14 @@ import { parseArgs } from 'node:util';
 
 export const LOAD_USAGE = `usage: conclave load (--embedded | --server URL) [--members N] [--processes N]
                     [--media | --no-media] [--churn R] [--seconds S] [--join-rate R]
-                    [--last-n N] [--audio-fps F] [--video-fps F] [--attestation]
+                    [--last-n N] [--speakers K] [--audio-fps F] [--video-fps F] [--attestation]
                     [--meeting ID|new] [--email E] [--passcode P] [--host-secret S]
                     [--standard] [--json]
 
   Bot participants, spread over child processes, join one meeting until it has N members
   (--join-rate R joins per second, default 5), stay S seconds (default 10) with R leaves and
-  as many joins per minute (--churn, default 0), and the tool reports:
+  as many joins per minute (--churn, default 0; spread evenly: per 60/R s a leave, then half
+  of that later a join, never the host), and the tool reports:
     join latency p50/p95/max: from a bot's join request until its E2EE is active and it has
       decrypted a first frame from every sender the SFU forwards to it (media_status: video
       of the last-N speakers and pinned, audio of the top speakers; every sender until the
@@ -29,6 +30,9 @@ export const LOAD_USAGE = `usage: conclave load (--embedded | --server URL) [--m
   --processes N       bot processes (default one per core)
   --no-media          signaling and MLS only (no peer connections)
   --last-n N          each bot shows the last N speakers (media_view, default 9)
+  --speakers K        the K longest-present bots speak (audio level -20 dBov), the others
+                      are silent (-127 dBov): the SFU forwards audio of the top 3 and video of
+                      the last-N from it (default 3)
   --audio-fps F       audio frames per second per bot (default 5)
   --video-fps F       video frames per second per bot (default 2)
   --attestation       a new meeting signs frames (attestation); off by default: every member
@@ -51,6 +55,8 @@ export interface LoadOptions {
   /** Joins started per second while the meeting grows. */
   joinRate: number;
   lastN: number;
+  /** How many bots speak at a time (the longest present). */
+  speakers: number;
   audioFps: number;
   videoFps: number;
   attestation: boolean;
@@ -106,6 +112,7 @@ export function parseLoadArgs(argv: string[], env: Record<string, string | undef
         seconds: { type: 'string' },
         'join-rate': { type: 'string' },
         'last-n': { type: 'string' },
+        speakers: { type: 'string' },
         'audio-fps': { type: 'string' },
         'video-fps': { type: 'string' },
         attestation: { type: 'boolean', default: false },
@@ -165,6 +172,7 @@ export function parseLoadArgs(argv: string[], env: Record<string, string | undef
       seconds: numberFlag('seconds', values.seconds, 10, 0, 86_400, false),
       joinRate: numberFlag('join-rate', values['join-rate'], 5, 0.1, 100, false),
       lastN: numberFlag('last-n', values['last-n'], 9, 0, 49, true),
+      speakers: numberFlag('speakers', values.speakers, 3, 0, 1000, true),
       audioFps: numberFlag('audio-fps', values['audio-fps'], 5, 1, 50, false),
       videoFps: numberFlag('video-fps', values['video-fps'], 2, 1, 30, false),
       attestation: values.attestation,

@@ -15,7 +15,7 @@ import {
   type Coverage,
   type JoinResult,
   type JoinTimes,
-  type LoadArgs,
+  type LoadParsedArgs,
   type LoadOp,
   type LoadResult,
 } from './ipc.js';
@@ -24,8 +24,15 @@ import { wallClockMs } from './stats.js';
 /** How often pending joins and rekeys are checked (ms). */
 const POLL_MS = 5;
 
+/** Audio levels a bot sends (dBov): a speaker's, and silence. */
+const SPEAKING_DBOV = -20;
+const SILENT_DBOV = -127;
+
 interface Running {
   bot: Bot;
+  /** Its current media peer (a new one after a media reset) and whether it speaks. */
+  peer: NodeMediaPeer | undefined;
+  speaking: boolean;
   /** When a frame of each sender (by name) was last seen decrypted, and the count then. */
   lastDecrypt: Map<string, { count: number; at: number }>;
 }
@@ -52,12 +59,18 @@ class BotProcess {
   private readonly departed = { framesSent: 0, decryptFailures: 0, framesWithoutKey: 0 };
   private readonly sampler = setInterval(() => this.sample(), 250);
 
-  readonly handlers: { [O in LoadOp]: (args: LoadArgs<O>) => Promise<LoadResult<O>> } = {
+  readonly handlers: { [O in LoadOp]: (args: LoadParsedArgs<O>) => Promise<LoadResult<O>> } = {
     init: async ({ config }) => {
       this.config = botConfigSchema.parse(config);
       return null;
     },
-    join: (args) => this.join(args.bot, args.hostSecret),
+    join: (args) => this.join(args.bot, args.hostSecret, args.speaking),
+    speak: async ({ bot, speaking }) => {
+      const r = this.require(bot);
+      r.speaking = speaking;
+      r.peer?.setAudioLevel(speaking ? SPEAKING_DBOV : SILENT_DBOV);
+      return null;
+    },
     leave: async ({ bot }) => {
       const r = this.require(bot);
       this.bots.delete(bot);
@@ -151,7 +164,7 @@ class BotProcess {
     this.departed.framesWithoutKey += bot.framesWithoutKey;
   }
 
-  private async join(name: string, hostSecret: string | undefined): Promise<JoinResult> {
+  private async join(name: string, hostSecret: string | undefined, speaking: boolean): Promise<JoinResult> {
     const c = this.config;
     if (!c) throw new Error('init first');
     if (this.bots.has(name)) throw new Error(`bot ${name} runs already`);
@@ -164,7 +177,13 @@ class BotProcess {
       audioFps: c.audioFps,
       videoFps: c.videoFps,
       transport: c.media
-        ? (): FrameTransport => new NodeMediaPeer({ loopbackOnly: c.loopbackOnly })
+        ? (): FrameTransport => {
+            const peer = new NodeMediaPeer({ loopbackOnly: c.loopbackOnly });
+            // Every bot's audio carries a level, so the SFU can rank speakers (silent unless told).
+            peer.setAudioLevel(r.speaking ? SPEAKING_DBOV : SILENT_DBOV);
+            r.peer = peer;
+            return peer;
+          }
         : undefined,
       // A bot that loses its connection is gone (the run reports it), not silently rejoined.
       clientOptions: { reconnect: false },
@@ -174,7 +193,7 @@ class BotProcess {
       this.note(`server error ${code}${ref ? ` to ${ref}` : ''}: ${message}`),
     );
     if (c.media) bot.setView({ lastN: c.lastN });
-    const r: Running = { bot, lastDecrypt: new Map() };
+    const r: Running = { bot, peer: undefined, speaking, lastDecrypt: new Map() };
     this.bots.set(name, r);
     const phases: JoinTimes = { joined: null, e2ee: null, media: null };
     const t0 = performance.now();

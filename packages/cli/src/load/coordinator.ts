@@ -178,13 +178,17 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
     serverSamples.start = await sampler?.sample();
 
     let spread = 0;
+    const speaking = new Set<string>();
     const join = async (phase: 'ramp' | 'steady', secret?: string): Promise<JoinResult> => {
       const name = `bot-${nextBot++}`;
       const p = processes[spread++ % processes.length]!;
       live.set(name, p);
+      // The first --speakers bots speak; a later one only takes a leaver's place.
+      const speaks = speaking.size < opts.speakers;
+      if (speaks) speaking.add(name);
       let r: JoinResult;
       try {
-        r = await p.call('join', { bot: name, hostSecret: secret });
+        r = await p.call('join', { bot: name, hostSecret: secret, speaking: speaks });
       } catch (e) {
         r = {
           bot: name,
@@ -197,7 +201,10 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
           error: (e as Error).message,
         };
       }
-      if (!r.present) live.delete(name);
+      if (!r.present) {
+        live.delete(name);
+        speaking.delete(name);
+      }
       joins.push({ phase, r });
       peakMember = Math.max(peakMember, live.size);
       return r;
@@ -238,7 +245,8 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
     const steadyStart = wallClockMs();
     const churn: Promise<void>[] = [];
     let watchId = 1;
-    const leaveAndJoin = async (): Promise<void> => {
+    /** A member other than the host leaves; the rekey (every remaining member past it) is timed. */
+    const leave = async (): Promise<void> => {
       const candidates = [...live.keys()].filter((n) => n !== first.bot);
       if (candidates.length === 0) return;
       const leaver = candidates[Math.floor(Math.random() * candidates.length)]!;
@@ -249,41 +257,54 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
       if (measured)
         await Promise.all(processes.filter((p) => p.alive).map((p) => p.call('watch', { watch, leaver })));
       const { at } = await owner.call('leave', { bot: leaver });
-      const joined = join('steady');
-      if (measured) {
-        const results = (
-          await Promise.all(
-            processes
-              .filter((p) => p.alive)
-              .map((p) => p.call('watchResult', { watch, timeoutMs: REKEY_TIMEOUT_MS }).catch(() => [])),
-          )
-        ).flat();
-        if (results.length > 0) {
-          if (results.some((r) => r.at === null)) rekeyFailures++;
-          else rekeys.push(Math.max(...results.map((r) => r.at!)) - at);
+      if (speaking.delete(leaver)) {
+        // The longest-present silent member speaks instead.
+        const next = [...live.keys()].find((n) => !speaking.has(n));
+        if (next) {
+          speaking.add(next);
+          await live.get(next)!.call('speak', { bot: next, speaking: true });
         }
       }
-      await joined;
+      if (!measured) return;
+      const results = (
+        await Promise.all(
+          processes
+            .filter((p) => p.alive)
+            .map((p) => p.call('watchResult', { watch, timeoutMs: REKEY_TIMEOUT_MS }).catch(() => [])),
+        )
+      ).flat();
+      if (results.length === 0) return;
+      if (results.some((r) => r.at === null)) rekeyFailures++;
+      else rekeys.push(Math.max(...results.map((r) => r.at!)) - at);
     };
+    // Churn, spread evenly: per interval (60 s / churn) a leave at a quarter and a join at three
+    // quarters of it, so the meeting goes N → N-1 → N and a join never lands on a leave.
+    const end = steadyStart + opts.seconds * 1000;
+    const events: { at: number; run: () => Promise<unknown> }[] = [];
+    if (opts.churnPerMinute > 0) {
+      const interval = 60_000 / opts.churnPerMinute;
+      for (let i = 0; steadyStart + (i + 0.75) * interval < end; i++) {
+        events.push({ at: steadyStart + (i + 0.25) * interval, run: leave });
+        events.push({ at: steadyStart + (i + 0.75) * interval, run: () => join('steady') });
+      }
+    }
     const ticker2 = setInterval(() => progress('steady'), 1000);
     try {
-      const interval = opts.churnPerMinute > 0 ? 60_000 / opts.churnPerMinute : Infinity;
-      let nextChurn = steadyStart + interval;
-      const end = steadyStart + opts.seconds * 1000;
-      while (wallClockMs() < end) {
+      for (const ev of events) {
         check();
-        const now = wallClockMs();
-        if (now >= nextChurn) {
-          churn.push(
-            leaveAndJoin().catch((e: unknown) => {
+        await sleep(ev.at - wallClockMs());
+        check();
+        churn.push(
+          ev.run().then(
+            () => undefined,
+            (e: unknown) => {
               warn(`churn: ${(e as Error).message}`);
-            }),
-          );
-          nextChurn += interval;
-          continue;
-        }
-        await sleep(Math.min(end, nextChurn) - now);
+            },
+          ),
+        );
       }
+      await sleep(end - wallClockMs());
+      check();
       await Promise.all(churn);
     } finally {
       clearInterval(ticker2);
@@ -374,6 +395,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
       seconds: opts.seconds,
       joinRate: opts.joinRate,
       lastN: opts.lastN,
+      speakers: opts.speakers,
       audioFps: opts.audioFps,
       videoFps: opts.videoFps,
     },

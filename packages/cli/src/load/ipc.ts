@@ -86,7 +86,15 @@ const op = <A extends z.ZodRawShape, R extends z.ZodTypeAny>(args: A, result: R)
 export const loadOps = {
   init: op({ config: botConfigSchema }, z.null()),
   /** Starts a bot and answers once its join is complete, failed or timed out. */
-  join: op({ bot: name, hostSecret: z.string().max(256).optional() }, joinResultSchema),
+  join: op(
+    { bot: name, hostSecret: z.string().max(256).optional(), speaking: z.boolean().default(false) },
+    joinResultSchema,
+  ),
+  /**
+   * The bot speaks (its audio carries a voice level of -20 dBov in the RFC 6464 extension) or
+   * is silent (-127 dBov, no voice): the SFU ranks speakers by it.
+   */
+  speak: op({ bot: name, speaking: z.boolean() }, z.null()),
   /** Stops a bot; `at` is when its leave was sent (wallClockMs). */
   leave: op({ bot: name }, z.object({ at: z.number() })),
   /** Notes which bots of this process have `leaver` in their group now; answers at once. */
@@ -106,7 +114,10 @@ export const loadOps = {
   stop: op({}, z.null()),
 };
 export type LoadOp = keyof typeof loadOps;
-export type LoadArgs<O extends LoadOp> = z.infer<(typeof loadOps)[O]['args']>;
+/** What a caller passes (defaults may be left out)… */
+export type LoadArgs<O extends LoadOp> = z.input<(typeof loadOps)[O]['args']>;
+/** …and what the handler gets (checked, defaults filled in). */
+export type LoadParsedArgs<O extends LoadOp> = z.output<(typeof loadOps)[O]['args']>;
 export type LoadResult<O extends LoadOp> = z.infer<(typeof loadOps)[O]['result']>;
 
 const opNames = Object.keys(loadOps) as [LoadOp, ...LoadOp[]];

@@ -34,6 +34,7 @@ export interface LoadReport {
     seconds: number;
     joinRate: number;
     lastN: number;
+    speakers: number;
     audioFps: number;
     videoFps: number;
   };
@@ -84,7 +85,7 @@ export function formatReport(r: LoadReport): string[] {
     `meeting ${r.meeting.id} (${r.meeting.mode}` +
       (r.meeting.attestation === null ? '' : `, attestation ${r.meeting.attestation ? 'on' : 'off'}`) +
       `): target ${o.members} members, peak ${r.members.peak}, at the end ${r.members.atEnd};` +
-      ` ${o.processes} bot processes, ${o.media ? `media ${o.audioFps} audio + ${o.videoFps} video frames/s per bot, last-N ${o.lastN}` : 'no media'};` +
+      ` ${o.processes} bot processes, ${o.media ? `media ${o.audioFps} audio + ${o.videoFps} video frames/s per bot, last-N ${o.lastN}, ${o.speakers} speaking` : 'no media'};` +
       ` churn ${o.churnPerMinute}/min for ${(r.steadyMs / 1000).toFixed(0)} s`,
   );
   lines.push(
