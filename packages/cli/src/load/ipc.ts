@@ -128,7 +128,6 @@ export const loadRequestSchema = z.object({
   op: z.enum(opNames),
   args: z.unknown(),
 });
-export type LoadRequest = z.infer<typeof loadRequestSchema>;
 
 /** Bot process → coordinator (a result is checked against its op's schema by the coordinator). */
 export const botMessageSchema = z.union([
