@@ -9,6 +9,7 @@ import type { LayerView } from '../../src/sfu/worker/layer-policy.js';
 import {
   STATUS_INTERVAL_MS,
   ViewPolicy,
+  tickSpeakers,
   type DownlinkReport,
   type MediaStatus,
   type MeetingSpeakers,
@@ -236,5 +237,25 @@ describe('forwarding policy of one subscriber', () => {
     s.policy.setOverride('p1', null);
     s.run();
     expect(s.get('p1/camera').preferred).toBe('f');
+  });
+
+  it('ranks each stream’s layers once per meeting tick, for all subscribers', () => {
+    let calls = 0;
+    const stream = {
+      publisher: { id: 'p1', muted: { audio: false, video: false } },
+      kind: 'video' as const,
+      source: 'camera' as const,
+      layerViews: () => (calls++, SIMULCAST.map((l) => ({ ...l }))),
+    };
+    const tick = tickSpeakers({ speakers: [], audioOrder: [], hasLevels: () => true, publishers: ['p1'] });
+    const first = tick.rankedLayers!(stream);
+    expect(first.map((l) => l.rid)).toEqual(['q', 'h', 'f']);
+    expect(tick.rankedLayers!(stream)).toBe(first);
+    expect(calls).toBe(1);
+    // The next tick ranks afresh (rates and sizes move).
+    tickSpeakers({ speakers: [], audioOrder: [], hasLevels: () => true, publishers: ['p1'] }).rankedLayers!(
+      stream,
+    );
+    expect(calls).toBe(2);
   });
 });

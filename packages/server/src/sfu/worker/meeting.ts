@@ -5,7 +5,7 @@ import { Participant } from './participant.js';
 import type { PublishedStream } from './published-stream.js';
 import type { ViewSettings } from './selection.js';
 import { resetLevelWindow, SpeakerRanking } from './speakers.js';
-import { ViewPolicy, type MeetingSpeakers } from './view-policy.js';
+import { tickSpeakers, ViewPolicy, type MeetingSpeakers } from './view-policy.js';
 
 /**
  * One meeting in a worker: who is in it, and who receives whose streams. Every participant has
@@ -129,12 +129,12 @@ export class Meeting {
 
   private speakers(): MeetingSpeakers {
     const ranking = this.ranking;
-    return {
+    return tickSpeakers({
       speakers: ranking.speakers(),
       audioOrder: ranking.audioOrder(),
       hasLevels: (id) => ranking.hasLevels(id),
       publishers: [...this.participants.keys()],
-    };
+    });
   }
 
   private policy(participantId: string): ViewPolicy {

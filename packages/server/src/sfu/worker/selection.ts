@@ -75,14 +75,28 @@ export interface StreamDecision {
 
 const isVideo = (s: MediaSource): s is 'camera' | 'screen' => s === 'camera' || s === 'screen';
 
+/**
+ * Each id's position in an order. A meeting hands the same order arrays to all its
+ * subscribers on a tick, so the map is made once per array, not once per subscriber.
+ */
+const ranks = new WeakMap<readonly string[], ReadonlyMap<string, number>>();
+function rankOf(order: readonly string[]): ReadonlyMap<string, number> {
+  let m = ranks.get(order);
+  if (!m) {
+    m = new Map(order.map((id, i) => [id, i] as const));
+    ranks.set(order, m);
+  }
+  return m;
+}
+
 /** One decision per stream of `input.streams`, in the same order. */
 export function selectStreams(input: SelectionInput): StreamDecision[] {
   const { view } = input;
   const pinned = new Set(view.pinned);
   const tileHeight = new Map<string, number>();
   for (const t of view.tiles) tileHeight.set(`${t.participantId}/${t.source}`, t.height);
-  const speakerRank = new Map(input.speakers.map((id, i) => [id, i] as const));
-  const joinRank = new Map(input.publishers.map((id, i) => [id, i] as const));
+  const speakerRank = rankOf(input.speakers);
+  const joinRank = rankOf(input.publishers);
   const heightOf = (s: StreamRef): number =>
     tileHeight.get(`${s.publisherId}/${s.source}`) ?? view.defaultHeight;
 
@@ -105,13 +119,13 @@ export function selectStreams(input: SelectionInput): StreamDecision[] {
       d.forwarded = true;
     } else contenders.push(i);
   });
-  const rankOf = (i: number): [number, number] => {
+  const placeOf = (i: number): [number, number] => {
     const id = input.streams[i]!.publisherId;
     return [speakerRank.get(id) ?? Number.POSITIVE_INFINITY, joinRank.get(id) ?? Number.POSITIVE_INFINITY];
   };
   contenders.sort((a, b) => {
-    const [sa, ja] = rankOf(a);
-    const [sb, jb] = rankOf(b);
+    const [sa, ja] = placeOf(a);
+    const [sb, jb] = placeOf(b);
     return sa - sb || ja - jb || a - b;
   });
   contenders.forEach((i, place) => {
@@ -121,7 +135,7 @@ export function selectStreams(input: SelectionInput): StreamDecision[] {
   });
 
   // Audio.
-  const audioRank = new Map(input.audioOrder.map((id, i) => [id, i] as const));
+  const audioRank = rankOf(input.audioOrder);
   const mics: number[] = [];
   input.streams.forEach((s, i) => {
     if (isVideo(s.source) || s.muted) return;

@@ -67,6 +67,24 @@ export interface MeetingSpeakers {
   hasLevels(publisherId: string): boolean;
   /** Every publisher, in the meeting's order. */
   readonly publishers: readonly string[];
+  /** A stream's active layers, lowest first (`rankLayers`); the meeting ranks each once a tick. */
+  rankedLayers?(stream: PolicyStream): LayerView[];
+}
+
+/** A meeting's speakers for one tick, ranking each stream's layers once for all subscribers. */
+export function tickSpeakers(s: Omit<MeetingSpeakers, 'rankedLayers'>): MeetingSpeakers {
+  const memo = new Map<PolicyStream, LayerView[]>();
+  return {
+    ...s,
+    rankedLayers: (stream) => {
+      let ranked = memo.get(stream);
+      if (!ranked) {
+        ranked = rankLayers(stream.layerViews());
+        memo.set(stream, ranked);
+      }
+      return ranked;
+    },
+  };
 }
 
 /** At most one `media_status` per this interval. */
@@ -140,7 +158,8 @@ export class ViewPolicy {
         muted: f.stream.publisher.muted[f.stream.kind],
       })),
     });
-    const plans = this.planLayers(forwarders, decisions);
+    const rank = (stream: PolicyStream) => speakers.rankedLayers?.(stream) ?? rankLayers(stream.layerViews());
+    const plans = this.planLayers(forwarders, decisions, rank);
     forwarders.forEach((f, i) => {
       const on = decisions[i]!.forwarded;
       if (this.enabled.get(f) !== on) {
@@ -158,7 +177,7 @@ export class ViewPolicy {
         p.forwarder.setPreferredLayer(want);
       }
     }
-    this.maybeSend(this.status(speakers, forwarders, decisions, plans), now);
+    this.maybeSend(this.status(speakers, forwarders, decisions, plans, rank), now);
   }
 
   private updateEstimate(forwarders: readonly PolicyForwarder[], now: number): void {
@@ -176,6 +195,7 @@ export class ViewPolicy {
   private planLayers(
     forwarders: readonly PolicyForwarder[],
     decisions: readonly StreamDecision[],
+    rank: (stream: PolicyStream) => LayerView[],
   ): Map<PolicyForwarder, VideoPlan> {
     const plans = new Map<PolicyForwarder, VideoPlan>();
     let budget = this.estimator.bps;
@@ -189,7 +209,7 @@ export class ViewPolicy {
         if (budget !== null) for (const l of f.stream.layerViews()) budget -= l.rate * 8;
         return;
       }
-      const ranked = rankLayers(f.stream.layerViews());
+      const ranked = rank(f.stream);
       const plan: VideoPlan = { forwarder: f, decision: d, ranked, layer: 0, limit: null };
       plans.set(f, plan);
       if (ranked.length === 0) return;
@@ -235,6 +255,7 @@ export class ViewPolicy {
     forwarders: readonly PolicyForwarder[],
     decisions: readonly StreamDecision[],
     plans: ReadonlyMap<PolicyForwarder, VideoPlan>,
+    rank: (stream: PolicyStream) => LayerView[],
   ): MediaStatus {
     const audio: string[] = [];
     const video: MediaStatus['video'] = [];
@@ -247,7 +268,7 @@ export class ViewPolicy {
       }
       const plan = plans.get(f);
       if (!isVideoSource(f.stream.source) || d.reason === undefined) return;
-      const ranked = plan?.ranked ?? rankLayers(f.stream.layerViews());
+      const ranked = plan?.ranked ?? rank(f.stream);
       const at = ranked.findIndex((l) => l.rid === f.currentRid);
       video.push({
         participantId: id,
