@@ -74,7 +74,8 @@ function setup(n: number) {
     reportedAt: null,
   };
   const sent: MediaStatus[] = [];
-  const policy = new ViewPolicy({ id: 'me', downlink, forwarders }, (s) => sent.push(s));
+  const subscriber = { id: 'me', receiving: true, downlink, forwarders };
+  const policy = new ViewPolicy(subscriber, (s) => sent.push(s));
   let speakers: string[] = [];
   const meeting = (): MeetingSpeakers => ({
     speakers,
@@ -85,6 +86,7 @@ function setup(n: number) {
   let now = 1000;
   return {
     policy,
+    subscriber,
     forwarders,
     downlink,
     muted,
@@ -179,6 +181,19 @@ describe('forwarding policy of one subscriber', () => {
     // The last change is not lost: it goes out once the interval has passed.
     s.run(STATUS_INTERVAL_MS);
     expect(s.sent.at(-1)!.speakers).toEqual(['p1']);
+  });
+
+  it('tells a subscriber nothing while media may not reach it', () => {
+    const s = setup(3);
+    s.subscriber.receiving = false;
+    s.speak(['p2']);
+    s.run(2000);
+    expect(s.sent).toEqual([]);
+    // Let in (E2EE: it joined the MLS group): it gets the current status at once.
+    s.subscriber.receiving = true;
+    s.run();
+    expect(s.sent).toHaveLength(1);
+    expect(s.sent[0]!.speakers).toEqual(['p2']);
   });
 
   it('picks the simulcast layer by tile height', () => {

@@ -56,6 +56,11 @@ export interface DownlinkReport {
 
 export interface PolicySubscriber {
   readonly id: string;
+  /**
+   * Whether the hub lets media reach it (E2EE: it is in the MLS group). Until then it is told
+   * nothing either: who speaks is not for a joiner the members refused.
+   */
+  readonly receiving: boolean;
   readonly downlink: DownlinkReport;
   readonly forwarders: ReadonlyMap<unknown, PolicyForwarder>;
 }
@@ -177,7 +182,8 @@ export class ViewPolicy {
         p.forwarder.setPreferredLayer(want);
       }
     }
-    this.maybeSend(this.status(speakers, forwarders, decisions, plans, rank), now);
+    if (this.subscriber.receiving)
+      this.maybeSend(this.status(speakers, forwarders, decisions, plans, rank), now);
   }
 
   private updateEstimate(forwarders: readonly PolicyForwarder[], now: number): void {
