@@ -578,7 +578,12 @@ export class MeetingSession {
     });
     if (stage.main?.kind === 'person') this.previousMain = stage.main.tile.participantId;
     // What the SFU forwards follows what this layout shows (the SDK sends only changes).
-    c.setView(viewOf(stage, this.pins, this.tileHeights));
+    try {
+      c.setView(viewOf(stage, this.pins, this.tileHeights));
+    } catch (e) {
+      // viewOf keeps every field in range; should the SDK still refuse, the page goes on.
+      console.warn(`conclave: view not sent: ${(e as Error).message}`);
+    }
     const snapshot: SessionSnapshot = {
       state: c.state,
       removedReason: c.removedReason,
