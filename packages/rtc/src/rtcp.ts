@@ -101,7 +101,7 @@ export function parseRtcp(packet: Uint8Array): RtcpItem[] {
 const NTP_UNIX_OFFSET = 2_208_988_800;
 
 /** An NTP timestamp as two 32-bit words, from Unix milliseconds. */
-export function ntpTime(unixMs: number): { seconds: number; fraction: number } {
+function ntpTime(unixMs: number): { seconds: number; fraction: number } {
   const whole = Math.floor(unixMs / 1000);
   return {
     seconds: (whole + NTP_UNIX_OFFSET) >>> 0,

@@ -12,7 +12,7 @@ import {
 import type { MediaKind } from '../ipc.js';
 
 /** The header extension id of the audio level in every subscribe offer we make (RFC 6464). */
-export const EGRESS_AUDIO_LEVEL_ID = 1;
+const EGRESS_AUDIO_LEVEL_ID = 1;
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 /** Sent video packets kept for retransmission on NACK (about 2 s of 1 Mbit/s video). */
 const HISTORY = 512;

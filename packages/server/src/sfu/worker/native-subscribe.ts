@@ -24,7 +24,7 @@ const CANDIDATE = /^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host.*)$/i;
  * The SDP lines of our offer with only usable candidates: those with the advertised address, or
  * (bound to every interface) the first host candidate rewritten to it.
  */
-export function advertiseCandidates(sdp: string, ice: NativeIceConfig): string {
+function advertiseCandidates(sdp: string, ice: NativeIceConfig): string {
   let rewritten = false;
   return sdp
     .split('\r\n')
