@@ -61,7 +61,8 @@ export function syntheticFrame(
 ): Uint8Array {
   const header =
     source === 'camera'
-      ? new Uint8Array([keyFrame ? 0x10 : 0x11, 0x02, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, 0x00])
+      ? // frame tag (3 bytes), start code 9d 01 2a, 640×480 (RFC 6386 §9.1): the SFU reads the size
+        new Uint8Array([keyFrame ? 0x10 : 0x11, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01])
       : new Uint8Array([0x78]);
   const pattern = enc.encode(`${MAGIC}|${name}|${source}|${seq}|`);
   const size = source === 'camera' ? (keyFrame ? 2_500 : 900) : 80;
