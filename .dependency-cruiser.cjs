@@ -61,9 +61,9 @@ module.exports = {
       comment:
         'Code outside packages/ (bench/, root configs) imports a package by its name, never by a relative path.',
       from: {
-        // Exception: the SFU bench's baseline is a bare werift loop with the SFU worker's own
+        // Exception: the SFU bench's bare forward loops (werift, native) use the SFU worker's own
         // (internal) peer-connection settings.
-        pathNot: ['^packages/', '^bench/sfu-baseline[.]ts$'],
+        pathNot: ['^packages/', '^bench/sfu-baseline[.]ts$', '^bench/sfu-native-loop[.]ts$'],
       },
       to: { dependencyTypes: ['local'], dependencyTypesNot: ['aliased'], path: '^packages/' },
     },
