@@ -63,7 +63,7 @@ function expand(
 ): Uint8Array {
   if (len > 255 * hashLen) throw new Error('HKDF-Expand: length too large');
   const out = new Uint8Array(len);
-  let t = new Uint8Array(0);
+  let t: Uint8Array = new Uint8Array(0);
   for (let i = 1, off = 0; off < len; i++) {
     const input = new Uint8Array(t.length + info.length + 1);
     input.set(t);
