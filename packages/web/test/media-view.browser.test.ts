@@ -109,6 +109,15 @@ function firefoxMember(p: FirefoxParticipant): Member {
   };
 }
 
+/** Joins `url` from Firefox with the camera off. */
+async function firefoxJoinCameraOff(d: FirefoxParticipant, url: string): Promise<void> {
+  await d.page.goto(url);
+  await d.page.locator('::-p-aria([name="Turn camera off"][role="button"])').setTimeout(15_000).click();
+  await d.page.locator('::-p-aria([name="Your name"][role="textbox"])').fill(d.name);
+  await d.page.locator('::-p-aria([name="Join meeting"][role="button"])').click();
+  await d.page.waitForSelector('nav[aria-label="Meeting controls"]', { timeout: 20_000 });
+}
+
 /** Polls `read` until `pred` holds on what it returns; the error shows the last value. */
 async function until<T>(
   what: string,
@@ -210,10 +219,11 @@ describe('forward only what is shown, and simulcast from browsers', () => {
   let server: SpawnedServer | undefined;
   let chromium: Browser | undefined;
   let ff: Firefox | undefined;
-  let meetingId = '';
   let hostUrl = '';
   let joinUrl = '';
   let alicePage: Participant;
+  let bobPage: Participant;
+  let danaPage: FirefoxParticipant;
   let alice: Member;
   let bob: Member;
   let dana: Member;
@@ -245,12 +255,12 @@ describe('forward only what is shown, and simulcast from browsers', () => {
     await a.page.getByRole('button', { name: 'Create meeting' }).click();
     hostUrl = await a.page.getByLabel('Host link').inputValue();
     joinUrl = await a.page.getByLabel('Join link').inputValue();
-    meetingId = new URL(joinUrl).pathname.split('/').pop() ?? '';
     // Alice only watches: no camera of her own to encode.
     expect(await join(a, hostUrl, { cameraOff: true })).toBe('room');
     const bobJoined = Date.now();
     expect(await join(b, joinUrl)).toBe('room');
     alicePage = a;
+    bobPage = b;
     alice = chromiumMember(a);
     bob = chromiumMember(b);
     for (const m of [alice, bob]) {
@@ -290,11 +300,8 @@ describe('forward only what is shown, and simulcast from browsers', () => {
     if (!ff) throw new Error('not started');
     const d = await openFirefoxPage(ff, 'Dana');
     // First only a viewer (two browsers encoding 960×540 in three layers is much for 2 cores).
-    await d.page.goto(joinUrl);
-    await d.page.locator('::-p-aria([name="Turn camera off"][role="button"])').setTimeout(15_000).click();
-    await d.page.locator('::-p-aria([name="Your name"][role="textbox"])').fill(d.name);
-    await d.page.locator('::-p-aria([name="Join meeting"][role="button"])').click();
-    await d.page.waitForSelector('nav[aria-label="Meeting controls"]', { timeout: 20_000 });
+    await firefoxJoinCameraOff(d, joinUrl);
+    danaPage = d;
     dana = firefoxMember(d);
     const v = await until(
       'Dana in the group',
@@ -332,20 +339,36 @@ describe('forward only what is shown, and simulcast from browsers', () => {
     await alice.resize(1800, 1000);
     await expectLayer(alice, dana, ids.Dana!, 2);
     expect(d.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
-    // One camera to encode from here on: Bob's.
-    await dana.control('Stop camera');
-    await bob.control('Start camera');
   });
 
   it('last-N: a speaker view shows video of the recent speakers, avatars saying why for the others, and follows a new speaker (Chromium and Firefox)', async () => {
     if (!server) throw new Error('not started');
+    // A new meeting, which three bots join first. (Bots that join after the browsers' simulcast
+    // publishers are connected often never get their media to the SFU: their publish
+    // connections say 'connected' and they send, but the SFU's media_status shows no layer and
+    // no audio level for them. Seen with this server build; reported, not fixed here.)
+    for (const m of [alice, bob, dana]) await m.control('Leave');
+    await alicePage.page.goto(server.url + '/');
+    await alicePage.page.getByRole('button', { name: 'Create meeting' }).click();
+    const hostUrl2 = await alicePage.page.getByLabel('Host link').inputValue();
+    const joinUrl2 = await alicePage.page.getByLabel('Join link').inputValue();
+    const meeting2 = new URL(joinUrl2).pathname.split('/').pop() ?? '';
+    expect(await join(alicePage, hostUrl2, { cameraOff: true })).toBe('room');
     for (const name of ['bot-1', 'bot-2', 'bot-3']) {
       const peer = new NodeMediaPeer({ loopbackOnly: true });
       peer.setAudioLevel(SILENT);
-      const bot = new Bot({ serverUrl: server.url, meetingId, name, transport: () => peer });
+      const bot = new Bot({ serverUrl: server.url, meetingId: meeting2, name, transport: () => peer });
       bots.push({ bot, peer, name });
       await bot.start();
     }
+    await until(
+      'bots in the group',
+      () => alice.read(),
+      (x) => x.e2eeActive && x.roster.length === 4,
+    );
+    // Bob with his camera, Dana (Firefox) without: one camera of a browser to encode.
+    expect(await join(bobPage, joinUrl2)).toBe('room');
+    await firefoxJoinCameraOff(danaPage, joinUrl2);
     for (const m of [alice, bob, dana])
       await until(
         `${m.name}: six in the group`,
@@ -353,7 +376,10 @@ describe('forward only what is shown, and simulcast from browsers', () => {
         (x) => x.e2eeActive && x.roster.length === 6,
       );
     for (const b of bots) ids[b.name] = b.bot.client.participantId ?? '';
+    for (const m of [alice, bob, dana])
+      ids[m.name.replace(' (Firefox)', '')] = (await m.read()).participantId ?? '';
     // The SFU gets every camera that is on: Bob's and the bots'.
+    const server_ = server;
     await until(
       'the SFU receives every camera',
       async () => ({
@@ -365,7 +391,9 @@ describe('forward only what is shown, and simulcast from browsers', () => {
           (id) =>
             (status?.video.find((x) => x.participantId === id && x.source === 'camera')?.layers ?? 0) >= 1,
         ),
-    );
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\nserver: ${server_.output().slice(-3000)}`);
+    });
     // Bob and Dana stop talking (their fake microphones make sound).
     await bob.control('Mute');
     await dana.control('Mute');
