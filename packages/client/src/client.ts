@@ -89,6 +89,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private joinRid: string | undefined;
   /** Our microphone and camera as last told to the server. */
   private ownMedia = { audio: false, video: false };
+  /** A subscribe offer that came before our media transport existed (answered once it does). */
+  private heldOffer: ServerMessageOf<'media_offer'> | undefined;
   /** When our media transport last started (ms). */
   private mediaStartedAt = 0;
   /** Received chat and the people seen, kept for Report a User. */
@@ -445,7 +447,12 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         await this.media?.applyPublishAnswer(msg.sdp);
         return;
       case 'media_offer': {
-        if (!this.media) return;
+        if (!this.media) {
+          // The SFU can offer before our `joined` handling (control lane) has made the
+          // transport: the latest such offer is answered as soon as it exists (startMedia).
+          if (this.opts.media && this.stateValue !== 'idle') this.heldOffer = msg;
+          return;
+        }
         const sdp = await this.media.handleSubscribeOffer(msg.sdp, msg.streams);
         this.signaling?.send({ type: 'media_answer', pc: 'subscribe', sdp });
         return;
@@ -510,6 +517,9 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     const media = this.opts.media();
     this.media = media;
     media.onIce((pc, candidate) => this.signaling?.send({ type: 'ice', pc, candidate }));
+    const held = this.heldOffer;
+    this.heldOffer = undefined;
+    if (held) this.enqueue('media', () => this.onMessage(held));
     const sdp = await media.createPublishOffer();
     if (this.media === media) this.signaling?.send({ type: 'media_offer', pc: 'publish', sdp });
   }
@@ -540,6 +550,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     if (TERMINAL.includes(this.stateValue)) return;
     this.media?.close();
     this.media = undefined;
+    this.heldOffer = undefined;
     this.viewSender.cancel();
     this.setForwarding(undefined);
     this.e2eeMember?.reset();
@@ -591,6 +602,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.attestations.setEnabled(false); // clips exist only during the meeting
     this.media?.close();
     this.media = undefined;
+    this.heldOffer = undefined;
     this.viewSender.cancel();
     this.setForwarding(undefined);
     this.e2eeMember?.reset();
