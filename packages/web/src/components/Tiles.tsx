@@ -138,18 +138,18 @@ function Tile({
           {status && <span className="tile-status">{status.text}</span>}
           {muted === true && <span className="mic-muted">Muted</span>}
           {pinned && <span className="tile-pinned">Pinned</span>}
+          {quality && (
+            <span
+              className="tile-quality"
+              title="The video quality the server forwards to you, and what limits it"
+            >
+              <span className="visually-hidden">Video quality: </span>
+              {quality}
+            </span>
+          )}
           {speaking && <span className="visually-hidden">, speaking</span>}
         </figcaption>
       </figure>
-      {quality && (
-        <span
-          className="tile-quality"
-          title="The video quality the server forwards to you, and what limits it"
-        >
-          <span className="visually-hidden">Video quality: </span>
-          {quality}
-        </span>
-      )}
       {(onPin || onReport) && (
         <div className="tile-actions">
           {onPin && (
