@@ -21,8 +21,8 @@ const { values } = parseArgs({
     churn: { type: 'string', default: '6' },
     'join-rate': { type: 'string', default: '5' },
     processes: { type: 'string', default: String(availableParallelism()) },
-    'audio-fps': { type: 'string', default: '5' },
-    'video-fps': { type: 'string', default: '2' },
+    'audio-fps': { type: 'string', default: '10' },
+    'video-fps': { type: 'string', default: '5' },
     verbose: { type: 'boolean', default: false },
   },
 });

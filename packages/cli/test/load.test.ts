@@ -31,8 +31,9 @@ describe('conclave load arguments', () => {
       joinRate: 5,
       lastN: 9,
       speakers: 3,
-      audioFps: 5,
-      videoFps: 2,
+      joinTimeoutMs: 60_000,
+      audioFps: 10,
+      videoFps: 5,
       attestation: false,
       mode: 'e2ee',
       json: false,
@@ -100,6 +101,7 @@ describe('conclave load arguments', () => {
     expect(error(['--embedded', '--join-rate', '0'])).toMatch(/--join-rate/);
     expect(error(['--embedded', '--last-n', '50'])).toMatch(/--last-n/);
     expect(error(['--embedded', '--audio-fps', '0'])).toMatch(/--audio-fps/);
+    expect(error(['--embedded', '--join-timeout', '0'])).toMatch(/--join-timeout/);
     expect(error(['--embedded', '--video-fps', '31'])).toMatch(/--video-fps/);
     expect(error(['--embedded', '--members', '1', '--churn', '1'])).toMatch(/--churn needs --members 2/);
     expect(error(['--embedded', '--bogus'])).toMatch(/bogus/);
@@ -174,7 +176,7 @@ const report: LoadReport = {
     failed: 1,
     ramp: summarize([400, 500]),
     steady: summarize([900]),
-    phasesP50Ms: { joined: 20, e2ee: 150, media: 500 },
+    phasesP50Ms: { joined: 20, e2ee: 150, connected: 300, firstFrame: 350, media: 500 },
     errors: ['bot-7: join refused: meeting_full'],
   },
   rekey: { ...summarize([700]), failed: 1 },
@@ -200,7 +202,7 @@ describe('report', () => {
       'churn 6/min for 30 s',
       'join → E2EE active and every shown sender decrypted: p50 500 ms, p95 900 ms, max 900 ms (3); 1 FAILED',
       'while growing: p50 400 ms, p95 500 ms, max 500 ms (2); at the target size: p50 900 ms',
-      'medians: joined 20 ms, E2EE active 150 ms, all shown senders decrypted 500 ms',
+      'medians: joined 20 ms, E2EE active 150 ms, subscribe connection up 300 ms, first frame 350 ms, all shown senders decrypted 500 ms',
       'failed: bot-7: join refused: meeting_full',
       'rekey on leave (every remaining member in an epoch without the leaver): p50 700 ms, p95 700 ms, max 700 ms (1); 1 NOT reached in 30 s',
       'frames: 1000 sent, 2 decrypt failures, 30 without a key',
@@ -248,7 +250,7 @@ describe('IPC schemas', () => {
         bot: 'b',
         ok: true,
         ms: 1,
-        phases: { joined: 1, e2ee: null, media: null },
+        phases: { joined: 1, e2ee: null, connected: null, firstFrame: null, media: null },
         expected: 0,
         decrypted: 0,
         present: true,

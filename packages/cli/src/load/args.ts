@@ -33,13 +33,16 @@ export const LOAD_USAGE = `usage: conclave load (--embedded | --server URL) [--m
   --speakers K        the K longest-present bots speak (audio level -20 dBov), the others
                       are silent (-127 dBov): the SFU forwards audio of the top 3 and video of
                       the last-N from it (default 3)
-  --audio-fps F       audio frames per second per bot (default 5)
-  --video-fps F       video frames per second per bot (default 2)
+  --join-timeout S    a join not complete after S seconds counts as failed (default 60)
+  --audio-fps F       audio frames per second per bot (default 10)
+  --video-fps F       video frames per second per bot (default 5)
   --attestation       a new meeting signs frames (attestation); off by default: every member
                       verifies 2 signed messages a second from every other member, work that
                       grows with N² when the bots share a few cores
   --standard          a new meeting is a standard (non-E2EE) one
-  --json              the last line of output is one JSON object with every figure`;
+  --json              the last line of output is one JSON object with every figure
+
+  CONCLAVE_LOAD_CPU_PROF=DIR makes every bot process write a V8 CPU profile into DIR.`;
 
 export interface LoadOptions {
   target: { kind: 'embedded' } | { kind: 'server'; url: string };
@@ -55,6 +58,8 @@ export interface LoadOptions {
   /** Joins started per second while the meeting grows. */
   joinRate: number;
   lastN: number;
+  /** A join not complete after this long (ms) has failed. */
+  joinTimeoutMs: number;
   /** How many bots speak at a time (the longest present). */
   speakers: number;
   audioFps: number;
@@ -113,6 +118,7 @@ export function parseLoadArgs(argv: string[], env: Record<string, string | undef
         'join-rate': { type: 'string' },
         'last-n': { type: 'string' },
         speakers: { type: 'string' },
+        'join-timeout': { type: 'string' },
         'audio-fps': { type: 'string' },
         'video-fps': { type: 'string' },
         attestation: { type: 'boolean', default: false },
@@ -173,8 +179,9 @@ export function parseLoadArgs(argv: string[], env: Record<string, string | undef
       joinRate: numberFlag('join-rate', values['join-rate'], 5, 0.1, 100, false),
       lastN: numberFlag('last-n', values['last-n'], 9, 0, 49, true),
       speakers: numberFlag('speakers', values.speakers, 3, 0, 1000, true),
-      audioFps: numberFlag('audio-fps', values['audio-fps'], 5, 1, 50, false),
-      videoFps: numberFlag('video-fps', values['video-fps'], 2, 1, 30, false),
+      joinTimeoutMs: 1000 * numberFlag('join-timeout', values['join-timeout'], 60, 1, 600, false),
+      audioFps: numberFlag('audio-fps', values['audio-fps'], 10, 1, 50, false),
+      videoFps: numberFlag('video-fps', values['video-fps'], 5, 1, 30, false),
       attestation: values.attestation,
       mode: values.standard ? 'standard' : 'e2ee',
       email: values.email,

@@ -119,7 +119,14 @@ export class BotPool {
     try {
       for (let i = 0; i < count; i++) {
         const child = fork(BOT_ENTRY, [], {
-          execArgv: ['--import', tsxLoader()],
+          execArgv: [
+            '--import',
+            tsxLoader(),
+            // CONCLAVE_LOAD_CPU_PROF=DIR: each bot process writes a V8 CPU profile there at exit.
+            ...(process.env.CONCLAVE_LOAD_CPU_PROF
+              ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CONCLAVE_LOAD_CPU_PROF}`]
+              : []),
+          ],
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           env: { ...process.env, CONCLAVE_LOG_LEVEL: process.env.CONCLAVE_LOG_LEVEL ?? 'error' },
         });

@@ -33,6 +33,8 @@ interface Running {
   /** Its current media peer (a new one after a media reset) and whether it speaks. */
   peer: NodeMediaPeer | undefined;
   speaking: boolean;
+  /** Frames its peer received (before decryption). */
+  framesIn: number;
   /** When a frame of each sender (by name) was last seen decrypted, and the count then. */
   lastDecrypt: Map<string, { count: number; at: number }>;
 }
@@ -168,6 +170,9 @@ class BotProcess {
     const c = this.config;
     if (!c) throw new Error('init first');
     if (this.bots.has(name)) throw new Error(`bot ${name} runs already`);
+    const phases: JoinTimes = { joined: null, e2ee: null, connected: null, firstFrame: null, media: null };
+    const t0 = performance.now();
+    const since = () => performance.now() - t0;
     const bot = new Bot({
       serverUrl: c.serverUrl,
       meetingId: c.meetingId,
@@ -181,6 +186,10 @@ class BotProcess {
             const peer = new NodeMediaPeer({ loopbackOnly: c.loopbackOnly });
             // Every bot's audio carries a level, so the SFU can rank speakers (silent unless told).
             peer.setAudioLevel(r.speaking ? SPEAKING_DBOV : SILENT_DBOV);
+            peer.onFrame(() => {
+              r.framesIn++;
+              if (phases.firstFrame === null) phases.firstFrame = since();
+            });
             r.peer = peer;
             return peer;
           }
@@ -193,11 +202,8 @@ class BotProcess {
       this.note(`server error ${code}${ref ? ` to ${ref}` : ''}: ${message}`),
     );
     if (c.media) bot.setView({ lastN: c.lastN });
-    const r: Running = { bot, peer: undefined, speaking, lastDecrypt: new Map() };
+    const r: Running = { bot, peer: undefined, speaking, framesIn: 0, lastDecrypt: new Map() };
     this.bots.set(name, r);
-    const phases: JoinTimes = { joined: null, e2ee: null, media: null };
-    const t0 = performance.now();
-    const since = () => performance.now() - t0;
     const result = (ok: boolean, expected: number, decrypted: number, error?: string): JoinResult => ({
       bot: name,
       ok,
@@ -236,6 +242,8 @@ class BotProcess {
         return result(false, expected, decrypted, 'it left before its join completed');
       const client = bot.client;
       if (client.state !== 'joined') return drop(expected, decrypted, `state ${client.state}`);
+      if (phases.connected === null && r.peer?.connectionState('subscribe') === 'connected')
+        phases.connected = since();
       const e2ee = client.e2ee;
       if (!e2ee.enabled || e2ee.active) {
         if (e2ee.enabled && phases.e2ee === null) phases.e2ee = since();
@@ -259,7 +267,11 @@ class BotProcess {
       decrypted,
       `not complete after ${c.joinTimeoutMs} ms: state ${bot.client.state}, E2EE ${e.enabled ? (e.active ? 'active' : `not active (health ${e.health})`) : 'off'},` +
         ` roster ${bot.client.roster().length}, decrypted ${decrypted} of ${expected} shown senders,` +
-        ` frames without key ${bot.framesWithoutKey}, decrypt failures ${bot.decryptFailures}`,
+        ` frames without key ${bot.framesWithoutKey}, decrypt failures ${bot.decryptFailures}` +
+        (r.peer
+          ? `; media: publish ${r.peer.connectionState('publish')}, subscribe ${r.peer.connectionState('subscribe')},` +
+            ` ${r.peer.currentStreams().length} streams offered, ${r.framesIn} frames received`
+          : ''),
     );
   }
 

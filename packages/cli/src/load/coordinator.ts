@@ -166,7 +166,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
             lastN: opts.lastN,
             audioFps: opts.audioFps,
             videoFps: opts.videoFps,
-            joinTimeoutMs: 60_000,
+            joinTimeoutMs: Math.round(opts.joinTimeoutMs),
           },
         }),
       ),
@@ -194,7 +194,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
           bot: name,
           ok: false,
           ms: null,
-          phases: { joined: null, e2ee: null, media: null },
+          phases: { joined: null, e2ee: null, connected: null, firstFrame: null, media: null },
           expected: 0,
           decrypted: 0,
           present: false,
@@ -344,7 +344,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
 
   const ok = joins.filter((j) => j.r.ok);
   const failed = joins.filter((j) => !j.r.ok);
-  const phaseP50 = (k: 'joined' | 'e2ee' | 'media') =>
+  const phaseP50 = (k: keyof JoinResult['phases']) =>
     summarize(ok.flatMap((j) => (j.r.phases[k] === null ? [] : [j.r.phases[k]!]))).p50Ms;
   const byPid = (xs: ProcessStats[] | undefined) => new Map((xs ?? []).map((s) => [s.pid, s]));
   const startBy = byPid(procStats.start);
@@ -407,7 +407,13 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
       failed: failed.length,
       ramp: summarize(ok.filter((j) => j.phase === 'ramp').map((j) => j.r.ms!)),
       steady: summarize(ok.filter((j) => j.phase === 'steady').map((j) => j.r.ms!)),
-      phasesP50Ms: { joined: phaseP50('joined'), e2ee: phaseP50('e2ee'), media: phaseP50('media') },
+      phasesP50Ms: {
+        joined: phaseP50('joined'),
+        e2ee: phaseP50('e2ee'),
+        connected: phaseP50('connected'),
+        firstFrame: phaseP50('firstFrame'),
+        media: phaseP50('media'),
+      },
       errors: failed.slice(0, 5).map((j) => `${j.r.bot}: ${j.r.error ?? 'failed'}`),
     },
     rekey: { ...summarize(rekeys), failed: rekeyFailures },

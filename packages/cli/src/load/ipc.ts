@@ -32,6 +32,9 @@ const joinTimesSchema = z.object({
   joined: z.number().nullable(),
   /** E2EE active: the bot is in the MLS group and its key sink holds the epoch (E2EE only). */
   e2ee: z.number().nullable(),
+  /** Media only: its subscribe connection came up, and its first frame (any sender) arrived. */
+  connected: z.number().nullable(),
+  firstFrame: z.number().nullable(),
   /** A first decrypted frame from every shown sender (media only). */
   media: z.number().nullable(),
 });

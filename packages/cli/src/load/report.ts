@@ -47,7 +47,13 @@ export interface LoadReport {
     ramp: Summary;
     steady: Summary;
     /** Medians of the phases of the completed joins, ms after the join request. */
-    phasesP50Ms: { joined: number | null; e2ee: number | null; media: number | null };
+    phasesP50Ms: {
+      joined: number | null;
+      e2ee: number | null;
+      connected: number | null;
+      firstFrame: number | null;
+      media: number | null;
+    };
     errors: string[];
   };
   rekey: Summary & { failed: number };
@@ -97,7 +103,10 @@ export function formatReport(r: LoadReport): string[] {
   );
   const ph = r.joins.phasesP50Ms;
   lines.push(
-    `  medians: joined ${ms(ph.joined)}, E2EE active ${ms(ph.e2ee)}, all shown senders decrypted ${ms(ph.media)}`,
+    `  medians: joined ${ms(ph.joined)}, E2EE active ${ms(ph.e2ee)}` +
+      (o.media
+        ? `, subscribe connection up ${ms(ph.connected)}, first frame ${ms(ph.firstFrame)}, all shown senders decrypted ${ms(ph.media)}`
+        : ''),
   );
   for (const e of r.joins.errors) lines.push(`  failed: ${e}`);
   if (r.meeting.mode === 'e2ee')
