@@ -362,9 +362,14 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     } catch (e) {
       throw new ConclaveError('connection_failed', (e as Error).message);
     }
+    // Closed again before the join went out (onClosed has run): no answer will ever come.
+    if (this.signaling !== signaling) throw new ConclaveError('connection_failed', 'connection closed');
     const joined = new Promise<'joined' | 'waiting'>(
       (resolve, reject) => (this.joinWaiter = { resolve, reject }),
     );
+    // The connection can close while the key package is made below, before anyone awaits
+    // `joined`: its rejection must not count as unhandled (it still reaches the caller).
+    joined.catch(() => undefined);
     const needsKeyPackage = true; // the meeting mode is only known after joining; a key package is cheap
     this.joinRid = signaling.send({
       type: 'join',
