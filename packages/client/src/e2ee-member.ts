@@ -111,6 +111,12 @@ export class E2eeMember extends Emitter<E2eeEvents> {
   private inFlightRid: string | undefined;
   /** A request to commit that came while a commit of ours was in flight: handled once it is settled. */
   private deferred: ServerMessageOf<'add_request' | 'rekey_request' | 'roles_request'> | undefined;
+  /**
+   * The epoch in which the server asked us to commit its Remove proposals while a commit of
+   * ours was in flight: committed once that one is refused (the server asks for the removal
+   * first, so it refuses an add that crossed it).
+   */
+  private proposalsToCommit: bigint | undefined;
   private serverKey: Uint8Array | undefined;
   private participantId = '';
   private serverRole: Role = 'participant';
@@ -199,6 +205,7 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     this.session = undefined;
     this.inFlight = undefined;
     this.deferred = undefined;
+    this.proposalsToCommit = undefined;
     this.securityCodeValue = undefined;
     this.membershipCodeValue = undefined;
     this.departedLeaves.clear();
@@ -266,6 +273,15 @@ export class E2eeMember extends Emitter<E2eeEvents> {
 
   /** The request that waited for our in-flight commit, if it is still for the current epoch. */
   private async runDeferred(): Promise<void> {
+    const s = this.session;
+    const removals = this.proposalsToCommit;
+    this.proposalsToCommit = undefined;
+    if (!this.inFlight && s?.active && removals === s.epoch && s.pendingProposals().length > 0) {
+      // A departure first: the request that waited (if any) comes again after its commit.
+      this.deferred = undefined;
+      await this.sendCommit(await s.prepareCommit());
+      return;
+    }
     const d = this.deferred;
     this.deferred = undefined;
     if (d && !this.inFlight && this.session?.active && String(this.session.epoch) === d.epoch)
@@ -405,8 +421,10 @@ export class E2eeMember extends Emitter<E2eeEvents> {
     if (!this.departedLeaves.has(result.proposal.leafIndex))
       this.departedLeaves.set(result.proposal.leafIndex, Date.now());
     this.updateHealth();
-    if (msg.committer === this.participantId && !this.inFlight)
-      await this.sendCommit(await s.prepareCommit());
+    if (msg.committer !== this.participantId) return;
+    if (this.inFlight)
+      this.proposalsToCommit = s.epoch; // after our commit in flight is settled
+    else await this.sendCommit(await s.prepareCommit());
   }
 
   /** The host writes the group's roles: itself as host, co-hosts as it asked for them. */

@@ -274,6 +274,44 @@ describe('GroupCoordinator', () => {
     expect(h.media.get('id-bob')).toBe(true);
   });
 
+  it('the host commits a departure asked for while its own add commit was in flight, without being passed over', async () => {
+    const h = await Harness.create();
+    const host = await h.admit('host', 'host');
+    await h.admit('bob');
+    await h.admit('carol');
+    // bob leaves just as the host is asked to add dave: the server now wants the removal first,
+    // refuses the host's add (not_your_turn), and its Remove proposal reaches the host while that
+    // add is still in flight.
+    let heldError: ServerMessage | undefined;
+    let proposalSeen = false;
+    const errors: string[] = [];
+    h.intercept.set('id-host', async (msg) => {
+      if (msg.type === 'add_request' && h.members.has('id-bob')) {
+        h.leave('bob');
+        return false;
+      }
+      if (msg.type === 'error') errors.push(msg.code);
+      if (msg.type === 'error' && !proposalSeen) {
+        heldError = msg;
+        return true;
+      }
+      if (msg.type === 'proposal') {
+        proposalSeen = true;
+        await host.handle(msg);
+        if (heldError) await host.handle(heldError);
+        return true;
+      }
+      return false;
+    });
+    await h.admit('dave');
+    await h.settle();
+    expect(errors).toEqual(['not_your_turn']);
+    // no clock moved: nobody was passed over, the host itself removed bob, then added dave
+    expect(h.names(host)).toEqual(['carol', 'dave', 'host']);
+    expect(h.names(h.members.get('id-carol')!)).toEqual(['carol', 'dave', 'host']);
+    expect(host.health).toBe('ok');
+  });
+
   it('opens media to a joiner when it confirms its Welcome, while existing members still confirm the commit', async () => {
     const h = await Harness.create();
     await h.admit('host', 'host');

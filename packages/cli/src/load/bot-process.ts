@@ -358,6 +358,13 @@ async function exit(code: number): Promise<void> {
 
 // Ctrl-C reaches the whole process group: the coordinator stops us (or its exit closes the channel).
 process.on('SIGINT', () => undefined);
+// One bot's stray rejection must not end the other bots of this process: it is reported.
+process.on('unhandledRejection', (e) => {
+  void send({
+    type: 'warning',
+    text: `unhandled rejection: ${String((e as Error)?.message ?? e).slice(0, 500)}`,
+  });
+});
 process.on('disconnect', () => void exit(0));
 process.on('message', (raw: unknown) => {
   const parsed = loadRequestSchema.safeParse(raw);
