@@ -90,3 +90,4 @@ export {
   type RtcpItem,
 } from './rtcp.js';
 export { writeRtp, type RtpFields } from './rtp-write.js';
+export { tolerateRepeatedHelloVerifyRequest } from './werift-dtls.js';

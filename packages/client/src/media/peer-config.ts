@@ -1,4 +1,4 @@
-import { conclaveCodecs, LOOPBACK_ICE } from '@conclave/rtc';
+import { conclaveCodecs, LOOPBACK_ICE, tolerateRepeatedHelloVerifyRequest } from '@conclave/rtc';
 import { useAbsSendTime, useAudioLevelIndication, useSdesMid, type RTCPeerConnectionConfig } from 'werift';
 
 /**
@@ -6,6 +6,8 @@ import { useAbsSendTime, useAudioLevelIndication, useSdesMid, type RTCPeerConnec
  * loopback-only ICE for tests.
  */
 export function botPeerConfig(loopbackOnly: boolean): RTCPeerConnectionConfig {
+  // A bot is the DTLS client of its subscribe connections (it answers the SFU's offers).
+  tolerateRepeatedHelloVerifyRequest();
   return {
     iceServers: [],
     iceUseIpv6: false,

@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { conclaveCodecs, LOOPBACK_ICE } from '@conclave/rtc';
+import { conclaveCodecs, LOOPBACK_ICE, tolerateRepeatedHelloVerifyRequest } from '@conclave/rtc';
 import {
   useAudioLevelIndication,
   useRepairedRtpStreamId,
@@ -77,6 +77,8 @@ function halves(slice: [number, number]): { publish: [number, number]; subscribe
 
 /** Publish connection: receives the participant's tracks, simulcast included (mid + rid extensions). */
 export function publishPcConfig(config: WorkerConfig, slice: [number, number]): RTCPeerConnectionConfig {
+  // The SFU is the DTLS client of every publish connection (it answers a=setup:active).
+  tolerateRepeatedHelloVerifyRequest();
   return {
     ...iceConfig(config, halves(slice).publish),
     codecs: conclaveCodecs(),
