@@ -343,10 +343,8 @@ describe('forward only what is shown, and simulcast from browsers', () => {
 
   it('last-N: a speaker view shows video of the recent speakers, avatars saying why for the others, and follows a new speaker (Chromium and Firefox)', async () => {
     if (!server) throw new Error('not started');
-    // A new meeting, which three bots join first. (Bots that join after the browsers' simulcast
-    // publishers are connected often never get their media to the SFU: their publish
-    // connections say 'connected' and they send, but the SFU's media_status shows no layer and
-    // no audio level for them. Seen with this server build; reported, not fixed here.)
+    // A new meeting: the browsers join, then three bots (late-bots.browser.test.ts has why that
+    // order once failed).
     for (const m of [alice, bob, dana]) await m.control('Leave');
     await alicePage.page.goto(server.url + '/');
     await alicePage.page.getByRole('button', { name: 'Create meeting' }).click();
@@ -354,6 +352,9 @@ describe('forward only what is shown, and simulcast from browsers', () => {
     const joinUrl2 = await alicePage.page.getByLabel('Join link').inputValue();
     const meeting2 = new URL(joinUrl2).pathname.split('/').pop() ?? '';
     expect(await join(alicePage, hostUrl2, { cameraOff: true })).toBe('room');
+    // Bob with his camera, Dana (Firefox) without: one camera of a browser to encode.
+    expect(await join(bobPage, joinUrl2)).toBe('room');
+    await firefoxJoinCameraOff(danaPage, joinUrl2);
     for (const name of ['bot-1', 'bot-2', 'bot-3']) {
       const peer = new NodeMediaPeer({ loopbackOnly: true });
       peer.setAudioLevel(SILENT);
@@ -361,14 +362,6 @@ describe('forward only what is shown, and simulcast from browsers', () => {
       bots.push({ bot, peer, name });
       await bot.start();
     }
-    await until(
-      'bots in the group',
-      () => alice.read(),
-      (x) => x.e2eeActive && x.roster.length === 4,
-    );
-    // Bob with his camera, Dana (Firefox) without: one camera of a browser to encode.
-    expect(await join(bobPage, joinUrl2)).toBe('room');
-    await firefoxJoinCameraOff(danaPage, joinUrl2);
     for (const m of [alice, bob, dana])
       await until(
         `${m.name}: six in the group`,
