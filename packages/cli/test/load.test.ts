@@ -178,6 +178,7 @@ const report: LoadReport = {
     steady: summarize([900]),
     phasesP50Ms: { joined: 20, e2ee: 150, connected: 300, firstFrame: 350, media: 500 },
     errors: ['bot-7: join refused: meeting_full'],
+    atTarget: [],
   },
   rekey: { ...summarize([700]), failed: 1 },
   frames: { sent: 1000, decryptFailures: 2, withoutKey: 30 },

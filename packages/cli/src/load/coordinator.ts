@@ -415,6 +415,10 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
         media: phaseP50('media'),
       },
       errors: failed.slice(0, 5).map((j) => `${j.r.bot}: ${j.r.error ?? 'failed'}`),
+      atTarget: ok
+        .filter((j) => j.phase === 'steady')
+        .slice(0, 100)
+        .map((j) => ({ bot: j.r.bot, ms: j.r.ms!, phases: j.r.phases })),
     },
     rekey: { ...summarize(rekeys), failed: rekeyFailures },
     frames: {

@@ -1,3 +1,4 @@
+import type { JoinTimes } from './ipc.js';
 import type { Summary } from './stats.js';
 
 /** A process's (or a group of processes') CPU over one phase, in % of one core, and its RSS at the end. */
@@ -55,6 +56,8 @@ export interface LoadReport {
       media: number | null;
     };
     errors: string[];
+    /** Each completed join at the target size (the first 100), with its phases. */
+    atTarget: { bot: string; ms: number; phases: JoinTimes }[];
   };
   rekey: Summary & { failed: number };
   frames: { sent: number; decryptFailures: number; withoutKey: number };
