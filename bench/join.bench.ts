@@ -33,7 +33,10 @@ const cores = availableParallelism();
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v.toFixed(0)} %`);
 const mib = (v: number | undefined) => (v === undefined ? '-' : `${(v / 2 ** 20).toFixed(0)} MiB`);
 
-/** What was busiest in the steady state, with the share of the machine each part used. */
+/**
+ * What was busiest in the steady state: this run's parts (bots, SFU workers, server), and the
+ * whole machine — other processes' work counts against the same cores.
+ */
 function limits(r: LoadReport): string {
   const bots = r.bots.reduce((a, b) => a + (b.steady?.cpuPercent ?? 0), 0);
   const parts: [string, number][] = [
@@ -42,12 +45,17 @@ function limits(r: LoadReport): string {
     ['server process', r.server.steady?.cpuPercent ?? 0],
   ];
   parts.sort((a, b) => b[1] - a[1]);
-  const used = parts.reduce((a, [, v]) => a + v, 0);
-  const share = parts.map(([n, v]) => `${n} ${((100 * v) / (cores * 100)).toFixed(0)} %`).join(', ');
+  const ours = parts.reduce((a, [, v]) => a + v, 0);
+  const all = r.machine.steadyPercent ?? ours;
+  const others = Math.max(0, all - ours);
+  const share = (v: number) => `${((100 * v) / (cores * 100)).toFixed(0)} %`;
   const busiest = parts[0]!;
   return (
-    `machine ${((100 * used) / (cores * 100)).toFixed(0)} % busy (${share} of ${cores} cores)` +
-    (used > cores * 85 ? `: CPU-bound, ${busiest[0]} first` : `: not CPU-bound`)
+    `machine ${share(all)} busy: ${parts.map(([n, v]) => `${n} ${share(v)}`).join(', ')}, other processes ${share(others)}` +
+    ` (load average ${r.machine.load1.map((l) => l?.toFixed(1) ?? '-').join(' → ')})` +
+    (all > cores * 85
+      ? `: CPU-bound${others > ours ? ', mostly by other processes' : `, ${busiest[0]} first`}`
+      : ': not CPU-bound')
   );
 }
 

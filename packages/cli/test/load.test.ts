@@ -155,6 +155,7 @@ const report: LoadReport = {
     sfuRamp: { cpuPercent: 80, rssBytes: 300 * 2 ** 20 },
     sfuSteady: { cpuPercent: null, rssBytes: 310 * 2 ** 20 },
   },
+  machine: { cores: 2, rampPercent: 150, steadyPercent: 90.4, load1: [1.5, 3.25] },
   meeting: { id: 'm1', mode: 'e2ee', attestation: false },
   options: {
     members: 50,
@@ -211,6 +212,7 @@ describe('report', () => {
       'bot-3 missing bot-9',
       'server process: CPU 41 % growing, 12 % steady, RSS 210 MiB; 2 SFU workers: CPU 80 % growing, - steady, RSS 310 MiB',
       'bot process 42 (25 bots at the end): CPU 90 % growing, - steady, RSS 1024 MiB',
+      'machine (2 cores, every process): CPU 150 % growing, 90 % steady; load average 1.5 → 3.3',
       '3× a warning #',
       'note: a note',
     ])

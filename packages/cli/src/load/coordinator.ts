@@ -5,7 +5,16 @@ import type { LoadOptions } from './args.js';
 import { BotPool, type BotProcessHandle } from './bot-pool.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded.js';
 import type { Coverage, JoinResult, ProcessStats } from './ipc.js';
-import { cpuPercent, summarize, wallClockMs, type CpuSample } from './stats.js';
+import { availableParallelism } from 'node:os';
+import {
+  cpuPercent,
+  machinePercent,
+  machineSample,
+  summarize,
+  wallClockMs,
+  type CpuSample,
+  type MachineSample,
+} from './stats.js';
 import type { LoadReport, PhaseUse } from './report.js';
 
 /** A leaver's removal not seen by every remaining member within this long counts as failed. */
@@ -105,6 +114,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
     steady?: Awaited<ReturnType<ServerSampler['sample']>>;
     end?: Awaited<ReturnType<ServerSampler['sample']>>;
   } = {};
+  const machine: { start?: MachineSample; steady?: MachineSample; end?: MachineSample } = {};
   let peakMember = 0;
   let interrupted = false;
   let error: string | undefined;
@@ -176,6 +186,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
     const statsAll = () => Promise.all(processes.filter((p) => p.alive).map((p) => p.call('stats', {})));
     procStats.start = await statsAll();
     serverSamples.start = await sampler?.sample();
+    machine.start = machineSample();
 
     let spread = 0;
     const speaking = new Set<string>();
@@ -242,6 +253,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
     // -------------------------------------------------------------- steady state with churn
     procStats.steady = await statsAll();
     serverSamples.steady = await sampler?.sample();
+    machine.steady = machineSample();
     const steadyStart = wallClockMs();
     const churn: Promise<void>[] = [];
     let watchId = 1;
@@ -313,6 +325,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
     check();
     procStats.end = await statsAll();
     serverSamples.end = await sampler?.sample();
+    machine.end = machineSample();
     if (opts.media) {
       await sleep(SETTLE_MS);
       check();
@@ -381,6 +394,12 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks): Promise<Load
       steady: use(serverSamples.steady?.main, serverSamples.end?.main),
       sfuRamp: use(total(serverSamples.start?.sfu ?? []), total(serverSamples.steady?.sfu ?? [])),
       sfuSteady: use(total(serverSamples.steady?.sfu ?? []), total(serverSamples.end?.sfu ?? [])),
+    },
+    machine: {
+      cores: availableParallelism(),
+      rampPercent: machine.start && machine.steady ? machinePercent(machine.start, machine.steady) : null,
+      steadyPercent: machine.steady && machine.end ? machinePercent(machine.steady, machine.end) : null,
+      load1: [machine.start?.load1 ?? null, machine.end?.load1 ?? null],
     },
     meeting: {
       id: meetingId,

@@ -26,6 +26,17 @@ export interface LoadReport {
     sfuRamp: PhaseUse | null;
     sfuSteady: PhaseUse | null;
   };
+  /**
+   * The whole machine (this run's processes and every other's): CPU in % of one core while the
+   * meeting grew and in the steady state, and the 1-minute load average at the start and the end.
+   * Well above what the run's own processes used, other work competed for the cores.
+   */
+  machine: {
+    cores: number;
+    rampPercent: number | null;
+    steadyPercent: number | null;
+    load1: [number | null, number | null];
+  };
   meeting: { id: string; mode: 'e2ee' | 'standard'; attestation: boolean | null };
   options: {
     members: number;
@@ -133,6 +144,11 @@ export function formatReport(r: LoadReport): string[] {
       `server process: CPU ${pct(r.server.ramp)} growing, ${pct(r.server.steady)} steady, RSS ${mib(r.server.steady ?? r.server.ramp)};` +
         ` ${r.server.sfuWorkers ?? '?'} SFU workers: CPU ${pct(r.server.sfuRamp)} growing, ${pct(r.server.sfuSteady)} steady, RSS ${mib(r.server.sfuSteady ?? r.server.sfuRamp)} (CPU in % of one core)`,
     );
+  const m = r.machine;
+  lines.push(
+    `machine (${m.cores} cores, every process): CPU ${m.rampPercent === null ? '-' : `${m.rampPercent.toFixed(0)} %`} growing,` +
+      ` ${m.steadyPercent === null ? '-' : `${m.steadyPercent.toFixed(0)} %`} steady; load average ${m.load1.map((l) => (l === null ? '-' : l.toFixed(1))).join(' → ')}`,
+  );
   for (const b of r.bots)
     lines.push(
       `bot process ${b.pid} (${b.bots} bots at the end): CPU ${pct(b.ramp)} growing, ${pct(b.steady)} steady, RSS ${mib(b.steady ?? b.ramp)}`,

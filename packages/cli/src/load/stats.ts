@@ -1,3 +1,5 @@
+import { cpus, loadavg } from 'node:os';
+
 /** Latency figures of one kind of event (joins, rekeys): how many, and their spread. */
 export interface Summary {
   count: number;
@@ -55,4 +57,24 @@ export function cpuPercent(from: CpuSample, to: CpuSample): number | null {
  */
 export function wallClockMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** The whole machine's CPU time so far (every process, ours and others'), and its load average. */
+export interface MachineSample {
+  at: number;
+  busyMs: number;
+  load1: number;
+}
+
+export function machineSample(): MachineSample {
+  let busy = 0;
+  for (const c of cpus()) busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  return { at: wallClockMs(), busyMs: busy, load1: loadavg()[0] ?? 0 };
+}
+
+/** The machine's CPU use between two samples, in % of one core (like `cpuPercent`). */
+export function machinePercent(from: MachineSample, to: MachineSample): number | null {
+  const wallMs = to.at - from.at;
+  if (wallMs <= 0 || to.busyMs < from.busyMs) return null;
+  return (100 * (to.busyMs - from.busyMs)) / wallMs;
 }
