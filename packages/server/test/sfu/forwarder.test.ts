@@ -204,6 +204,34 @@ describe('Forwarder', () => {
       expect(((tss[i] ?? 0) - (tss[i - 1] ?? 0)) >>> 0 < 0x80000000).toBe(true);
   });
 
+  it('starts a single-layer stream whose last window was silent once packets come again (slow video)', () => {
+    const plis: number[] = [];
+    const sent: Sent[] = [];
+    const ctx = context();
+    const stream = new PublishedStream(
+      { id: 'alice', muted: { audio: false, video: false } },
+      '1',
+      'video',
+      'camera',
+      publishTransceiver(plis),
+      ctx,
+    );
+    stream.onRtp('', vp8(1, 1, 1000, { key: true }));
+    stream.tick(500);
+    stream.tick(500); // a window without a packet: the only layer is inactive
+    const f = new Forwarder(
+      stream,
+      { id: 'bob', meetingId: 'm1', receiving: true },
+      subscribeTrack(sent),
+      ctx,
+    );
+    f.activate();
+    stream.onRtp('', vp8(1, 2, 4000, { key: true }));
+    stream.tick(500);
+    stream.onRtp('', vp8(1, 3, 7000, { key: true }));
+    expect(sent).toHaveLength(1);
+  });
+
   it('relays at most one key-frame request per 500 ms per layer', async () => {
     const { stream, plis } = setup();
     stream.onRtp('', vp8(7, 1, 1000, { key: true }));

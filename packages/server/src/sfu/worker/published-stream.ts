@@ -159,7 +159,9 @@ export class PublishedStream {
       l.bytes = 0;
       l.packets = 0;
     }
-    if (this.layers.size > 1) for (const f of this.forwarders) f.updateTarget();
+    // Every stream, one layer included: a forwarder made while its only layer had a silent
+    // window (video under ~4 fps, a still screen share) has no target until this runs again.
+    for (const f of this.forwarders) f.updateTarget();
   }
 
   layerViews(): LayerView[] {
