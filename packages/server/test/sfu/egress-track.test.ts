@@ -17,15 +17,18 @@ import { EgressTrack } from '../../src/sfu/worker/egress-track.js';
 
 function track(kind: 'audio' | 'video') {
   const sent: Buffer[] = [];
-  const events = { keyFrames: 0, reports: [] as { fraction: number; rtt: number | undefined }[] };
+  const events = { keyFrames: 0, opens: 0, reports: [] as { fraction: number; rtt: number | undefined }[] };
   let deliver: (msg: Buffer) => void = () => undefined;
+  let open: () => void = () => undefined;
   const egress = new EgressTrack('3', kind, {
     keyFrameRequest: () => events.keyFrames++,
+    open: () => events.opens++,
     report: (_t, block, rtt) => events.reports.push({ fraction: block.fractionLost, rtt }),
   });
   const fake = {
     isOpen: () => true,
     onMessage: (cb: (msg: Buffer) => void) => (deliver = cb),
+    onOpen: (cb: () => void) => (open = cb),
     sendMessageBinary: (packet: Buffer) => {
       sent.push(Buffer.from(packet));
       return true;
@@ -33,7 +36,7 @@ function track(kind: 'audio' | 'video') {
   };
   // Only isOpen, onMessage and sendMessageBinary are used by EgressTrack.
   egress.attach(fake as unknown as Track);
-  return { egress, sent, events, rtcp: (b: Buffer) => deliver(b) };
+  return { egress, sent, events, rtcp: (b: Buffer) => deliver(b), opened: () => open() };
 }
 
 const packet = (seq: number, size = 50) => ({
@@ -64,7 +67,7 @@ describe('EgressTrack', () => {
   });
 
   it('raises a key-frame request for a PLI of its SSRC, and reports its receiver report blocks', () => {
-    const { egress, events, rtcp } = track('video');
+    const { egress, events, rtcp, opened } = track('video');
     const pli = (ssrc: number) =>
       new RtcpPayloadSpecificFeedback({
         feedback: new PictureLossIndication({ senderSsrc: 1, mediaSsrc: ssrc }),
@@ -73,6 +76,8 @@ describe('EgressTrack', () => {
     expect(events.keyFrames).toBe(0);
     rtcp(pli(egress.ssrc));
     expect(events.keyFrames).toBe(1);
+    opened();
+    expect(events.opens).toBe(1);
     const rr = new RtcpRrPacket({
       ssrc: 1,
       reports: [

@@ -52,10 +52,15 @@ function publishTransceiver(plis: number[]): RTCRtpTransceiver {
 
 /** The subscribe side: a real egress track on a track stand-in that records what it sends. */
 function subscribeTrack(sent: Sent[]): EgressTrack {
-  const egress = new EgressTrack('0', 'video', { keyFrameRequest: () => undefined, report: () => undefined });
+  const egress = new EgressTrack('0', 'video', {
+    keyFrameRequest: () => undefined,
+    report: () => undefined,
+    open: () => undefined,
+  });
   const track = {
     isOpen: () => true,
     onMessage: () => undefined,
+    onOpen: () => undefined,
     sendMessageBinary: (packet: Buffer) => {
       // A copy, as libdatachannel makes: the egress track reuses its buffer for the next packet.
       sent.push({

@@ -68,6 +68,7 @@ describe.skipIf(procUdp() === undefined)('SFU connections bind one port each', (
     const noEvents = {
       stateChange: () => undefined,
       keyFrameRequest: () => undefined,
+      open: () => undefined,
       report: () => undefined,
     };
     const subscribe = new NativeSubscribeConnection('ports', ice, noEvents);

@@ -34,6 +34,12 @@ export interface EgressPacket {
 }
 
 export interface EgressEvents {
+  /**
+   * libdatachannel opened the track (DTLS-SRTP up and the m-line negotiated). A track added by a
+   * renegotiation opens a little after its answer is applied, on another thread: a key frame
+   * that arrived in between was not sent, so video must ask for one now.
+   */
+  open(track: EgressTrack): void;
   /** The subscriber asked for a key frame of this track (PLI or FIR). */
   keyFrameRequest(track: EgressTrack): void;
   /** A receiver report block about this track, with the round trip it implies (ms) when known. */
@@ -113,6 +119,7 @@ export class EgressTrack {
   attach(track: Track): void {
     this.track = track;
     track.onMessage((msg) => this.onRtcp(msg));
+    track.onOpen(() => this.events.open(this));
   }
 
   get isOpen(): boolean {

@@ -81,6 +81,7 @@ export class Participant implements PublisherView, SubscriberView {
           if (state === 'connected') for (const f of this.forwarders.values()) f.restartVideo();
         },
         keyFrameRequest: (track) => this.byTrack.get(track)?.onKeyFrameRequest(),
+        open: (track) => this.byTrack.get(track)?.restartVideo(),
         report: (track, block, rttMs) => this.onReport(track, block, rttMs),
       },
     );
