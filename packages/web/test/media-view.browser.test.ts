@@ -429,7 +429,9 @@ describe('forward only what is shown, and simulcast from browsers', () => {
         const { on, off } = split(v);
         expect(on.length, `${m.name}: cameras forwarded`).toBe(3);
         expect(off.length, `${m.name}: cameras not forwarded`).toBe(1);
-        expect(v.mediaStatus?.speakers[0]).toBe(ids[speaker]);
+        // The first forwarded one of the meeting's speakers (a page whose camera is off, as Alice's
+        // own fake microphone, may rank above it without video).
+        expect(v.mediaStatus?.speakers.find((id) => on.includes(id))).toBe(ids[speaker]);
         // The tiles: the large one is the speaker; the others not forwarded show their initials
         // and why (hover text and screen-reader text).
         const tiles = await until(
