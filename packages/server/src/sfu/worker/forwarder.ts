@@ -104,7 +104,7 @@ export class Forwarder implements StreamForwarder {
   }
 
   /** The hot path: one packet of layer `rid` of the stream. */
-  forward(rid: string, rtp: RtpPacket, keyFrameStart: boolean): void {
+  forward(rid: string, rtp: RtpPacket, keyFrameStart: boolean, audioLevel?: number): void {
     if (!this.flowing) return;
     if (this.stream.kind === 'video') {
       const onCurrent = rid === this.current && !this.needKeyFrame;
@@ -114,7 +114,7 @@ export class Forwarder implements StreamForwarder {
           this.egress.rebase(rtp.header.sequenceNumber, rtp.header.timestamp);
           this.current = rid;
           this.needKeyFrame = false;
-          this.send(rtp);
+          this.send(rtp, audioLevel);
         } else if (this.egress.isOpen) {
           // Until the subscriber's connection is up there is no point asking; it asks on connect.
           this.stream.requestKeyFrame(rid);
@@ -122,7 +122,7 @@ export class Forwarder implements StreamForwarder {
         return;
       }
       // The current layer keeps flowing until the target's key frame arrives.
-      if (onCurrent) this.send(rtp);
+      if (onCurrent) this.send(rtp, audioLevel);
       return;
     }
     if (!this.started) {
@@ -130,7 +130,7 @@ export class Forwarder implements StreamForwarder {
       this.egress.rebase(rtp.header.sequenceNumber, rtp.header.timestamp);
       this.started = true;
     }
-    this.send(rtp);
+    this.send(rtp, audioLevel);
   }
 
   detach(): void {
@@ -148,14 +148,14 @@ export class Forwarder implements StreamForwarder {
     return this.active && this.enabled && this.subscriber.receiving;
   }
 
-  private send(rtp: RtpPacket): void {
+  private send(rtp: RtpPacket, audioLevel: number | undefined): void {
     const h = rtp.header;
     const bytes = this.egress.send({
       marker: h.marker,
       sequenceNumber: h.sequenceNumber,
       timestamp: h.timestamp,
       payload: rtp.payload,
-      audioLevel: this.audioLevel(rtp),
+      audioLevel,
     });
     if (bytes === 0) return;
     this.sent.packets++;
@@ -176,12 +176,5 @@ export class Forwarder implements StreamForwarder {
         },
       });
     }
-  }
-
-  private audioLevel(rtp: RtpPacket): number | undefined {
-    const id = this.stream.audioLevelId;
-    if (id === undefined) return undefined;
-    for (const e of rtp.header.extensions) if (e.id === id) return e.payload[0];
-    return undefined;
   }
 }

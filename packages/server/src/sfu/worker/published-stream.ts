@@ -17,7 +17,7 @@ export interface StreamForwarder {
   /** The stream's layers changed: choose the layer again. */
   updateTarget(): void;
   /** One packet of layer `rid`. */
-  forward(rid: string, rtp: RtpPacket, keyFrameStart: boolean): void;
+  forward(rid: string, rtp: RtpPacket, keyFrameStart: boolean, audioLevel: number | undefined): void;
   /** Video must restart at a key frame (the publisher unmuted its video). */
   restartVideo(): void;
   /** The stream is closing. */
@@ -123,14 +123,15 @@ export class PublishedStream {
         layer.width = size.width;
         layer.height = size.height;
       }
-    } else if (this.source === 'audio' && this.audioLevelId !== undefined) {
-      const id = this.audioLevelId;
-      for (const e of rtp.header.extensions) {
-        const byte = e.id === id ? e.payload[0] : undefined;
-        if (byte !== undefined) countLevel(this.levels, byte);
-      }
     }
-    for (const f of this.forwarders) f.forward(rid, rtp, keyFrameStart);
+    // The audio level byte, read once here for the speaker ranking and for every forwarder.
+    let audioLevel: number | undefined;
+    if (this.kind === 'audio' && this.audioLevelId !== undefined) {
+      const id = this.audioLevelId;
+      for (const e of rtp.header.extensions) if (e.id === id) audioLevel = e.payload[0];
+      if (audioLevel !== undefined && this.source === 'audio') countLevel(this.levels, audioLevel);
+    }
+    for (const f of this.forwarders) f.forward(rid, rtp, keyFrameStart, audioLevel);
   }
 
   /**
