@@ -11,6 +11,7 @@ import { join, openPage, signUp, until, view, type Participant } from './helpers
 import {
   firefoxControl,
   firefoxJoin,
+  firefoxWaitFor,
   firefoxView,
   launchFirefox,
   openFirefoxPage,
@@ -132,10 +133,13 @@ describe('live frame attestation in the app', () => {
       timeout: 10_000,
     });
     await firefoxControl(dana, 'Security');
-    await dana.page.waitForFunction(
+    await firefoxWaitFor(
+      dana.page,
+      "the Security panel's line on bob's unsigned media",
       () =>
         document.querySelector('[aria-label="Media from each participant"]')?.textContent?.includes('as bob'),
-      { timeout: 10_000 },
+      [],
+      10_000,
     );
   });
 });

@@ -18,6 +18,7 @@ import {
   firefoxSendChat,
   firefoxShownCodes,
   firefoxView,
+  firefoxWaitFor,
   launchFirefox,
   openFirefoxPage,
   type Firefox,
@@ -216,9 +217,12 @@ describe('E2EE meeting with Chromium and Firefox pages', () => {
     if (!a || !b) throw new Error('no members');
     const before = await a.read();
     await firefoxControl(fiona, 'Leave');
-    await fiona.page.waitForFunction(
+    await firefoxWaitFor(
+      fiona.page,
+      'the page saying "You left the meeting."',
       () => [...document.querySelectorAll('h1, h2')].some((h) => h.textContent === 'You left the meeting.'),
-      { timeout: 10_000 },
+      [],
+      10_000,
     );
     const after = await Promise.all(
       [a, b].map((m) =>

@@ -122,8 +122,67 @@ export async function openFirefoxPage(ff: Firefox, name: string): Promise<Firefo
   return { name, page, errors };
 }
 
+/**
+ * Firefox 140.12 applies the page's CSP (no 'unsafe-eval') to the functions puppeteer builds
+ * inside the page with `new Function`: `page.waitForFunction` and the whole Locator API fail
+ * there ("call to Function() blocked by CSP"), while `evaluate` (BiDi `script.callFunction`),
+ * `waitForSelector`, `$`/`$$` and element handles still work. So the Firefox tests use only
+ * those, through the helpers below.
+ */
+const POLL_MS = 100;
+
+/**
+ * Polls `fn` in the page (through `evaluate`) until it returns something truthy, and resolves
+ * with that; `what` names the wait in the timeout error.
+ */
+export async function firefoxWaitFor<A extends unknown[], R>(
+  page: Page,
+  what: string,
+  fn: (...args: A) => R,
+  args: A,
+  timeoutMs = 15_000,
+): Promise<NonNullable<R>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      // puppeteer's evaluate types want its own function type; `fn` is one.
+      const v = (await page.evaluate(fn as (...a: unknown[]) => R, ...args)) as R;
+      if (v) return v as NonNullable<R>;
+    } catch (e) {
+      // A navigation in progress destroys the context: poll again.
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`Firefox: timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** Waits for the visible element matching `selector`, then clicks it (a real mouse click). */
+export async function firefoxClick(page: Page, selector: string, timeoutMs = 15_000): Promise<void> {
+  const handle = await page.waitForSelector(selector, { visible: true, timeout: timeoutMs });
+  if (!handle) throw new Error(`Firefox: no element ${selector}`);
+  await handle.click();
+}
+
+/** Waits for the visible input matching `selector`, replaces its text with `text` by typing. */
+export async function firefoxFill(
+  page: Page,
+  selector: string,
+  text: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const handle = await page.waitForSelector(selector, { visible: true, timeout: timeoutMs });
+  if (!handle) throw new Error(`Firefox: no element ${selector}`);
+  await handle.evaluate((e) => (e as HTMLInputElement).select());
+  await handle.type(text);
+}
+
 /** Puppeteer's ARIA selector: the element with this accessible name (and role). */
-function aria(name: string, role?: string): string {
+export function aria(name: string, role?: string): string {
   const n = JSON.stringify(name);
   return `::-p-aria([name=${n}]${role ? `[role="${role}"]` : ''})`;
 }
@@ -134,8 +193,8 @@ const CONTROLS = 'nav[aria-label="Meeting controls"]';
 export async function firefoxJoin(p: FirefoxParticipant, url: string): Promise<void> {
   const { page } = p;
   await page.goto(url);
-  await page.locator(aria('Your name', 'textbox')).setTimeout(15_000).fill(p.name);
-  await page.locator(aria('Join meeting', 'button')).click();
+  await firefoxFill(page, aria('Your name', 'textbox'), p.name);
+  await firefoxClick(page, aria('Join meeting', 'button'));
   await page.waitForSelector(CONTROLS, { timeout: 20_000 });
 }
 
@@ -147,30 +206,32 @@ export async function firefoxView(p: FirefoxParticipant): Promise<ConclaveTestVi
 
 /** Presses a button of the meeting controls (Chat, Security, Leave…). */
 export async function firefoxControl(p: FirefoxParticipant, name: string): Promise<void> {
-  await p.page.locator(`${CONTROLS} ${aria(name, 'button')}`).click();
+  await firefoxClick(p.page, `${CONTROLS} ${aria(name, 'button')}`);
 }
 
 /** Sends a chat message (the Chat panel must be open). */
 export async function firefoxSendChat(p: FirefoxParticipant, text: string): Promise<void> {
-  const input = p.page.locator(aria('Message', 'textbox'));
-  await input.fill(text);
+  await firefoxFill(p.page, aria('Message', 'textbox'), text);
   await p.page.keyboard.press('Enter');
 }
 
 /** Waits until the chat log shows `text`; resolves with the author shown with it. */
 export async function firefoxChatMessage(p: FirefoxParticipant, text: string): Promise<string> {
-  const handle = await p.page.waitForFunction(
-    (t) => {
+  // `[author]`: an empty author name is still a found message.
+  const [author] = await firefoxWaitFor(
+    p.page,
+    `the chat message ${JSON.stringify(text)}`,
+    (t: string) => {
       for (const li of document.querySelectorAll('[role="log"][aria-label="Messages"] li')) {
         if (li.querySelector('.chat-text')?.textContent === t)
-          return li.querySelector('.chat-author')?.textContent ?? '';
+          return [li.querySelector('.chat-author')?.textContent ?? ''];
       }
       return undefined;
     },
-    { timeout: 10_000, polling: 100 },
-    text,
+    [text],
+    10_000,
   );
-  return String(await handle.jsonValue());
+  return author ?? '';
 }
 
 /** The security and membership codes the Security panel shows (the panel must be open). */

@@ -12,7 +12,10 @@ import type { ConclaveTestView } from '../src/test-hooks.js';
 import { adminPlan, startServerAndBrowser, type SpawnedServer } from './server.js';
 import { axeSerious, join, openPage, screenshot, signUp, sleep, type Participant } from './helpers.js';
 import {
+  aria,
+  firefoxClick,
   firefoxControl,
+  firefoxFill,
   firefoxView,
   launchFirefox,
   openFirefoxPage,
@@ -104,7 +107,7 @@ function firefoxMember(p: FirefoxParticipant): Member {
     read: () => firefoxView(p),
     tiles: () => p.page.evaluate(readTiles),
     control: (name) => firefoxControl(p, name),
-    tileButton: (name) => p.page.locator(`::-p-aria([name=${JSON.stringify(name)}][role="button"])`).click(),
+    tileButton: (name) => firefoxClick(p.page, aria(name, 'button')),
     resize: (width, height) => p.page.setViewport({ width, height }),
   };
 }
@@ -112,9 +115,9 @@ function firefoxMember(p: FirefoxParticipant): Member {
 /** Joins `url` from Firefox with the camera off. */
 async function firefoxJoinCameraOff(d: FirefoxParticipant, url: string): Promise<void> {
   await d.page.goto(url);
-  await d.page.locator('::-p-aria([name="Turn camera off"][role="button"])').setTimeout(15_000).click();
-  await d.page.locator('::-p-aria([name="Your name"][role="textbox"])').fill(d.name);
-  await d.page.locator('::-p-aria([name="Join meeting"][role="button"])').click();
+  await firefoxClick(d.page, aria('Turn camera off', 'button'));
+  await firefoxFill(d.page, aria('Your name', 'textbox'), d.name);
+  await firefoxClick(d.page, aria('Join meeting', 'button'));
   await d.page.waitForSelector('nav[aria-label="Meeting controls"]', { timeout: 20_000 });
 }
 

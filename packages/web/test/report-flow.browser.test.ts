@@ -16,7 +16,10 @@ import {
   type TestAccount,
 } from './helpers.js';
 import {
+  aria,
+  firefoxFill,
   firefoxView,
+  firefoxWaitFor,
   launchFirefox,
   openFirefoxPage,
   type Firefox,
@@ -76,18 +79,19 @@ async function ffClick(
   text: string,
   match: 'exact' | 'prefix' | 'contains' = 'exact',
 ): Promise<void> {
-  const handle = await page.waitForFunction(
-    (sel, t, how) =>
-      [...document.querySelectorAll<HTMLElement>(sel)].find((e) => {
+  await firefoxWaitFor(
+    page,
+    `${selector} with the text ${JSON.stringify(text)} (${match})`,
+    (sel: string, t: string, how: string) => {
+      const found = [...document.querySelectorAll<HTMLElement>(sel)].find((e) => {
         const s = (e.textContent ?? '').replace(/\s+/g, ' ').trim();
         return how === 'exact' ? s === t : how === 'prefix' ? s.startsWith(t) : s.includes(t);
-      }),
-    { timeout: 15_000, polling: 100 },
-    selector,
-    text,
-    match,
+      });
+      found?.click();
+      return found !== undefined;
+    },
+    [selector, text, match],
   );
-  await page.evaluate((e) => (e as HTMLElement).click(), handle);
 }
 
 /** Sends a chat message from the Chat panel (opened if needed). */
@@ -223,9 +227,9 @@ describe('Report a User and the moderation console', () => {
     pages.push(p);
     return p;
   };
-  const openFirefox = async (name: string) => {
-    if (!ff) throw new Error('Firefox did not start');
-    const p = await openFirefoxPage(ff, name);
+  const openFirefox = async (name: string, inFirefox: Firefox | undefined = ff) => {
+    if (!inFirefox) throw new Error('Firefox did not start');
+    const p = await openFirefoxPage(inFirefox, name);
     await p.page.evaluateOnNewDocument(WATCH_CSP);
     pages.push(p);
     return p;
@@ -278,10 +282,7 @@ describe('Report a User and the moderation console', () => {
     fiona = await openFirefox('Fiona');
     await fiona.page.goto(joinUrl);
     await ffClick(fiona.page, 'button', 'Turn camera off');
-    await fiona.page
-      .locator('::-p-aria([name="Your name"][role="textbox"])')
-      .setTimeout(15_000)
-      .fill('Fiona');
+    await firefoxFill(fiona.page, aria('Your name', 'textbox'), 'Fiona');
     await ffClick(fiona.page, 'button', 'Join meeting');
     await fiona.page.waitForSelector(CONTROLS, { timeout: 20_000 });
     expect(await join(rita, joinUrl, { cameraOff: true })).toBe('room');
@@ -300,10 +301,11 @@ describe('Report a User and the moderation console', () => {
     await sawChat(tom, SECOND);
     // Fiona's Firefox: the messages arrived decrypted.
     await ffClick(fiona.page, `${CONTROLS} button`, 'Chat');
-    await fiona.page.waitForFunction(
-      (t) => [...document.querySelectorAll('.chat-text')].some((e) => e.textContent === t),
-      { timeout: 15_000 },
-      SECOND,
+    await firefoxWaitFor(
+      fiona.page,
+      'the second message in the chat',
+      (t: string) => [...document.querySelectorAll('.chat-text')].some((e) => e.textContent === t),
+      [SECOND],
     );
     // Mallory restarts her camera once everyone is settled: the clips start at that key frame,
     // not at one the reporters' pages received in the burst right after their own join.
@@ -665,15 +667,23 @@ describe('Report a User and the moderation console', () => {
   });
 
   it("Firefox: Adam opens Fiona's report in the console, loads the key file, both pieces verify and the clip plays", async () => {
-    if (!ff) throw new Error('Firefox did not start');
-    const adamFf = await openFirefox('Adam (Firefox)');
+    // Adam's own Firefox, not a second tab of Fiona's: his browser shares no cookies with a
+    // guest's, and Firefox 140.12's WebDriver BiDi fails to open a tab beside a page that has
+    // been in a meeting ("TabManager.getTabBrowser(...) is undefined").
+    const adamBrowser = await launchFirefox();
+    try {
+      const adamFf = await openFirefox('Adam (Firefox)', adamBrowser);
+      await adamOpensFionasReport(adamFf);
+    } finally {
+      await adamBrowser.close();
+    }
+  });
+
+  async function adamOpensFionasReport(adamFf: FirefoxParticipant): Promise<void> {
     const page = adamFf.page;
     await page.goto(`${srv().url}/signin`);
-    await page
-      .locator('::-p-aria([name="E-mail address"][role="textbox"])')
-      .setTimeout(15_000)
-      .fill(ADAM.email);
-    await page.locator('input[type="password"]').fill(ADAM.password);
+    await firefoxFill(page, aria('E-mail address', 'textbox'), ADAM.email);
+    await firefoxFill(page, 'input[type="password"]', ADAM.password);
     await ffClick(page, 'main button', 'Sign in');
     await page.waitForSelector('[data-testid="signed-in-as"]', { timeout: 15_000 });
     await page.goto(`${srv().url}/admin/reports/${reportIds.fiona}`);
@@ -705,7 +715,7 @@ describe('Report a User and the moderation console', () => {
       Number(e.getAttribute('data-shown')),
     );
     expect(shown).toBeGreaterThan(50);
-  });
+  }
 
   it('no page broke the CSP: the dialog, the screenshots, WebCodecs and the console run under it', () => {
     expect(pages.length).toBeGreaterThan(5);
