@@ -181,6 +181,26 @@ export async function firefoxFill(
   await handle.type(text);
 }
 
+/**
+ * Sets the page's viewport. puppeteer sends `browsingContext.setViewport` together with
+ * `emulation.setScreenOrientationOverride`, which Firefox 140.12 does not know ("unknown
+ * command"): that refusal is ignored, and the resize is checked on the page itself.
+ */
+export async function firefoxResize(page: Page, width: number, height: number): Promise<void> {
+  try {
+    await page.setViewport({ width, height });
+  } catch (e) {
+    if (!(e instanceof Error && e.message.includes('setScreenOrientationOverride'))) throw e;
+  }
+  await firefoxWaitFor(
+    page,
+    `a ${width}×${height} viewport`,
+    (w: number, h: number) => window.innerWidth === w && window.innerHeight === h,
+    [width, height],
+    5000,
+  );
+}
+
 /** Puppeteer's ARIA selector: the element with this accessible name (and role). */
 export function aria(name: string, role?: string): string {
   const n = JSON.stringify(name);

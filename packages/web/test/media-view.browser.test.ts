@@ -16,6 +16,7 @@ import {
   firefoxClick,
   firefoxControl,
   firefoxFill,
+  firefoxResize,
   firefoxView,
   launchFirefox,
   openFirefoxPage,
@@ -108,7 +109,7 @@ function firefoxMember(p: FirefoxParticipant): Member {
     tiles: () => p.page.evaluate(readTiles),
     control: (name) => firefoxControl(p, name),
     tileButton: (name) => firefoxClick(p.page, aria(name, 'button')),
-    resize: (width, height) => p.page.setViewport({ width, height }),
+    resize: (width, height) => firefoxResize(p.page, width, height),
   };
 }
 

@@ -12,7 +12,9 @@ import type { FastifyInstance } from 'fastify';
  * gate behind Permissions-Policy turned off, for this page and anything it might ever frame.
  * Names Chromium does not know make it log an error on every page, so the list holds only
  * features current Chromium recognises (the browser tests fail on such an error); Firefox
- * ignores the header.
+ * ignores the header. Debian's Chromium 150 does not know `speaker-selection` (output device
+ * choice, `selectAudioOutput`), so it is left at its default, this origin only: the app does
+ * not call it, and letting our own page pick a speaker reveals nothing to anyone else.
  */
 const PERMISSIONS: Record<string, 'self' | 'none'> = {
   camera: 'self',
@@ -42,7 +44,6 @@ const PERMISSIONS: Record<string, 'self' | 'none'> = {
   'publickey-credentials-get': 'none',
   'screen-wake-lock': 'none',
   serial: 'none',
-  'speaker-selection': 'none',
   'storage-access': 'none',
   usb: 'none',
   'window-management': 'none',
