@@ -16,8 +16,8 @@ export interface NativeIceConfig {
 }
 
 const SENDER_REPORT_MS = 1000;
-/** libdatachannel describes and gathers on loopback in a few ms; past this something is wrong. */
-const OFFER_TIMEOUT_MS = 10_000;
+/** libdatachannel gathers host candidates in a few ms; past this something is wrong. */
+const GATHER_TIMEOUT_MS = 10_000;
 const CANDIDATE = /^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host.*)$/i;
 
 /**
@@ -54,8 +54,7 @@ export class NativeSubscribeConnection {
   private readonly pc: PeerConnection;
   private readonly tracks: EgressTrack[] = [];
   private readonly active = new Map<EgressTrack, boolean>();
-  private pendingDescription: ((sdp: string) => void) | undefined;
-  private gathered: Promise<void>;
+  private readonly gathered: Promise<void>;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   state = 'new';
@@ -77,11 +76,6 @@ export class NativeSubscribeConnection {
       this.pc.onGatheringStateChange((s) => {
         if (s === 'complete') resolve();
       });
-    });
-    this.pc.onLocalDescription((sdp) => {
-      const pending = this.pendingDescription;
-      this.pendingDescription = undefined;
-      pending?.(sdp);
     });
     this.pc.onStateChange((s) => {
       this.state = s;
@@ -117,24 +111,36 @@ export class NativeSubscribeConnection {
     this.active.set(track, active);
   }
 
-  /** Our next offer, with its candidates (the first one waits for gathering). */
+  /**
+   * Our next offer, with its candidates (the first one waits for gathering). libdatachannel
+   * makes the description synchronously inside `setLocalDescription` and only reports it later
+   * through a callback queued on its thread pool, so we read it back at once rather than wait
+   * for that callback (under load it came after our timeout). An offer still outstanding (no
+   * answer, no rollback) would make libdatachannel ignore the call: it is withdrawn first.
+   */
   async createOffer(): Promise<string> {
     if (this.closed) throw new Error('subscribe connection closed');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`subscribe: no offer from libdatachannel after ${OFFER_TIMEOUT_MS} ms`)),
-        OFFER_TIMEOUT_MS,
+    if (this.pc.signalingState() !== 'stable') this.rollback();
+    this.pc.setLocalDescription('offer');
+    if (this.pc.signalingState() !== 'have-local-offer')
+      throw new Error(
+        `subscribe: libdatachannel made no offer (signaling state ${this.pc.signalingState()})`,
       );
-    });
-    const described = new Promise<string>((resolve) => (this.pendingDescription = resolve));
-    try {
-      this.pc.setLocalDescription('offer');
-      await Promise.race([Promise.all([described, this.gathered]), timeout]);
-    } finally {
-      clearTimeout(timer);
-      this.pendingDescription = undefined;
+    if (this.pc.gatheringState() !== 'complete') {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`subscribe: ICE gathering not complete after ${GATHER_TIMEOUT_MS} ms`)),
+          GATHER_TIMEOUT_MS,
+        );
+      });
+      try {
+        await Promise.race([this.gathered, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
     }
+    if (this.closed) throw new Error('subscribe connection closed');
     const sdp = this.pc.localDescription()?.sdp;
     if (!sdp) throw new Error('subscribe: no local description');
     return advertiseCandidates(sdp, this.ice);

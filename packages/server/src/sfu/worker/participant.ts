@@ -6,6 +6,7 @@ import type { WorkerContext } from './context.js';
 import type { EgressTrack } from './egress-track.js';
 import { Forwarder, type SubscriberView } from './forwarder.js';
 import { NativeSubscribeConnection } from './native-subscribe.js';
+import { OfferScheduler } from './offer-scheduler.js';
 import { publishPcConfig, subscribeIceConfig } from './pc-config.js';
 import { PublishedStream, type PublisherView } from './published-stream.js';
 
@@ -58,9 +59,7 @@ export class Participant implements PublisherView, SubscriberView {
   private readonly losses = new Map<EgressTrack, { fraction: number; at: number }>();
   private readonly free: Record<MediaKind, EgressTrack[]> = { audio: [], video: [] };
   private settingLocal = false;
-  private offerScheduled = false;
-  private negotiating = false;
-  private dirty = false;
+  private readonly offers: OfferScheduler;
   private pendingOffer: PendingOffer | undefined;
   private offered = false;
   private closed = false;
@@ -84,6 +83,14 @@ export class Participant implements PublisherView, SubscriberView {
         open: (track) => this.byTrack.get(track)?.restartVideo(),
         report: (track, block, rttMs) => this.onReport(track, block, rttMs),
       },
+    );
+    this.offers = new OfferScheduler(
+      () => this.makeOffer(),
+      (err, retryInMs) =>
+        this.ctx.log.error(
+          { err: String(err), meetingId: this.meetingId, participantId: this.id, retryInMs },
+          'subscribe offer failed',
+        ),
     );
   }
 
@@ -166,16 +173,13 @@ export class Participant implements PublisherView, SubscriberView {
       // Drop our offer and make a fresh one: the participant gets another chance to answer.
       this.pendingOffer = undefined;
       this.subscribe.rollback();
-      this.dirty = false;
-      this.scheduleOffer();
+      this.offers.answered();
+      this.offers.request();
       throw err;
     }
     this.pendingOffer = undefined;
     for (const f of pending.forwarders) if (this.forwarders.get(f.stream) === f) f.activate();
-    if (this.dirty) {
-      this.dirty = false;
-      this.scheduleOffer();
-    }
+    this.offers.answered();
   }
 
   async addIce(pc: PcKind, candidate: IceCandidate): Promise<void> {
@@ -213,60 +217,38 @@ export class Participant implements PublisherView, SubscriberView {
     for (const f of this.forwarders.values()) f.detach();
     this.forwarders.clear();
     for (const s of this.published.values()) s.close();
+    this.offers.close();
     this.subscribe.close();
     await this.publish.close().catch(() => undefined);
   }
 
   private scheduleOffer(): void {
-    if (this.offerScheduled || this.closed) return;
-    this.offerScheduled = true;
-    // Coalesce the changes of one event-loop turn (a publisher's audio and video) into one offer.
-    setImmediate(() => {
-      this.offerScheduled = false;
-      this.negotiate().catch((err: unknown) =>
-        this.ctx.log.error(
-          { err: String(err), meetingId: this.meetingId, participantId: this.id },
-          'subscribe offer failed',
-        ),
-      );
-    });
+    this.offers.request();
   }
 
-  private async negotiate(): Promise<void> {
-    if (this.closed) return;
-    if (this.pendingOffer || this.negotiating) {
-      this.dirty = true;
-      return;
-    }
+  /** Makes and sends our next subscribe offer; false when there is nothing to offer yet. */
+  private async makeOffer(): Promise<boolean> {
+    if (this.closed) return false;
     // Nothing to receive yet: an offer without m-lines would only start an idle connection.
-    if (this.forwarders.size === 0 && !this.offered) return;
-    this.negotiating = true;
-    try {
-      const sdp = await this.subscribe.createOffer();
-      if (this.closed) return;
-      const forwarders = [...this.forwarders.values()];
-      const streams = forwarders.map((f) => ({
-        mid: f.mid,
-        participantId: f.stream.publisher.id,
-        source: f.stream.source,
-      }));
-      this.pendingOffer = { forwarders };
-      this.offered = true;
-      this.ctx.send({
-        type: 'subscribeOffer',
-        meetingId: this.meetingId,
-        participantId: this.id,
-        sdp,
-        streams,
-      });
-    } finally {
-      this.negotiating = false;
-      // A change arrived while the offer was being made but no offer went out (failure): retry.
-      if (!this.pendingOffer && this.dirty) {
-        this.dirty = false;
-        this.scheduleOffer();
-      }
-    }
+    if (this.forwarders.size === 0 && !this.offered) return false;
+    const sdp = await this.subscribe.createOffer();
+    if (this.closed) return false;
+    const forwarders = [...this.forwarders.values()];
+    const streams = forwarders.map((f) => ({
+      mid: f.mid,
+      participantId: f.stream.publisher.id,
+      source: f.stream.source,
+    }));
+    this.pendingOffer = { forwarders };
+    this.offered = true;
+    this.ctx.send({
+      type: 'subscribeOffer',
+      meetingId: this.meetingId,
+      participantId: this.id,
+      sdp,
+      streams,
+    });
+    return true;
   }
 
   private async setLocalPublish(desc: { type: 'offer' | 'answer' | 'pranswer'; sdp: string }): Promise<void> {
