@@ -58,7 +58,15 @@ export class WorkerHandle extends EventEmitter<WorkerHandleEvents> {
   constructor(readonly config: WorkerConfig) {
     super();
     this.child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', tsxLoader()],
+      // CONCLAVE_SFU_CPU_PROF=DIR: the worker writes a V8 CPU profile there when it exits (a
+      // diagnostic for benchmarks, as CONCLAVE_LOAD_CPU_PROF is for the load tool's bots).
+      execArgv: [
+        '--import',
+        tsxLoader(),
+        ...(process.env.CONCLAVE_SFU_CPU_PROF
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CONCLAVE_SFU_CPU_PROF}`]
+          : []),
+      ],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
