@@ -147,7 +147,7 @@ export class Participant implements PublisherView, SubscriberView {
     const f = new Forwarder(stream, this, track, this.ctx);
     this.forwarders.set(stream, f);
     this.byTrack.set(track, f);
-    this.scheduleOffer();
+    this.offers.request();
   }
 
   /** Stops forwarding `stream`; its m-line falls silent and is recycled for a later stream. */
@@ -161,7 +161,7 @@ export class Participant implements PublisherView, SubscriberView {
     if (this.closed) return;
     this.subscribe.setActive(f.egress, false);
     this.free[stream.kind].push(f.egress);
-    this.scheduleOffer();
+    this.offers.request();
   }
 
   async applySubscribeAnswer(sdp: string): Promise<void> {
@@ -220,10 +220,6 @@ export class Participant implements PublisherView, SubscriberView {
     this.offers.close();
     this.subscribe.close();
     await this.publish.close().catch(() => undefined);
-  }
-
-  private scheduleOffer(): void {
-    this.offers.request();
   }
 
   /** Makes and sends our next subscribe offer; false when there is nothing to offer yet. */

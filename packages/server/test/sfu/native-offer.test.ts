@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import type { WorkerConfig } from '../../src/sfu/ipc.js';
+import { NativeSubscribeConnection } from '../../src/sfu/worker/native-subscribe.js';
+import { subscribeIceConfig } from '../../src/sfu/worker/pc-config.js';
+
+const RANGE: [number, number] = [45600, 45699];
+const config: WorkerConfig = {
+  worker: 0,
+  workers: 1,
+  portRange: RANGE,
+  tap: false,
+  announcedAddress: '127.0.0.1',
+  loopbackOnly: true,
+};
+const noEvents = {
+  stateChange: () => undefined,
+  keyFrameRequest: () => undefined,
+  open: () => undefined,
+  report: () => undefined,
+};
+const mids = (sdp: string): string[] =>
+  sdp
+    .split('\r\n')
+    .filter((l) => l.startsWith('a=mid:'))
+    .map((l) => l.slice(6));
+
+describe('NativeSubscribeConnection offers', () => {
+  it('an offer that was never answered (a failed attempt) is withdrawn, and the retry carries the new m-line', async () => {
+    const c = new NativeSubscribeConnection('retry', subscribeIceConfig(config, RANGE), noEvents);
+    try {
+      c.addTrack('audio');
+      const first = await c.createOffer();
+      expect(mids(first)).toEqual(['0']);
+      expect(first).toMatch(/a=candidate:.* 127\.0\.0\.1 /);
+      // No answer came (the attempt failed after setLocalDescription): libdatachannel would
+      // ignore a second setLocalDescription('offer') in have-local-offer.
+      c.addTrack('video');
+      const second = await c.createOffer();
+      expect(mids(second)).toEqual(['0', '1']);
+      expect(second).toMatch(/a=candidate:.* 127\.0\.0\.1 /);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a closed connection makes no offer', async () => {
+    const c = new NativeSubscribeConnection('closed', subscribeIceConfig(config, RANGE), noEvents);
+    c.addTrack('audio');
+    c.close();
+    await expect(c.createOffer()).rejects.toThrow(/closed/);
+  });
+});
