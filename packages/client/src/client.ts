@@ -2,6 +2,7 @@ import { MlsDevice, type GroupMember, type GroupRoles, type MemberIdentity } fro
 import type {
   ClipEvidence,
   ErrorCode,
+  MediaResetReason,
   MeetingInfo,
   MembershipProofWire,
   Participant,
@@ -47,8 +48,11 @@ type ClientEvents = {
   health: (health: GroupHealth) => void;
   chat: (msg: ChatMessage | { id: string; from: string; text: string; sentAt: number }) => void;
   muted: (kind: 'audio' | 'video') => void;
-  /** The server moved this participant's media to a new SFU worker: media reconnects (a few seconds). */
-  mediaReset: (reason: 'sfu_restarted') => void;
+  /**
+   * The server made this participant's media session anew (its SFU worker died, or a peer
+   * connection with the SFU failed): media reconnects (a few seconds).
+   */
+  mediaReset: (reason: MediaResetReason) => void;
   /**
    * The SFU's `media_status`: what it forwards to this participant and why (see
    * `mediaStatus()`). Undefined when a new media session starts (after a (re)join or

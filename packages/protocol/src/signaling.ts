@@ -42,6 +42,9 @@ export type Role = z.infer<typeof roleSchema>;
 export const modeSchema = z.enum(['e2ee', 'standard']);
 export type MeetingMode = z.infer<typeof modeSchema>;
 export const pcSchema = z.enum(['publish', 'subscribe']);
+/** Why the server made a participant's media session anew (`media_reset`). */
+export const mediaResetReasonSchema = z.enum(['sfu_restarted', 'connection_failed']);
+export type MediaResetReason = z.infer<typeof mediaResetReasonSchema>;
 export const sourceSchema = z.enum(['audio', 'camera', 'screen', 'screenAudio']);
 export type MediaSource = z.infer<typeof sourceSchema>;
 /** An ICE candidate as RTCIceCandidateInit carries it (signaling and the SFU's IPC). */
@@ -438,11 +441,13 @@ export const serverMessage = z.discriminatedUnion('type', [
   mediaStatusMessage,
   z.object({ v, type: z.literal('muted'), kind: z.enum(['audio', 'video']), by: idSchema }),
   /**
-   * This participant's media session is gone (its SFU worker died) and a new one is ready on
-   * another worker: close both peer connections and publish again (a new `media_offer`).
-   * Signaling, the meeting and the MLS group are untouched.
+   * This participant's media session is gone and a new one is being made: close both peer
+   * connections and publish again (a new `media_offer`, answered once the new session exists;
+   * subscribe offers after this message are the new session's). `sfu_restarted`: its SFU worker died;
+   * `connection_failed`: one of its peer connections with the SFU failed for good (ICE or DTLS
+   * gave up). Signaling, the meeting and the MLS group are untouched.
    */
-  z.object({ v, type: z.literal('media_reset'), reason: z.enum(['sfu_restarted']) }),
+  z.object({ v, type: z.literal('media_reset'), reason: mediaResetReasonSchema }),
   z.object({ v, type: z.literal('pong'), rid: ridSchema.optional(), t: z.number().optional() }),
   z.object({
     v,

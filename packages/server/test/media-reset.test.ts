@@ -4,6 +4,7 @@ import { ConclaveClient, type MediaTransport } from '@conclave/client';
 import { nodeWebSocket } from '@conclave/client/node';
 import { until } from '@conclave/testing';
 import type { MediaRouter } from '../src/meeting/index.js';
+import { MEDIA_RESETS_PER_WINDOW } from '../src/meeting/room-media.js';
 import { oneMeeting, startHubServer, type HubServer } from './hub-server.js';
 
 // The hub's reaction to a dead SFU worker, with real SDK clients over WebSocket and an SFU
@@ -22,11 +23,14 @@ type Call = { op: string; args: Record<string, unknown> };
 /** Records what the hub asks of the SFU; answers every offer; emits workerExit on demand. */
 class StandInSfu extends EventEmitter {
   readonly joins: string[] = [];
+  readonly leaves: string[] = [];
   readonly calls: Call[] = [];
   async join(_meetingId: string, participantId: string): Promise<void> {
     this.joins.push(participantId);
   }
-  async leave(): Promise<void> {}
+  async leave(_meetingId: string, participantId: string): Promise<void> {
+    this.leaves.push(participantId);
+  }
   async closeMeeting(): Promise<void> {}
   async call(op: string, args: Record<string, unknown>): Promise<string | null> {
     this.calls.push({ op, args });
@@ -81,9 +85,11 @@ function client(displayName: string, hostSecret?: string) {
       return t;
     },
   });
+  const errors: string[] = [];
   c.on('mediaReset', (reason) => resets.push(reason));
+  c.on('error', (code, _message, ref) => errors.push(`${code}:${ref ?? ''}`));
   clients.push(c);
-  return { c, transports, resets };
+  return { c, transports, resets, errors };
 }
 
 const offersOf = (id: string | undefined, from = 0): number =>
@@ -153,6 +159,62 @@ describe('an SFU worker exit, as the hub sees it', () => {
     expect(lou.resets).toEqual([]);
     expect(lou.transports).toEqual([]);
     expect([host.c.state, gabi.c.state, lou.c.state]).toEqual(['joined', 'joined', 'waiting']);
+    expect(host.c.e2ee.epoch).toBe(epoch);
+  });
+});
+
+describe('a failed media connection, as the hub sees it', () => {
+  it('makes that one participant’s media session anew (leave, join, media_reset), a few times a minute at most', async () => {
+    const host = client('Host', HOST_SECRET);
+    await host.c.connect();
+    const gabi = client('Gabi');
+    host.c.on('waitingRoom', (w) => w.forEach((p) => p.displayName === 'Gabi' && host.c.admit(p.id)));
+    expect(await gabi.c.connect()).toBe('waiting');
+    await until(() => gabi.c.state === 'joined', 'Gabi admitted');
+    const [hostId, gabiId] = [host.c.participantId, gabi.c.participantId];
+    await until(
+      () => [host.c, gabi.c].every((c) => c.e2ee.active && c.roster().length === 2),
+      'both in one MLS epoch',
+    );
+    await until(() => offersOf(hostId) >= 1 && offersOf(gabiId) >= 1, 'both publishing');
+    const epoch = host.c.e2ee.epoch;
+
+    // Reports for a participant or a meeting the hub does not know change nothing.
+    sfu.emit('connectionFailed', MEETING.id, 'nobody-here', 'subscribe', 'failed');
+    sfu.emit('connectionFailed', 'some-other-meeting', gabiId, 'subscribe', 'failed');
+
+    const from = sfu.calls.length;
+    const [joinsFrom, leavesFrom] = [sfu.joins.length, sfu.leaves.length];
+    sfu.emit('connectionFailed', MEETING.id, gabiId, 'subscribe', 'failed');
+    await until(() => gabi.resets.length === 1, 'media_reset at Gabi');
+    expect(gabi.resets).toEqual(['connection_failed']);
+    // Only Gabi's session: she left the SFU and joined it again, receiving again.
+    expect(sfu.leaves.slice(leavesFrom)).toEqual([gabiId]);
+    expect(sfu.joins.slice(joinsFrom)).toEqual([gabiId]);
+    expect(
+      sfu.calls
+        .slice(from)
+        .filter((k) => k.op === 'setReceiving')
+        .map((k) => k.args.participantId),
+    ).toEqual([gabiId]);
+    await until(() => offersOf(gabiId, from) === 1, 'a new publish offer from Gabi');
+    expect(gabi.transports.map((t) => t.closed)).toEqual([true, false]);
+    expect(host.resets).toEqual([]);
+    expect(offersOf(hostId, from)).toBe(0);
+
+    // Failing again and again: a new session each time up to the limit, then an error.
+    for (let i = 1; i < MEDIA_RESETS_PER_WINDOW; i++) {
+      sfu.emit('connectionFailed', MEETING.id, gabiId, 'publish', 'failed');
+      await until(() => gabi.resets.length === i + 1, `reset ${i + 1}`);
+    }
+    const joinsBefore = sfu.joins.length;
+    sfu.emit('connectionFailed', MEETING.id, gabiId, 'subscribe', 'disconnected');
+    await until(() => gabi.errors.length === 1, 'media_error at Gabi');
+    expect(gabi.errors).toEqual(['media_error:media']);
+    expect(gabi.resets).toHaveLength(MEDIA_RESETS_PER_WINDOW);
+    expect(sfu.joins.length).toBe(joinsBefore);
+    // The meeting went on all along.
+    expect([host.c.state, gabi.c.state]).toEqual(['joined', 'joined']);
     expect(host.c.e2ee.epoch).toBe(epoch);
   });
 });

@@ -8,6 +8,7 @@ import {
   axeSerious,
   expectMediaFlowing,
   join,
+  mediaFrom,
   openPage,
   signUp,
   sleep,
@@ -295,6 +296,13 @@ describe('Report a User and the moderation console', () => {
     );
     malloryId = v.participantId ?? '';
     await expectMediaFlowing(rita, [{ name: 'Mallory', id: malloryId }]);
+    // Fiona's Firefox decodes Mallory's camera too: her clip is made of it.
+    const t0 = Date.now();
+    while (mediaFrom(await firefoxView(fiona), malloryId).videoFrames < 10) {
+      if (Date.now() - t0 > 25_000)
+        throw new Error(`Fiona decodes no video from Mallory; errors: ${errorsOf(fiona)}`);
+      await sleep(250);
+    }
     await sendChat(mallory, INSULT);
     await sendChat(mallory, SECOND);
     await sawChat(rita, SECOND);

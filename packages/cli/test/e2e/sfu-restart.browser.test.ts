@@ -80,6 +80,8 @@ describe('an SFU worker that dies under a meeting', () => {
 
     await until(() => resets.length === 2, 'media_reset at both bots', 20_000);
     expect(resets.sort()).toEqual(['alice:sfu_restarted', 'bob:sfu_restarted']);
+    // media_reset goes out before the new session is made (room-media.ts): wait for it.
+    await until(() => sfu.workerOf(meeting.id) !== undefined, 'the meeting on a live worker', 20_000);
     const host1 = sfu.workerOf(meeting.id);
     expect(host1?.pid).toBeDefined();
     expect(host1?.pid).not.toBe(host0.pid);

@@ -45,6 +45,11 @@ export interface MediaRouter {
       candidate: IceCandidate,
     ) => void,
   ): unknown;
+  /** A participant's peer connection with the SFU failed for good: its media session is dead. */
+  on(
+    event: 'connectionFailed',
+    cb: (meetingId: string, participantId: string, pc: 'publish' | 'subscribe', state: string) => void,
+  ): unknown;
   /** A worker died: these meetings lost every media session (sfu/Sfu replaces the worker). */
   on(event: 'workerExit', cb: (meetingIds: string[]) => void): unknown;
   /** What the SFU forwards to a participant and why: sent to it as `media_status`. */

@@ -116,6 +116,10 @@ export class MeetingHub {
     deps.sfu?.on('mediaStatus', (meetingId, participantId, status) =>
       this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'media_status', ...status }),
     );
+    // A participant's connection with the SFU died: its room makes its media session anew.
+    deps.sfu?.on('connectionFailed', (meetingId, participantId) =>
+      this.rooms.get(meetingId)?.mediaFailed(participantId),
+    );
     // A dead SFU worker took these meetings' media along: their rooms join everyone again.
     deps.sfu?.on('workerExit', (meetingIds) => {
       for (const id of meetingIds) this.rooms.get(id)?.mediaLost();

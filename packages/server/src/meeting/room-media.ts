@@ -2,6 +2,7 @@ import {
   PROTOCOL_VERSION as v,
   ProtocolError,
   type ClientMessageOf,
+  type MediaResetReason,
   type MediaView,
 } from '@conclave/protocol';
 import type { LogSink } from '../logger.js';
@@ -10,6 +11,13 @@ import type { Member } from './room-member.js';
 
 /** `media_view` messages a participant may send per second (bursts of as many). */
 export const MEDIA_VIEWS_PER_SECOND = 10;
+/**
+ * Media sessions made anew for one member after failed connections, at most this many within
+ * MEDIA_RESET_WINDOW_MS: past that its connections keep failing for a reason a new session does
+ * not cure (or a modified client closes them on purpose), and it is told so instead.
+ */
+export const MEDIA_RESETS_PER_WINDOW = 3;
+const MEDIA_RESET_WINDOW_MS = 60_000;
 
 type ViewFields = Pick<MediaView, 'lastN' | 'pinned' | 'tiles' | 'defaultHeight'>;
 
@@ -24,6 +32,8 @@ export class RoomMedia {
   private readonly views = new WeakMap<Member, ViewFields>();
   /** Each member's `media_view` budget (a token bucket). */
   private readonly viewTokens = new WeakMap<Member, { tokens: number; at: number }>();
+  /** When each member's media session was last made anew after a failed connection. */
+  private readonly resets = new WeakMap<Member, number[]>();
 
   constructor(
     private readonly ctx: {
@@ -59,12 +69,44 @@ export class RoomMedia {
     for (const m of members) {
       if (!m.media && !m.mediaJoin) continue;
       count++;
-      void this.rejoin(m);
+      void this.rejoin(m, 'sfu_restarted');
     }
     this.ctx.logger.info(
       { meetingId: this.ctx.meetingId, participants: count },
       'SFU worker lost: media restarts',
     );
+  }
+
+  /**
+   * A peer connection of the member with the SFU failed for good (the SFU reports it once per
+   * session: ICE or DTLS gave up, or the client closed it). libdatachannel does not revive a
+   * failed connection and a browser cannot move one to new DTLS keys, so the session is made
+   * anew: the member leaves the SFU, joins it again and is sent `media_reset` with
+   * `connection_failed` (the SDK opens new connections and publishes again). At most
+   * MEDIA_RESETS_PER_WINDOW times per MEDIA_RESET_WINDOW_MS; past that the member is told with a
+   * `media_error` and stays without media until it joins the meeting again.
+   */
+  connectionFailed(m: Member): void {
+    if (!m.media && !m.mediaJoin) return;
+    const now = Date.now();
+    const recent = (this.resets.get(m) ?? []).filter((t) => now - t < MEDIA_RESET_WINDOW_MS);
+    const log = { meetingId: this.ctx.meetingId, participantId: m.id, resets: recent.length };
+    if (recent.length >= MEDIA_RESETS_PER_WINDOW) {
+      this.resets.set(m, recent);
+      this.ctx.logger.warn(log, 'media connection failed again: no new session');
+      m.peer.send({
+        v,
+        type: 'error',
+        code: 'media_error',
+        message: `your media connections with the server failed ${recent.length + 1} times within ${MEDIA_RESET_WINDOW_MS / 1000} s; audio and video stay off until you join the meeting again`,
+        ref: 'media',
+      });
+      return;
+    }
+    recent.push(now);
+    this.resets.set(m, recent);
+    this.ctx.logger.info(log, 'media connection failed: new media session');
+    void this.rejoin(m, 'connection_failed');
   }
 
   /** Opens or closes the member's receiving side (the group coordinator decides). */
@@ -170,14 +212,25 @@ export class RoomMedia {
     return join;
   }
 
-  private rejoin(m: Member): Promise<boolean> {
+  /**
+   * Sends the member `media_reset` and makes its media session anew. After a worker exit the
+   * old session is gone with the worker; after a failed connection it is left first (its ports
+   * and connections freed).
+   */
+  private rejoin(m: Member, reason: MediaResetReason): Promise<boolean> {
     const sfu = this.ctx.sfu;
     const inFlight = m.mediaJoin;
     const rejoin = (async () => {
-      // A join in flight went to the dead worker: it fails or its session is gone either way.
+      // A join in flight went to the dead worker (or made the session that failed): it fails or
+      // its session is gone either way.
       await inFlight?.catch(() => false);
       m.media = false;
+      if (reason === 'connection_failed') await sfu?.leave(this.ctx.meetingId, m.id).catch(() => undefined);
       if (!sfu || !this.ctx.current(m)) return false;
+      // Said before the new session exists: the new session's subscribe offer (made at once
+      // when others publish) must reach the SDK after it, for its new transport, not the old
+      // one. The SDK's new publish offer waits for this join (`join` returns it).
+      m.peer.send({ v, type: 'media_reset', reason });
       let joined = false;
       try {
         joined = await this.joinOnce(m);
@@ -193,7 +246,6 @@ export class RoomMedia {
         if (joined) void sfu.leave(this.ctx.meetingId, m.id).catch(() => undefined);
         return false;
       }
-      m.peer.send({ v, type: 'media_reset', reason: 'sfu_restarted' });
       return joined;
     })();
     return this.track(m, rejoin);

@@ -285,6 +285,12 @@ export class Room {
       );
   }
 
+  /** One participant's connection with the SFU failed: its media restarts (room-media.ts). */
+  mediaFailed(participantId: string): void {
+    const m = this.members.get(participantId);
+    if (m?.state === 'joined' && !this.closed) this.media.connectionFailed(m);
+  }
+
   /** The meeting's SFU worker died: media restarts for everyone (room-media.ts). */
   mediaLost(): void {
     if (!this.closed) this.media.lost(this.joined());

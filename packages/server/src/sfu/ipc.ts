@@ -176,6 +176,12 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tap'), record: tapRecordSchema }),
   /** What the SFU forwards to the participant and why: the hub sends it as `media_status`. */
   z.object({ type: z.literal('mediaStatus'), ...target, status: mediaStatusSchema }),
+  /**
+   * One of the participant's peer connections failed for good (ICE or DTLS gave up, or the
+   * participant closed it): its media session is dead until it is made anew. Sent once per
+   * session; the hub makes it anew (room-media.ts, `connectionFailed`).
+   */
+  z.object({ type: z.literal('connectionFailed'), ...target, pc: pcKindSchema, state: z.string().max(64) }),
   z.object({
     type: z.literal('log'),
     level: z.enum(['info', 'warn', 'error']),

@@ -43,6 +43,11 @@ export interface SfuEvents {
   /** What the SFU forwards to the participant and why (the hub sends it as `media_status`). */
   mediaStatus: [meetingId: string, participantId: string, status: MediaStatus];
   /**
+   * One of the participant's peer connections failed for good (ICE or DTLS gave up): its media
+   * session is dead and must be made anew (`leave`, then `join`). Once per session.
+   */
+  connectionFailed: [meetingId: string, participantId: string, pc: PcKind, state: string];
+  /**
    * A worker died; these meetings lost their media state: their participants must join again
    * (on a live worker: `join` waits for a replacement when no worker is running).
    */
@@ -330,6 +335,13 @@ export class Sfu extends EventEmitter<SfuEvents> {
       case 'mediaStatus':
         this.emit('mediaStatus', msg.meetingId, msg.participantId, msg.status);
         break;
+      case 'connectionFailed': {
+        // Only for a session this worker still holds (not one already left or moved).
+        const slot = this.meetings.get(msg.meetingId);
+        if (slot?.worker === w && slot.participants.has(msg.participantId))
+          this.emit('connectionFailed', msg.meetingId, msg.participantId, msg.pc, msg.state);
+        break;
+      }
       case 'log':
         this.logger[msg.level]({ ...msg.obj, worker: w.config.worker, pid: w.pid }, msg.msg);
         break;

@@ -2,6 +2,7 @@
  * Entry point of an SFU worker process (forked by Sfu.start with tsx as loader). It owns
  * meetings and their werift peer connections, and speaks the typed IPC of ../ipc.ts.
  */
+import nodeDataChannel from 'node-datachannel';
 import {
   parseRequest,
   type ArgsOf,
@@ -40,8 +41,27 @@ const meetings = new Map<string, Meeting>();
 const counters = { packetsIn: 0, packetsForwarded: 0 };
 let ctx: WorkerContext | undefined;
 
+/** libdatachannel's (and libjuice's) own warnings, at most this many a minute. */
+const NATIVE_LOG_PER_MINUTE = 30;
+
+/**
+ * libdatachannel's warnings and errors go to our log: they say why a connection failed ("Lost
+ * connectivity", a DTLS verification failure), which its state callbacks do not.
+ */
+function forwardNativeLog(): void {
+  let windowStart = Date.now();
+  let count = 0;
+  nodeDataChannel.initLogger('Warning', (level, message) => {
+    const now = Date.now();
+    if (now - windowStart > 60_000) [windowStart, count] = [now, 0];
+    if (++count > NATIVE_LOG_PER_MINUTE) return;
+    (level === 'Warning' ? log.warn : log.error)({ libdatachannel: level }, message);
+  });
+}
+
 function init(config: WorkerConfig): void {
   if (ctx) throw new Error('worker already initialised');
+  forwardNativeLog();
   ctx = {
     config,
     portRange: workerPortRange(config),

@@ -63,6 +63,7 @@ export class Participant implements PublisherView, SubscriberView {
   private pendingOffer: PendingOffer | undefined;
   private offered = false;
   private closed = false;
+  private failed = false;
 
   constructor(
     readonly meetingId: string,
@@ -71,6 +72,10 @@ export class Participant implements PublisherView, SubscriberView {
   ) {
     this.publish = new RTCPeerConnection(publishPcConfig(ctx.config, ctx.portRange));
     this.publish.onIceCandidate.subscribe((c) => this.onLocalCandidate(c));
+    // werift's 'disconnected' may recover (ICE consent comes back); these do not.
+    this.publish.connectionStateChange.subscribe((state) => {
+      if (state === 'failed' || state === 'closed') this.connectionFailed('publish', state);
+    });
     this.subscribe = new NativeSubscribeConnection(
       `${meetingId}/${id}`,
       subscribeIceConfig(ctx.config, ctx.portRange),
@@ -78,6 +83,9 @@ export class Participant implements PublisherView, SubscriberView {
         stateChange: (state) => {
           // Video forwarders waited for the connection: ask for key frames now.
           if (state === 'connected') for (const f of this.forwarders.values()) f.restartVideo();
+          // libdatachannel closes its transports for good on any of these (even 'disconnected').
+          if (state === 'failed' || state === 'disconnected' || state === 'closed')
+            this.connectionFailed('subscribe', state);
         },
         keyFrameRequest: (track) => this.byTrack.get(track)?.onKeyFrameRequest(),
         open: (track) => this.byTrack.get(track)?.restartVideo(),
@@ -263,6 +271,20 @@ export class Participant implements PublisherView, SubscriberView {
         this.settingLocal = false;
       }
     });
+  }
+
+  /**
+   * A connection of ours with the participant is dead: nothing more reaches it or comes from
+   * it until the hub makes its media session anew (the hub hears of it once per session).
+   */
+  private connectionFailed(pc: PcKind, state: string): void {
+    if (this.closed || this.failed) return;
+    this.failed = true;
+    this.ctx.log.warn(
+      { meetingId: this.meetingId, participantId: this.id, pc, state },
+      'media connection failed',
+    );
+    this.ctx.send({ type: 'connectionFailed', meetingId: this.meetingId, participantId: this.id, pc, state });
   }
 
   private onReport(track: EgressTrack, block: ReportBlock, rttMs: number | undefined): void {
