@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Event, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
 import type { Track } from 'node-datachannel';
+import { PublishPorts } from '../../src/sfu/worker/publish-ports.js';
 import type { WorkerContext } from '../../src/sfu/worker/context.js';
 import { EgressTrack } from '../../src/sfu/worker/egress-track.js';
 import { Forwarder } from '../../src/sfu/worker/forwarder.js';
@@ -33,6 +34,7 @@ function context(): WorkerContext {
     portRange: [40000, 40100],
     address: '127.0.0.1',
     counters: { packetsIn: 0, packetsForwarded: 0 },
+    publishPorts: new PublishPorts([40000, 40050]),
     gatherLock: new Mutex(),
     send: () => undefined,
     log: quiet,

@@ -1,6 +1,7 @@
 import type { LogSink } from '../../logger.js';
 import type { WorkerConfig, WorkerMessage } from '../ipc.js';
 import type { Mutex } from './mutex.js';
+import type { PublishPorts } from './publish-ports.js';
 
 /** The server's one logger type, as far as a worker uses it (its lines travel to the parent's logger). */
 export type WorkerLog = Pick<LogSink, 'info' | 'warn' | 'error'>;
@@ -15,6 +16,8 @@ export interface WorkerContext {
   readonly counters: { packetsIn: number; packetsForwarded: number };
   /** Serialises ICE gathering: werift probes a port and binds it later, so concurrent gatherings could pick the same one. */
   readonly gatherLock: Mutex;
+  /** Where each publish connection's port search starts (publish-ports.ts). */
+  readonly publishPorts: PublishPorts;
   send(msg: WorkerMessage): void;
   readonly log: WorkerLog;
 }

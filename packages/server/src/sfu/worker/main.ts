@@ -16,7 +16,8 @@ import {
 import { LAYER_TICK_MS, POLICY_TICK_MS, type WorkerContext, type WorkerLog } from './context.js';
 import { Meeting } from './meeting.js';
 import { Mutex } from './mutex.js';
-import { advertisedAddress, workerPortRange } from './pc-config.js';
+import { advertisedAddress, publishPortRange, workerPortRange } from './pc-config.js';
+import { PublishPorts } from './publish-ports.js';
 
 function send(msg: WorkerMessage): void {
   // The channel may be gone while the parent shuts down; nothing useful to do then.
@@ -68,6 +69,7 @@ function init(config: WorkerConfig): void {
     address: advertisedAddress(config),
     counters,
     gatherLock: new Mutex(),
+    publishPorts: new PublishPorts(publishPortRange(workerPortRange(config))),
     send,
     log,
   };

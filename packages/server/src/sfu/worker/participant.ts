@@ -54,6 +54,7 @@ export class Participant implements PublisherView, SubscriberView {
   readonly forwarders = new Map<PublishedStream, Forwarder>();
   readonly downlink: DownlinkReport = { lossFraction: null, rttMs: null, reportedAt: null };
   private readonly publish: RTCPeerConnection;
+  private readonly publishPort: { start: number; release(): void };
   private readonly subscribe: NativeSubscribeConnection;
   private readonly byTrack = new Map<EgressTrack, Forwarder>();
   private readonly losses = new Map<EgressTrack, { fraction: number; at: number }>();
@@ -70,7 +71,8 @@ export class Participant implements PublisherView, SubscriberView {
     readonly id: string,
     private readonly ctx: WorkerContext,
   ) {
-    this.publish = new RTCPeerConnection(publishPcConfig(ctx.config, ctx.portRange));
+    this.publishPort = ctx.publishPorts.take();
+    this.publish = new RTCPeerConnection(publishPcConfig(ctx.config, ctx.portRange, this.publishPort.start));
     this.publish.onIceCandidate.subscribe((c) => this.onLocalCandidate(c));
     // werift's 'disconnected' may recover (ICE consent comes back); these do not.
     this.publish.connectionStateChange.subscribe((state) => {
@@ -228,6 +230,7 @@ export class Participant implements PublisherView, SubscriberView {
     this.offers.close();
     this.subscribe.close();
     await this.publish.close().catch(() => undefined);
+    this.publishPort.release();
   }
 
   /** Makes and sends our next subscribe offer; false when there is nothing to offer yet. */

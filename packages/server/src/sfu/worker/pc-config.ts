@@ -75,12 +75,26 @@ function halves(slice: [number, number]): { publish: [number, number]; subscribe
   return { publish: [lo, lo + half - 1], subscribe: [lo + half, hi] };
 }
 
-/** Publish connection: receives the participant's tracks, simulcast included (mid + rid extensions). */
-export function publishPcConfig(config: WorkerConfig, slice: [number, number]): RTCPeerConnectionConfig {
+/** The ports of a worker slice that publish connections take (the first half). */
+export function publishPortRange(slice: [number, number]): [number, number] {
+  return halves(slice).publish;
+}
+
+/**
+ * Publish connection: receives the participant's tracks, simulcast included (mid + rid
+ * extensions). werift searches its port from `startAt` (publish-ports.ts) to the half's end.
+ */
+export function publishPcConfig(
+  config: WorkerConfig,
+  slice: [number, number],
+  startAt?: number,
+): RTCPeerConnectionConfig {
   // The SFU is the DTLS client of every publish connection (it answers a=setup:active).
   tolerateRepeatedHelloVerifyRequest();
+  const [lo, hi] = halves(slice).publish;
+  const from = startAt === undefined ? lo : Math.min(Math.max(startAt, lo), hi);
   return {
-    ...iceConfig(config, halves(slice).publish),
+    ...iceConfig(config, [from, hi]),
     codecs: conclaveCodecs(),
     headerExtensions: {
       audio: [useSdesMid(), useAudioLevelIndication()],
