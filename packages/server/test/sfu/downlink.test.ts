@@ -104,6 +104,36 @@ describe('downlink estimate', () => {
     expect(e.bps).toBeCloseTo(START_BPS * 0.81, 0);
   });
 
+  it('after a burst of loss grows back fast to 85 % of the level it held; a cut while doing so makes it slow', () => {
+    /** Forwarded: what the estimate allows (the layer policy follows it), up to 2 Mbit/s. */
+    const follow = (e: DownlinkEstimator, clock: { now: number; bytes: number }, seconds: number): void => {
+      for (let i = 0; i < seconds; i++) drive(e, clock, 1, Math.min(2_000_000, e.bps ?? 2_000_000), 0);
+    };
+    const e = new DownlinkEstimator();
+    const clock = { now: 0, bytes: 0 };
+    drive(e, clock, 20, 2_000_000, 0);
+    const held = e.bps!;
+    expect(held).toBeGreaterThan(2_000_000);
+    drive(e, clock, 4, 300_000, 0.5); // a CPU stall: half the packets lost for a few seconds
+    expect(e.bps).toBeLessThan(300_000);
+    follow(e, clock, 8);
+    // Slow growth (8 %/s) would be at 1.08^8 ≈ 1.9× of under 300 kbit/s.
+    expect(e.bps!).toBeGreaterThan(held * 0.85 * 0.99);
+    expect(e.bps!).toBeLessThan(held);
+
+    const narrow = new DownlinkEstimator();
+    const c2 = { now: 0, bytes: 0 };
+    drive(narrow, c2, 20, 2_000_000, 0);
+    drive(narrow, c2, 4, 300_000, 0.5);
+    follow(narrow, c2, 2); // recovering fast...
+    const recovering = narrow.bps!;
+    drive(narrow, c2, 1, Math.min(2_000_000, recovering), 0.3); // ...into loss again: the link is narrower
+    const cut = narrow.bps!;
+    expect(cut).toBeLessThan(recovering);
+    follow(narrow, c2, 4);
+    expect(narrow.bps!).toBeLessThan(cut * 1.08 ** 4.5);
+  });
+
   it('does not grow while the round trip is well above its recent minimum', () => {
     const e = new DownlinkEstimator();
     const clock = { now: 0, bytes: 0 };

@@ -8,6 +8,10 @@
  * - over 10 %: cut by (1 − 0.5 · loss), and to no more than what got through (the forwarded
  *   rate times 1 − loss: GCC's acknowledged-rate bound, so a narrow link is found in one
  *   report rather than a cut of 15 % a second), at most once per DECREASE_INTERVAL_MS + RTT.
+ * - after a cut from a level it held, no loss: grow by 50 % per second back to 85 % of that
+ *   level, then as above (fast recovery: libwebrtc probes there after a large drop; we send no
+ *   probes, and a short burst of loss, a CPU stall on either side, must not cost half a minute
+ *   of low video). A cut during that recovery means the drop was real: recovery is slow then.
  * It starts from the rate actually forwarded when the first report arrives (at least
  * START_BPS), stays within FLOOR_BPS..CEILING_BPS, and never grows beyond what is forwarded by
  * more than a factor and a headroom (the SFU does not probe: without traffic there is no
@@ -32,6 +36,9 @@ const RTT_RISE_MS = 30;
 const RTT_WINDOW_MS = 30_000;
 /** Round-trip samples kept (bounded; older ones go first). */
 const RTT_SAMPLES = 32;
+/** Fast recovery: growth per second, up to this share of the level held before the cut. */
+const RECOVER_PER_SECOND = 1.5;
+const RECOVER_SHARE = 0.85;
 /** Time constant of the forwarded-rate smoothing. */
 const SENT_TAU_MS = 1000;
 /** A report more than this after the previous one counts as this long (no jump after a gap). */
@@ -46,6 +53,10 @@ export class DownlinkEstimator {
   private lastDecreaseAt = -Infinity;
   private readonly rtts: Array<{ at: number; ms: number }> = [];
   private lastRtt: number | null = null;
+  /** The level held before the last cut (0: none to recover to). */
+  private recoverTo = 0;
+  /** Fast recovery has grown the estimate since the last cut. */
+  private recovering = false;
 
   /** The estimate in bits per second; null until the first receiver report. */
   get bps(): number | null {
@@ -83,14 +94,27 @@ export class DownlinkEstimator {
     if (loss > HIGH_LOSS) {
       if (now - this.lastDecreaseAt >= DECREASE_INTERVAL_MS + (this.lastRtt ?? 0)) {
         const delivered = this.sentRate > 0 ? this.sentRate * (1 - loss) : Number.POSITIVE_INFINITY;
+        const before = this.estimate;
         this.estimate = Math.max(FLOOR_BPS, Math.min(this.estimate * (1 - 0.5 * loss), delivered));
         this.lastDecreaseAt = now;
+        // The first cut of a loss episode remembers the level; a cut while recovering to it
+        // says the link really is narrower now.
+        this.recoverTo = this.recovering ? 0 : Math.max(this.recoverTo, before);
+        this.recovering = false;
       }
       return;
     }
     if (loss >= LOW_LOSS || this.rttRising()) return;
     const cap = Math.min(CEILING_BPS, this.sentRate * SENT_FACTOR + HEADROOM_BPS);
-    const grown = this.estimate * GROW_PER_SECOND ** (dt / 1000);
+    const target = this.recoverTo * RECOVER_SHARE;
+    let grown: number;
+    if (this.estimate < target) {
+      grown = Math.min(target, this.estimate * RECOVER_PER_SECOND ** (dt / 1000));
+      this.recovering = true;
+    } else {
+      grown = this.estimate * GROW_PER_SECOND ** (dt / 1000);
+      [this.recoverTo, this.recovering] = [0, false];
+    }
     // Growth stops at the cap; an estimate already above it (the forwarded rate fell) stays.
     if (grown > this.estimate) this.estimate = Math.max(this.estimate, Math.min(grown, cap));
   }
