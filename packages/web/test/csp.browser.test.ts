@@ -262,43 +262,49 @@ describe.each(MODES)('the web app under its CSP ($name)', ({ https }) => {
     }
   });
 
-  it('Firefox loads every page and takes part in the E2EE meeting without a violation', async () => {
-    let ff: Firefox | undefined;
-    try {
-      ff = await launchFirefox({ acceptInsecureCerts: https });
-      const fred: FirefoxParticipant = await openFirefoxPage(ff, 'Fred');
-      await fred.page.evaluateOnNewDocument(() => {
-        document.addEventListener(
-          'securitypolicyviolation',
-          (e) => console.error(`CSP violation: ${e.effectiveDirective} refused ${e.blockedURI || 'inline'}`),
-          true,
-        );
-      });
-      for (const path of [
-        '/',
-        '/signin',
-        '/signup',
-        '/account',
-        '/account/unlock',
-        '/admin',
-        '/admin/log',
-        '/report/abcdefgh',
-      ]) {
-        await fred.page.goto(`${server.url}${path}`);
-        await fred.page.waitForSelector('h1');
+  // Firefox over HTTPS only, as the app is deployed: the header is the same over HTTP but for
+  // HSTS (checked above in Chromium for both), and a Firefox launch and meeting cost ~20 s.
+  it.skipIf(!https)(
+    'Firefox loads every page and takes part in the E2EE meeting without a violation',
+    async () => {
+      let ff: Firefox | undefined;
+      try {
+        ff = await launchFirefox({ acceptInsecureCerts: https });
+        const fred: FirefoxParticipant = await openFirefoxPage(ff, 'Fred');
+        await fred.page.evaluateOnNewDocument(() => {
+          document.addEventListener(
+            'securitypolicyviolation',
+            (e) =>
+              console.error(`CSP violation: ${e.effectiveDirective} refused ${e.blockedURI || 'inline'}`),
+            true,
+          );
+        });
+        for (const path of [
+          '/',
+          '/signin',
+          '/signup',
+          '/account',
+          '/account/unlock',
+          '/admin',
+          '/admin/log',
+          '/report/abcdefgh',
+        ]) {
+          await fred.page.goto(`${server.url}${path}`);
+          await fred.page.waitForSelector('h1');
+        }
+        await firefoxJoin(fred, joinUrl);
+        const deadline = Date.now() + 30_000;
+        let v = await firefoxView(fred);
+        while (!(v.e2eeActive && v.framesDecrypted > 30) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          v = await firefoxView(fred);
+        }
+        expect(v.e2eeActive, fred.errors.join('\n')).toBe(true);
+        expect(v.framesDecrypted, fred.errors.join('\n')).toBeGreaterThan(30);
+        expect(policyProblems(fred)).toEqual([]);
+      } finally {
+        await ff?.close();
       }
-      await firefoxJoin(fred, joinUrl);
-      const deadline = Date.now() + 30_000;
-      let v = await firefoxView(fred);
-      while (!(v.e2eeActive && v.framesDecrypted > 30) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        v = await firefoxView(fred);
-      }
-      expect(v.e2eeActive, fred.errors.join('\n')).toBe(true);
-      expect(v.framesDecrypted, fred.errors.join('\n')).toBeGreaterThan(30);
-      expect(policyProblems(fred)).toEqual([]);
-    } finally {
-      await ff?.close();
-    }
-  });
+    },
+  );
 });
