@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, WebSocketRoute } from 'playwright-core';
 import { adminPlan, startServerAndBrowser, type SpawnedServer } from './server.js';
+import { forgeDtlsFingerprint } from '@conclave/testing';
 import { axeSerious, join, openPage, screenshot, signUp, sleep, until, type Participant } from './helpers.js';
 
 type Frame = Record<string, unknown>;
@@ -19,6 +20,8 @@ interface Signaling {
   refuseJoin: ((join: Frame) => string | undefined) | undefined;
   /** Rewrites each frame from the server before the page sees it. */
   rewrite: ((frame: Frame) => Frame) | undefined;
+  /** Rewrites each frame from the page before the server sees it (a modified client). */
+  rewriteOut: ((frame: Frame) => Frame) | undefined;
 }
 
 async function routeSignaling(context: BrowserContext): Promise<Signaling> {
@@ -30,6 +33,7 @@ async function routeSignaling(context: BrowserContext): Promise<Signaling> {
     },
     refuseJoin: undefined,
     rewrite: undefined,
+    rewriteOut: undefined,
   };
   await context.routeWebSocket(/\/ws$/, (ws) => {
     current = ws;
@@ -51,7 +55,9 @@ async function routeSignaling(context: BrowserContext): Promise<Signaling> {
           return;
         }
       }
-      server.send(m);
+      server.send(
+        typeof m === 'string' && s.rewriteOut ? JSON.stringify(s.rewriteOut(JSON.parse(m) as Frame)) : m,
+      );
     });
     server.onMessage((m) => {
       ws.send(typeof m === 'string' && s.rewrite ? JSON.stringify(s.rewrite(JSON.parse(m) as Frame)) : m);
@@ -234,6 +240,49 @@ describe('admission signals in the web app', () => {
     expect((await until(walt, 'still joined', (v) => v.state === 'joined')).state).toBe('joined');
     expect(await axeSerious(walt.page)).toEqual([]);
     await screenshot(walt.page, 'media-capacity');
+  });
+
+  it('a media connection that keeps failing: media is made anew three times, then the page says it stopped', async () => {
+    const fay = await open('Fay');
+    const signaling = await routeSignaling(fay.context);
+    // Fay's page is modified: every subscribe answer carries a DTLS fingerprint not its own, so
+    // the SFU's connection to her fails each time.
+    let forged = 0;
+    signaling.rewriteOut = (f) => {
+      if (f.type !== 'media_answer' || f.pc !== 'subscribe' || typeof f.sdp !== 'string') return f;
+      forged++;
+      return { ...f, sdp: forgeDtlsFingerprint(f.sdp) };
+    };
+    const resets: unknown[] = [];
+    signaling.rewrite = (f) => {
+      if (f.type === 'media_reset') resets.push(f.reason);
+      return f;
+    };
+    const hostResets: unknown[] = [];
+    hostSignaling.rewrite = (f) => {
+      if (f.type === 'media_reset') hostResets.push(f.reason);
+      return f;
+    };
+    expect(await join(fay, link, { cameraOff: true })).toBe('waiting');
+    await participantsPanel(host);
+    await host.page.getByRole('button', { name: 'Admit Fay' }).click();
+    await fay.page.getByRole('navigation', { name: 'Meeting controls' }).waitFor({ timeout: 15_000 });
+    const notice = fay.page.locator('.notices [data-code="media_failed"]');
+    await notice
+      .getByText('Audio and video stopped: the connection with the server kept failing.')
+      .waitFor({ timeout: 45_000 });
+    await notice.getByText(/Leave and rejoin the meeting/).waitFor();
+    expect(resets).toEqual(['connection_failed', 'connection_failed', 'connection_failed']);
+    expect(forged).toBeGreaterThanOrEqual(4);
+    // Still in the meeting (chat and the group go on); nobody else's media was made anew.
+    expect((await until(fay, 'still joined', (v) => v.state === 'joined' && v.e2eeActive)).state).toBe(
+      'joined',
+    );
+    expect(hostResets).toEqual([]);
+    hostSignaling.rewrite = undefined;
+    expect(await axeSerious(fay.page)).toEqual([]);
+    await screenshot(fay.page, 'media-connection-failed');
+    await fay.context.close();
   });
 
   it('a refused reconnect (resume_rejected) says the host must let them in again, and the host can', async () => {

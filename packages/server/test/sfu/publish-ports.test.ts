@@ -59,7 +59,7 @@ describe('publish connections on a worker', () => {
     const range = publishPortRange(SLICE);
     const ports = new PublishPorts(range);
     const pcs: RTCPeerConnection[] = [];
-    let outsider: Socket | undefined;
+    const outsiders: Socket[] = [];
     try {
       const make = (): RTCPeerConnection => {
         const pc = new RTCPeerConnection(publishPcConfig(config, SLICE, ports.take().start));
@@ -74,11 +74,18 @@ describe('publish connections on a worker', () => {
       expect(await answerAndPort(first)).toBe(range[0]);
       // Someone else holds the next port: the search moves on to the one after.
       const sock = createSocket('udp4');
-      outsider = sock;
+      outsiders.push(sock);
       await new Promise<void>((r) => sock.bind(range[0] + 3, '127.0.0.1', r));
       expect(await answerAndPort(make())).toBe(range[0] + 4);
+      // The half's last port too (werift takes no range of one port: the search starts one
+      // below, held here by another outsider).
+      while (ports.inUse < range[1] - range[0]) ports.take();
+      const below = createSocket('udp4');
+      outsiders.push(below);
+      await new Promise<void>((r) => below.bind(range[1] - 1, '127.0.0.1', r));
+      expect(await answerAndPort(make())).toBe(range[1]);
     } finally {
-      outsider?.close();
+      for (const o of outsiders) o.close();
       await Promise.allSettled(pcs.map((pc) => pc.close()));
     }
   });

@@ -331,11 +331,19 @@ export class MeetingSession {
     // The SDK's warnings (ignored invalid messages, failed handling) carry no secrets: keep them in the console for diagnosis.
     keep(c.on('warning', (w) => console.warn(`conclave: ${w}`)));
     keep(
-      c.on('error', (code, message) => {
+      c.on('error', (code, message, ref) => {
         console.warn(`conclave: server error ${code}: ${message}`);
         if (code === 'media_capacity') {
           // In the meeting, without audio and video: a notice that stays (not a passing one).
           this.mediaError = humanError(new ConclaveError(code, message));
+          this.changed();
+        } else if (code === 'media_error' && ref === 'media') {
+          // The server stopped making our media session anew: its connections kept failing.
+          this.mediaError = {
+            code: 'media_failed',
+            title: 'Audio and video stopped: the connection with the server kept failing.',
+            next: 'Leave and rejoin the meeting. If it keeps happening, your network may block WebRTC (UDP): try another network, or ask whoever runs this server to set up a TURN relay.',
+          };
           this.changed();
         }
       }),

@@ -92,7 +92,8 @@ export function publishPcConfig(
   // The SFU is the DTLS client of every publish connection (it answers a=setup:active).
   tolerateRepeatedHelloVerifyRequest();
   const [lo, hi] = halves(slice).publish;
-  const from = startAt === undefined ? lo : Math.min(Math.max(startAt, lo), hi);
+  // werift refuses a range of one port (min === max): the last port's search starts one below.
+  const from = startAt === undefined ? lo : Math.max(lo, Math.min(startAt, hi - 1));
   return {
     ...iceConfig(config, [from, hi]),
     codecs: conclaveCodecs(),
