@@ -10,7 +10,7 @@ import { oneMeeting, startHubServer, type HubServer } from './hub-server.js';
 // The hub's reaction to a dead SFU worker, with real SDK clients over WebSocket and an SFU
 // stand-in: the room joins every participant with media again (flags applied again), sends
 // media_reset, and the SDK publishes again on a new transport. No WebRTC here: the end-to-end
-// test with real workers is packages/cli/test/e2e/sfu-restart.browser.test.ts.
+// test with real workers is packages/cli/test/e2e/media-reset.browser.test.ts.
 
 const {
   meeting: MEETING,
@@ -92,21 +92,27 @@ function client(displayName: string, hostSecret?: string) {
   return { c, transports, resets, errors };
 }
 
+/** The host, and Gabi admitted from the waiting room: both in one MLS epoch. */
+async function hostAndGabi() {
+  const host = client('Host', HOST_SECRET);
+  await host.c.connect();
+  const gabi = client('Gabi');
+  host.c.on('waitingRoom', (w) => w.forEach((p) => p.displayName === 'Gabi' && host.c.admit(p.id)));
+  expect(await gabi.c.connect()).toBe('waiting');
+  await until(() => gabi.c.state === 'joined', 'Gabi admitted');
+  await until(
+    () => [host.c, gabi.c].every((c) => c.e2ee.active && c.roster().length === 2),
+    'both in one MLS epoch',
+  );
+  return { host, gabi };
+}
+
 const offersOf = (id: string | undefined, from = 0): number =>
   sfu.calls.slice(from).filter((k) => k.op === 'publishOffer' && k.args.participantId === id).length;
 
 describe('an SFU worker exit, as the hub sees it', () => {
   it('rejoins every participant with media on the SFU, flags again, sends media_reset, and the SDK publishes again', async () => {
-    const host = client('Host', HOST_SECRET);
-    await host.c.connect();
-    const gabi = client('Gabi');
-    host.c.on('waitingRoom', (w) => w.forEach((p) => p.displayName === 'Gabi' && host.c.admit(p.id)));
-    expect(await gabi.c.connect()).toBe('waiting');
-    await until(() => gabi.c.state === 'joined', 'Gabi admitted');
-    await until(
-      () => [host.c, gabi.c].every((c) => c.e2ee.active && c.roster().length === 2),
-      'both in one MLS epoch',
-    );
+    const { host, gabi } = await hostAndGabi();
     // Gabi turns her microphone and camera off; Lou waits in the waiting room (no media).
     gabi.c.setMediaState(false, false);
     const lou = client('Lou');
@@ -165,17 +171,8 @@ describe('an SFU worker exit, as the hub sees it', () => {
 
 describe('a failed media connection, as the hub sees it', () => {
   it('makes that one participant’s media session anew (leave, join, media_reset), a few times a minute at most', async () => {
-    const host = client('Host', HOST_SECRET);
-    await host.c.connect();
-    const gabi = client('Gabi');
-    host.c.on('waitingRoom', (w) => w.forEach((p) => p.displayName === 'Gabi' && host.c.admit(p.id)));
-    expect(await gabi.c.connect()).toBe('waiting');
-    await until(() => gabi.c.state === 'joined', 'Gabi admitted');
+    const { host, gabi } = await hostAndGabi();
     const [hostId, gabiId] = [host.c.participantId, gabi.c.participantId];
-    await until(
-      () => [host.c, gabi.c].every((c) => c.e2ee.active && c.roster().length === 2),
-      'both in one MLS epoch',
-    );
     await until(() => offersOf(hostId) >= 1 && offersOf(gabiId) >= 1, 'both publishing');
     const epoch = host.c.e2ee.epoch;
 

@@ -267,10 +267,15 @@ describe('admission signals in the web app', () => {
     await participantsPanel(host);
     await host.page.getByRole('button', { name: 'Admit Fay' }).click();
     await fay.page.getByRole('navigation', { name: 'Meeting controls' }).waitFor({ timeout: 15_000 });
-    const notice = fay.page.locator('.notices [data-code="media_failed"]');
+    const notice = fay.page.locator('.notices [data-code="media_stopped"]');
     await notice
       .getByText('Audio and video stopped: the connection with the server kept failing.')
-      .waitFor({ timeout: 45_000 });
+      .waitFor({ timeout: 45_000 })
+      .catch((e: unknown) => {
+        throw new Error(
+          `${(e as Error).message}\nforged answers ${forged}, media_reset ${JSON.stringify(resets)}\nserver: ${server.output().slice(-3000)}`,
+        );
+      });
     await notice.getByText(/Leave and rejoin the meeting/).waitFor();
     expect(resets).toEqual(['connection_failed', 'connection_failed', 'connection_failed']);
     expect(forged).toBeGreaterThanOrEqual(4);

@@ -281,8 +281,9 @@ export class MeetingSession {
       screenShare: meeting.settings.allowScreenShare,
       onConnectionState: (pc, state) => {
         if (this.transport !== transport) return;
-        // The server said it has no media capacity: that stays the reason shown.
-        if (this.mediaError?.code === 'media_capacity') return;
+        // The server said it has no media capacity, or stopped retrying: that stays the reason
+        // shown (a connection of the last, dead session coming up does not clear it).
+        if (this.mediaError?.code === 'media_capacity' || this.mediaError?.code === 'media_stopped') return;
         if (state === 'failed') {
           this.mediaError = {
             code: 'media_failed',
@@ -313,7 +314,8 @@ export class MeetingSession {
           this.sendMediaState(true);
           this.joinRefusal = undefined;
           // A new join gets a new media session: the server says again if it has no room.
-          if (this.mediaError?.code === 'media_capacity') this.mediaError = undefined;
+          if (this.mediaError?.code === 'media_capacity' || this.mediaError?.code === 'media_stopped')
+            this.mediaError = undefined;
         }
         if (s === 'removed' || s === 'ended' || s === 'denied' || s === 'left') {
           this.opts.local.stop();
@@ -340,7 +342,7 @@ export class MeetingSession {
         } else if (code === 'media_error' && ref === 'media') {
           // The server stopped making our media session anew: its connections kept failing.
           this.mediaError = {
-            code: 'media_failed',
+            code: 'media_stopped',
             title: 'Audio and video stopped: the connection with the server kept failing.',
             next: 'Leave and rejoin the meeting. If it keeps happening, your network may block WebRTC (UDP): try another network, or ask whoever runs this server to set up a TURN relay.',
           };

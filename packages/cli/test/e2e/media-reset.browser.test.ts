@@ -1,11 +1,20 @@
-// An SFU worker dies under an E2EE meeting of two Node bots (real server, MLS delivery service,
-// werift workers): the room joins both again on the replacement worker and sends media_reset,
-// the SDK opens a new transport and publishes again, and decrypted frames flow again. The
-// meeting's signaling and its MLS group go on untouched. WebRTC over loopback: network-namespace suite.
+// A participant's media session made anew under an E2EE meeting of two Node bots (real server,
+// MLS delivery service, SFU workers), for both reasons of media_reset:
+// - an SFU worker dies: the room joins both again on the replacement worker and sends
+//   media_reset ('sfu_restarted'), the SDK opens a new transport and publishes again, and
+//   decrypted frames flow again;
+// - a connection with the SFU fails for good: Bob's first subscribe answer is forged (a DTLS
+//   fingerprint not his own, as a modified client or a broken path leaves it), the server makes
+//   his session anew ('connection_failed'), and media flows both ways, decrypted; Alice is not
+//   touched.
+// The meeting's signaling and its MLS group go on untouched. WebRTC over loopback:
+// network-namespace suite.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
 import type { AccountApi, ClientState } from '@conclave/client';
+import type { StreamInfo } from '@conclave/protocol';
+import { forgeDtlsFingerprint } from '@conclave/testing';
 import type { TapRecord } from '@conclave/server/sfu';
 import { hostAccount, startTestServer, until, type TestServer } from './harness.js';
 
@@ -27,14 +36,13 @@ afterAll(async () => {
   await ts?.close();
 });
 
-function bot(meetingId: string, name: string, hostSecret?: string): Bot {
-  const b = new Bot({
-    serverUrl: ts.url,
-    meetingId,
-    name,
-    hostSecret,
-    transport: () => new NodeMediaPeer({ loopbackOnly: true }),
-  });
+function bot(
+  meetingId: string,
+  name: string,
+  hostSecret?: string,
+  transport = (): NodeMediaPeer => new NodeMediaPeer({ loopbackOnly: true }),
+): Bot {
+  const b = new Bot({ serverUrl: ts.url, meetingId, name, hostSecret, transport });
   bots.push(b);
   return b;
 }
@@ -123,5 +131,49 @@ describe('an SFU worker that dies under a meeting', () => {
     bob.client.on('chat', (c) => chats.push(c.text));
     await alice.client.sendChat('still here after the worker died');
     await until(() => chats.includes('still here after the worker died'), 'chat after the reset');
+  });
+});
+
+/** Bob's first transport: every subscribe answer it makes carries a forged fingerprint. */
+class ForgedFingerprintPeer extends NodeMediaPeer {
+  override async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
+    return forgeDtlsFingerprint(await super.handleSubscribeOffer(sdp, streams));
+  }
+}
+
+describe('a media connection that fails for good', () => {
+  it('gets that participant a new media session (media_reset connection_failed) and media flows again', async () => {
+    const { meeting, hostSecret } = await host.createMeeting({});
+    const alice = bot(meeting.id, 'alice', hostSecret);
+    let transports = 0;
+    const bob = bot(meeting.id, 'bob', undefined, () =>
+      ++transports === 1
+        ? new ForgedFingerprintPeer({ loopbackOnly: true })
+        : new NodeMediaPeer({ loopbackOnly: true }),
+    );
+    const resets: string[] = [];
+    for (const b of [alice, bob]) b.client.on('mediaReset', (reason) => resets.push(`${b.id}:${reason}`));
+    await alice.start();
+    await bob.start();
+    await until(
+      () => [alice, bob].every((b) => b.client.e2ee.active && b.client.roster().length === 2),
+      'both bots in one MLS epoch',
+    );
+    const epoch = alice.client.e2ee.epoch;
+
+    await until(() => resets.length > 0, 'media_reset at Bob', 20_000);
+    expect(resets).toEqual(['bob:connection_failed']);
+    expect(transports).toBe(2);
+    await until(
+      () => received(bob, alice.id) > 20 && received(alice, bob.id) > 20,
+      'decrypted media both ways after the reset',
+      20_000,
+    );
+    expect(resets).toEqual(['bob:connection_failed']);
+    for (const b of [alice, bob]) {
+      expect(b.decryptFailures).toBe(0);
+      expect(b.client.state).toBe('joined');
+    }
+    expect(alice.client.e2ee.epoch).toBe(epoch);
   });
 });
