@@ -22,10 +22,20 @@ type Failure = { meetingId: string; participantId: string; pc: string; state: st
 describe('a failed connection with the SFU', () => {
   const bots = new Map<string, Bot>();
   const failures: Failure[] = [];
+  /** What the workers logged, libdatachannel's own lines included. */
+  const nativeLog: string[] = [];
   let sfu: Sfu;
 
   beforeAll(async () => {
-    sfu = await Sfu.start(LOOPBACK_OPTS);
+    sfu = await Sfu.start({
+      ...LOOPBACK_OPTS,
+      logger: {
+        info: () => undefined,
+        debug: () => undefined,
+        warn: (_o, m) => void nativeLog.push(m ?? ''),
+        error: (_o, m) => void nativeLog.push(m ?? ''),
+      },
+    });
     wire(sfu, bots);
     sfu.on('connectionFailed', (meetingId, participantId, pc, state) =>
       failures.push({ meetingId, participantId, pc, state }),
@@ -58,5 +68,7 @@ describe('a failed connection with the SFU', () => {
     await sleep(1000);
     expect(failures.map((f) => f.participantId)).toEqual(['sub']);
     expect(pub.peer.connectionState('publish')).toBe('connected');
+    // libdatachannel's reason reached the log.
+    expect(nativeLog.some((l) => /checkFingerprint.*Invalid fingerprint/.test(l))).toBe(true);
   });
 });

@@ -260,6 +260,15 @@ export class MeetingSession {
 
   // ------------------------------------------------------------------ internals
 
+  /**
+   * The server's own reason this page has no media (no room for it, or it stopped making a
+   * failing session anew): it stays until a new join, whatever the connections do meanwhile.
+   */
+  private get serverMediaError(): boolean {
+    const code = this.mediaError?.code;
+    return code === 'media_capacity' || code === 'media_stopped';
+  }
+
   private createTransport(): BrowserMediaTransport {
     const meeting = this.client.meeting ?? this.meeting;
     if (meeting.mode === 'e2ee' && !this.crypto) {
@@ -283,7 +292,7 @@ export class MeetingSession {
         if (this.transport !== transport) return;
         // The server said it has no media capacity, or stopped retrying: that stays the reason
         // shown (a connection of the last, dead session coming up does not clear it).
-        if (this.mediaError?.code === 'media_capacity' || this.mediaError?.code === 'media_stopped') return;
+        if (this.serverMediaError) return;
         if (state === 'failed') {
           this.mediaError = {
             code: 'media_failed',
@@ -314,8 +323,7 @@ export class MeetingSession {
           this.sendMediaState(true);
           this.joinRefusal = undefined;
           // A new join gets a new media session: the server says again if it has no room.
-          if (this.mediaError?.code === 'media_capacity' || this.mediaError?.code === 'media_stopped')
-            this.mediaError = undefined;
+          if (this.serverMediaError) this.mediaError = undefined;
         }
         if (s === 'removed' || s === 'ended' || s === 'denied' || s === 'left') {
           this.opts.local.stop();
