@@ -215,4 +215,30 @@ describe('SFrame keys from MLS (RFC 9605 §5.2)', () => {
     const ctrs = frames.map((f) => decodeHeader(f, 1).ctr);
     expect(new Set(ctrs).size).toBe(20);
   });
+
+  it('a frame whose encryption spans an epoch change comes out under the new key, never the old one', async () => {
+    const members = await group(['a', 'b', 'c']);
+    const [a, b, c] = members as [Member, Member, Member];
+    // c keeps only what it held before its removal
+    const removed = c.keys;
+    const p = await a.session.prepareCommit({ remove: [c.session.ownLeafIndex] });
+    a.session.applyCommit(p);
+    await b.session.processHandshake(p.commit);
+    await sync(b);
+    const nextKey = await a.session.sframeBaseKey(a.keys.nk);
+    // a frame starts under the old epoch; the new epoch's key arrives before its encryption ends
+    const pending = a.keys.protectFrame('camera', 'vp8', vp8Delta('spans'));
+    a.keys.setEpoch(a.session.epoch, nextKey, a.session.ownLeafIndex);
+    const out = await pending;
+    expect(out.epoch).toBe(a.session.epoch);
+    expect(parseMediaKid(decodeHeader(out.frame, clearPrefixLength('vp8', out.frame)).kid).epochBits).toBe(
+      Number(a.session.epoch % BigInt(1 << KID_EPOCH_BITS)),
+    );
+    await expect(removed.unprotect('vp8', out.frame)).rejects.toMatchObject({ name: 'SFrameError' });
+    expect((await b.keys.unprotect('vp8', out.frame)).frame).toEqual(vp8Delta('spans'));
+    // and a frame whose key is dropped meanwhile is not sent at all
+    const dropped = a.keys.protect('audio', 'opus', enc.encode('\x01gone'));
+    a.keys.forget();
+    await expect(dropped).rejects.toMatchObject({ name: 'SFrameError', code: 'unknown_kid' });
+  });
 });

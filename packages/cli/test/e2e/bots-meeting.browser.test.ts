@@ -140,8 +140,14 @@ describe('E2EE meeting of bots through the SFU', () => {
       } else {
         departing.client.simulateConnectionLoss({ reconnect: false });
       }
+      // In the new epoch means its key sink holds the new key (`e2ee.active`: the sink's confirmed
+      // epoch is the group's); from then on no frame of theirs leaves under an older key.
       await until(
-        () => remaining.every((b) => b.client.e2ee.epoch! > epochBefore && b.client.roster().length === 3),
+        () =>
+          remaining.every(
+            (b) =>
+              b.client.e2ee.epoch! > epochBefore && b.client.e2ee.active && b.client.roster().length === 3,
+          ),
         'the remaining bots in a new epoch',
         1_000,
       );

@@ -1,4 +1,5 @@
 import type { MediaSource } from '@conclave/protocol';
+import { SFrameError } from '@conclave/crypto';
 import type { ClientOptions } from '../client-options.js';
 import { ConclaveClient } from '../client.js';
 import type { MediaTransport } from '../media-transport.js';
@@ -186,9 +187,16 @@ export class Bot {
     const keyFrame = source === 'camera' && (this.forceKeyFrame || seq % KEY_FRAME_INTERVAL === 0);
     if (keyFrame) this.forceKeyFrame = false;
     const frame = syntheticFrame(this.id, source, seq, keyFrame);
-    const wire = e2ee.enabled
-      ? await this.keySink.protect(source, source === 'camera' ? 'vp8' : 'opus', frame)
-      : frame;
+    let wire = frame;
+    if (e2ee.enabled) {
+      try {
+        wire = await this.keySink.protect(source, source === 'camera' ? 'vp8' : 'opus', frame);
+      } catch (e) {
+        // the keys were dropped while this frame was encrypted (left, removed): it is not sent
+        if (e instanceof SFrameError) return;
+        throw e;
+      }
+    }
     this.opts.onSent?.(source, wire);
     t.sendFrame(source, wire, { keyFrame });
     this.framesSent++;

@@ -132,12 +132,19 @@ export class MediaKeys {
 
   /** Like `protect`, also saying which epoch and leaf index protected the frame (for attestation). */
   async protectFrame(context: MediaContext, codec: FrameCodec, frame: Uint8Array): Promise<ProtectedFrame> {
-    // Read in the same synchronous step that picks the sender: a setEpoch during the await
-    // cannot make the answer name another epoch than the frame's.
-    const epoch = this.current?.epoch;
-    const senderIndex = this.ownIndex;
-    const sender = await this.senderFor(context);
-    return { frame: await protectEncodedFrame(sender, codec, frame), epoch: epoch as bigint, senderIndex };
+    // A setEpoch (or forget) while this frame is being encrypted would let it out under the
+    // key of the epoch just left, which a member removed by that epoch's commit still holds.
+    // So a frame is only returned under the key that is current when its encryption ends: the
+    // promise "once the sink holds epoch N, nothing it sends opens with an older epoch's key".
+    // Epochs change rarely; the retry is bounded all the same.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const entry = this.current;
+      const senderIndex = this.ownIndex;
+      const sender = await this.senderFor(context);
+      const out = await protectEncodedFrame(sender, codec, frame);
+      if (this.current === entry && entry) return { frame: out, epoch: entry.epoch, senderIndex };
+    }
+    throw new SFrameError('unknown_kid', 'the epoch key changed during every attempt to protect this frame');
   }
 
   /** Decrypts one protected frame; throws SFrameError (and counts it) when it cannot. */
