@@ -79,4 +79,25 @@ describe('mlsSuite hashing', () => {
       expect(await cs.signature.verify(other.publicKey, msg, sig)).toBe(false);
     }
   });
+
+  it('Ed25519 (node:crypto in Node): ts-mls verifies what it signs, from a PKCS#8 key or a raw seed; junk keys and signatures are refused', async () => {
+    const cs = await mlsSuite();
+    const theirs = await getCiphersuiteImpl(
+      getCiphersuiteFromName('MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'),
+    );
+    const { signKey, publicKey } = await theirs.signature.keygen(); // PKCS#8, as ts-mls exports it
+    expect(signKey.length).toBeGreaterThan(32);
+    const seed = signKey.subarray(signKey.length - 32); // the raw form: RFC 8410's last 32 bytes
+    const msg = rnd(77);
+    for (const key of [signKey, seed]) {
+      const sig = await cs.signature.sign(key, msg);
+      expect(await theirs.signature.verify(publicKey, msg, sig)).toBe(true);
+      // Ed25519 is deterministic (RFC 8032): the same signature as ts-mls's own
+      expect(hex(sig)).toBe(hex(await theirs.signature.sign(signKey, msg)));
+    }
+    const sig = await cs.signature.sign(signKey, msg);
+    expect(await cs.signature.verify(publicKey.subarray(1), msg, sig)).toBe(false);
+    expect(await cs.signature.verify(publicKey, msg, sig.subarray(1))).toBe(false);
+    expect(await cs.signature.verify(new Uint8Array(32).fill(0xff), msg, sig)).toBe(false);
+  });
 });

@@ -11,6 +11,7 @@ import {
   hkdfExpand,
   hkdfExtract,
   importAeadKey,
+  defaultAeadBackend,
   SFrameError,
   type CtrHmacSuite,
 } from '../src/sframe/index.js';
@@ -65,6 +66,43 @@ describe('AES-CTR + HMAC compound AEAD', () => {
   });
 });
 
+describe('AES-GCM: node:crypto in Node, WebCrypto elsewhere', () => {
+  it('both backends give the same ciphertext, open each other’s, and refuse a changed byte', async () => {
+    expect(defaultAeadBackend()).toBe('node'); // what SFrame senders and key rings use here
+    for (const id of [4, 5]) {
+      const suite = getSuite(id);
+      const key = crypto.getRandomValues(new Uint8Array(suite.Nk));
+      const node = await importAeadKey(suite, key, 'node');
+      const web = await importAeadKey(suite, key, 'webcrypto');
+      expect([node.kind, web.kind]).toEqual(['aes-gcm-node', 'aes-gcm']);
+      for (const [ptLen, aadLen] of [
+        [0, 0],
+        [1, 3],
+        [1000, 0],
+        [1200, 17],
+      ] as const) {
+        const nonce = crypto.getRandomValues(new Uint8Array(12));
+        const aad = crypto.getRandomValues(new Uint8Array(aadLen));
+        const pt = crypto.getRandomValues(new Uint8Array(ptLen));
+        const a = await aeadEncrypt(node, nonce, aad, pt);
+        const b = await aeadEncrypt(web, nonce, aad, pt);
+        expect(Buffer.from(a).toString('hex')).toBe(Buffer.from(b).toString('hex'));
+        expect(await aeadDecrypt(web, nonce, aad, a)).toEqual(pt);
+        expect(await aeadDecrypt(node, nonce, aad, b)).toEqual(pt);
+        for (const at of [0, a.length - 1]) {
+          const bad = a.slice();
+          bad[at]! ^= 1;
+          for (const k of [node, web])
+            await expect(aeadDecrypt(k, nonce, aad, bad)).rejects.toMatchObject({ code: 'auth_failed' });
+        }
+        await expect(aeadDecrypt(node, nonce, new Uint8Array([9, ...aad]), a)).rejects.toMatchObject({
+          code: 'auth_failed',
+        });
+      }
+    }
+  });
+});
+
 describe('key derivation', () => {
   it('implements RFC 5869 HKDF (test case 1)', async () => {
     const ikm = new Uint8Array(22).fill(0x0b);
@@ -92,7 +130,7 @@ describe('key derivation', () => {
     const d = await deriveSFrameKey(4, 1n, base);
     expect(d.key).toEqual(a.key);
     expect(d.salt).toEqual(a.salt);
-    expect(d.aead.kind).toBe('aes-gcm');
+    expect(d.aead.kind).toBe('aes-gcm-node'); // a GCM suite, bound to node:crypto in Node
     await expect(deriveSFrameKey(4, 1n, new Uint8Array(0))).rejects.toMatchObject({ code: 'bad_input' });
   });
 });

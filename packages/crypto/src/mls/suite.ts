@@ -1,6 +1,8 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { constantTimeEqual, toBufferSource } from '../util/bytes.js';
+import { nodeCrypto, plainBytes, type NodeCrypto, type NodeKey } from '../util/node-crypto.js';
+import { nodeHpke } from './hpke-node.js';
 import {
   getCiphersuiteFromName,
   getCiphersuiteImpl,
@@ -22,31 +24,14 @@ interface Hashing {
   mac(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
-/** The subset of node:crypto used here (looked up at run time: this package also runs in browsers). */
-interface NodeHashes {
-  createHash(alg: string): { update(d: Uint8Array): { digest(): Uint8Array } };
-  createHmac(alg: string, key: Uint8Array): { update(d: Uint8Array): { digest(): Uint8Array } };
-}
-
-/**
- * Node's own crypto module when this runs in Node (`process.getBuiltinModule`, no import: the
- * browser bundle never sees it), else undefined. Native and synchronous: an HMAC of a few dozen
- * bytes costs ~2 µs against ~12 µs in JavaScript.
- */
-function nodeHashes(): NodeHashes | undefined {
-  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = p?.getBuiltinModule?.('node:crypto') as NodeHashes | undefined;
-  return typeof mod?.createHmac === 'function' && typeof mod.createHash === 'function' ? mod : undefined;
-}
-
 function hashing(name: HashName): Hashing {
-  const node = nodeHashes();
+  // node:crypto's HMAC of a few dozen bytes costs ~2 µs against ~12 µs in JavaScript.
+  const node = nodeCrypto();
   if (node) {
     const alg = name.replace('-', '').toLowerCase(); // 'sha256'
-    const bytes = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     return {
-      digest: (data) => bytes(node.createHash(alg).update(data).digest()),
-      mac: (key, data) => bytes(node.createHmac(alg, key).update(data).digest()),
+      digest: (data) => plainBytes(node.createHash(alg).update(data).digest()),
+      mac: (key, data) => plainBytes(node.createHmac(alg, key).update(data).digest()),
     };
   }
   const h = NOBLE[name];
@@ -76,9 +61,85 @@ function expand(
   return out;
 }
 
-/** Imported Ed25519 public keys, by key bytes (bounded: cleared when full). */
+/** Imported Ed25519 keys, by key bytes (bounded: cleared when full). */
 const verifyKeys = new Map<string, Promise<CryptoKey>>();
+const nodeKeys = new Map<string, NodeKey>();
 const MAX_VERIFY_KEYS = 4096;
+
+// DER prefixes of an Ed25519 key (RFC 8410): SubjectPublicKeyInfo and PKCS#8 OneAsymmetricKey.
+const ED25519_SPKI = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00);
+const ED25519_PKCS8 = Uint8Array.of(
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x70,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+);
+
+function cachedKey<K>(cache: Map<string, K>, bytes: Uint8Array, make: () => K): K {
+  const id = String.fromCharCode(...bytes);
+  let key = cache.get(id);
+  if (key === undefined) {
+    if (cache.size >= MAX_VERIFY_KEYS) cache.clear();
+    key = make();
+    cache.set(id, key);
+  }
+  return key;
+}
+
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
+/**
+ * Ed25519 through node:crypto, synchronous. WebCrypto's Ed25519 is one thread-pool job per
+ * signature: in a process that also moves media (the load tool's bots, 25 to a process), each
+ * job's completion waits its turn behind the media callbacks, and a Welcome verifies every leaf
+ * of the tree, so a join took seconds of waiting for milliseconds of work. A private key is a raw
+ * 32-byte seed or PKCS#8 (what ts-mls's WebCrypto keygen exports).
+ */
+function nodeEd25519(node: NodeCrypto, impl: CiphersuiteImpl['signature']): CiphersuiteImpl['signature'] {
+  const publicKey = (raw: Uint8Array) =>
+    cachedKey(nodeKeys, raw, () =>
+      node.createPublicKey({ key: concat(ED25519_SPKI, raw), format: 'der', type: 'spki' }),
+    );
+  const privateKey = (k: Uint8Array) =>
+    cachedKey(nodeKeys, k, () =>
+      node.createPrivateKey({
+        key: k.length === 32 ? concat(ED25519_PKCS8, k) : k,
+        format: 'der',
+        type: 'pkcs8',
+      }),
+    );
+  return {
+    ...impl,
+    sign: async (signKey, message) => {
+      return plainBytes(node.sign(null, message, privateKey(signKey)));
+    },
+    verify: async (key, message, signature) => {
+      if (key.length !== 32 || signature.length !== 64) return false;
+      try {
+        return node.verify(null, message, publicKey(key), signature);
+      } catch {
+        return false; // not a point on the curve
+      }
+    },
+  };
+}
 
 /**
  * ts-mls's suite with MLS's own hash, MAC and KDF (not HPKE's: that keeps its own) computed
@@ -95,9 +156,13 @@ function withFastHashing(impl: CiphersuiteImpl, hashName: HashName): Ciphersuite
   const { digest, mac } = hashing(hashName);
   const hashLen = impl.kdf.size;
   const subtle = globalThis.crypto?.subtle;
-  const ed25519 = impl.name.endsWith('_Ed25519') && subtle !== undefined;
+  const isEd25519 = impl.name.endsWith('_Ed25519');
+  const node = nodeCrypto();
+  const ed25519 = isEd25519 && subtle !== undefined;
   return {
     ...impl,
+    // Suite 1's HPKE on node:crypto in Node (hpke-node.ts); other suites and browsers keep ts-mls's.
+    hpke: node && impl.name === 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' ? nodeHpke(node) : impl.hpke,
     hash: {
       digest: async (data) => digest(data),
       mac: async (key, data) => mac(key, data),
@@ -109,22 +174,30 @@ function withFastHashing(impl: CiphersuiteImpl, hashName: HashName): Ciphersuite
       extract: async (salt, ikm) => mac(salt.length ? salt : new Uint8Array(hashLen), ikm),
       expand: async (prk, info, len) => expand(mac, hashLen, prk, info, len),
     },
-    signature: ed25519
-      ? {
-          ...impl.signature,
-          verify: async (publicKey, message, signature) => {
-            const id = String.fromCharCode(...publicKey);
-            let key = verifyKeys.get(id);
-            if (!key) {
-              if (verifyKeys.size >= MAX_VERIFY_KEYS) verifyKeys.clear();
-              key = subtle.importKey('raw', toBufferSource(publicKey), 'Ed25519', false, ['verify']);
-              verifyKeys.set(id, key);
-              key.catch(() => verifyKeys.delete(id));
+    signature:
+      isEd25519 && node
+        ? nodeEd25519(node, impl.signature)
+        : ed25519
+          ? {
+              ...impl.signature,
+              verify: async (publicKey, message, signature) => {
+                const id = String.fromCharCode(...publicKey);
+                let key = verifyKeys.get(id);
+                if (!key) {
+                  if (verifyKeys.size >= MAX_VERIFY_KEYS) verifyKeys.clear();
+                  key = subtle.importKey('raw', toBufferSource(publicKey), 'Ed25519', false, ['verify']);
+                  verifyKeys.set(id, key);
+                  key.catch(() => verifyKeys.delete(id));
+                }
+                return subtle.verify(
+                  'Ed25519',
+                  await key,
+                  toBufferSource(signature),
+                  toBufferSource(message),
+                );
+              },
             }
-            return subtle.verify('Ed25519', await key, toBufferSource(signature), toBufferSource(message));
-          },
-        }
-      : impl.signature,
+          : impl.signature,
   };
 }
 

@@ -79,6 +79,7 @@ export { encodeGroupContext, decodeGroupContext } from 'ts-mls/groupContext.js';
 export { encodeRatchetTree, decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 export { encodeFramedContent, decodeFramedContent } from 'ts-mls/framedContent.js';
 export { signWithLabel, verifyWithLabel } from 'ts-mls/crypto/signature.js';
+export { CryptoError } from 'ts-mls/mlsError.js';
 
 // ---------------------------------------------------------------- filling a gap
 

@@ -25,7 +25,15 @@ export {
   type DerivedKey,
   type KeyMaterial,
 } from './keys.js';
-export { importAeadKey, aeadEncrypt, aeadDecrypt, splitCtrHmacKey, type AeadKey } from './aead.js';
+export {
+  importAeadKey,
+  aeadEncrypt,
+  aeadDecrypt,
+  defaultAeadBackend,
+  splitCtrHmacKey,
+  type AeadBackend,
+  type AeadKey,
+} from './aead.js';
 export { ReplayWindow } from './replay.js';
 export {
   SFrameSender,

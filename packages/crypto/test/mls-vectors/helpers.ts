@@ -38,6 +38,7 @@ import { makeKdf, makeKdfImpl } from 'ts-mls/crypto/implementation/default/makeK
 import { makeNobleSignatureImpl } from 'ts-mls/crypto/implementation/default/makeNobleSignatureImpl.js';
 import { defaultRng } from 'ts-mls/crypto/implementation/default/rng.js';
 import { DependencyError } from 'ts-mls/mlsError.js';
+import { mlsSuite } from '../../src/mls/suite.js';
 
 // ---------------------------------------------------------------------------------------------------
 // hex
@@ -222,6 +223,9 @@ export function vectorTest(
   const reason = missingReason(suite, needs);
   if (reason === undefined) {
     it(title, () => body(suite.impl));
+    // Suite 1 also through the suite the product runs on (src/mls/suite.ts: its hashing, and in
+    // Node its Ed25519 and HPKE on node:crypto, hpke-node.ts).
+    if (suite.id === 1) it(`${title} (Conclave's mlsSuite)`, async () => body(await mlsSuite()));
     return true;
   }
   it.skip(`${title} [skipped: ${reason}]`, () => {});

@@ -75,6 +75,8 @@ type Ask = {
   joiners: Set<string>;
   /** The joiners of the first announcement: in every request the committer may be answering. */
   first?: Set<string>;
+  /** When it was asked (Date.now()), for the commit-cycle log lines. */
+  at?: number;
 };
 
 interface Settling {
@@ -90,6 +92,8 @@ interface Settling {
   /** Departures the commit removed (restored if it is undone). */
   removed: [number, { participantId: string; deviceId: string }][];
   timer: { cancel(): void };
+  /** When the commit was accepted (Date.now()). */
+  at: number;
 }
 
 /** Committer and creator ranking: host, co-hosts, then everyone else. */
@@ -373,6 +377,7 @@ export class GroupCoordinator {
         adds: added.length,
         removes: verified.effect.removes.length,
         roles: verified.effect.roles !== undefined,
+        askedMsAgo: ask.at === undefined ? undefined : Date.now() - ask.at,
       },
       'commit accepted',
     );
@@ -390,6 +395,7 @@ export class GroupCoordinator {
       failed: new Map(),
       removed,
       timer: this.ports.timer(this.timings.confirmTimeoutMs, () => this.settle()),
+      at: Date.now(),
     };
     this.scheduleRekey();
     this.maybeSettle();
@@ -488,6 +494,17 @@ export class GroupCoordinator {
     if (!st) return;
     this.settling = undefined;
     st.timer.cancel();
+    this.ports.logger.debug(
+      {
+        meetingId: this.meetingId,
+        epoch: String(st.epoch + 1n),
+        ms: Date.now() - st.at,
+        ok: st.ok.size,
+        failed: st.failed.size,
+        unanswered: st.expected.size,
+      },
+      'commit settled',
+    );
     const existingFailed = [...st.failed.keys()].filter((id) => st.existing.has(id));
     const existingOk = [...st.ok].filter((id) => st.existing.has(id));
     if (existingFailed.length >= 2 && existingOk.length === 0) {
@@ -609,6 +626,10 @@ export class GroupCoordinator {
     const joiners = this.joiners();
     for (const j of joiners) ask.joiners.add(j.p.id);
     ask.first ??= new Set(ask.joiners);
+    this.ports.logger.debug(
+      { meetingId: this.meetingId, committer: committer.p.id, joiners: joiners.length },
+      'add requested',
+    );
     this.ports.send(committer.p.id, {
       v,
       type: 'add_request',
@@ -667,11 +688,16 @@ export class GroupCoordinator {
   private setAsk(ask: Ask): void {
     this.clearAsk();
     this.lateAdd = undefined;
+    ask.at = Date.now();
     this.ask = ask;
     // Adds may take the key holder longer (a big commit on a slow device); nothing is at risk.
     const ms = ask.kind === 'add' ? this.timings.commitTimeoutMs * 4 : this.timings.commitTimeoutMs;
     this.askTimer = this.ports.timer(ms, () => {
       if (this.ask !== ask) return;
+      this.ports.logger.debug(
+        { meetingId: this.meetingId, committer: ask.committer, kind: ask.kind, ms },
+        'commit request timed out',
+      );
       this.clearAsk();
       if (ask.kind === 'add') {
         this.lateAdd = ask;

@@ -1,0 +1,52 @@
+/** An opaque node:crypto KeyObject. */
+export type NodeKey = {
+  readonly type: string;
+  export(o: { format: 'der'; type: 'spki' | 'pkcs8' }): Uint8Array;
+};
+
+interface NodeCipher {
+  setAAD(aad: Uint8Array): void;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+
+/**
+ * The parts of node:crypto this package uses, all synchronous. Looked up at run time
+ * (`process.getBuiltinModule`, no import), so the browser bundle never sees the module and
+ * browsers keep WebCrypto.
+ */
+export interface NodeCrypto {
+  createHash(alg: string): { update(d: Uint8Array): { digest(): Uint8Array } };
+  createHmac(alg: string, key: Uint8Array): { update(d: Uint8Array): { digest(): Uint8Array } };
+  createPublicKey(k: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKey;
+  createPrivateKey(k: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): NodeKey;
+  createSecretKey(key: Uint8Array): NodeKey;
+  /** A private key's public key (X25519, Ed25519). */
+  createPublicKey(k: NodeKey): NodeKey;
+  /** X25519: the shared secret (throws for an all-zero result, a small-order point). */
+  diffieHellman(k: { privateKey: NodeKey; publicKey: NodeKey }): Uint8Array;
+  sign(alg: null, data: Uint8Array, key: NodeKey): Uint8Array;
+  verify(alg: null, data: Uint8Array, key: NodeKey, signature: Uint8Array): boolean;
+  createCipheriv(alg: string, key: NodeKey, iv: Uint8Array): NodeCipher & { getAuthTag(): Uint8Array };
+  createDecipheriv(
+    alg: string,
+    key: NodeKey,
+    iv: Uint8Array,
+  ): NodeCipher & { setAuthTag(tag: Uint8Array): void };
+}
+
+let cached: NodeCrypto | null | undefined;
+
+/** node:crypto when this runs in Node, else undefined. */
+export function nodeCrypto(): NodeCrypto | undefined {
+  if (cached === undefined) {
+    const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const mod = p?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
+    cached = typeof mod?.createHmac === 'function' && typeof mod.createCipheriv === 'function' ? mod : null;
+  }
+  return cached ?? undefined;
+}
+
+/** A Node Buffer (or any view) as a plain Uint8Array over the same bytes. */
+export const plainBytes = (b: Uint8Array): Uint8Array<ArrayBuffer> =>
+  new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
