@@ -56,6 +56,11 @@ export interface ClientOptions {
   directory?: KeyDirectoryHook;
   /** When this client holds the keys: decides per announced joiner whether to commit its Add (default: yes). */
   admitJoiner?: (joiner: Joiner) => boolean;
+  /**
+   * How long a media connection may take to come up after its answer before the SDK tells the
+   * server it is stuck (`media_failed`: a new media session). Default 15 s; 0 turns it off.
+   */
+  mediaConnectTimeoutMs?: number;
   /** Automatic reconnect (rejoins the meeting and its MLS group). Default: 10 attempts, 500 ms apart. */
   reconnect?: { attempts: number; delayMs: number } | false;
 }

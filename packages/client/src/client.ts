@@ -79,6 +79,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private e2eeMember: E2eeMember | undefined;
   private signaling: SignalingConnection | undefined;
   private media: MediaTransport | undefined;
+  /** The connect watchdogs of the current transport (watchConnection). */
+  private readonly mediaWatches = new Map<'publish' | 'subscribe', ReturnType<typeof setTimeout>>();
   /**
    * Server messages are handled in order, in two lanes: media negotiation (SDP, ICE) must not
    * hold up MLS handshakes (a Remove commit should not wait behind a renegotiation), and vice versa.
@@ -454,6 +456,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       }
       case 'media_answer':
         await this.media?.applyPublishAnswer(msg.sdp);
+        this.watchConnection('publish');
         return;
       case 'media_offer': {
         if (!this.media) {
@@ -464,6 +467,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
         }
         const sdp = await this.media.handleSubscribeOffer(msg.sdp, msg.streams);
         this.signaling?.send({ type: 'media_answer', pc: 'subscribe', sdp });
+        this.watchConnection('subscribe');
         return;
       }
       case 'ice':
@@ -518,10 +522,40 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.viewSender.resend();
   }
 
+  /**
+   * After an answer on `pc`: if that connection of this transport is not up within
+   * `mediaConnectTimeoutMs`, the server is told (`media_failed`) and makes a new media session.
+   * One watch per connection and transport: renegotiations do not restart it, and a report is
+   * sent once (the server's `media_reset` brings a new transport).
+   */
+  private watchConnection(pc: 'publish' | 'subscribe'): void {
+    const media = this.media;
+    const ms = this.opts.mediaConnectTimeoutMs ?? 15_000;
+    if (!media?.connectionState || ms <= 0 || this.mediaWatches.has(pc)) return;
+    const timer = setTimeout(() => {
+      if (this.media !== media || this.stateValue !== 'joined') return;
+      const state = media.connectionState!(pc);
+      if (state === 'connected') return;
+      this.emit(
+        'warning',
+        `the ${pc} media connection is still ${state} after ${ms} ms: asking for a new one`,
+      );
+      this.signaling?.send({ type: 'media_failed', pc });
+    }, ms);
+    (timer as { unref?: () => void }).unref?.();
+    this.mediaWatches.set(pc, timer);
+  }
+
+  private clearMediaWatches(): void {
+    for (const t of this.mediaWatches.values()) clearTimeout(t);
+    this.mediaWatches.clear();
+  }
+
   /** A new media transport and a new publish offer: after every (re)join and after `media_reset`. */
   private async startMedia(): Promise<void> {
     if (!this.opts.media || this.stateValue !== 'joined') return;
     this.mediaStartedAt = Date.now();
+    this.clearMediaWatches();
     this.media?.close();
     const media = this.opts.media();
     this.media = media;
@@ -558,6 +592,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
   private onClosed(code: number): void {
     if (TERMINAL.includes(this.stateValue)) return;
     this.media?.close();
+    this.clearMediaWatches();
     this.media = undefined;
     this.heldOffer = undefined;
     this.viewSender.cancel();
@@ -610,6 +645,7 @@ export class ConclaveClient extends Emitter<ClientEvents> {
     this.setState(state);
     this.attestations.setEnabled(false); // clips exist only during the meeting
     this.media?.close();
+    this.clearMediaWatches();
     this.media = undefined;
     this.heldOffer = undefined;
     this.viewSender.cancel();

@@ -159,3 +159,43 @@ describe('a subscribe offer that arrives with `joined`', () => {
     await c.leave();
   });
 });
+
+describe('the connect watchdog (mediaConnectTimeoutMs)', () => {
+  it('reports a subscribe connection that does not come up once, and watches the new transport after media_reset', async () => {
+    const server = fakeServer((push) => push(offer(1)));
+    const transports: string[] = [];
+    const makeMedia = (): MediaTransport => {
+      const { media } = recordingMedia();
+      const index = transports.push('connecting') - 1;
+      return { ...media, connectionState: (pc) => (pc === 'subscribe' ? transports[index]! : 'connected') };
+    };
+    const c = new ConclaveClient({
+      serverUrl: 'http://127.0.0.1:1',
+      meetingId: MEETING.id,
+      displayName: 'Carol',
+      webSocket: server.factory,
+      media: makeMedia,
+      reconnect: false,
+      mediaConnectTimeoutMs: 150,
+    });
+    const warnings: string[] = [];
+    c.on('warning', (w) => warnings.push(w));
+    expect(await c.connect()).toBe('joined');
+    const failed = () => server.sent.filter((m) => m.type === 'media_failed');
+    await eventually('the media_failed report', () => failed().length === 1);
+    expect(failed()[0]).toMatchObject({ type: 'media_failed', pc: 'subscribe' });
+    expect(warnings.some((w) => w.includes('subscribe media connection is still connecting'))).toBe(true);
+    // renegotiations of the same transport do not report it again
+    server.push(offer(2));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(failed()).toHaveLength(1);
+    // the server answers with a new session: the new transport comes up in time, nothing is reported
+    server.push({ type: 'media_reset', reason: 'connection_failed' });
+    await eventually('a second transport', () => transports.length === 2);
+    transports[1] = 'connected';
+    server.push(offer(3));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(failed()).toHaveLength(1);
+    await c.leave();
+  });
+});

@@ -201,6 +201,13 @@ export const iceMessage = z.object({
   pc: pcSchema,
   candidate: iceCandidateSchema,
 });
+/**
+ * The client's own peer connection of `pc` with the SFU did not come up in time (or died while
+ * the SFU still thinks it is fine: ICE stuck in checking on one side only). The server makes the
+ * participant's media session anew, as when the SFU reports a failed connection (`media_reset`,
+ * reason `connection_failed`), within the same per-participant limit.
+ */
+export const mediaFailedMessage = z.object({ ...head, type: z.literal('media_failed'), pc: pcSchema });
 export const mediaStateMessage = z.object({
   ...head,
   type: z.literal('media_state'),
@@ -263,6 +270,7 @@ export const clientMessage = z.discriminatedUnion('type', [
   mediaAnswerMessage,
   iceMessage,
   mediaStateMessage,
+  mediaFailedMessage,
   mediaViewMessage,
   ...hostActionMessage.options,
   pingMessage,

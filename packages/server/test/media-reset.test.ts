@@ -69,7 +69,7 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.leave()));
 });
 
-function client(displayName: string, hostSecret?: string) {
+function client(displayName: string, hostSecret?: string, stuck = false) {
   const transports: StandInTransport[] = [];
   const resets: string[] = [];
   const c = new ConclaveClient({
@@ -79,8 +79,12 @@ function client(displayName: string, hostSecret?: string) {
     hostSecret,
     webSocket: nodeWebSocket,
     reconnect: false,
+    // A stuck client: its publish connection never comes up, and its SDK says so after 100 ms.
+    ...(stuck ? { mediaConnectTimeoutMs: 100 } : {}),
     media: () => {
-      const t = new StandInTransport();
+      const t = stuck
+        ? Object.assign(new StandInTransport(), { connectionState: () => 'connecting' })
+        : new StandInTransport();
       transports.push(t);
       return t;
     },
@@ -93,16 +97,25 @@ function client(displayName: string, hostSecret?: string) {
 }
 
 /** The host, and Gabi admitted from the waiting room: both in one MLS epoch. */
-async function hostAndGabi() {
+async function hostAndGabi(gabiStuck = false) {
   const host = client('Host', HOST_SECRET);
   await host.c.connect();
-  const gabi = client('Gabi');
+  const gabi = client('Gabi', undefined, gabiStuck);
   host.c.on('waitingRoom', (w) => w.forEach((p) => p.displayName === 'Gabi' && host.c.admit(p.id)));
   expect(await gabi.c.connect()).toBe('waiting');
   await until(() => gabi.c.state === 'joined', 'Gabi admitted');
   await until(
     () => [host.c, gabi.c].every((c) => c.e2ee.active && c.roster().length === 2),
     'both in one MLS epoch',
+  );
+  // The hub opens Gabi's receiving side when it reads her Welcome confirmation, which can come
+  // after her client says it is in the group: counts of SFU calls start after it.
+  await until(
+    () =>
+      sfu.calls.some(
+        (k) => k.op === 'setReceiving' && k.args.participantId === gabi.c.participantId && k.args.allowed,
+      ),
+    'Gabi receiving at the SFU',
   );
   return { host, gabi };
 }
@@ -213,5 +226,19 @@ describe('a failed media connection, as the hub sees it', () => {
     // The meeting went on all along.
     expect([host.c.state, gabi.c.state]).toEqual(['joined', 'joined']);
     expect(host.c.e2ee.epoch).toBe(epoch);
+  });
+
+  it('a client that reports its own connection stuck (media_failed) gets the same: a new session, within the same limit', async () => {
+    const { host, gabi } = await hostAndGabi(true);
+    const gabiId = gabi.c.participantId;
+    // Her SDK's watchdog reports each new transport in turn: reset after reset, then the error.
+    await until(() => gabi.errors.length === 1, 'media_error at Gabi', 10_000);
+    expect(gabi.resets).toEqual(Array(MEDIA_RESETS_PER_WINDOW).fill('connection_failed'));
+    expect(gabi.errors).toEqual(['media_error:media']);
+    expect(gabi.transports).toHaveLength(MEDIA_RESETS_PER_WINDOW + 1);
+    expect(sfu.leaves.filter((id) => id === gabiId)).toHaveLength(MEDIA_RESETS_PER_WINDOW);
+    // nobody else's media moved, and the meeting went on
+    expect(host.resets).toEqual([]);
+    expect([host.c.state, gabi.c.state]).toEqual(['joined', 'joined']);
   });
 });

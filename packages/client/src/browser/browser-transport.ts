@@ -222,6 +222,9 @@ export class BrowserMediaTransport implements MediaTransport {
     if (this.closed) return;
     await this.pcs[pc].addIceCandidate(candidate);
   }
+  connectionState(pc: PcKind): string {
+    return this.pcs[pc].connectionState;
+  }
 
   onIce(cb: (pc: PcKind, candidate: IceCandidate) => void): void {
     this.iceCallback = cb;

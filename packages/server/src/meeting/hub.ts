@@ -222,7 +222,8 @@ export class MeetingHub {
         msg.type === 'media_offer' ||
         msg.type === 'media_answer' ||
         msg.type === 'ice' ||
-        msg.type === 'media_view'
+        msg.type === 'media_view' ||
+        msg.type === 'media_failed'
           ? 'media'
           : 'control';
       void r.enqueue(peer, msg, () => r.handle(r.memberFor(peer), peer, msg), lane);

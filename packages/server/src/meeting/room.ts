@@ -341,6 +341,9 @@ export class Room {
         return this.media.handle(m, msg);
       case 'media_view':
         return this.media.setView(m, msg);
+      case 'media_failed':
+        // The client's word only moves its own session: the same limit as the SFU's reports.
+        return this.media.connectionFailed(m);
       case 'media_state':
         await this.media.setMuted(m, msg.audio, msg.video);
         m.audio = msg.audio;
