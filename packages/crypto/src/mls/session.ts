@@ -280,9 +280,14 @@ export class MlsSession {
     return this.state.groupActiveState.kind === 'active';
   }
 
-  /** The roster: every leaf of the current group. */
+  /** The roster of `rosterOf.state`: read often (UIs, the load tool's polls), changed per epoch. */
+  private rosterOf: { state: ClientState; members: readonly GroupMember[] } | undefined;
+
+  /** The roster: every leaf of the current group (built once per ts-mls state, which is never changed in place). */
   members(): GroupMember[] {
-    return membersOf(this.state);
+    if (this.rosterOf?.state !== this.state)
+      this.rosterOf = { state: this.state, members: membersOf(this.state) };
+    return [...this.rosterOf.members];
   }
 
   memberAt(leafIndex: number): GroupMember | undefined {

@@ -2,7 +2,7 @@
  * The native egress track's RTCP side without a network: a real EgressTrack on a stand-in for
  * node-datachannel's track; RTCP written by werift (an independent implementation).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Track } from 'node-datachannel';
 import {
   GenericNack,
@@ -124,5 +124,29 @@ describe('EgressTrack', () => {
     expect(sr?.readUInt32BE(4)).toBe(egress.ssrc);
     expect(sr?.readUInt32BE(20)).toBe(3); // packets
     expect(sr?.readUInt32BE(24)).toBe(150); // payload octets
+  });
+
+  it('sends no sender reports for a track that has paused (last-N), and again once it forwards', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const { egress, sent } = track('video');
+      egress.rebase(1, 90_000);
+      egress.send(packet(1));
+      const srs = () => sent.filter((p) => p.readUInt8(1) === 200).length;
+      egress.sendSenderReport(Date.now());
+      expect(srs()).toBe(1);
+      vi.advanceTimersByTime(2_000);
+      egress.sendSenderReport(Date.now());
+      expect(srs()).toBe(2); // still a sender
+      vi.advanceTimersByTime(1_000); // 3 s without a packet
+      egress.sendSenderReport(Date.now());
+      egress.sendSenderReport(Date.now());
+      expect(srs()).toBe(2);
+      egress.send(packet(2));
+      egress.sendSenderReport(Date.now());
+      expect(srs()).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -11,6 +11,9 @@ import {
 } from '@conclave/rtc';
 import type { MediaKind } from '../ipc.js';
 
+/** A track that sent nothing for this long is no sender: no more sender reports until it sends again. */
+const SENDER_IDLE_MS = 2_500;
+
 /** The header extension id of the audio level in every subscribe offer we make (RFC 6464). */
 const EGRESS_AUDIO_LEVEL_ID = 1;
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
@@ -191,11 +194,18 @@ export class EgressTrack {
     return packet.byteLength;
   }
 
-  /** A sender report (once a second): the NTP time now against where our RTP clock is now. */
+  /**
+   * A sender report (once a second): the NTP time now against where our RTP clock is now. Only
+   * while the track is a sender (RFC 3550 §6.4: sent within the last SENDER_IDLE_MS): most
+   * m-lines of a big meeting's subscriber carry nothing (last-N), and 50 subscribers with 98
+   * m-lines each could make ~5,000 reports a second for streams none of them received. The first
+   * packet after a pause is followed by a report within a second, as before it.
+   */
   sendSenderReport(unixMs: number): void {
     const track = this.track;
     if (!track || !this.started) return;
     const elapsed = performance.now() - this.lastSentAt;
+    if (elapsed > SENDER_IDLE_MS) return;
     const rtpTimestamp = (this.lastTs + Math.round(elapsed * CLOCK_PER_MS[this.kind])) >>> 0;
     const sr = senderReport({
       ssrc: this.ssrc,
