@@ -91,3 +91,4 @@ export {
 } from './rtcp.js';
 export { writeRtp, type RtpFields } from './rtp-write.js';
 export { tolerateRepeatedHelloVerifyRequest } from './werift-dtls.js';
+export { dropEmptyReceiverReports } from './werift-rtcp.js';

@@ -12,7 +12,7 @@ import {
 } from 'werift';
 import { FrameAssembler } from './depacketizer.js';
 import { RtpFramer } from './packetizer.js';
-import { filterSdpCandidates, keepCandidate, OPUS_PT, VP8_PT } from '@conclave/rtc';
+import { dropEmptyReceiverReports, filterSdpCandidates, keepCandidate, OPUS_PT, VP8_PT } from '@conclave/rtc';
 import { botPeerConfig } from './peer-config.js';
 
 export type PcKind = 'publish' | 'subscribe';
@@ -125,6 +125,7 @@ export class NodeMediaPeer {
   async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
     const pc = this.pcs.subscribe;
     await pc.setRemoteDescription({ type: 'offer', sdp });
+    for (const t of pc.dtlsTransports) dropEmptyReceiverReports(t);
     this.streams = new Map(streams.map((s) => [s.mid, s]));
     for (const t of pc.getTransceivers()) this.watchRemoteTransceiver(t);
     for (const [mid, track] of this.inTracks) {
