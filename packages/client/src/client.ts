@@ -466,7 +466,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
           return;
         }
         const sdp = await this.media.handleSubscribeOffer(msg.sdp, msg.streams);
-        this.signaling?.send({ type: 'media_answer', pc: 'subscribe', sdp });
+        // Naming the offer's session: if the server made a new one meanwhile, it drops this.
+        this.signaling?.send({ type: 'media_answer', pc: 'subscribe', sdp, session: msg.session });
         this.watchConnection('subscribe');
         return;
       }
@@ -524,26 +525,37 @@ export class ConclaveClient extends Emitter<ClientEvents> {
 
   /**
    * After an answer on `pc`: if that connection of this transport is not up within
-   * `mediaConnectTimeoutMs`, the server is told (`media_failed`) and makes a new media session.
-   * One watch per connection and transport: renegotiations do not restart it, and a report is
-   * sent once (the server's `media_reset` brings a new transport).
+   * `mediaConnectTimeoutMs`, or says `failed` before that, the server is told (`media_failed`)
+   * and makes a new media session. One watch per connection and transport, looked at once a
+   * second until the connection is up: renegotiations do not restart it, and a report is sent
+   * once (the server's `media_reset` brings a new transport).
    */
   private watchConnection(pc: 'publish' | 'subscribe'): void {
     const media = this.media;
     const ms = this.opts.mediaConnectTimeoutMs ?? 15_000;
     if (!media?.connectionState || ms <= 0 || this.mediaWatches.has(pc)) return;
-    const timer = setTimeout(() => {
+    const deadline = Date.now() + ms;
+    const look = (): void => {
       if (this.media !== media || this.stateValue !== 'joined') return;
       const state = media.connectionState!(pc);
       if (state === 'connected') return;
+      if (state !== 'failed' && Date.now() < deadline) {
+        this.mediaWatches.set(pc, this.unrefTimer(look, Math.min(1_000, deadline - Date.now())));
+        return;
+      }
       this.emit(
         'warning',
-        `the ${pc} media connection is still ${state} after ${ms} ms: asking for a new one`,
+        `the ${pc} media connection is ${state} after ${ms - (deadline - Date.now())} ms: asking for a new one`,
       );
       this.signaling?.send({ type: 'media_failed', pc });
-    }, ms);
+    };
+    this.mediaWatches.set(pc, this.unrefTimer(look, Math.min(1_000, ms)));
+  }
+
+  private unrefTimer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(fn, ms);
     (timer as { unref?: () => void }).unref?.();
-    this.mediaWatches.set(pc, timer);
+    return timer;
   }
 
   private clearMediaWatches(): void {

@@ -184,7 +184,7 @@ describe('the connect watchdog (mediaConnectTimeoutMs)', () => {
     const failed = () => server.sent.filter((m) => m.type === 'media_failed');
     await eventually('the media_failed report', () => failed().length === 1);
     expect(failed()[0]).toMatchObject({ type: 'media_failed', pc: 'subscribe' });
-    expect(warnings.some((w) => w.includes('subscribe media connection is still connecting'))).toBe(true);
+    expect(warnings.some((w) => w.includes('subscribe media connection is connecting after'))).toBe(true);
     // renegotiations of the same transport do not report it again
     server.push(offer(2));
     await new Promise((r) => setTimeout(r, 400));
@@ -196,6 +196,31 @@ describe('the connect watchdog (mediaConnectTimeoutMs)', () => {
     server.push(offer(3));
     await new Promise((r) => setTimeout(r, 400));
     expect(failed()).toHaveLength(1);
+    await c.leave();
+  });
+
+  it('reports a connection that says failed at once, not at the deadline', async () => {
+    const server = fakeServer((push) => push(offer(1)));
+    const { media } = recordingMedia();
+    let state = 'connecting';
+    const c = new ConclaveClient({
+      serverUrl: 'http://127.0.0.1:1',
+      meetingId: MEETING.id,
+      displayName: 'Dora',
+      webSocket: server.factory,
+      media: () => ({ ...media, connectionState: (pc) => (pc === 'subscribe' ? state : 'connected') }),
+      reconnect: false,
+      mediaConnectTimeoutMs: 60_000,
+    });
+    expect(await c.connect()).toBe('joined');
+    const failed = () => server.sent.filter((m) => m.type === 'media_failed');
+    await eventually('the answer', () => server.sent.some((m) => m.type === 'media_answer'));
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(failed()).toHaveLength(0); // still connecting: it waits
+    state = 'failed';
+    await eventually('the media_failed report', () => failed().length === 1, 2_500);
+    expect(Date.now() - t0).toBeLessThan(5_000);
     await c.leave();
   });
 });

@@ -189,11 +189,15 @@ export const mediaOfferMessage = z.object({
   pc: z.literal('publish'),
   sdp: sdpSchema,
 });
+/** Which media session of the participant an offer belongs to (the server counts them). */
+export const mediaSessionSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const mediaAnswerMessage = z.object({
   ...head,
   type: z.literal('media_answer'),
   pc: z.literal('subscribe'),
   sdp: sdpSchema,
+  /** The `session` of the offer answered: an answer to an older session's offer is dropped. */
+  session: mediaSessionSchema.optional(),
 });
 export const iceMessage = z.object({
   ...head,
@@ -439,6 +443,7 @@ export const serverMessage = z.discriminatedUnion('type', [
     pc: z.literal('subscribe'),
     sdp: sdpSchema,
     streams: z.array(streamInfoSchema),
+    session: mediaSessionSchema.optional(),
   }),
   z.object({
     v,

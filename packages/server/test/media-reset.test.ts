@@ -44,8 +44,11 @@ class StandInTransport implements MediaTransport {
     return 'v=0 a stand-in publish offer';
   }
   async applyPublishAnswer(): Promise<void> {}
-  async handleSubscribeOffer(): Promise<string> {
-    return 'v=0 a stand-in subscribe answer';
+  /** While set, answers wait for it (an SDK still busy with an offer when media_reset comes). */
+  hold: Promise<void> | undefined;
+  async handleSubscribeOffer(sdp: string): Promise<string> {
+    await this.hold;
+    return `v=0 a stand-in answer to ${sdp}`;
   }
   async addIce(): Promise<void> {}
   onIce(): void {}
@@ -240,5 +243,31 @@ describe('a failed media connection, as the hub sees it', () => {
     // nobody else's media moved, and the meeting went on
     expect(host.resets).toEqual([]);
     expect([host.c.state, gabi.c.state]).toEqual(['joined', 'joined']);
+  });
+
+  it('an answer to the going session’s offer never reaches the new session', async () => {
+    const { gabi } = await hostAndGabi();
+    const gabiId = gabi.c.participantId!;
+    const answers = (from: number) =>
+      sfu.calls
+        .slice(from)
+        .filter((k) => k.op === 'subscribeAnswer' && k.args.participantId === gabiId)
+        .map((k) => k.args.sdp);
+    const streams = [{ mid: '0', participantId: 'someone-else', source: 'audio' as const }];
+    // Her SDK is still working on the old session's offer when that session is made anew.
+    let release!: () => void;
+    gabi.transports.at(-1)!.hold = new Promise<void>((r) => (release = r));
+    const from = sfu.calls.length;
+    sfu.emit('subscribeOffer', MEETING.id, gabiId, 'v=0 old offer', streams);
+    await new Promise((r) => setTimeout(r, 50));
+    sfu.emit('connectionFailed', MEETING.id, gabiId, 'subscribe', 'failed');
+    await until(() => sfu.joins.filter((id) => id === gabiId).length >= 2, 'the new session joined');
+    release();
+    await until(() => gabi.resets.length === 1, 'media_reset at Gabi');
+    sfu.emit('subscribeOffer', MEETING.id, gabiId, 'v=0 new offer', streams);
+    await until(() => answers(from).length === 1, 'an answer at the SFU');
+    await new Promise((r) => setTimeout(r, 100));
+    // Only the answer to the new session's offer, from the new transport, reached the SFU.
+    expect(answers(from)).toEqual(['v=0 a stand-in answer to v=0 new offer']);
   });
 });

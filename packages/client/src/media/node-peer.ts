@@ -14,6 +14,7 @@ import { FrameAssembler } from './depacketizer.js';
 import { RtpFramer } from './packetizer.js';
 import { dropEmptyReceiverReports, filterSdpCandidates, keepCandidate, OPUS_PT, VP8_PT } from '@conclave/rtc';
 import { botPeerConfig } from './peer-config.js';
+import { IceStallWatch, type IceAgentView } from './ice-stall.js';
 
 export type PcKind = 'publish' | 'subscribe';
 /** The published sources of a bot: one Opus track and one VP8 camera track. */
@@ -226,9 +227,23 @@ export class NodeMediaPeer {
     return false;
   }
 
+  /**
+   * The peer connection's state, except that a subscribe connection whose ICE waits in vain for
+   * the SFU's nomination (ice-stall.ts) says `failed`: the SDK then asks for a new media session
+   * at once instead of at its connect deadline.
+   */
   connectionState(pc: PcKind): string {
-    return this.pcs[pc].connectionState;
+    const state = this.pcs[pc].connectionState;
+    if (pc === 'subscribe' && state !== 'connected' && this.subscribeStall.stalled(performance.now()))
+      return 'failed';
+    return state;
   }
+
+  private readonly subscribeStall = new IceStallWatch(() => {
+    // werift keeps the agent on the transport (`connection`), outside its typings: read only.
+    const t = this.pcs.subscribe.iceTransports[0] as unknown as { connection?: IceAgentView } | undefined;
+    return t?.connection;
+  });
 
   /** Resolves when the connection is up; rejects on failure or timeout. */
   waitConnected(pc: PcKind, timeoutMs = 15_000): Promise<void> {

@@ -106,9 +106,7 @@ export class MeetingHub {
       confirmTimeoutMs: deps.timings?.confirmTimeoutMs ?? 1_500,
     };
     deps.sfu?.on('subscribeOffer', (meetingId, participantId, sdp, streams) =>
-      this.rooms
-        .get(meetingId)
-        ?.sendTo(participantId, { v, type: 'media_offer', pc: 'subscribe', sdp, streams }),
+      this.rooms.get(meetingId)?.subscribeOffer(participantId, sdp, streams),
     );
     deps.sfu?.on('ice', (meetingId, participantId, pc, candidate) =>
       this.rooms.get(meetingId)?.sendTo(participantId, { v, type: 'ice', pc, candidate }),

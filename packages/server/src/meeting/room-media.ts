@@ -4,6 +4,7 @@ import {
   type ClientMessageOf,
   type MediaResetReason,
   type MediaView,
+  type StreamInfo,
 } from '@conclave/protocol';
 import type { LogSink } from '../logger.js';
 import type { MediaRouter } from './deps.js';
@@ -34,6 +35,8 @@ export class RoomMedia {
   private readonly viewTokens = new WeakMap<Member, { tokens: number; at: number }>();
   /** When each member's media session was last made anew after a failed connection. */
   private readonly resets = new WeakMap<Member, number[]>();
+  /** Numbers the media sessions of the room (`Member.mediaSession`). */
+  private sessions = 0;
 
   constructor(
     private readonly ctx: {
@@ -109,6 +112,18 @@ export class RoomMedia {
     void this.rejoin(m, 'connection_failed');
   }
 
+  /**
+   * The SFU's subscribe offer, tagged with the member's current media session. None while its
+   * session is being made anew: such an offer comes from the session that is going, and an
+   * answer to it must never reach the new one.
+   */
+  subscribeOffer(m: Member, sdp: string, streams: StreamInfo[]): void {
+    // (`mediaSession` opens when the SFU join starts: the new session's first offer can come
+    // before that join returns.)
+    if (m.mediaSession === undefined) return;
+    m.peer.send({ v, type: 'media_offer', pc: 'subscribe', sdp, streams, session: m.mediaSession });
+  }
+
   /** Opens or closes the member's receiving side (the group coordinator decides). */
   setReceiving(m: Member | undefined, allowed: boolean): void {
     if (!m?.media || !this.ctx.sfu) return;
@@ -130,6 +145,9 @@ export class RoomMedia {
         return;
       }
       case 'media_answer':
+        // An answer to an offer of a session made anew since (sent before the client read
+        // `media_reset`) would break the new session's negotiation: dropped.
+        if (msg.session !== undefined && msg.session !== m.mediaSession) return;
         if (!m.media) throw new ProtocolError('media_capacity', 'you have no media session on this server');
         await this.requireSfu()
           .call('subscribeAnswer', { ...target, sdp: msg.sdp })
@@ -225,6 +243,7 @@ export class RoomMedia {
       // its session is gone either way.
       await inFlight?.catch(() => false);
       m.media = false;
+      m.mediaSession = undefined; // offers of the going session are not forwarded any more
       if (reason === 'connection_failed') await sfu?.leave(this.ctx.meetingId, m.id).catch(() => undefined);
       if (!sfu || !this.ctx.current(m)) return false;
       // Said before the new session exists: the new session's subscribe offer (made at once
@@ -254,9 +273,11 @@ export class RoomMedia {
   private async joinOnce(m: Member): Promise<boolean> {
     const sfu = this.ctx.sfu;
     if (!sfu || m.media) return m.media;
+    m.mediaSession = ++this.sessions;
     try {
       await sfu.join(this.ctx.meetingId, m.id);
     } catch (e) {
+      m.mediaSession = undefined;
       if ((e as { code?: unknown }).code === 'media_capacity') {
         m.peer.send({
           v,

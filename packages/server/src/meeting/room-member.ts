@@ -25,6 +25,12 @@ export interface Member {
   video: boolean;
   /** In the SFU session (false until joined, or while the SFU has no free media port). */
   media: boolean;
+  /**
+   * Its open media session's number (unique in the room, set when its SFU join starts), or
+   * undefined while it has none or one is being made anew: offers carry it, and an answer
+   * naming another one is dropped.
+   */
+  mediaSession?: number | undefined;
   /** A join to the SFU in flight. */
   mediaJoin?: Promise<boolean> | undefined;
 }

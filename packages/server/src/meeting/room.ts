@@ -9,6 +9,7 @@ import {
   type MeetingInfo,
   type Participant,
   type ServerMessage,
+  type StreamInfo,
 } from '@conclave/protocol';
 import { AdmissionGate } from './admission-gate.js';
 import { GroupCoordinator } from './group-coordinator.js';
@@ -286,6 +287,12 @@ export class Room {
   }
 
   /** One participant's connection with the SFU failed: its media restarts (room-media.ts). */
+  /** The SFU's subscribe offer for a participant (room-media.ts tags it with its session). */
+  subscribeOffer(participantId: string, sdp: string, streams: StreamInfo[]): void {
+    const m = this.members.get(participantId);
+    if (m && !this.closed) this.media.subscribeOffer(m, sdp, streams);
+  }
+
   mediaFailed(participantId: string): void {
     const m = this.members.get(participantId);
     if (m?.state === 'joined' && !this.closed) this.media.connectionFailed(m);
