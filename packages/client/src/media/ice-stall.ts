@@ -16,7 +16,7 @@ export interface IceAgentView {
 const SUCCEEDED = 3;
 
 /** How long a succeeded pair may wait for the controlling side's nomination. */
-export const ICE_NOMINATION_WAIT_MS = 4_000;
+export const ICE_NOMINATION_WAIT_MS = 2_500;
 
 /**
  * Tracks one agent: `stalled(now)` is true once a pair has succeeded and no pair was nominated
