@@ -1,4 +1,6 @@
-import { plainBytes, type NodeCrypto, type NodeKey } from '../util/node-crypto.js';
+import { concatBytes } from '../util/bytes.js';
+import { hkdfExpandSync } from '../util/hkdf-expand.js';
+import { plainBytes, rfc8410Der, type NodeCrypto, type NodeKey } from '../util/node-crypto.js';
 import { CryptoError, type CiphersuiteImpl } from './ts-mls.js';
 
 type Hpke = CiphersuiteImpl['hpke'];
@@ -28,63 +30,25 @@ export function nodeHpke(node: NodeCrypto): Hpke {
     for (let i = n - 1; i >= 0; i--, v >>>= 8) out[i] = v & 0xff;
     return out;
   };
-  const concat = (...parts: Uint8Array[]) => {
-    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  };
   const KEM_ID = 0x0020; // DHKEM(X25519, HKDF-SHA256)
   const KDF_ID = 0x0001; // HKDF-SHA256
   const AEAD_ID = 0x0001; // AES-128-GCM
   const [Nh, Nk, Nn, Nsecret] = [32, 16, 12, 32];
   const HPKE_V1 = enc.encode('HPKE-v1');
-  const KEM_SUITE = concat(enc.encode('KEM'), i2osp(KEM_ID, 2));
-  const HPKE_SUITE = concat(enc.encode('HPKE'), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
+  const KEM_SUITE = concatBytes(enc.encode('KEM'), i2osp(KEM_ID, 2));
+  const HPKE_SUITE = concatBytes(enc.encode('HPKE'), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(AEAD_ID, 2));
   const EMPTY = new Uint8Array(0);
 
   const hmac = (key: Uint8Array, data: Uint8Array) =>
     plainBytes(node.createHmac('sha256', key).update(data).digest());
   const extract = (salt: Uint8Array, ikm: Uint8Array) => hmac(salt.length ? salt : new Uint8Array(Nh), ikm);
-  const expand = (prk: Uint8Array, info: Uint8Array, len: number) => {
-    const out = new Uint8Array(len);
-    let t = EMPTY;
-    for (let i = 1, off = 0; off < len; i++) {
-      t = hmac(prk, concat(t, info, Uint8Array.of(i)));
-      out.set(t.subarray(0, Math.min(t.length, len - off)), off);
-      off += t.length;
-    }
-    return out;
-  };
+  const expand = (prk: Uint8Array, info: Uint8Array, len: number) => hkdfExpandSync(hmac, Nh, prk, info, len);
   // RFC 9180 §4: LabeledExtract and LabeledExpand, for the KEM's suite_id or the HPKE one.
   const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array) =>
-    extract(salt, concat(HPKE_V1, suite, enc.encode(label), ikm));
+    extract(salt, concatBytes(HPKE_V1, suite, enc.encode(label), ikm));
   const labeledExpand = (suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, len: number) =>
-    expand(prk, concat(i2osp(len, 2), HPKE_V1, suite, enc.encode(label), info), len);
+    expand(prk, concatBytes(i2osp(len, 2), HPKE_V1, suite, enc.encode(label), info), len);
 
-  // X25519 keys: DER prefixes of RFC 8410's SubjectPublicKeyInfo and PKCS#8 structures.
-  const SPKI = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00);
-  const PKCS8 = Uint8Array.of(
-    0x30,
-    0x2e,
-    0x02,
-    0x01,
-    0x00,
-    0x30,
-    0x05,
-    0x06,
-    0x03,
-    0x2b,
-    0x65,
-    0x6e,
-    0x04,
-    0x22,
-    0x04,
-    0x20,
-  );
   interface Key {
     type: 'private' | 'public';
     raw: Uint8Array;
@@ -92,12 +56,16 @@ export function nodeHpke(node: NodeCrypto): Hpke {
   }
   const publicKey = (raw: Uint8Array): Key => {
     if (raw.length !== 32) throw new Error(`an X25519 public key is 32 bytes, got ${raw.length}`);
-    const key = node.createPublicKey({ key: concat(SPKI, raw), format: 'der', type: 'spki' });
+    const key = node.createPublicKey({ key: rfc8410Der('X25519', 'spki', raw), format: 'der', type: 'spki' });
     return { type: 'public', raw: raw.slice(), key };
   };
   const privateKey = (raw: Uint8Array): Key => {
     if (raw.length !== 32) throw new Error(`an X25519 private key is 32 bytes, got ${raw.length}`);
-    const key = node.createPrivateKey({ key: concat(PKCS8, raw), format: 'der', type: 'pkcs8' });
+    const key = node.createPrivateKey({
+      key: rfc8410Der('X25519', 'pkcs8', raw),
+      format: 'der',
+      type: 'pkcs8',
+    });
     return { type: 'private', raw: raw.slice(), key };
   };
   const publicOf = (sk: Key): Key => {
@@ -131,14 +99,14 @@ export function nodeHpke(node: NodeCrypto): Hpke {
   const encap = (pkR: Key) => {
     const skE = generate();
     const pkE = publicOf(skE);
-    return { secret: sharedSecret(dh(skE, pkR), concat(pkE.raw, pkR.raw)), enc: pkE.raw };
+    return { secret: sharedSecret(dh(skE, pkR), concatBytes(pkE.raw, pkR.raw)), enc: pkE.raw };
   };
   const decap = (encapsulated: Uint8Array, skR: Key) =>
-    sharedSecret(dh(skR, publicKey(encapsulated)), concat(encapsulated, publicOf(skR).raw));
+    sharedSecret(dh(skR, publicKey(encapsulated)), concatBytes(encapsulated, publicOf(skR).raw));
 
   // RFC 9180 §5.1: the key schedule, mode_base (no PSK).
   const keySchedule = (secret: Uint8Array, info: Uint8Array) => {
-    const context = concat(
+    const context = concatBytes(
       Uint8Array.of(0),
       labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY),
       labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info),
@@ -156,7 +124,7 @@ export function nodeHpke(node: NodeCrypto): Hpke {
   const gcmSeal = (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array | undefined, pt: Uint8Array) => {
     const c = node.createCipheriv('aes-128-gcm', node.createSecretKey(key), nonce);
     if (aad?.length) c.setAAD(aad);
-    return concat(c.update(pt), c.final(), c.getAuthTag());
+    return concatBytes(c.update(pt), c.final(), c.getAuthTag());
   };
   const gcmOpen = (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array | undefined, ct: Uint8Array) => {
     if (ct.length < 16) throw new Error('AES-GCM ciphertext shorter than its tag');
@@ -164,7 +132,7 @@ export function nodeHpke(node: NodeCrypto): Hpke {
     d.setAuthTag(ct.subarray(ct.length - 16));
     if (aad?.length) d.setAAD(aad);
     const head = d.update(ct.subarray(0, ct.length - 16));
-    return concat(head, d.final()); // final throws when the tag does not match
+    return concatBytes(head, d.final()); // final throws when the tag does not match
   };
 
   const failsAsCryptoError = <T>(fn: () => T): T => {

@@ -1,7 +1,8 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { constantTimeEqual, toBufferSource } from '../util/bytes.js';
-import { nodeCrypto, plainBytes, type NodeCrypto, type NodeKey } from '../util/node-crypto.js';
+import { hkdfExpandSync } from '../util/hkdf-expand.js';
+import { nodeCrypto, plainBytes, rfc8410Der, type NodeCrypto, type NodeKey } from '../util/node-crypto.js';
 import { nodeHpke } from './hpke-node.js';
 import {
   getCiphersuiteFromName,
@@ -38,54 +39,10 @@ function hashing(name: HashName): Hashing {
   return { digest: (data) => h(data), mac: (key, data) => hmac(h, key, data) };
 }
 
-/** RFC 5869 HKDF-Expand over an HMAC. */
-function expand(
-  mac: Hashing['mac'],
-  hashLen: number,
-  prk: Uint8Array,
-  info: Uint8Array,
-  len: number,
-): Uint8Array {
-  if (len > 255 * hashLen) throw new Error('HKDF-Expand: length too large');
-  const out = new Uint8Array(len);
-  let t: Uint8Array = new Uint8Array(0);
-  for (let i = 1, off = 0; off < len; i++) {
-    const input = new Uint8Array(t.length + info.length + 1);
-    input.set(t);
-    input.set(info, t.length);
-    input[input.length - 1] = i;
-    t = mac(prk, input);
-    out.set(t.subarray(0, Math.min(t.length, len - off)), off);
-    off += t.length;
-  }
-  return out;
-}
-
 /** Imported Ed25519 keys, by key bytes (bounded: cleared when full). */
 const verifyKeys = new Map<string, Promise<CryptoKey>>();
 const nodeKeys = new Map<string, NodeKey>();
 const MAX_VERIFY_KEYS = 4096;
-
-// DER prefixes of an Ed25519 key (RFC 8410): SubjectPublicKeyInfo and PKCS#8 OneAsymmetricKey.
-const ED25519_SPKI = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00);
-const ED25519_PKCS8 = Uint8Array.of(
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-);
 
 function cachedKey<K>(cache: Map<string, K>, bytes: Uint8Array, make: () => K): K {
   const id = String.fromCharCode(...bytes);
@@ -98,13 +55,6 @@ function cachedKey<K>(cache: Map<string, K>, bytes: Uint8Array, make: () => K): 
   return key;
 }
 
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-};
-
 /**
  * Ed25519 through node:crypto, synchronous. WebCrypto's Ed25519 is one thread-pool job per
  * signature: in a process that also moves media (the load tool's bots, 25 to a process), each
@@ -115,12 +65,12 @@ const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
 function nodeEd25519(node: NodeCrypto, impl: CiphersuiteImpl['signature']): CiphersuiteImpl['signature'] {
   const publicKey = (raw: Uint8Array) =>
     cachedKey(nodeKeys, raw, () =>
-      node.createPublicKey({ key: concat(ED25519_SPKI, raw), format: 'der', type: 'spki' }),
+      node.createPublicKey({ key: rfc8410Der('Ed25519', 'spki', raw), format: 'der', type: 'spki' }),
     );
   const privateKey = (k: Uint8Array) =>
     cachedKey(nodeKeys, k, () =>
       node.createPrivateKey({
-        key: k.length === 32 ? concat(ED25519_PKCS8, k) : k,
+        key: k.length === 32 ? rfc8410Der('Ed25519', 'pkcs8', k) : k,
         format: 'der',
         type: 'pkcs8',
       }),
@@ -172,7 +122,7 @@ function withFastHashing(impl: CiphersuiteImpl, hashName: HashName): Ciphersuite
       size: hashLen,
       // HKDF-Extract(salt, IKM) = HMAC(salt, IKM); an empty salt is hashLen zeros (RFC 5869 §2.2).
       extract: async (salt, ikm) => mac(salt.length ? salt : new Uint8Array(hashLen), ikm),
-      expand: async (prk, info, len) => expand(mac, hashLen, prk, info, len),
+      expand: async (prk, info, len) => hkdfExpandSync(mac, hashLen, prk, info, len),
     },
     signature:
       isEd25519 && node

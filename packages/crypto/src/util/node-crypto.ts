@@ -50,3 +50,21 @@ export function nodeCrypto(): NodeCrypto | undefined {
 /** A Node Buffer (or any view) as a plain Uint8Array over the same bytes. */
 export const plainBytes = (b: Uint8Array): Uint8Array<ArrayBuffer> =>
   new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
+
+/**
+ * A raw X25519 or Ed25519 key (32 bytes) as node:crypto imports it: RFC 8410's DER
+ * SubjectPublicKeyInfo (public) or PKCS#8 OneAsymmetricKey (private). The two curves' encodings
+ * differ only in the algorithm OID's last byte (1.3.101.110 and 1.3.101.112).
+ */
+export function rfc8410Der(curve: 'X25519' | 'Ed25519', kind: 'spki' | 'pkcs8', raw: Uint8Array): Uint8Array {
+  const oid = curve === 'X25519' ? 0x6e : 0x70;
+  const algorithm = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, oid];
+  const head =
+    kind === 'spki'
+      ? [0x30, 0x2a, ...algorithm, 0x03, 0x21, 0x00]
+      : [0x30, 0x2e, 0x02, 0x01, 0x00, ...algorithm, 0x04, 0x22, 0x04, 0x20];
+  const out = new Uint8Array(head.length + raw.length);
+  out.set(head);
+  out.set(raw, head.length);
+  return out;
+}
