@@ -28,8 +28,11 @@ class StandInSfu extends EventEmitter {
   async join(_meetingId: string, participantId: string): Promise<void> {
     this.joins.push(participantId);
   }
+  /** While set, a leave waits for it (the SFU still taking the going session down). */
+  leaveHold: Promise<void> | undefined;
   async leave(_meetingId: string, participantId: string): Promise<void> {
     this.leaves.push(participantId);
+    await this.leaveHold;
   }
   async closeMeeting(): Promise<void> {}
   async call(op: string, args: Record<string, unknown>): Promise<string | null> {
@@ -46,7 +49,10 @@ class StandInTransport implements MediaTransport {
   async applyPublishAnswer(): Promise<void> {}
   /** While set, answers wait for it (an SDK still busy with an offer when media_reset comes). */
   hold: Promise<void> | undefined;
+  /** Every subscribe offer this transport was given. */
+  readonly offers: string[] = [];
   async handleSubscribeOffer(sdp: string): Promise<string> {
+    this.offers.push(sdp);
     await this.hold;
     return `v=0 a stand-in answer to ${sdp}`;
   }
@@ -269,5 +275,28 @@ describe('a failed media connection, as the hub sees it', () => {
     await new Promise((r) => setTimeout(r, 100));
     // Only the answer to the new session's offer, from the new transport, reached the SFU.
     expect(answers(from)).toEqual(['v=0 a stand-in answer to v=0 new offer']);
+  });
+
+  it('no offer of the going session is forwarded while it is taken down', async () => {
+    const { gabi } = await hostAndGabi();
+    const gabiId = gabi.c.participantId!;
+    const streams = [{ mid: '0', participantId: 'someone-else', source: 'audio' as const }];
+    let release!: () => void;
+    sfu.leaveHold = new Promise<void>((r) => (release = r));
+    try {
+      const leaves = sfu.leaves.length;
+      sfu.emit('connectionFailed', MEETING.id, gabiId, 'subscribe', 'failed');
+      await until(() => sfu.leaves.length > leaves, 'the going session leaving the SFU');
+      // Still leaving: the worker sends one more offer of that session.
+      sfu.emit('subscribeOffer', MEETING.id, gabiId, 'v=0 offer of the going session', streams);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      release();
+      sfu.leaveHold = undefined;
+    }
+    await until(() => gabi.resets.length === 1, 'media_reset at Gabi');
+    sfu.emit('subscribeOffer', MEETING.id, gabiId, 'v=0 offer of the new session', streams);
+    await until(() => gabi.transports.at(-1)!.offers.length === 1, 'the new session’s offer');
+    expect(gabi.transports.flatMap((t) => t.offers)).toEqual(['v=0 offer of the new session']);
   });
 });

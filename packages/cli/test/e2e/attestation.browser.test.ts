@@ -3,41 +3,22 @@
 // camera under ANOTHER member's KID is caught by an honest bot's people() while honest senders
 // stay clean, and a clip a real receiver makes verifies with verifyClip (a flipped byte does
 // not). WebRTC over loopback: runs in the network-namespace suite.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64, verifyClip, verifyMembershipProof } from '@conclave/crypto';
-import { AccountApi, LocalKeySink, type ConclaveClient } from '@conclave/client';
+import { LocalKeySink, type ConclaveClient } from '@conclave/client';
 import { Bot, ImpersonatingKeySink } from '@conclave/client/node';
-import { NodeMediaPeer } from '@conclave/client/media';
-import { hostAccount, startTestServer, until, type TestServer } from './harness.js';
+import { botSuite, until } from './harness.js';
 
-let ts: TestServer;
-let host: AccountApi;
-let bots: Bot[] = [];
-beforeAll(async () => {
-  ts = await startTestServer();
-  host = (await hostAccount(ts)).api;
-});
-afterEach(async () => {
-  await Promise.all(bots.map((b) => b.stop().catch(() => undefined)));
-  bots = [];
-});
-afterAll(async () => {
-  await ts?.close();
-});
+const suite = botSuite();
 
 async function meetingOf(names: string[], sinks: Record<string, LocalKeySink>, attestation = true) {
-  const m = await host.createMeeting({ attestation });
+  const m = await suite.host.createMeeting({ attestation });
   const all: Bot[] = [];
   for (const [i, name] of names.entries()) {
-    const b = new Bot({
-      serverUrl: ts.url,
-      meetingId: m.meeting.id,
-      name,
+    const b = suite.bot(m.meeting.id, name, {
       hostSecret: i === 0 ? m.hostSecret : undefined,
-      transport: () => new NodeMediaPeer({ loopbackOnly: true }),
       keySink: sinks[name],
     });
-    bots.push(b);
     all.push(b);
     await b.start();
   }

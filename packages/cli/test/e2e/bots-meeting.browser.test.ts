@@ -1,6 +1,6 @@
 // Real E2EE meetings of Node bot participants through the server, its MLS delivery service and
 // the werift SFU (worker processes). WebRTC over loopback: runs in the network-namespace suite.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MediaKeys,
   clearPrefixLength,
@@ -9,46 +9,16 @@ import {
   type MediaContext,
 } from '@conclave/crypto';
 import { Bot, type BotOptions } from '@conclave/client/node';
-import { NodeMediaPeer } from '@conclave/client/media';
-import { AccountApi, type CreateMeetingInput } from '@conclave/client';
-import type { TapRecord } from '@conclave/server/sfu';
-import { hostAccount, startTestServer, sleep, until, type TestServer } from './harness.js';
+import type { CreateMeetingInput } from '@conclave/client';
+import { botSuite, sleep, until } from './harness.js';
 
-let ts: TestServer;
-let bots: Bot[] = [];
-const taps: TapRecord[] = [];
-
-beforeAll(async () => {
-  ts = await startTestServer({ tap: true });
-  host = (await hostAccount(ts)).api;
-  ts.server.sfu.on('tap', (t) => taps.push(t));
-});
-afterEach(async () => {
-  await Promise.all(bots.map((b) => b.stop().catch(() => undefined)));
-  bots = [];
-  taps.length = 0;
-});
-afterAll(async () => {
-  await ts?.close();
-});
-
-/** The meetings' host account (paid plan), signed in once per file. */
-let host: AccountApi;
+const suite = botSuite({ tap: true });
+const { taps } = suite;
+const bot = (meetingId: string, name: string, extra?: Partial<BotOptions>): Bot =>
+  suite.bot(meetingId, name, extra);
 
 async function createMeeting(body: CreateMeetingInput = {}) {
-  return host.createMeeting(body);
-}
-
-function bot(meetingId: string, name: string, extra: Partial<BotOptions> = {}): Bot {
-  const b = new Bot({
-    serverUrl: ts.url,
-    meetingId,
-    name,
-    transport: () => new NodeMediaPeer({ loopbackOnly: true }),
-    ...extra,
-  });
-  bots.push(b);
-  return b;
+  return suite.host.createMeeting(body);
 }
 
 const received = (b: Bot, from: string) => b.decrypted.get(from) ?? 0;
@@ -251,9 +221,7 @@ describe('E2EE meeting of bots through the SFU', () => {
   });
 
   it('server restart with a meeting running: the bots reconnect into a new MLS group', async () => {
-    const dataDir = ts.dataDir;
     const m = await createMeeting();
-    const port = Number(new URL(ts.url).port);
     const hostBot = bot(m.meeting.id, 'r1', { hostSecret: m.hostSecret });
     await hostBot.start();
     const rest = [bot(m.meeting.id, 'r2'), bot(m.meeting.id, 'r3')];
@@ -264,10 +232,8 @@ describe('E2EE meeting of bots through the SFU', () => {
       'group of three',
     );
     const oldCode = hostBot.client.e2ee.securityCode;
-    await ts.stop();
     const t0 = Date.now();
-    ts = await startTestServer({ dataDir, port, tap: true });
-    ts.server.sfu.on('tap', (t) => taps.push(t));
+    await suite.restart();
     await until(
       () =>
         all.every(

@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { AccountApi } from '@conclave/client';
+import { Bot, type BotOptions } from '@conclave/client/node';
+import { NodeMediaPeer } from '@conclave/client/media';
+import type { TapRecord } from '@conclave/server/sfu';
 import { until as waitUntil } from '@conclave/testing';
 import {
   adminSetPlan,
@@ -78,6 +82,77 @@ export async function startTestServer(
     async close() {
       await stop();
       await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What `botSuite` gives a test file: its server, host account, SFU taps and a bot maker. */
+export interface BotSuite {
+  readonly ts: TestServer;
+  /** A signed-in host account on the paid plan (E2EE meetings). */
+  readonly host: AccountApi;
+  /** Every payload the SFU forwarded (with `tap`), emptied after each test. */
+  readonly taps: TapRecord[];
+  /** A bot on loopback media, stopped after the test; `extra` overrides any option. */
+  bot(meetingId: string, name: string, extra?: Partial<BotOptions>): Bot;
+  /** Stops the server and starts it again on the same port and data (a server restart). */
+  restart(): Promise<void>;
+}
+
+/**
+ * The shared setup of the bot end-to-end files: one server and host account per file (hooks
+ * registered here), the bots a test made stopped after it, even when it fails.
+ */
+export function botSuite(opts: { tap?: boolean } = {}): BotSuite {
+  let ts: TestServer | undefined;
+  let host: AccountApi | undefined;
+  let bots: Bot[] = [];
+  const taps: TapRecord[] = [];
+  const ready = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('botSuite: used before its beforeAll ran');
+    return v;
+  };
+  const start = async (again?: TestServer) => {
+    const port = again ? Number(new URL(again.url).port) : undefined;
+    const server = await startTestServer({ tap: opts.tap ?? false, dataDir: again?.dataDir, port });
+    if (opts.tap) server.server.sfu.on('tap', (t) => taps.push(t));
+    return server;
+  };
+  beforeAll(async () => {
+    ts = await start();
+    host = (await hostAccount(ts)).api;
+  });
+  afterEach(async () => {
+    await Promise.all(bots.map((b) => b.stop().catch(() => undefined)));
+    bots = [];
+    taps.length = 0;
+  });
+  afterAll(async () => {
+    await ts?.close();
+  });
+  return {
+    get ts() {
+      return ready(ts);
+    },
+    get host() {
+      return ready(host);
+    },
+    taps,
+    bot(meetingId, name, extra = {}) {
+      const b = new Bot({
+        serverUrl: ready(ts).url,
+        meetingId,
+        name,
+        transport: () => new NodeMediaPeer({ loopbackOnly: true }),
+        ...extra,
+      });
+      bots.push(b);
+      return b;
+    },
+    async restart() {
+      const old = ready(ts);
+      await old.stop();
+      ts = await start(old);
     },
   };
 }

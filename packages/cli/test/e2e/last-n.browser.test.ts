@@ -2,25 +2,14 @@
 // the SFU worker's forwarding policy), real WebRTC on loopback (the network-namespace suite).
 // Bots "speak" through the clear audio-level header extension (NodeMediaPeer.setAudioLevel);
 // one bot shows lastN = 2 and pins one participant.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MediaSource } from '@conclave/protocol';
-import { Bot } from '@conclave/client/node';
+import type { Bot } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
 import type { ForwardingStatus } from '@conclave/client';
-import { hostAccount, sleep, startTestServer, until, type TestServer } from './harness.js';
+import { botSuite, sleep, until } from './harness.js';
 
-let ts: TestServer;
-let bots: Bot[] = [];
-beforeAll(async () => {
-  ts = await startTestServer();
-});
-afterEach(async () => {
-  await Promise.all(bots.map((b) => b.stop().catch(() => undefined)));
-  bots = [];
-});
-afterAll(async () => {
-  await ts?.close();
-});
+const suite = botSuite();
 
 const SPEAKING = -20;
 const SILENT = -127;
@@ -55,20 +44,15 @@ class Reception {
 
 describe('last-N and the audio of the top speakers through the SFU', () => {
   it('forwards video of the 2 speakers and the pinned bot, audio of the top 3, and switches on a new speaker at a key frame', async () => {
-    const { api } = await hostAccount(ts);
-    const m = await api.createMeeting({});
+    const m = await suite.host.createMeeting({});
     const reception = new Reception();
     const member = (name: string, host = false): Member => {
       const peer = new NodeMediaPeer({ loopbackOnly: true });
       peer.setAudioLevel(SILENT); // levels known from the start: everybody silent
-      const bot = new Bot({
-        serverUrl: ts.url,
-        meetingId: m.meeting.id,
-        name,
+      const bot = suite.bot(m.meeting.id, name, {
         ...(host ? { hostSecret: m.hostSecret } : {}),
         transport: () => peer,
       });
-      bots.push(bot);
       return { bot, peer, id: () => bot.client.participantId! };
     };
     const viewer = member('viewer', true);

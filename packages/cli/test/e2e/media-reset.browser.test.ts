@@ -9,49 +9,26 @@
 //   touched.
 // The meeting's signaling and its MLS group go on untouched. WebRTC over loopback:
 // network-namespace suite.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bot } from '@conclave/client/node';
 import { NodeMediaPeer } from '@conclave/client/media';
-import type { AccountApi, ClientState } from '@conclave/client';
+import type { ClientState } from '@conclave/client';
 import type { StreamInfo } from '@conclave/protocol';
 import { forgeDtlsFingerprint } from '@conclave/testing';
-import type { TapRecord } from '@conclave/server/sfu';
-import { hostAccount, startTestServer, until, type TestServer } from './harness.js';
+import { botSuite, until } from './harness.js';
 
-let ts: TestServer;
-let host: AccountApi;
-let bots: Bot[] = [];
-const taps: TapRecord[] = [];
+const suite = botSuite({ tap: true });
+const { taps } = suite;
 
-beforeAll(async () => {
-  ts = await startTestServer({ tap: true });
-  host = (await hostAccount(ts)).api;
-  ts.server.sfu.on('tap', (t) => taps.push(t));
-});
-afterEach(async () => {
-  await Promise.all(bots.map((b) => b.stop().catch(() => undefined)));
-  bots = [];
-});
-afterAll(async () => {
-  await ts?.close();
-});
-
-function bot(
-  meetingId: string,
-  name: string,
-  hostSecret?: string,
-  transport = (): NodeMediaPeer => new NodeMediaPeer({ loopbackOnly: true }),
-): Bot {
-  const b = new Bot({ serverUrl: ts.url, meetingId, name, hostSecret, transport });
-  bots.push(b);
-  return b;
+function bot(meetingId: string, name: string, hostSecret?: string, transport?: () => NodeMediaPeer): Bot {
+  return suite.bot(meetingId, name, { hostSecret, ...(transport ? { transport } : {}) });
 }
 
 const received = (b: Bot, from: string): number => b.decrypted.get(from) ?? 0;
 
 describe('an SFU worker that dies under a meeting', () => {
   it('both bots get media_reset, publish again on the new worker and decrypt again; signaling and the MLS group go on', async () => {
-    const { meeting, hostSecret } = await host.createMeeting({});
+    const { meeting, hostSecret } = await suite.host.createMeeting({});
     expect(meeting.mode).toBe('e2ee');
     const alice = bot(meeting.id, 'alice', hostSecret);
     await alice.start();
@@ -80,7 +57,7 @@ describe('an SFU worker that dies under a meeting', () => {
     }
 
     // The worker hosting the meeting, by the pid the SFU reports for it.
-    const sfu = ts.server.sfu;
+    const sfu = suite.ts.server.sfu;
     const host0 = sfu.workerOf(meeting.id);
     if (!host0) throw new Error('the meeting is on no SFU worker');
     expect((await sfu.stats()).map((w) => w.pid)).toContain(host0.pid);
@@ -143,7 +120,7 @@ class ForgedFingerprintPeer extends NodeMediaPeer {
 
 describe('a media connection that fails for good', () => {
   it('gets that participant a new media session (media_reset connection_failed) and media flows again', async () => {
-    const { meeting, hostSecret } = await host.createMeeting({});
+    const { meeting, hostSecret } = await suite.host.createMeeting({});
     const alice = bot(meeting.id, 'alice', hostSecret);
     let transports = 0;
     const bob = bot(meeting.id, 'bob', undefined, () =>

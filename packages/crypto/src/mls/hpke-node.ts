@@ -1,6 +1,13 @@
-import { concatBytes } from '../util/bytes.js';
+import { bigintToBytes, concatBytes } from '../util/bytes.js';
 import { hkdfExpandSync } from '../util/hkdf-expand.js';
-import { plainBytes, rfc8410Der, type NodeCrypto, type NodeKey } from '../util/node-crypto.js';
+import {
+  gcmOpen,
+  gcmSeal,
+  plainBytes,
+  rfc8410Der,
+  type NodeCrypto,
+  type NodeKey,
+} from '../util/node-crypto.js';
 import { CryptoError, type CiphersuiteImpl } from './ts-mls.js';
 
 type Hpke = CiphersuiteImpl['hpke'];
@@ -25,11 +32,7 @@ type HpkePublicKey = Parameters<Hpke['seal']>[0];
  */
 export function nodeHpke(node: NodeCrypto): Hpke {
   const enc = new TextEncoder();
-  const i2osp = (v: number, n: number) => {
-    const out = new Uint8Array(n);
-    for (let i = n - 1; i >= 0; i--, v >>>= 8) out[i] = v & 0xff;
-    return out;
-  };
+  const i2osp = (v: number, n: number) => bigintToBytes(BigInt(v), n);
   const KEM_ID = 0x0020; // DHKEM(X25519, HKDF-SHA256)
   const KDF_ID = 0x0001; // HKDF-SHA256
   const AEAD_ID = 0x0001; // AES-128-GCM
@@ -121,19 +124,11 @@ export function nodeHpke(node: NodeCrypto): Hpke {
   const exportFrom = (exporter: Uint8Array, context: Uint8Array, len: number) =>
     labeledExpand(HPKE_SUITE, exporter, 'sec', context, len);
 
-  const gcmSeal = (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array | undefined, pt: Uint8Array) => {
-    const c = node.createCipheriv('aes-128-gcm', node.createSecretKey(key), nonce);
-    if (aad?.length) c.setAAD(aad);
-    return concatBytes(c.update(pt), c.final(), c.getAuthTag());
-  };
-  const gcmOpen = (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array | undefined, ct: Uint8Array) => {
-    if (ct.length < 16) throw new Error('AES-GCM ciphertext shorter than its tag');
-    const d = node.createDecipheriv('aes-128-gcm', node.createSecretKey(key), nonce);
-    d.setAuthTag(ct.subarray(ct.length - 16));
-    if (aad?.length) d.setAAD(aad);
-    const head = d.update(ct.subarray(0, ct.length - 16));
-    return concatBytes(head, d.final()); // final throws when the tag does not match
-  };
+  // The HPKE and MLS AEAD keys are per message: imported at each use.
+  const aeadSeal = (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array | undefined, pt: Uint8Array) =>
+    gcmSeal(node, node.createSecretKey(key), 16, nonce, aad, pt);
+  const aeadOpen = (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array | undefined, sealed: Uint8Array) =>
+    gcmOpen(node, node.createSecretKey(key), 16, nonce, aad, sealed);
 
   const failsAsCryptoError = <T>(fn: () => T): T => {
     try {
@@ -147,12 +142,12 @@ export function nodeHpke(node: NodeCrypto): Hpke {
     async seal(pk, plaintext, info, aad) {
       const { secret, enc: e } = encap(own(pk));
       const ks = keySchedule(secret, info);
-      return { ct: gcmSeal(ks.key, ks.nonce, aad, plaintext), enc: e };
+      return { ct: aeadSeal(ks.key, ks.nonce, aad, plaintext), enc: e };
     },
     async open(sk, kemOutput, ciphertext, info, aad) {
       return failsAsCryptoError(() => {
         const ks = keySchedule(decap(kemOutput, own(sk)), info);
-        return gcmOpen(ks.key, ks.nonce, aad, ciphertext);
+        return aeadOpen(ks.key, ks.nonce, aad, ciphertext);
       });
     },
     async exportSecret(pk, exporterContext, length, info) {
@@ -166,14 +161,10 @@ export function nodeHpke(node: NodeCrypto): Hpke {
       });
     },
     async importPrivateKey(k) {
-      return failsAsCryptoError(() => {
-        return asPrivate(privateKey(k));
-      });
+      return failsAsCryptoError(() => asPrivate(privateKey(k)));
     },
     async importPublicKey(k) {
-      return failsAsCryptoError(() => {
-        return asPublic(publicKey(k));
-      });
+      return failsAsCryptoError(() => asPublic(publicKey(k)));
     },
     async exportPublicKey(k) {
       return own(k).raw.slice();
@@ -182,12 +173,10 @@ export function nodeHpke(node: NodeCrypto): Hpke {
       return own(k).raw.slice();
     },
     async encryptAead(key, nonce, aad, plaintext) {
-      return gcmSeal(key, nonce, aad, plaintext);
+      return aeadSeal(key, nonce, aad, plaintext);
     },
     async decryptAead(key, nonce, aad, ciphertext) {
-      return failsAsCryptoError(() => {
-        return gcmOpen(key, nonce, aad, ciphertext);
-      });
+      return failsAsCryptoError(() => aeadOpen(key, nonce, aad, ciphertext));
     },
     async deriveKeyPair(ikm) {
       // RFC 9180 §7.1.3: X25519 takes any 32 bytes (clamped when used).

@@ -39,18 +39,18 @@ function hashing(name: HashName): Hashing {
   return { digest: (data) => h(data), mac: (key, data) => hmac(h, key, data) };
 }
 
-/** Imported Ed25519 keys, by key bytes (bounded: cleared when full). */
-const verifyKeys = new Map<string, Promise<CryptoKey>>();
-const nodeKeys = new Map<string, NodeKey>();
+/** Imported Ed25519 public keys, by key bytes (bounded: cleared when full). */
+const verifyKeys = new Map<string, Promise<CryptoKey> | NodeKey>();
 const MAX_VERIFY_KEYS = 4096;
 
-function cachedKey<K>(cache: Map<string, K>, bytes: Uint8Array, make: () => K): K {
+function cachedPublicKey<K extends Promise<CryptoKey> | NodeKey>(bytes: Uint8Array, make: () => K): K {
   const id = String.fromCharCode(...bytes);
-  let key = cache.get(id);
+  let key = verifyKeys.get(id) as K | undefined;
   if (key === undefined) {
-    if (cache.size >= MAX_VERIFY_KEYS) cache.clear();
+    if (verifyKeys.size >= MAX_VERIFY_KEYS) verifyKeys.clear();
     key = make();
-    cache.set(id, key);
+    verifyKeys.set(id, key);
+    if (key instanceof Promise) key.catch(() => verifyKeys.delete(id));
   }
   return key;
 }
@@ -60,33 +60,44 @@ function cachedKey<K>(cache: Map<string, K>, bytes: Uint8Array, make: () => K): 
  * signature: in a process that also moves media (the load tool's bots, 25 to a process), each
  * job's completion waits its turn behind the media callbacks, and a Welcome verifies every leaf
  * of the tree, so a join took seconds of waiting for milliseconds of work. A private key is a raw
- * 32-byte seed or PKCS#8 (what ts-mls's WebCrypto keygen exports).
+ * 32-byte seed or PKCS#8 (what ts-mls's WebCrypto keygen exports), imported at each signature
+ * (rare: commits and key packages) and never kept.
  */
 function nodeEd25519(node: NodeCrypto, impl: CiphersuiteImpl['signature']): CiphersuiteImpl['signature'] {
-  const publicKey = (raw: Uint8Array) =>
-    cachedKey(nodeKeys, raw, () =>
-      node.createPublicKey({ key: rfc8410Der('Ed25519', 'spki', raw), format: 'der', type: 'spki' }),
-    );
-  const privateKey = (k: Uint8Array) =>
-    cachedKey(nodeKeys, k, () =>
-      node.createPrivateKey({
-        key: k.length === 32 ? rfc8410Der('Ed25519', 'pkcs8', k) : k,
-        format: 'der',
-        type: 'pkcs8',
-      }),
-    );
   return {
     ...impl,
     sign: async (signKey, message) => {
-      return plainBytes(node.sign(null, message, privateKey(signKey)));
+      const key = signKey.length === 32 ? rfc8410Der('Ed25519', 'pkcs8', signKey) : signKey;
+      return plainBytes(
+        node.sign(null, message, node.createPrivateKey({ key, format: 'der', type: 'pkcs8' })),
+      );
     },
-    verify: async (key, message, signature) => {
-      if (key.length !== 32 || signature.length !== 64) return false;
+    verify: async (raw, message, signature) => {
+      if (raw.length !== 32 || signature.length !== 64) return false;
       try {
-        return node.verify(null, message, publicKey(key), signature);
+        const key = cachedPublicKey(raw, () =>
+          node.createPublicKey({ key: rfc8410Der('Ed25519', 'spki', raw), format: 'der', type: 'spki' }),
+        );
+        return node.verify(null, message, key, signature);
       } catch {
         return false; // not a point on the curve
       }
+    },
+  };
+}
+
+/** ts-mls's WebCrypto Ed25519 (browsers), with each public key imported once instead of at every verification. */
+function webCryptoEd25519(
+  subtle: SubtleCrypto,
+  impl: CiphersuiteImpl['signature'],
+): CiphersuiteImpl['signature'] {
+  return {
+    ...impl,
+    verify: async (raw, message, signature) => {
+      const key = cachedPublicKey(raw, () =>
+        subtle.importKey('raw', toBufferSource(raw), 'Ed25519', false, ['verify']),
+      );
+      return subtle.verify('Ed25519', await key, toBufferSource(signature), toBufferSource(message));
     },
   };
 }
@@ -108,7 +119,6 @@ function withFastHashing(impl: CiphersuiteImpl, hashName: HashName): Ciphersuite
   const subtle = globalThis.crypto?.subtle;
   const isEd25519 = impl.name.endsWith('_Ed25519');
   const node = nodeCrypto();
-  const ed25519 = isEd25519 && subtle !== undefined;
   return {
     ...impl,
     // Suite 1's HPKE on node:crypto in Node (hpke-node.ts); other suites and browsers keep ts-mls's.
@@ -124,29 +134,12 @@ function withFastHashing(impl: CiphersuiteImpl, hashName: HashName): Ciphersuite
       extract: async (salt, ikm) => mac(salt.length ? salt : new Uint8Array(hashLen), ikm),
       expand: async (prk, info, len) => hkdfExpandSync(mac, hashLen, prk, info, len),
     },
-    signature:
-      isEd25519 && node
+    signature: !isEd25519
+      ? impl.signature
+      : node
         ? nodeEd25519(node, impl.signature)
-        : ed25519
-          ? {
-              ...impl.signature,
-              verify: async (publicKey, message, signature) => {
-                const id = String.fromCharCode(...publicKey);
-                let key = verifyKeys.get(id);
-                if (!key) {
-                  if (verifyKeys.size >= MAX_VERIFY_KEYS) verifyKeys.clear();
-                  key = subtle.importKey('raw', toBufferSource(publicKey), 'Ed25519', false, ['verify']);
-                  verifyKeys.set(id, key);
-                  key.catch(() => verifyKeys.delete(id));
-                }
-                return subtle.verify(
-                  'Ed25519',
-                  await key,
-                  toBufferSource(signature),
-                  toBufferSource(message),
-                );
-              },
-            }
+        : subtle
+          ? webCryptoEd25519(subtle, impl.signature)
           : impl.signature,
   };
 }

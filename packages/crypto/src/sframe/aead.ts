@@ -12,7 +12,7 @@
  *   The tag is checked in constant time before anything is decrypted.
  */
 import { constantTimeEqual, toBufferSource } from '../util/bytes.js';
-import { nodeCrypto, plainBytes, type NodeKey } from '../util/node-crypto.js';
+import { gcmOpen, gcmSeal, nodeCrypto, type NodeKey } from '../util/node-crypto.js';
 import { SFrameError } from './errors.js';
 import type { CtrHmacSuite, GcmSuite, SFrameSuite } from './suites.js';
 
@@ -72,6 +72,7 @@ export async function importAeadKey(
       throw new SFrameError('bad_input', `${suite.name} key must be ${suite.Nk} bytes, got ${key.length}`);
     }
     const node = backend === 'node' ? nodeCrypto() : undefined;
+    // (Both GCM suites have a 16-byte tag, what gcmSeal writes.)
     if (node && suite.Nt === 16)
       return { kind: 'aes-gcm-node', suite, key: node.createSecretKey(key.slice()) };
     const k = await subtle().importKey('raw', toBufferSource(key), { name: 'AES-GCM' }, false, [
@@ -101,8 +102,8 @@ function gcmParams(suite: GcmSuite, nonce: Uint8Array, aad: Uint8Array): AesGcmP
   return params;
 }
 
-/** node:crypto's name of a GCM suite's cipher (its key length is the suite's Nk). */
-const nodeGcm = (suite: GcmSuite): string => `aes-${suite.Nk * 8}-gcm`;
+/** A GCM suite's key length (AES-128 or AES-256). */
+const gcmKeyBytes = (suite: GcmSuite): 16 | 32 => (suite.Nk === 32 ? 32 : 16);
 
 /** nonce || 0x00000000: the 16-byte initial AES-CTR counter block. */
 function counterBlock(nonce: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -153,18 +154,8 @@ export async function aeadEncrypt(
   aad: Uint8Array,
   pt: Uint8Array,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  if (key.kind === 'aes-gcm-node') {
-    const c = nodeCrypto()!.createCipheriv(nodeGcm(key.suite), key.key, nonce);
-    if (aad.length > 0) c.setAAD(aad);
-    const head = c.update(pt);
-    const tail = c.final();
-    const tag = c.getAuthTag();
-    const out = new Uint8Array(head.length + tail.length + tag.length);
-    out.set(head);
-    out.set(tail, head.length);
-    out.set(tag, head.length + tail.length);
-    return out;
-  }
+  if (key.kind === 'aes-gcm-node')
+    return gcmSeal(nodeCrypto()!, key.key, gcmKeyBytes(key.suite), nonce, aad, pt);
   if (key.kind === 'aes-gcm') {
     const ct = await subtle().encrypt(gcmParams(key.suite, nonce, aad), key.key, toBufferSource(pt));
     return new Uint8Array(ct);
@@ -195,18 +186,8 @@ export async function aeadDecrypt(
     throw new SFrameError('auth_failed', `SFrame ciphertext shorter than the ${suite.Nt}-byte tag`);
   }
   if (key.kind === 'aes-gcm-node') {
-    const body = ct.subarray(0, ct.length - suite.Nt);
     try {
-      const d = nodeCrypto()!.createDecipheriv(nodeGcm(key.suite), key.key, nonce);
-      d.setAuthTag(ct.subarray(ct.length - suite.Nt));
-      if (aad.length > 0) d.setAAD(aad);
-      const head = d.update(body);
-      const tail = d.final(); // throws when the tag does not match
-      if (tail.length === 0) return plainBytes(head);
-      const out = new Uint8Array(head.length + tail.length);
-      out.set(head);
-      out.set(tail, head.length);
-      return out;
+      return gcmOpen(nodeCrypto()!, key.key, gcmKeyBytes(key.suite), nonce, aad, ct);
     } catch (e) {
       throw new SFrameError('auth_failed', 'SFrame authentication failed', { cause: e });
     }

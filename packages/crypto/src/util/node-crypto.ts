@@ -1,3 +1,5 @@
+import { concatBytes } from './bytes.js';
+
 /** An opaque node:crypto KeyObject. */
 export type NodeKey = {
   readonly type: string;
@@ -63,8 +65,36 @@ export function rfc8410Der(curve: 'X25519' | 'Ed25519', kind: 'spki' | 'pkcs8', 
     kind === 'spki'
       ? [0x30, 0x2a, ...algorithm, 0x03, 0x21, 0x00]
       : [0x30, 0x2e, 0x02, 0x01, 0x00, ...algorithm, 0x04, 0x22, 0x04, 0x20];
-  const out = new Uint8Array(head.length + raw.length);
-  out.set(head);
-  out.set(raw, head.length);
-  return out;
+  return concatBytes(Uint8Array.from(head), raw);
+}
+
+/** AES-GCM with a 16-byte tag on node:crypto: ciphertext ‖ tag. `key` is 16 or 32 bytes' KeyObject. */
+export function gcmSeal(
+  node: NodeCrypto,
+  key: NodeKey,
+  keyBytes: 16 | 32,
+  nonce: Uint8Array,
+  aad: Uint8Array | undefined,
+  pt: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const c = node.createCipheriv(`aes-${keyBytes * 8}-gcm`, key, nonce);
+  if (aad?.length) c.setAAD(aad);
+  return concatBytes(c.update(pt), c.final(), c.getAuthTag());
+}
+
+/** The inverse of `gcmSeal`; throws when the input is shorter than the tag or does not authenticate. */
+export function gcmOpen(
+  node: NodeCrypto,
+  key: NodeKey,
+  keyBytes: 16 | 32,
+  nonce: Uint8Array,
+  aad: Uint8Array | undefined,
+  sealed: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  if (sealed.length < 16) throw new Error('AES-GCM ciphertext shorter than its tag');
+  const d = node.createDecipheriv(`aes-${keyBytes * 8}-gcm`, key, nonce);
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  if (aad?.length) d.setAAD(aad);
+  const head = d.update(sealed.subarray(0, sealed.length - 16));
+  return concatBytes(head, d.final()); // final throws when the tag does not match
 }
