@@ -90,5 +90,6 @@ export {
   type RtcpItem,
 } from './rtcp.js';
 export { writeRtp, type RtpFields } from './rtp-write.js';
+export { isRtcp, readRtp, type RtpView } from './rtp-read.js';
 export { tolerateRepeatedHelloVerifyRequest } from './werift-dtls.js';
 export { dropEmptyReceiverReports } from './werift-rtcp.js';

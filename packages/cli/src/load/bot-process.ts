@@ -5,7 +5,7 @@
  * when its IPC channel closes (the coordinator died): it never outlives the coordinator.
  */
 import { Bot, type FrameTransport } from '@conclave/client/node';
-import { NodeMediaPeer } from '@conclave/client/media';
+import { NativeMediaPeer, type BotMediaPeer } from '@conclave/client/media';
 import {
   botConfigSchema,
   loadOps,
@@ -31,7 +31,7 @@ const SILENT_DBOV = -127;
 interface Running {
   bot: Bot;
   /** Its current media peer (a new one after a media reset) and whether it speaks. */
-  peer: NodeMediaPeer | undefined;
+  peer: BotMediaPeer | undefined;
   speaking: boolean;
   /** Frames its peer received (before decryption). */
   framesIn: number;
@@ -183,7 +183,7 @@ class BotProcess {
       videoFps: c.videoFps,
       transport: c.media
         ? (): FrameTransport => {
-            const peer = new NodeMediaPeer({ loopbackOnly: c.loopbackOnly });
+            const peer = new NativeMediaPeer({ loopbackOnly: c.loopbackOnly });
             // Every bot's audio carries a level, so the SFU can rank speakers (silent unless told).
             peer.setAudioLevel(r.speaking ? SPEAKING_DBOV : SILENT_DBOV);
             peer.onFrame(() => {

@@ -1,11 +1,13 @@
 export { NodeMediaPeer } from './node-peer.js';
+export { NativeMediaPeer } from './native-peer.js';
 export type {
+  BotMediaPeer,
   BotSource,
   NodeMediaPeerOptions,
   PcKind,
   ReceivedFrame,
   SendFrameOptions,
-} from './node-peer.js';
+} from './peer-common.js';
 export { botPeerConfig } from './peer-config.js';
 export { FrameAssembler } from './depacketizer.js';
 export type { AssembledFrame } from './depacketizer.js';

@@ -1,5 +1,4 @@
-import type { MediaSource, StreamInfo } from '@conclave/protocol';
-import type { IceCandidate } from '@conclave/protocol';
+import type { IceCandidate, MediaSource, StreamInfo } from '@conclave/protocol';
 import {
   RTCPeerConnection,
   RTP_EXTENSION_URI,
@@ -10,34 +9,25 @@ import {
   type RTCIceCandidate,
   type RTCRtpTransceiver,
 } from 'werift';
-import { FrameAssembler } from './depacketizer.js';
+import {
+  audioLevelByte,
+  checkKeyFrameFlag,
+  InboundStreams,
+  listen,
+  type BotMediaPeer,
+  type BotSource,
+  type NodeMediaPeerOptions,
+  type PcKind,
+  type ReceivedFrame,
+  type SendFrameOptions,
+  type Unsubscribe,
+} from './peer-common.js';
 import { RtpFramer } from './packetizer.js';
 import { dropEmptyReceiverReports, filterSdpCandidates, keepCandidate, OPUS_PT, VP8_PT } from '@conclave/rtc';
 import { botPeerConfig } from './peer-config.js';
 import { IceStallWatch, type IceAgentView } from './ice-stall.js';
 
-export type PcKind = 'publish' | 'subscribe';
-/** The published sources of a bot: one Opus track and one VP8 camera track. */
-export type BotSource = 'audio' | 'camera';
-
-export interface ReceivedFrame {
-  participantId: string;
-  source: MediaSource;
-  frame: Uint8Array;
-  rtpTimestamp: number;
-}
-
-export interface SendFrameOptions {
-  /** Asserted against the frame's VP8 key-frame bit (bit 0 of byte 0 == 0): the SFU reads that bit, not this flag. */
-  keyFrame?: boolean;
-  /** RTP timestamp in the track's clock (48 kHz audio, 90 kHz video). Default: from the wall clock, strictly increasing. */
-  timestamp?: number;
-}
-
-export interface NodeMediaPeerOptions {
-  /** Only 127.0.0.1 candidates (tests in a loopback-only network namespace). */
-  loopbackOnly?: boolean;
-}
+export type { BotSource, NodeMediaPeerOptions, PcKind, ReceivedFrame, SendFrameOptions };
 
 interface OutTrack {
   transceiver: RTCRtpTransceiver;
@@ -47,21 +37,11 @@ interface OutTrack {
 
 interface InTrack {
   transceiver: RTCRtpTransceiver;
-  assembler: FrameAssembler;
-  /** The stream this mid carried when its assembler was last reset. */
-  streamKey: string | undefined;
   lastSsrc: number | undefined;
 }
 
-type Unsubscribe = () => void;
-
 /** RTCP payload-specific feedback message type of a Full Intra Request (RFC 5104). */
 const FIR_FMT = 4;
-
-function listen<A extends unknown[]>(set: Set<(...a: A) => void>, cb: (...a: A) => void): Unsubscribe {
-  set.add(cb);
-  return () => set.delete(cb);
-}
 
 /**
  * The participant side of the media plane for Node bots, over werift: a publish connection that
@@ -71,15 +51,14 @@ function listen<A extends unknown[]>(set: Set<(...a: A) => void>, cb: (...a: A) 
  * ICE: candidates gathered while a description is being set are in that description's SDP, so
  * onIce only reports later ones (none with host-only gathering).
  */
-export class NodeMediaPeer {
+export class NodeMediaPeer implements BotMediaPeer {
   private readonly loopbackOnly: boolean;
   private readonly pcs: Record<PcKind, RTCPeerConnection>;
   private readonly out: Record<BotSource, OutTrack>;
   private readonly inTracks = new Map<string, InTrack>();
-  private streams = new Map<string, StreamInfo>();
+  private readonly inbound = new InboundStreams();
   private readonly settingLocal: Record<PcKind, boolean> = { publish: false, subscribe: false };
   private readonly iceListeners = new Set<(pc: PcKind, c: IceCandidate) => void>();
-  private readonly frameListeners = new Set<(f: ReceivedFrame) => void>();
   private readonly keyFrameListeners = new Set<(source: BotSource) => void>();
   /** The audio-level extension's payload (RFC 6464) put on every audio packet; undefined: none. */
   private audioLevel: Buffer | undefined;
@@ -127,16 +106,8 @@ export class NodeMediaPeer {
     const pc = this.pcs.subscribe;
     await pc.setRemoteDescription({ type: 'offer', sdp });
     for (const t of pc.dtlsTransports) dropEmptyReceiverReports(t);
-    this.streams = new Map(streams.map((s) => [s.mid, s]));
     for (const t of pc.getTransceivers()) this.watchRemoteTransceiver(t);
-    for (const [mid, track] of this.inTracks) {
-      const info = this.streams.get(mid);
-      const key = info ? `${info.participantId}/${info.source}` : undefined;
-      if (key !== track.streamKey) {
-        track.assembler.reset();
-        track.streamKey = key;
-      }
-    }
+    this.inbound.update(streams);
     const answer = await pc.createAnswer();
     await this.setLocal('subscribe', answer);
     return this.localSdp('subscribe');
@@ -155,7 +126,7 @@ export class NodeMediaPeer {
   }
 
   onFrame(cb: (info: ReceivedFrame) => void): Unsubscribe {
-    return listen(this.frameListeners, cb);
+    return listen(this.inbound.frameListeners, cb);
   }
 
   /** Called when the SFU relays a PLI or FIR for our camera: the next camera frame should be a key frame. */
@@ -175,9 +146,7 @@ export class NodeMediaPeer {
       this.audioLevel = undefined;
       return;
     }
-    if (!Number.isFinite(dBov)) throw new RangeError('setAudioLevel: dBov must be a number from -127 to 0');
-    const level = Math.min(127, Math.max(0, Math.round(-dBov)));
-    this.audioLevel = Buffer.from([(voice ? 0x80 : 0) | level]);
+    this.audioLevel = Buffer.from([audioLevelByte(dBov, voice)]);
   }
 
   /** The id the publish connection negotiated for the audio-level extension (undefined: none). */
@@ -191,14 +160,7 @@ export class NodeMediaPeer {
   async sendFrame(source: BotSource, frame: Uint8Array, opts: SendFrameOptions = {}): Promise<void> {
     if (this.closed) return;
     const out = this.out[source];
-    if (source === 'camera' && opts.keyFrame !== undefined) {
-      const isKey = frame.length > 0 && ((frame[0] ?? 1) & 0x01) === 0;
-      if (isKey !== opts.keyFrame) {
-        throw new TypeError(
-          `sendFrame: keyFrame=${opts.keyFrame} but the VP8 frame tag says ${isKey ? 'key' : 'delta'} frame`,
-        );
-      }
-    }
+    checkKeyFrameFlag(source, frame, opts.keyFrame);
     const timestamp = out.framer.nextTimestamp(opts.timestamp);
     const levelId = source === 'audio' && this.audioLevel ? this.audioLevelExtensionId : undefined;
     const extensions =
@@ -217,14 +179,11 @@ export class NodeMediaPeer {
 
   /** Sends a PLI to the SFU for a received video stream (as a browser does after loss). */
   async requestKeyFrame(participantId: string, source: MediaSource): Promise<boolean> {
-    for (const [mid, info] of this.streams) {
-      if (info.participantId !== participantId || info.source !== source) continue;
-      const t = this.inTracks.get(mid);
-      if (!t || t.lastSsrc === undefined) return false;
-      await t.transceiver.receiver.sendRtcpPLI(t.lastSsrc);
-      return true;
-    }
-    return false;
+    const mid = this.inbound.midOf(participantId, source);
+    const t = mid === undefined ? undefined : this.inTracks.get(mid);
+    if (!t || t.lastSsrc === undefined) return false;
+    await t.transceiver.receiver.sendRtcpPLI(t.lastSsrc);
+    return true;
   }
 
   /**
@@ -267,14 +226,14 @@ export class NodeMediaPeer {
 
   /** The StreamInfo of the current subscribe offer. */
   currentStreams(): StreamInfo[] {
-    return [...this.streams.values()];
+    return this.inbound.current();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.iceListeners.clear();
-    this.frameListeners.clear();
+    this.inbound.frameListeners.clear();
     this.keyFrameListeners.clear();
     await Promise.allSettled([this.pcs.publish.close(), this.pcs.subscribe.close()]);
   }
@@ -311,13 +270,8 @@ export class NodeMediaPeer {
 
   private watchRemoteTransceiver(t: RTCRtpTransceiver): void {
     const mid = t.mid;
-    if (mid === null || this.inTracks.has(mid)) return;
-    const entry: InTrack = {
-      transceiver: t,
-      assembler: new FrameAssembler(t.kind === 'audio' ? 'opus' : 'vp8'),
-      streamKey: undefined,
-      lastSsrc: undefined,
-    };
+    if (mid === null || !this.inbound.addTrack(mid, t.kind === 'audio' ? 'audio' : 'video')) return;
+    const entry: InTrack = { transceiver: t, lastSsrc: undefined };
     this.inTracks.set(mid, entry);
     const seen = new Set<string>();
     const watchTrack = (track: MediaStreamTrack): void => {
@@ -332,18 +286,8 @@ export class NodeMediaPeer {
 
   private onRtp(mid: string, entry: InTrack, rtp: RtpPacket): void {
     entry.lastSsrc = rtp.header.ssrc;
-    const info = this.streams.get(mid);
-    if (!info) return;
     const { header } = rtp;
-    const done = entry.assembler.push(header.sequenceNumber, header.timestamp, header.marker, rtp.payload);
-    if (!done) return;
-    const frame: ReceivedFrame = {
-      participantId: info.participantId,
-      source: info.source,
-      frame: done.frame,
-      rtpTimestamp: done.rtpTimestamp,
-    };
-    for (const cb of this.frameListeners) cb(frame);
+    this.inbound.push(mid, header.sequenceNumber, header.timestamp, header.marker, rtp.payload);
   }
 
   private emitKeyFrameRequest(source: BotSource): void {

@@ -13,7 +13,7 @@ import {
   useVP8,
   type RTCRtpTransceiver,
 } from 'werift';
-import { NodeMediaPeer, type ReceivedFrame } from '@conclave/client/media';
+import { NativeMediaPeer, NodeMediaPeer, type BotMediaPeer, type ReceivedFrame } from '@conclave/client/media';
 import { Sfu, type SfuOptions, type TapRecord } from '../../src/sfu/index.js';
 
 export const LOOPBACK_OPTS: SfuOptions = {
@@ -34,7 +34,7 @@ export class Bot {
     readonly sfu: Sfu,
     readonly meetingId: string,
     readonly id: string,
-    readonly peer: NodeMediaPeer = new NodeMediaPeer({ loopbackOnly: true }),
+    readonly peer: BotMediaPeer = process.env.NATIVE_SPIKE ? new NativeMediaPeer({ loopbackOnly: true }) : new NodeMediaPeer({ loopbackOnly: true }),
   ) {
     peer.onFrame((f) => this.frames.push(f));
     peer.onKeyFrameRequest(() => this.keyFrameRequests++);
