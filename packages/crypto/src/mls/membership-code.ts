@@ -1,4 +1,5 @@
 import { concatBytes } from '../util/bytes.js';
+import { shaDigest } from '../util/node-crypto.js';
 
 const LABEL = new TextEncoder().encode('Conclave membership code v1');
 
@@ -38,11 +39,9 @@ export async function membershipCode(groupId: Uint8Array, members: MembershipEnt
       ),
     )
     .sort(compare);
-  const digest = new Uint8Array(
-    await crypto.subtle.digest(
-      'SHA-256',
-      concatBytes(LABEL, u32(groupId.length), groupId, u32(entries.length), ...entries),
-    ),
+  const digest = await shaDigest(
+    'SHA-256',
+    concatBytes(LABEL, u32(groupId.length), groupId, u32(entries.length), ...entries),
   );
   const view = new DataView(digest.buffer);
   const groups: string[] = [];

@@ -1,4 +1,5 @@
 import { concatBytes } from '../util/bytes.js';
+import { shaDigest } from '../util/node-crypto.js';
 
 const LABEL = new TextEncoder().encode('Conclave security code v1');
 
@@ -21,9 +22,7 @@ export async function securityCode(
   new DataView(epochBytes.buffer).setBigUint64(0, epoch);
   const len = new Uint8Array(2);
   new DataView(len.buffer).setUint16(0, groupId.length);
-  const digest = new Uint8Array(
-    await crypto.subtle.digest('SHA-256', concatBytes(LABEL, len, groupId, epochBytes, epochAuthenticator)),
-  );
+  const digest = await shaDigest('SHA-256', concatBytes(LABEL, len, groupId, epochBytes, epochAuthenticator));
   const view = new DataView(digest.buffer);
   const groups: string[] = [];
   for (let i = 0; i < SECURITY_CODE_GROUPS; i++) {

@@ -8,16 +8,17 @@
  * KID is an 8-byte big-endian integer here (not the compact header form), the suite id is 2 bytes
  * big-endian, and the hash is the suite's.
  *
- * HKDF is built from WebCrypto HMAC rather than WebCrypto's HKDF algorithm because (a) the vectors
- * check the intermediate sframe_secret, which WebCrypto's HKDF never exposes, and (b) WebCrypto
- * refuses zero-length HMAC keys. The empty extract salt is therefore passed as Nh zero bytes,
+ * HKDF is built from HMAC (node:crypto in Node, WebCrypto HMAC in browsers: `hmacSigner`) rather
+ * than WebCrypto's HKDF algorithm because (a) the vectors check the intermediate sframe_secret,
+ * which WebCrypto's HKDF never exposes, and (b) WebCrypto refuses zero-length HMAC keys. The empty extract salt is therefore passed as Nh zero bytes,
  * which is the same HMAC key: HMAC pads keys with zeros to the block size (RFC 2104), and
  * RFC 5869 §2.2 specifies exactly this default.
  *
  * Derivation runs once per (KID, base_key), never per frame.
  */
 import { importAeadKey, type AeadKey } from './aead.js';
-import { MAX_U64, concatBytes, toBufferSource } from '../util/bytes.js';
+import { MAX_U64, concatBytes } from '../util/bytes.js';
+import { hmacSigner } from '../util/node-crypto.js';
 import { SFrameError } from './errors.js';
 import { getSuite, type SFrameHash, type SFrameSuite } from './suites.js';
 
@@ -45,12 +46,6 @@ export interface KeyMaterial {
 const KEY_LABEL_PREFIX = new TextEncoder().encode('SFrame 1.0 Secret key ');
 const SALT_LABEL_PREFIX = new TextEncoder().encode('SFrame 1.0 Secret salt ');
 
-function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new SFrameError('bad_input', 'WebCrypto (globalThis.crypto.subtle) is not available');
-  return s;
-}
-
 function label(prefix: Uint8Array, kid: bigint, suiteId: number): Uint8Array<ArrayBuffer> {
   if (typeof kid !== 'bigint' || kid < 0n || kid > MAX_U64) {
     throw new SFrameError('bad_input', `SFrame KID must be a bigint in [0, 2^64-1], got ${String(kid)}`);
@@ -72,8 +67,7 @@ export function sframeSaltLabel(kid: bigint, suiteId: number): Uint8Array<ArrayB
 }
 
 async function hmac(hash: SFrameHash, key: Uint8Array, data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-  const k = await subtle().importKey('raw', toBufferSource(key), { name: 'HMAC', hash }, false, ['sign']);
-  return new Uint8Array(await subtle().sign('HMAC', k, toBufferSource(data)));
+  return (await hmacSigner(hash, key))(data);
 }
 
 function hashLength(hash: SFrameHash): number {
@@ -101,11 +95,11 @@ export async function hkdfExpand(
   if (!Number.isInteger(length) || length < 0 || length > 255 * hl) {
     throw new SFrameError('bad_input', `HKDF-Expand length ${length} out of range`);
   }
-  const k = await subtle().importKey('raw', toBufferSource(prk), { name: 'HMAC', hash }, false, ['sign']);
+  const mac = await hmacSigner(hash, prk);
   const out = new Uint8Array(length);
   let prev = new Uint8Array(0);
   for (let i = 1, o = 0; o < length; i++) {
-    prev = new Uint8Array(await subtle().sign('HMAC', k, concatBytes(prev, info, Uint8Array.of(i))));
+    prev = await mac(concatBytes(prev, info, Uint8Array.of(i)));
     out.set(prev.subarray(0, Math.min(hl, length - o)), o);
     o += hl;
   }

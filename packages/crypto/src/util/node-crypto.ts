@@ -98,3 +98,31 @@ export function gcmOpen(
   const head = d.update(sealed.subarray(0, sealed.length - 16));
   return concatBytes(head, d.final()); // final throws when the tag does not match
 }
+
+type ShaName = 'SHA-256' | 'SHA-512';
+const NODE_HASH: Record<ShaName, string> = { 'SHA-256': 'sha256', 'SHA-512': 'sha512' };
+
+/**
+ * SHA-256/512 of `data`: node:crypto (synchronous) in Node, WebCrypto in browsers. In a Node
+ * process that also moves media, every WebCrypto call's completion queues behind the media
+ * callbacks (docs/architecture.md, Load).
+ */
+export async function shaDigest(hash: ShaName, data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  const node = nodeCrypto();
+  if (node) return new Uint8Array(node.createHash(NODE_HASH[hash]).update(data).digest());
+  return new Uint8Array(await crypto.subtle.digest(hash, new Uint8Array(data)));
+}
+
+/** A keyed HMAC (RFC 2104): node:crypto in Node, else a WebCrypto key imported once. */
+export async function hmacSigner(
+  hash: ShaName,
+  key: Uint8Array,
+): Promise<(data: Uint8Array) => Promise<Uint8Array<ArrayBuffer>>> {
+  const node = nodeCrypto();
+  if (node) {
+    const k = new Uint8Array(key);
+    return async (data) => new Uint8Array(node.createHmac(NODE_HASH[hash], k).update(data).digest());
+  }
+  const k = await crypto.subtle.importKey('raw', new Uint8Array(key), { name: 'HMAC', hash }, false, ['sign']);
+  return async (data) => new Uint8Array(await crypto.subtle.sign('HMAC', k, new Uint8Array(data)));
+}
