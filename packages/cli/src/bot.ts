@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AccountApi } from '@conclave/client';
 import { accountClientOptions, Bot, type BotReport, type FrameTransport } from '@conclave/client/node';
-import { NodeMediaPeer } from '@conclave/client/media';
+import { NativeMediaPeer, stopNativeMedia } from '@conclave/client/media';
 
 const USAGE = `usage: conclave bot --server URL --meeting ID|new [--count N] [--seconds S] [--json]
                    [--passcode P] [--host-secret S] [--standard] [--email E]
@@ -71,7 +71,7 @@ export async function runBots(opts: {
         name: `bot-${i + 1}`,
         hostSecret: i === 0 ? hostSecret : undefined,
         passcode: opts.passcode,
-        transport: (): FrameTransport => new NodeMediaPeer({ loopbackOnly }),
+        transport: (): FrameTransport => new NativeMediaPeer({ loopbackOnly }),
         clientOptions: i === 0 && api ? await accountClientOptions(api, `bot-${i + 1}`) : undefined,
       });
       bots.push(bot);
@@ -83,6 +83,7 @@ export async function runBots(opts: {
     return { meetingId, bots: bots.map((b) => b.report()) };
   } finally {
     await Promise.all(bots.map((b) => b.stop().catch(() => undefined)));
+    stopNativeMedia();
   }
 }
 

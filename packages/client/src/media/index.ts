@@ -1,5 +1,5 @@
 export { NodeMediaPeer } from './node-peer.js';
-export { NativeMediaPeer } from './native-peer.js';
+export { NativeMediaPeer, stopNativeMedia } from './native-peer.js';
 export type {
   BotMediaPeer,
   BotSource,

@@ -363,6 +363,14 @@ export class NativeMediaPeer implements BotMediaPeer {
   }
 }
 
+/**
+ * Ends libdatachannel's threads once every NativeMediaPeer of the process is closed: until then
+ * they keep a process that should end on its own (a CLI command) alive.
+ */
+export function stopNativeMedia(): void {
+  nodeDataChannel.cleanup();
+}
+
 /** The audio-level extension id an SDP negotiates (undefined: none). */
 function audioLevelIdIn(sdp: string): number | undefined {
   const m = /^a=extmap:(\d+)(?:\/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level\s*$/m.exec(sdp);

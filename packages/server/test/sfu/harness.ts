@@ -13,7 +13,14 @@ import {
   useVP8,
   type RTCRtpTransceiver,
 } from 'werift';
-import { NativeMediaPeer, NodeMediaPeer, type BotMediaPeer, type ReceivedFrame } from '@conclave/client/media';
+import {
+  NativeMediaPeer,
+  NodeMediaPeer,
+  syntheticOpusFrame,
+  syntheticVp8Frame,
+  type BotMediaPeer,
+  type ReceivedFrame,
+} from '@conclave/client/media';
 import { Sfu, type SfuOptions, type TapRecord } from '../../src/sfu/index.js';
 
 export const LOOPBACK_OPTS: SfuOptions = {
@@ -34,7 +41,7 @@ export class Bot {
     readonly sfu: Sfu,
     readonly meetingId: string,
     readonly id: string,
-    readonly peer: BotMediaPeer = process.env.NATIVE_SPIKE ? new NativeMediaPeer({ loopbackOnly: true }) : new NodeMediaPeer({ loopbackOnly: true }),
+    readonly peer: BotMediaPeer = new NodeMediaPeer({ loopbackOnly: true }),
   ) {
     peer.onFrame((f) => this.frames.push(f));
     peer.onKeyFrameRequest(() => this.keyFrameRequests++);
@@ -49,8 +56,8 @@ export class Bot {
   }
 }
 
-/** Connects the Sfu's events to the bots (the hub's job in the server). */
-export function wire(sfu: Sfu, bots: Map<string, Bot>): void {
+/** Connects the Sfu's events to the bots (the hub's job in the server); `answerDelayMs` holds every subscribe answer back that long. */
+export function wire(sfu: Sfu, bots: Map<string, Bot>, answerDelayMs = 0): void {
   const key = (m: string, p: string): string => `${m}/${p}`;
   sfu.on('subscribeOffer', (m, p, sdp, streams) => {
     const bot = bots.get(key(m, p));
@@ -60,7 +67,10 @@ export function wire(sfu: Sfu, bots: Map<string, Bot>): void {
     bot.lastOffer = sdp;
     bot.peer
       .handleSubscribeOffer(sdp, streams)
-      .then((answer) => sfu.call('subscribeAnswer', { meetingId: m, participantId: p, sdp: answer }))
+      .then(async (answer) => {
+        if (answerDelayMs > 0) await sleep(answerDelayMs);
+        await sfu.call('subscribeAnswer', { meetingId: m, participantId: p, sdp: answer });
+      })
       .catch((err: unknown) => console.error('subscribe negotiation failed', err));
   });
   sfu.on(
@@ -79,8 +89,11 @@ export async function joinBot(
   meetingId: string,
   id: string,
   receiving = true,
+  engine: 'werift' | 'native' = 'werift',
 ): Promise<Bot> {
-  const bot = new Bot(sfu, meetingId, id);
+  const peer =
+    engine === 'native' ? new NativeMediaPeer({ loopbackOnly: true }) : new NodeMediaPeer({ loopbackOnly: true });
+  const bot = new Bot(sfu, meetingId, id, peer);
   bots.set(`${meetingId}/${id}`, bot);
   await sfu.join(meetingId, id);
   if (receiving) await sfu.call('setReceiving', { meetingId, participantId: id, allowed: true });
@@ -103,6 +116,49 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10_00
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/**
+ * Sends key frames (and audio) until every subscriber got video and audio from `pub`, then lets
+ * the pipes drain and forgets what was received: what follows starts on a clean slate.
+ */
+export async function prime(pub: Bot, subs: Bot[]): Promise<void> {
+  for (const s of subs) await s.peer.waitConnected('subscribe');
+  const t0 = Date.now();
+  let i = 0;
+  while (
+    !subs.every((s) => s.framesFrom(pub.id, 'camera').length > 0 && s.framesFrom(pub.id, 'audio').length > 0)
+  ) {
+    if (Date.now() - t0 > 10_000) throw new Error('subscribers never got media');
+    await pub.peer.sendFrame('camera', syntheticVp8Frame(600, true, i), { keyFrame: true });
+    await pub.peer.sendFrame('audio', syntheticOpusFrame(80, i));
+    i++;
+    await sleep(40);
+  }
+  await sleep(200);
+  for (const s of subs) s.frames.length = 0;
+  pub.keyFrameRequests = 0;
+}
+
+export interface Burst {
+  camera: Uint8Array[];
+  audio: Uint8Array[];
+}
+
+/** A key frame, then deltas (a key frame every 10), and one audio frame per video frame. */
+export async function burst(pub: Bot, n: number, size = 2500): Promise<Burst> {
+  const sent: Burst = { camera: [], audio: [] };
+  for (let i = 0; i < n; i++) {
+    const key = i % 10 === 0;
+    const v = syntheticVp8Frame(size + i, key, 1000 + i);
+    const a = syntheticOpusFrame(60 + i, 1000 + i);
+    await pub.peer.sendFrame('camera', v, { keyFrame: key });
+    await pub.peer.sendFrame('audio', a);
+    sent.camera.push(v);
+    sent.audio.push(a);
+    await sleep(15);
+  }
+  return sent;
 }
 
 export function collectTaps(sfu: Sfu): TapRecord[] {

@@ -11,8 +11,10 @@ import {
   Bot,
   LOOPBACK_OPTS,
   SimulcastPublisher,
+  burst,
   collectTaps,
   joinBot,
+  prime,
   sleep,
   until,
   wire,
@@ -32,49 +34,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * Sends key frames (and audio) until every subscriber got video and audio from `pub`, then lets
- * the pipes drain and forgets what was received: what follows starts on a clean slate.
- */
-async function prime(pub: Bot, subs: Bot[]): Promise<void> {
-  for (const s of subs) await s.peer.waitConnected('subscribe');
-  const t0 = Date.now();
-  let i = 0;
-  while (
-    !subs.every((s) => s.framesFrom(pub.id, 'camera').length > 0 && s.framesFrom(pub.id, 'audio').length > 0)
-  ) {
-    if (Date.now() - t0 > 10_000) throw new Error('subscribers never got media');
-    await pub.peer.sendFrame('camera', syntheticVp8Frame(600, true, i), { keyFrame: true });
-    await pub.peer.sendFrame('audio', syntheticOpusFrame(80, i));
-    i++;
-    await sleep(40);
-  }
-  await sleep(200);
-  for (const s of subs) s.frames.length = 0;
-  pub.keyFrameRequests = 0;
-}
-
-interface Burst {
-  camera: Uint8Array[];
-  audio: Uint8Array[];
-}
-
-/** A key frame, then deltas (a key frame every 10), and one audio frame per video frame. */
-async function burst(pub: Bot, n: number, size = 2500): Promise<Burst> {
-  const sent: Burst = { camera: [], audio: [] };
-  for (let i = 0; i < n; i++) {
-    const key = i % 10 === 0;
-    const v = syntheticVp8Frame(size + i, key, 1000 + i);
-    const a = syntheticOpusFrame(60 + i, 1000 + i);
-    await pub.peer.sendFrame('camera', v, { keyFrame: key });
-    await pub.peer.sendFrame('audio', a);
-    sent.camera.push(v);
-    sent.audio.push(a);
-    await sleep(15);
-  }
-  return sent;
 }
 
 describe('SFU over loopback WebRTC', () => {

@@ -1,0 +1,111 @@
+/**
+ * The Node bots' native media peer (NativeMediaPeer, libdatachannel) against the SFU, next to the
+ * werift peer: publishing into the SFU's werift ingress, receiving from its libdatachannel
+ * egress, key-frame requests both ways, and an answer that reaches the SFU late. Run inside the
+ * loopback-only network namespace (node scripts/netns.mjs).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Sfu } from '../../src/sfu/index.js';
+import { Bot, LOOPBACK_OPTS, burst, joinBot, prime, sleep, until, wire } from './harness.js';
+
+function suite(answerDelayMs: number): { bots: Map<string, Bot>; sfu: () => Sfu; meeting: () => string } {
+  const bots = new Map<string, Bot>();
+  let sfu: Sfu | undefined;
+  let seq = 0;
+  const closeBots = async (): Promise<void> => {
+    await Promise.allSettled([...bots.values()].map((b) => b.peer.close()));
+    bots.clear();
+  };
+  beforeAll(async () => {
+    sfu = await Sfu.start({ ...LOOPBACK_OPTS, portRange: [43000, 43399] });
+    wire(sfu, bots, answerDelayMs);
+  });
+  afterEach(closeBots);
+  afterAll(async () => {
+    await closeBots();
+    await sfu?.close();
+  });
+  return {
+    bots,
+    sfu: () => {
+      if (!sfu) throw new Error('no SFU');
+      return sfu;
+    },
+    meeting: () => `native${answerDelayMs}-${++seq}`,
+  };
+}
+
+describe('NativeMediaPeer through the SFU', () => {
+  const s = suite(0);
+
+  it('publishes into the werift ingress and receives from the native egress: exact frames, in order, next to werift peers', async () => {
+    const m = s.meeting();
+    const alice = await joinBot(s.sfu(), s.bots, m, 'alice', true, 'native');
+    const bob = await joinBot(s.sfu(), s.bots, m, 'bob', true, 'werift');
+    const carol = await joinBot(s.sfu(), s.bots, m, 'carol', true, 'native');
+    expect(alice.peer.audioLevelExtensionId).toBeDefined();
+    await prime(alice, [bob, carol]);
+    const sent = await burst(alice, 30);
+    for (const sub of [bob, carol]) {
+      await until(
+        () => sub.framesFrom('alice', 'camera').length >= 30 && sub.framesFrom('alice', 'audio').length >= 30,
+        `${sub.id}'s frames`,
+      );
+      expect(sub.framesFrom('alice', 'camera').map((f) => f.frame)).toEqual(sent.camera);
+      expect(sub.framesFrom('alice', 'audio').map((f) => f.frame)).toEqual(sent.audio);
+    }
+    // And the other way: a werift publisher to a native subscriber.
+    await prime(bob, [carol]);
+    const fromBob = await burst(bob, 10);
+    await until(() => carol.framesFrom('bob', 'camera').length >= 10, "carol's frames from bob");
+    expect(carol.framesFrom('bob', 'camera').map((f) => f.frame)).toEqual(fromBob.camera);
+    expect(carol.peer.connectionState('subscribe')).toBe('connected');
+  });
+
+  it("relays a native subscriber's key-frame requests to a native publisher, each once, at most one per 500 ms", async () => {
+    const m = s.meeting();
+    const alice = await joinBot(s.sfu(), s.bots, m, 'alice', true, 'native');
+    const bob = await joinBot(s.sfu(), s.bots, m, 'bob', true, 'native');
+    await prime(alice, [bob]);
+    await sleep(600); // the priming requests' throttle window is over
+    const t0 = Date.now();
+    let sent = 0;
+    while (Date.now() - t0 < 1200) {
+      if (await bob.peer.requestKeyFrame('alice', 'camera')) sent++;
+      await sleep(20);
+    }
+    await sleep(100);
+    expect(sent).toBeGreaterThan(30);
+    expect(alice.keyFrameRequests).toBeGreaterThanOrEqual(2);
+    expect(alice.keyFrameRequests).toBeLessThanOrEqual(3);
+  });
+
+  it("carries a newcomer's streams to a native subscriber after renegotiation, and drops a leaver's", async () => {
+    const m = s.meeting();
+    const alice = await joinBot(s.sfu(), s.bots, m, 'alice', true, 'native');
+    const dave = await joinBot(s.sfu(), s.bots, m, 'dave', true, 'native');
+    await prime(dave, [alice]);
+    await s.sfu().leave(m, 'dave');
+    await until(() => !alice.peer.currentStreams().some((x) => x.participantId === 'dave'), 'dave gone');
+    const erin = await joinBot(s.sfu(), s.bots, m, 'erin', true, 'native');
+    await prime(erin, [alice]);
+    const sent = await burst(erin, 10);
+    await until(() => alice.framesFrom('erin', 'camera').length >= 10, "alice's frames from erin");
+    expect(alice.framesFrom('erin', 'camera').map((f) => f.frame)).toEqual(sent.camera);
+  });
+});
+
+describe('NativeMediaPeer with its answers reaching the SFU 1.5 s late', () => {
+  const s = suite(1_500);
+
+  it('connects once the SFU has the answer (no DTLS handshake before it knows our fingerprint)', async () => {
+    const m = s.meeting();
+    const alice = await joinBot(s.sfu(), s.bots, m, 'alice', true, 'native');
+    const bob = await joinBot(s.sfu(), s.bots, m, 'bob', true, 'native');
+    await prime(alice, [bob]);
+    const sent = await burst(alice, 10);
+    await until(() => bob.framesFrom('alice', 'camera').length >= 10, "bob's frames");
+    expect(bob.framesFrom('alice', 'camera').map((f) => f.frame)).toEqual(sent.camera);
+    expect(bob.peer.connectionState('subscribe')).toBe('connected');
+  });
+});
