@@ -57,6 +57,10 @@ export class NativeSubscribeConnection {
   private readonly gathered: Promise<void>;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** No answer applied yet: offers go out without our candidates (see `createOffer`). */
+  private first = true;
+  /** Our candidates, held back from the first offer until its answer is applied. */
+  private held: string[] = [];
   state = 'new';
 
   constructor(
@@ -141,13 +145,34 @@ export class NativeSubscribeConnection {
       }
     }
     if (this.closed) throw new Error('subscribe connection closed');
-    const sdp = this.pc.localDescription()?.sdp;
-    if (!sdp) throw new Error('subscribe: no local description');
-    return advertiseCandidates(sdp, this.ice);
+    const local = this.pc.localDescription()?.sdp;
+    if (!local) throw new Error('subscribe: no local description');
+    const sdp = advertiseCandidates(local, this.ice);
+    if (!this.first) return sdp;
+    // libdatachannel hands an answer to its ICE agent before it stores the description that
+    // holds the peer's DTLS fingerprint. A peer that knows our candidates sends checks before
+    // its answer reaches us; the agent then connects inside setRemoteDescription, DTLS starts
+    // on another thread, finds no fingerprint yet and fails the handshake ("certificate verify
+    // failed", then "Got a remote candidate without ICE transport"; seen for 2-4 of 50 load
+    // bots). So the first offer carries no candidates: the peer cannot check before we have
+    // its answer, and `applyAnswer` returns them to be trickled (hub `ice` message).
+    const lines = sdp.split('\r\n');
+    this.held = lines.filter((l) => l.startsWith('a=candidate:')).map((l) => l.slice(2));
+    return lines.filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').join('\r\n');
   }
 
-  applyAnswer(sdp: string): void {
+  /**
+   * Applies the participant's answer. After the first one: our candidates held back from the
+   * offer, with the mid of its first m-line (the bundle carries them), to send to the participant.
+   */
+  applyAnswer(sdp: string): { candidate: string; mid: string }[] {
     this.pc.setRemoteDescription(sdp, 'answer');
+    if (!this.first) return [];
+    this.first = false;
+    const mid = /^a=mid:(\S+)/m.exec(this.pc.localDescription()?.sdp ?? '')?.[1] ?? '0';
+    const held = this.held;
+    this.held = [];
+    return held.map((candidate) => ({ candidate, mid }));
   }
 
   /** Withdraws an offer the participant could not answer (a fresh one follows). */

@@ -177,8 +177,9 @@ export class Participant implements PublisherView, SubscriberView {
   async applySubscribeAnswer(sdp: string): Promise<void> {
     const pending = this.pendingOffer;
     if (!pending) throw new Error('no subscribe offer is pending');
+    let trickle: { candidate: string; mid: string }[];
     try {
-      this.subscribe.applyAnswer(sdp);
+      trickle = this.subscribe.applyAnswer(sdp);
     } catch (err) {
       // Drop our offer and make a fresh one: the participant gets another chance to answer.
       this.pendingOffer = undefined;
@@ -188,6 +189,15 @@ export class Participant implements PublisherView, SubscriberView {
       throw err;
     }
     this.pendingOffer = undefined;
+    for (const { candidate, mid } of trickle) {
+      this.ctx.send({
+        type: 'ice',
+        meetingId: this.meetingId,
+        participantId: this.id,
+        pc: 'subscribe',
+        candidate: { candidate, sdpMid: mid, sdpMLineIndex: 0 },
+      });
+    }
     for (const f of pending.forwarders) if (this.forwarders.get(f.stream) === f) f.activate();
     this.offers.answered();
   }
