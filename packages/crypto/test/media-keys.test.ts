@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../src/util/bytes.js';
 import {
   KID_EPOCH_BITS,
+  MAX_OLDER_EPOCHS,
   MediaKeys,
   MlsDevice,
   MlsSession,
@@ -180,6 +181,27 @@ describe('SFrame keys from MLS (RFC 9605 §5.2)', () => {
     expect(out.frame).toEqual(vp8Delta('epoch17'));
     // the epoch-1 frame is not decrypted with the epoch-17 key
     await expect(b.keys.unprotect('vp8', first)).rejects.toMatchObject({ name: 'SFrameError' });
+  });
+
+  it(`many epochs within the grace: a frame from an epoch we do not hold yet waits for it (no key), never opens under the epoch ${1 << KID_EPOCH_BITS} back`, async () => {
+    const members = await group(['a', 'b', 'c']);
+    const [a, b] = members as [Member, Member];
+    // 1 << E commits in a moment (a growing meeting): no grace runs out.
+    for (let i = 0; i < 1 << KID_EPOCH_BITS; i++) await commit(members[i % 3]!, members);
+    const before = b.session.epoch;
+    // a commits once more; b has not processed it yet.
+    const p = await a.session.prepareCommit({});
+    a.session.applyCommit(p);
+    await sync(a);
+    const ahead = await a.keys.protect('camera', 'vp8', vp8Delta('ahead'));
+    expect(a.session.epoch).toBe(before + 1n);
+    await expect(b.keys.unprotect('vp8', ahead)).rejects.toMatchObject({ code: 'unknown_kid' });
+    expect(b.keys.senderStats().get(a.session.ownLeafIndex)?.failures ?? 0).toBe(0);
+    await b.session.processHandshake(p.commit);
+    await sync(b);
+    expect((await b.keys.unprotect('vp8', ahead)).frame).toEqual(vp8Delta('ahead'));
+    // Half the epoch-bit values stay free for epochs ahead of ours.
+    expect(MAX_OLDER_EPOCHS).toBe((1 << KID_EPOCH_BITS) / 2 - 1);
   });
 
   it('replayed frames and frames under a wrong key are rejected', async () => {

@@ -8,10 +8,20 @@ import {
   unprotectEncodedFrame,
   type FrameCodec,
 } from '../sframe/codec.js';
-import { epochLowBits, mediaKid, parseMediaKid, type MediaContext } from './kid.js';
+import { KID_EPOCH_BITS, epochLowBits, mediaKid, parseMediaKid, type MediaContext } from './kid.js';
 
 /** How long a receiver keeps an epoch's keys after a newer epoch arrived (frames in flight). */
 export const DEFAULT_EPOCH_GRACE_MS = 5_000;
+
+/**
+ * At most this many epochs older than the current one are kept, grace or not: half of the 2^E
+ * epoch-bit values stay free for epochs a sender may be in before us. A frame's KID names only
+ * the epoch's low bits, so an epoch kept 2^E - 1 back shares them with the next one; while the
+ * meeting grows fast (several commits a second, a 5 s grace) a sender's first frame of epoch
+ * N + 1 was opened with the key of N - 15, and failed, instead of waiting for our commit
+ * (`unknown_kid`).
+ */
+export const MAX_OLDER_EPOCHS = (1 << KID_EPOCH_BITS) / 2 - 1;
 
 interface EpochKeys {
   epoch: bigint;
@@ -228,8 +238,10 @@ export class MediaKeys {
   }
 
   private prune(now: number): void {
+    const current = this.current?.epoch;
     for (const [bits, entry] of [...this.epochs]) {
-      if (entry.retireAt !== undefined && entry.retireAt <= now) this.dropEpoch(bits, entry);
+      const tooOld = current !== undefined && current - entry.epoch > BigInt(MAX_OLDER_EPOCHS);
+      if (tooOld || (entry.retireAt !== undefined && entry.retireAt <= now)) this.dropEpoch(bits, entry);
     }
   }
 
