@@ -35,7 +35,14 @@ describe('readRtp', () => {
 
   it('reads what writeRtp writes, with and without the audio level', () => {
     for (const audioLevel of [undefined, { id: 3, value: 0x9f }]) {
-      const fields = { payloadType: 111, marker: false, sequenceNumber: 9, timestamp: 1234, ssrc: 42, audioLevel };
+      const fields = {
+        payloadType: 111,
+        marker: false,
+        sequenceNumber: 9,
+        timestamp: 1234,
+        ssrc: 42,
+        audioLevel,
+      };
       const read = readRtp(writeRtp(fields, Buffer.from([1, 2, 3])));
       expect(read?.ssrc).toBe(42);
       expect([...(read?.payload ?? [])]).toEqual([1, 2, 3]);
@@ -46,7 +53,10 @@ describe('readRtp', () => {
     const sr = senderReport({ ssrc: 1, unixMs: Date.now(), rtpTimestamp: 0, packets: 0, octets: 0 });
     expect(isRtcp(sr)).toBe(true);
     expect(readRtp(sr)).toBeUndefined();
-    const good = writeRtp({ payloadType: 96, marker: false, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, Buffer.alloc(4));
+    const good = writeRtp(
+      { payloadType: 96, marker: false, sequenceNumber: 1, timestamp: 1, ssrc: 1 },
+      Buffer.alloc(4),
+    );
     expect(readRtp(good)).toBeDefined();
     expect(readRtp(Buffer.from(good).fill(0x40, 0, 1))).toBeUndefined(); // version 1
     const csrcs = Buffer.from(good);

@@ -292,7 +292,8 @@ export class NativeMediaPeer implements BotMediaPeer {
       last = { msg, at: now };
       for (const item of parseRtcp(msg)) {
         const asked =
-          (item.type === 'pli' && item.mediaSsrc === ssrc) || (item.type === 'fir' && item.ssrcs.includes(ssrc));
+          (item.type === 'pli' && item.mediaSsrc === ssrc) ||
+          (item.type === 'fir' && item.ssrcs.includes(ssrc));
         if (asked) {
           for (const cb of this.keyFrameListeners) cb('camera');
           return;
@@ -322,7 +323,8 @@ export class NativeMediaPeer implements BotMediaPeer {
     const now = performance.now();
     for (const source of ['audio', 'camera'] as const) {
       const out = this.out[source];
-      if (out.lastSentAt === undefined || now - out.lastSentAt > SENDER_IDLE_MS || !out.track.isOpen()) continue;
+      if (out.lastSentAt === undefined || now - out.lastSentAt > SENDER_IDLE_MS || !out.track.isOpen())
+        continue;
       const elapsed = Math.round((now - out.lastSentAt) * CLOCK_PER_MS[source]);
       try {
         out.track.sendMessageBinary(

@@ -123,6 +123,8 @@ export async function hmacSigner(
     const k = new Uint8Array(key);
     return async (data) => new Uint8Array(node.createHmac(NODE_HASH[hash], k).update(data).digest());
   }
-  const k = await crypto.subtle.importKey('raw', new Uint8Array(key), { name: 'HMAC', hash }, false, ['sign']);
+  const k = await crypto.subtle.importKey('raw', new Uint8Array(key), { name: 'HMAC', hash }, false, [
+    'sign',
+  ]);
   return async (data) => new Uint8Array(await crypto.subtle.sign('HMAC', k, new Uint8Array(data)));
 }

@@ -92,7 +92,9 @@ export async function joinBot(
   engine: 'werift' | 'native' = 'werift',
 ): Promise<Bot> {
   const peer =
-    engine === 'native' ? new NativeMediaPeer({ loopbackOnly: true }) : new NodeMediaPeer({ loopbackOnly: true });
+    engine === 'native'
+      ? new NativeMediaPeer({ loopbackOnly: true })
+      : new NodeMediaPeer({ loopbackOnly: true });
   const bot = new Bot(sfu, meetingId, id, peer);
   bots.set(`${meetingId}/${id}`, bot);
   await sfu.join(meetingId, id);
