@@ -161,6 +161,11 @@ export class NativeSubscribeConnection {
     return lines.filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').join('\r\n');
   }
 
+  /** The candidates the first offer held back (`a=candidate:` values), until its answer is applied. */
+  get heldCandidates(): readonly string[] {
+    return [...this.held];
+  }
+
   /**
    * Applies the participant's answer. After the first one: our candidates held back from the
    * offer, with the mid of its first m-line (the bundle carries them), to send to the participant.
