@@ -1,4 +1,4 @@
-// npm run -s bench:join [-- --sizes 10,50,100 --seconds 30 --churn 6 --join-rate 5 --processes N]
+// npm run -s bench:join [-- --sizes 10,50,100 --seconds 60 --churn 12 --join-rate 5 --processes N]
 // Join and rekey latency of an E2EE meeting at each size, with `conclave load`'s own code
 // (@conclave/cli/load): per size a fresh embedded server (HTTP, hub, SFU workers) in this
 // process, the bots in --processes child processes (default one per core). The meeting grows
@@ -17,8 +17,8 @@ import { formatSummary, parseLoadArgs, runLoad, type LoadReport } from '@conclav
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10,50,100' },
-    seconds: { type: 'string', default: '30' },
-    churn: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '60' },
+    churn: { type: 'string', default: '12' },
     'join-rate': { type: 'string', default: '5' },
     processes: { type: 'string', default: String(availableParallelism()) },
     'audio-fps': { type: 'string', default: '10' },
