@@ -4,6 +4,7 @@
  * Server tests may use the client's bot peer; server code never does.
  */
 import type { StreamInfo } from '@conclave/protocol';
+import { expect } from 'vitest';
 import {
   RTCPeerConnection,
   RtcpPayloadSpecificFeedback,
@@ -161,6 +162,21 @@ export async function burst(pub: Bot, n: number, size = 2500): Promise<Burst> {
     await sleep(15);
   }
   return sent;
+}
+
+/** Waits until every subscriber got all of `sent` from `from`, then checks it is exactly that, in order. */
+export async function expectExactFrames(subs: Bot[], from: string, sent: Burst): Promise<void> {
+  const n = sent.camera.length;
+  for (const sub of subs) {
+    await until(
+      () =>
+        sub.framesFrom(from, 'camera').length >= n &&
+        sub.framesFrom(from, 'audio').length >= sent.audio.length,
+      `${sub.id}'s frames from ${from}`,
+    );
+    expect(sub.framesFrom(from, 'camera').map((f) => f.frame)).toEqual(sent.camera);
+    expect(sub.framesFrom(from, 'audio').map((f) => f.frame)).toEqual(sent.audio);
+  }
 }
 
 export function collectTaps(sfu: Sfu): TapRecord[] {

@@ -6,7 +6,17 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sfu } from '../../src/sfu/index.js';
-import { Bot, LOOPBACK_OPTS, burst, joinBot, prime, sleep, until, wire } from './harness.js';
+import {
+  Bot,
+  LOOPBACK_OPTS,
+  burst,
+  expectExactFrames,
+  joinBot,
+  prime,
+  sleep,
+  until,
+  wire,
+} from './harness.js';
 
 function suite(answerDelayMs: number): { bots: Map<string, Bot>; sfu: () => Sfu; meeting: () => string } {
   const bots = new Map<string, Bot>();
@@ -45,20 +55,10 @@ describe('NativeMediaPeer through the SFU', () => {
     const carol = await joinBot(s.sfu(), s.bots, m, 'carol', true, 'native');
     expect(alice.peer.audioLevelExtensionId).toBeDefined();
     await prime(alice, [bob, carol]);
-    const sent = await burst(alice, 30);
-    for (const sub of [bob, carol]) {
-      await until(
-        () => sub.framesFrom('alice', 'camera').length >= 30 && sub.framesFrom('alice', 'audio').length >= 30,
-        `${sub.id}'s frames`,
-      );
-      expect(sub.framesFrom('alice', 'camera').map((f) => f.frame)).toEqual(sent.camera);
-      expect(sub.framesFrom('alice', 'audio').map((f) => f.frame)).toEqual(sent.audio);
-    }
+    await expectExactFrames([bob, carol], 'alice', await burst(alice, 30));
     // And the other way: a werift publisher to a native subscriber.
     await prime(bob, [carol]);
-    const fromBob = await burst(bob, 10);
-    await until(() => carol.framesFrom('bob', 'camera').length >= 10, "carol's frames from bob");
-    expect(carol.framesFrom('bob', 'camera').map((f) => f.frame)).toEqual(fromBob.camera);
+    await expectExactFrames([carol], 'bob', await burst(bob, 10));
     expect(carol.peer.connectionState('subscribe')).toBe('connected');
   });
 
@@ -89,9 +89,7 @@ describe('NativeMediaPeer through the SFU', () => {
     await until(() => !alice.peer.currentStreams().some((x) => x.participantId === 'dave'), 'dave gone');
     const erin = await joinBot(s.sfu(), s.bots, m, 'erin', true, 'native');
     await prime(erin, [alice]);
-    const sent = await burst(erin, 10);
-    await until(() => alice.framesFrom('erin', 'camera').length >= 10, "alice's frames from erin");
-    expect(alice.framesFrom('erin', 'camera').map((f) => f.frame)).toEqual(sent.camera);
+    await expectExactFrames([alice], 'erin', await burst(erin, 10));
   });
 });
 
@@ -118,9 +116,7 @@ describe('NativeMediaPeer with its answers reaching the SFU 1.5 s late', () => {
     expect(bob.peer.connectionState('subscribe')).not.toBe('connected');
     await until(() => events.includes('ice subscribe'), 'our candidate after the answer', 5_000);
     await prime(alice, [bob]);
-    const sent = await burst(alice, 10);
-    await until(() => bob.framesFrom('alice', 'camera').length >= 10, "bob's frames");
-    expect(bob.framesFrom('alice', 'camera').map((f) => f.frame)).toEqual(sent.camera);
+    await expectExactFrames([bob], 'alice', await burst(alice, 10));
     expect(bob.peer.connectionState('subscribe')).toBe('connected');
   });
 });

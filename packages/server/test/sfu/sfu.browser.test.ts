@@ -13,6 +13,7 @@ import {
   SimulcastPublisher,
   burst,
   collectTaps,
+  expectExactFrames,
   joinBot,
   prime,
   sleep,
@@ -62,16 +63,9 @@ describe('SFU over loopback WebRTC', () => {
     const carol = await joinBot(sfu, bots, m, 'carol');
     await prime(alice, [bob, carol]);
     const sent = await burst(alice, 30);
-    for (const sub of [bob, carol]) {
-      await until(
-        () => sub.framesFrom('alice', 'camera').length >= 30 && sub.framesFrom('alice', 'audio').length >= 30,
-        `${sub.id}'s frames`,
-      );
-      expect(sub.framesFrom('alice', 'camera').map((f) => f.frame)).toEqual(sent.camera);
-      expect(sub.framesFrom('alice', 'audio').map((f) => f.frame)).toEqual(sent.audio);
-      // Frames are tagged with the StreamInfo of the subscribe offer: nothing from anybody else.
-      expect(sub.frames.every((f) => f.participantId === 'alice')).toBe(true);
-    }
+    await expectExactFrames([bob, carol], 'alice', sent);
+    // Frames are tagged with the StreamInfo of the subscribe offer: nothing from anybody else.
+    for (const sub of [bob, carol]) expect(sub.frames.every((f) => f.participantId === 'alice')).toBe(true);
     expect(alice.frames).toHaveLength(0); // nobody else published anything
     const streams = bob.peer
       .currentStreams()
