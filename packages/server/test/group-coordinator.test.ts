@@ -249,6 +249,21 @@ describe('GroupCoordinator', () => {
     expect(h.names(host)).toEqual(['bob', 'host']);
   });
 
+  it("sends a joiner's Welcome before the commit reaches the existing members", async () => {
+    const h = await Harness.create();
+    await h.admit('host', 'host');
+    await h.admit('bob');
+    await h.settle();
+    const before = h.sent.length;
+    await h.admit('carol');
+    await h.settle();
+    const order = h.sent
+      .slice(before)
+      .filter((s) => s.msg.type === 'welcome' || (s.msg.type === 'commit' && s.to === 'id-bob'))
+      .map((s) => `${s.msg.type} ${s.to}`);
+    expect(order).toEqual(['welcome id-carol', 'commit id-bob']);
+  });
+
   it('opens media to a joiner only once it confirmed its Welcome, and closes it when the joiner is resynced', async () => {
     const h = await Harness.create();
     await h.admit('host', 'host');

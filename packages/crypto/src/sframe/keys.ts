@@ -10,8 +10,9 @@
  *
  * HKDF is built from HMAC (node:crypto in Node, WebCrypto HMAC in browsers: `hmacSigner`) rather
  * than WebCrypto's HKDF algorithm because (a) the vectors check the intermediate sframe_secret,
- * which WebCrypto's HKDF never exposes, and (b) WebCrypto refuses zero-length HMAC keys. The empty extract salt is therefore passed as Nh zero bytes,
- * which is the same HMAC key: HMAC pads keys with zeros to the block size (RFC 2104), and
+ * which WebCrypto's HKDF never exposes, and (b) WebCrypto refuses zero-length HMAC keys. The
+ * empty extract salt is therefore passed as Nh zero bytes, which is the same HMAC key: HMAC pads
+ * keys with zeros to the block size (RFC 2104), and
  * RFC 5869 §2.2 specifies exactly this default.
  *
  * Derivation runs once per (KID, base_key), never per frame.
