@@ -387,6 +387,8 @@ export class ConclaveClient extends Emitter<ClientEvents> {
       hostSecret: this.resume ? undefined : this.opts.hostSecret,
       keyPackage: needsKeyPackage ? await this.e2eeMember!.freshKeyPackage() : undefined,
       resume: this.resume,
+      // The SFU's first offer then carries only what we show (the view also follows as media_view).
+      view: this.viewSender.view,
     });
     return joined;
   }

@@ -325,7 +325,15 @@ describe('ConclaveClient.setView and mediaStatus', () => {
       tiles: [tile('bob-01', 360)],
       defaultHeight: 360,
     });
-    // after the publish offer: the server has a media session to apply it to
+    // The join carried it already (the SFU's first offer follows it)...
+    const joinMsg = conn.sent.find((m) => m.type === 'join');
+    expect(joinMsg?.type === 'join' && joinMsg.view).toEqual({
+      lastN: 3,
+      pinned: [],
+      tiles: [tile('bob-01', 360)],
+      defaultHeight: 360,
+    });
+    // ...and it follows after the publish offer too (a server that kept none applies this one).
     const types = conn.sent.map((m) => m.type);
     expect(types.indexOf('media_view')).toBeGreaterThan(types.indexOf('media_offer'));
     c.setView({ lastN: 3, tiles: [tile('bob-01', 360)] });
@@ -335,6 +343,15 @@ describe('ConclaveClient.setView and mediaStatus', () => {
     await eventually('the changed view', () => views(conn).length === 2);
     expect(views(conn)[1]).toMatchObject({ pinned: ['bob-01'] });
     expect(c.view()?.pinned).toEqual(['bob-01']);
+  });
+
+  it('a join without a view set carries none', async () => {
+    const server = fakeServer();
+    const c = client(server);
+    expect(await c.connect()).toBe('joined');
+    const joinMsg = server.connections[0]!.sent.find((m) => m.type === 'join');
+    expect(joinMsg).toBeDefined();
+    expect(joinMsg && 'view' in joinMsg ? joinMsg.view : undefined).toBeUndefined();
   });
 
   it('keeps the last media_status, emits each, and ignores invalid ones', async () => {

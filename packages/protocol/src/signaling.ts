@@ -123,6 +123,40 @@ export const ridSchema = z
 /** Fields of every client message. */
 const head = { v, rid: ridSchema.optional() };
 
+/** Most tiles a `media_view` can describe (a 7×7 grid). */
+export const MAX_VIEW_TILES = 49;
+/** Default of `media_view.lastN`: video of this many recent speakers at most. */
+export const DEFAULT_LAST_N = 9;
+export const videoSourceSchema = z.enum(['camera', 'screen']);
+/** One video tile a subscriber shows: whose stream and how tall it is drawn (device pixels). */
+export const viewTileSchema = z.object({
+  participantId: idSchema,
+  source: videoSourceSchema,
+  height: z.number().int().min(0).max(4320),
+});
+export type ViewTile = z.infer<typeof viewTileSchema>;
+/**
+ * What the subscriber shows, so the SFU forwards only that (last-N): video of the `lastN` most
+ * recent speakers (audio-level header extension) plus the `pinned` participants, each at a layer
+ * that fits its tile (`tiles`; streams without a tile use `defaultHeight`). Until a subscriber
+ * sends one, everything is forwarded at the best layer its downlink allows.
+ */
+export const mediaViewFields = z.object({
+  lastN: z.number().int().min(0).max(MAX_VIEW_TILES).default(DEFAULT_LAST_N),
+  pinned: z.array(idSchema).max(MAX_VIEW_TILES).default([]),
+  tiles: z
+    .array(viewTileSchema)
+    .max(MAX_VIEW_TILES * 2)
+    .default([]),
+  defaultHeight: z.number().int().min(0).max(4320).default(360),
+});
+export const mediaViewMessage = z.object({
+  ...head,
+  type: z.literal('media_view'),
+  ...mediaViewFields.shape,
+});
+export type MediaView = z.infer<typeof mediaViewMessage>;
+
 export const joinMessage = z.object({
   ...head,
   type: z.literal('join'),
@@ -136,6 +170,11 @@ export const joinMessage = z.object({
   keyPackage: b64Schema.optional(),
   /** Rejoin after a dropped connection with the token from `joined`/`waiting`. */
   resume: z.object({ participantId: idSchema, token: z.string().min(16).max(128) }).optional(),
+  /**
+   * What it will show (as `media_view`), known to the SFU from the start: its first subscribe
+   * offer then carries only the streams it shows, not every stream of the meeting.
+   */
+  view: mediaViewFields.optional(),
 });
 
 /**
@@ -218,36 +257,6 @@ export const mediaStateMessage = z.object({
   audio: z.boolean(),
   video: z.boolean(),
 });
-/** Most tiles a `media_view` can describe (a 7×7 grid). */
-export const MAX_VIEW_TILES = 49;
-/** Default of `media_view.lastN`: video of this many recent speakers at most. */
-export const DEFAULT_LAST_N = 9;
-export const videoSourceSchema = z.enum(['camera', 'screen']);
-/** One video tile a subscriber shows: whose stream and how tall it is drawn (device pixels). */
-export const viewTileSchema = z.object({
-  participantId: idSchema,
-  source: videoSourceSchema,
-  height: z.number().int().min(0).max(4320),
-});
-export type ViewTile = z.infer<typeof viewTileSchema>;
-/**
- * What the subscriber shows, so the SFU forwards only that (last-N): video of the `lastN` most
- * recent speakers (audio-level header extension) plus the `pinned` participants, each at a layer
- * that fits its tile (`tiles`; streams without a tile use `defaultHeight`). Until a subscriber
- * sends one, everything is forwarded at the best layer its downlink allows.
- */
-export const mediaViewMessage = z.object({
-  ...head,
-  type: z.literal('media_view'),
-  lastN: z.number().int().min(0).max(MAX_VIEW_TILES).default(DEFAULT_LAST_N),
-  pinned: z.array(idSchema).max(MAX_VIEW_TILES).default([]),
-  tiles: z
-    .array(viewTileSchema)
-    .max(MAX_VIEW_TILES * 2)
-    .default([]),
-  defaultHeight: z.number().int().min(0).max(4320).default(360),
-});
-export type MediaView = z.infer<typeof mediaViewMessage>;
 const target = { participantId: idSchema };
 export const hostActionMessage = z.discriminatedUnion('type', [
   z.object({ ...head, type: z.literal('admit'), ...target }),

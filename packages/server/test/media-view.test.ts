@@ -26,8 +26,9 @@ class StandInSfu extends EventEmitter {
   readonly calls: Call[] = [];
   /** Joins refused with media_capacity from now on (the participant stays without media). */
   full = false;
-  async join(): Promise<void> {
+  async join(meetingId: string, participantId: string, view?: Record<string, unknown>): Promise<void> {
     if (this.full) throw Object.assign(new Error('no free media port'), { code: 'media_capacity' });
+    this.calls.push({ op: 'join', args: { meetingId, participantId, ...(view ? { view } : {}) } });
   }
   async leave(): Promise<void> {}
   async closeMeeting(): Promise<void> {}
@@ -35,10 +36,17 @@ class StandInSfu extends EventEmitter {
     this.calls.push({ op, args });
     return op === 'publishOffer' ? 'v=0 the stand-in SFU answer' : null;
   }
+  /** The views the SFU was given for the participant: with `setView`, or with its `join`. */
   views(participantId: string | undefined): Array<Record<string, unknown>> {
     return this.calls
-      .filter((c) => c.op === 'setView' && c.args.participantId === participantId)
-      .map((c) => c.args);
+      .filter((c) => c.args.participantId === participantId)
+      .flatMap((c) => {
+        if (c.op === 'setView') return [c.args];
+        const view = c.args.view as Record<string, unknown> | undefined;
+        return c.op === 'join' && view
+          ? [{ meetingId: c.args.meetingId, participantId: c.args.participantId, ...view }]
+          : [];
+      });
   }
 }
 
@@ -66,7 +74,7 @@ interface Joined {
   errors: () => Array<ServerMessageOf<'error'>>;
 }
 
-async function join(name: string, host: boolean): Promise<Joined> {
+async function join(name: string, host: boolean, view?: Record<string, unknown>): Promise<Joined> {
   const got: ServerMessage[] = [];
   const conn = new SignalingConnection(wsUrl, (url) => new WebSocket(url) as unknown as WebSocketLike, {
     message: (m) => got.push(m),
@@ -84,7 +92,8 @@ async function join(name: string, host: boolean): Promise<Joined> {
     deviceId,
     ...(host ? { hostSecret: HOST_SECRET } : {}),
     keyPackage: toBase64(await device.createKeyPackage()),
-  });
+    ...(view ? { view } : {}),
+  } as never);
   await until(() => got.some((m) => m.type === 'joined' || m.type === 'waiting'), `${name} joined`);
   const first = got.find((m) => m.type === 'joined' || m.type === 'waiting') as ServerMessageOf<'joined'>;
   return {
@@ -212,8 +221,52 @@ describe('media_view at the hub', () => {
     dee.send({ type: 'media_offer', pc: 'publish', sdp: 'v=0 an offer' });
     await until(() => sfu.views(dee.id).length === 1, 'the kept view applied');
     expect(sfu.views(dee.id)[0]).toMatchObject({ lastN: 3, pinned: ['someone-else'] });
+    // With the join itself: the worker's first offer already follows it.
     const order = sfu.calls.filter((c) => c.args.participantId === dee.id).map((c) => c.op);
-    expect(order.indexOf('setView')).toBeLessThan(order.indexOf('publishOffer'));
+    expect(order.indexOf('join')).toBeLessThan(order.indexOf('publishOffer'));
+    expect(order).not.toContain('setView');
+  });
+
+  it('a view in the join goes to the SFU with the media join, defaults applied; a bad one refuses the join', async () => {
+    const gus = await join('Gus', true, {
+      lastN: 4,
+      tiles: [{ participantId: 'someone', source: 'camera', height: 90 }],
+    });
+    await until(() => sfu.views(gus.id).length === 1, 'the join view');
+    expect(sfu.views(gus.id)[0]).toEqual({
+      meetingId: MEETING.id,
+      participantId: gus.id,
+      lastN: 4,
+      pinned: [],
+      tiles: [{ participantId: 'someone', source: 'camera', height: 90 }],
+      defaultHeight: 360,
+    });
+    const joins = sfu.calls.filter((c) => c.op === 'join' && c.args.participantId === gus.id);
+    expect(joins).toHaveLength(1);
+    await settled(gus);
+    expect(sfu.calls.some((c) => c.op === 'setView' && c.args.participantId === gus.id)).toBe(false);
+
+    const got: ServerMessage[] = [];
+    const conn = new SignalingConnection(wsUrl, (url) => new WebSocket(url) as unknown as WebSocketLike, {
+      message: (m) => got.push(m),
+      invalid: () => undefined,
+      closed: () => undefined,
+    });
+    connections.push(conn);
+    await conn.open();
+    const device = await MlsDevice.create({ kind: 'guest', deviceId: 'hal-device', displayName: 'Hal' });
+    conn.send({
+      type: 'join',
+      meetingId: MEETING.id,
+      displayName: 'Hal',
+      deviceId: 'hal-device',
+      hostSecret: HOST_SECRET,
+      keyPackage: toBase64(await device.createKeyPackage()),
+      view: { lastN: MAX_VIEW_TILES + 1 },
+    } as never);
+    await until(() => got.some((m) => m.type === 'error'), 'an error');
+    expect(got.find((m) => m.type === 'error')).toMatchObject({ code: 'bad_request', ref: 'join' });
+    expect(got.some((m) => m.type === 'joined' || m.type === 'waiting')).toBe(false);
   });
 
   it('sends the SFU’s mediaStatus to its participant as media_status', async () => {

@@ -1,6 +1,6 @@
 import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } from '@conclave/protocol';
 import type { IceCandidate } from '@conclave/protocol';
-import type { ArgsOf, MediaStatus, ResultOf, RoutedOp } from '../sfu/index.js';
+import type { ArgsOf, MediaStatus, ResultOf, RoutedOp, SfuView } from '../sfu/index.js';
 
 /** What the hub needs from meeting storage (implemented by MeetingStore). */
 export interface MeetingDirectory {
@@ -27,7 +27,8 @@ export interface MeetingDirectory {
  * Its operations are those of the SFU's IPC table (sfu/ipc.ts, `ops`).
  */
 export interface MediaRouter {
-  join(meetingId: string, participantId: string): Promise<void>;
+  /** `view`: what the participant shows, if known (the worker applies it before its first offer). */
+  join(meetingId: string, participantId: string, view?: SfuView): Promise<void>;
   /** An op on the participant's media session (offer, answer, ICE, receiving, mute, layer, view). */
   call<O extends RoutedOp>(op: O, args: ArgsOf<O>): Promise<ResultOf<O>>;
   leave(meetingId: string, participantId: string): Promise<void>;

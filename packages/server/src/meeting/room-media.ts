@@ -173,6 +173,16 @@ export class RoomMedia {
    * dropped; the SDK coalesces to a few a second). A view sent before the participant's media
    * session exists is kept and applied when it does, and again after an SFU worker restart.
    */
+  /** The view of the participant's `join`: its media session starts with it (no rate limit: one per join). */
+  initialView(m: Member, view: ViewFields): void {
+    this.views.set(m, {
+      lastN: view.lastN,
+      pinned: view.pinned,
+      tiles: view.tiles,
+      defaultHeight: view.defaultHeight,
+    });
+  }
+
   async setView(m: Member, msg: ClientMessageOf<'media_view'>): Promise<void> {
     const now = Date.now();
     const bucket = this.viewTokens.get(m) ?? { tokens: MEDIA_VIEWS_PER_SECOND, at: now };
@@ -274,8 +284,10 @@ export class RoomMedia {
     const sfu = this.ctx.sfu;
     if (!sfu || m.media) return m.media;
     m.mediaSession = ++this.sessions;
+    // The view known now goes with the join: the worker's first offer carries only what it shows.
+    const initial = this.views.get(m);
     try {
-      await sfu.join(this.ctx.meetingId, m.id);
+      await sfu.join(this.ctx.meetingId, m.id, initial);
     } catch (e) {
       m.mediaSession = undefined;
       if ((e as { code?: unknown }).code === 'media_capacity') {
@@ -304,7 +316,7 @@ export class RoomMedia {
     if (!m.video) await sfu.call('setMuted', { ...target, kind: 'video', muted: true });
     const view = this.views.get(m);
     // The session stands without it (everything is forwarded then): a failure is only logged.
-    if (view)
+    if (view && view !== initial)
       await this.applyView(m, view).catch((e: unknown) =>
         this.ctx.logger.warn(
           { err: e, meetingId: this.ctx.meetingId, participantId: m.id },

@@ -215,6 +215,7 @@ export class Room {
       media: false,
     };
     this.members.set(id, member);
+    if (msg.view) this.media.initialView(member, msg.view);
     if (state === 'waiting') {
       peer.send({
         v,

@@ -51,6 +51,9 @@ const viewFields = {
   defaultHeight: mediaViewMessage.shape.defaultHeight.removeDefault(),
 };
 
+/** A subscriber's view as the worker takes it (`setView`, `join`). */
+export type SfuView = z.infer<z.ZodObject<typeof viewFields>>;
+
 /** The wire's `media_status` without its envelope; participant ids as the SFU spells them. */
 export const mediaStatusSchema = mediaStatusMessage.omit({ v: true, type: true }).extend({
   speakers: z.array(id).max(256),
@@ -66,6 +69,10 @@ export const workerStatsSchema = z.object({
   rssBytes: z.number(),
   packetsIn: z.number(),
   packetsForwarded: z.number(),
+  /** Subscribe offers made since the worker started (each one a renegotiation). */
+  subscribeOffers: z.number().int(),
+  /** m-lines of all subscribe connections now. */
+  subscribeMLines: z.number().int(),
   meetings: z.number().int(),
   participants: z.number().int(),
 });
@@ -84,7 +91,8 @@ const op = <A extends z.ZodRawShape, R extends z.ZodTypeAny>(args: A, result: R)
  */
 export const ops = {
   init: op({ config: workerConfigSchema }, z.null()),
-  join: op(target, z.null()),
+  /** `view`: the participant's view when the hub knows it at join (as `setView`). */
+  join: op({ ...target, view: z.object(viewFields).optional() }, z.null()),
   /** The participant's publish offer; the result is the SFU's answer. */
   publishOffer: op({ ...target, sdp }, sdp),
   subscribeAnswer: op({ ...target, sdp }, z.null()),

@@ -2,7 +2,7 @@ import type { LogSink } from '../logger.js';
 import { EventEmitter } from 'node:events';
 import type { IceCandidate } from '@conclave/protocol';
 import type { StreamInfo } from '@conclave/protocol';
-import type { ArgsOf, MediaStatus, Op, PcKind, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
+import type { ArgsOf, MediaStatus, Op, PcKind, ResultOf, SfuView, TapRecord, WorkerConfig } from './ipc.js';
 import { PortPool, assertPortRangeFits, type MediaPoolStatus, type PortPoolSnapshot } from './port-pool.js';
 import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
 
@@ -31,6 +31,10 @@ export interface SfuWorkerStats {
   rssBytes: number;
   packetsIn: number;
   packetsForwarded: number;
+  /** Subscribe offers made (each a renegotiation of one subscriber's connection). */
+  subscribeOffers: number;
+  /** m-lines of the worker's subscribe connections now. */
+  subscribeMLines: number;
   meetings: number;
 }
 
@@ -136,7 +140,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
    * While every worker is dead (a crash, its replacement not spawned yet) a new meeting waits
    * for the replacement.
    */
-  async join(meetingId: string, participantId: string): Promise<void> {
+  /** `view`: the participant's `media_view`, when known at join (applied before the first offer). */
+  async join(meetingId: string, participantId: string, view?: SfuView): Promise<void> {
     if (!this.meetings.has(meetingId) && this.workers.every((w) => w.exited)) await this.spawned();
     const existing = this.meetings.get(meetingId);
     const slot = existing ?? { worker: this.pickWorker(), participants: new Set<string>() };
@@ -149,7 +154,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
     slot.participants.add(participantId);
     try {
       await slot.worker.ready;
-      await slot.worker.call('join', { meetingId, participantId });
+      await slot.worker.call('join', { meetingId, participantId, ...(view ? { view } : {}) });
     } catch (err) {
       // Unless leave, closeMeeting or the worker's exit took it out meanwhile (and released it).
       if (this.meetings.get(meetingId) === slot && slot.participants.delete(participantId)) {
@@ -217,6 +222,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
           rssBytes: s.rssBytes,
           packetsIn: s.packetsIn,
           packetsForwarded: s.packetsForwarded,
+          subscribeOffers: s.subscribeOffers,
+          subscribeMLines: s.subscribeMLines,
           meetings: s.meetings,
         };
       }),

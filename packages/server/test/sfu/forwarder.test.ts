@@ -33,7 +33,7 @@ function context(): WorkerContext {
     },
     portRange: [40000, 40100],
     address: '127.0.0.1',
-    counters: { packetsIn: 0, packetsForwarded: 0 },
+    counters: { packetsIn: 0, packetsForwarded: 0, subscribeOffers: 0 },
     publishPorts: new PublishPorts([40000, 40050]),
     gatherLock: new Mutex(),
     send: () => undefined,
@@ -268,6 +268,6 @@ describe('Forwarder', () => {
     publisher.muted.video = false;
     stream.onRtp('', vp8(1, 3, 7000, { key: true }));
     expect(sent).toHaveLength(1);
-    expect(ctx.counters).toEqual({ packetsIn: 3, packetsForwarded: 1 });
+    expect(ctx.counters).toEqual({ packetsIn: 3, packetsForwarded: 1, subscribeOffers: 0 });
   });
 });

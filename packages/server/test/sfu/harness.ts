@@ -22,7 +22,7 @@ import {
   type BotMediaPeer,
   type ReceivedFrame,
 } from '@conclave/client/media';
-import { Sfu, type SfuOptions, type TapRecord } from '../../src/sfu/index.js';
+import { Sfu, type SfuOptions, type SfuView, type TapRecord } from '../../src/sfu/index.js';
 
 export const LOOPBACK_OPTS: SfuOptions = {
   workers: 1,
@@ -91,6 +91,7 @@ export async function joinBot(
   id: string,
   receiving = true,
   engine: 'werift' | 'native' = 'werift',
+  view?: SfuView,
 ): Promise<Bot> {
   const peer =
     engine === 'native'
@@ -98,7 +99,7 @@ export async function joinBot(
       : new NodeMediaPeer({ loopbackOnly: true });
   const bot = new Bot(sfu, meetingId, id, peer);
   bots.set(`${meetingId}/${id}`, bot);
-  await sfu.join(meetingId, id);
+  await sfu.join(meetingId, id, view);
   if (receiving) await sfu.call('setReceiving', { meetingId, participantId: id, allowed: true });
   const answer = await sfu.call('publishOffer', {
     meetingId,

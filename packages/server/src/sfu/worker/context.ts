@@ -13,7 +13,8 @@ export interface WorkerContext {
   readonly portRange: [number, number];
   /** The address of every candidate we advertise. */
   readonly address: string;
-  readonly counters: { packetsIn: number; packetsForwarded: number };
+  /** Cumulative: packets received and forwarded, subscribe offers made (every (re)negotiation). */
+  readonly counters: { packetsIn: number; packetsForwarded: number; subscribeOffers: number };
   /** Serialises ICE gathering: werift probes a port and binds it later, so concurrent gatherings could pick the same one. */
   readonly gatherLock: Mutex;
   /** Where each publish connection's port search starts (publish-ports.ts). */

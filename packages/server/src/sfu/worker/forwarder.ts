@@ -12,10 +12,19 @@ export interface SubscriberView {
 }
 
 /**
+ * Asks the subscriber for an m-line: a forwarder without one was turned on (participant.ts).
+ */
+export type TrackRequest = (f: Forwarder) => void;
+
+/**
  * Copies one published stream to one subscriber, on one m-line (`EgressTrack`) of the
  * subscriber's native connection.
  *
- * - Nothing is sent until the subscriber answered the offer that introduced this m-line
+ * - A forwarder holds an m-line only while the subscriber may need it (`bind`, `unbind`): one
+ *   made without one starts off, and the forwarding policy turning it on asks the subscriber
+ *   for one (`TrackRequest`). So a subscriber's connection carries m-lines for what it is shown,
+ *   not for every stream of the meeting.
+ * - Nothing is sent until the subscriber answered the offer that put this stream on its m-line
  *   (`activate`), so a reused m-line never carries a stream its StreamInfo does not name.
  * - Video starts, and switches simulcast layer, only at a VP8 key frame; meanwhile the
  *   publisher is asked for one (throttled by the stream).
@@ -28,7 +37,10 @@ export interface SubscriberView {
  */
 export class Forwarder implements StreamForwarder {
   private active = false;
-  private enabled = true;
+  private enabled: boolean;
+  /** performance.now() when the policy last turned it off (-Infinity: never). */
+  private offSince = -Infinity;
+  private track: EgressTrack | undefined;
   private needKeyFrame: boolean;
   private current: string | undefined;
   private targetRid: string | undefined;
@@ -38,19 +50,50 @@ export class Forwarder implements StreamForwarder {
   /** What went out to this subscriber, cumulative. */
   readonly sent = { packets: 0, bytes: 0 };
 
+  /**
+   * @param track the m-line, when it has one from the start (then it starts on); without one it
+   *   starts off, and `requestTrack` is asked for one when the policy turns it on.
+   */
   constructor(
     readonly stream: PublishedStream,
     readonly subscriber: SubscriberView,
-    readonly egress: EgressTrack,
+    track: EgressTrack | undefined,
     private readonly ctx: WorkerContext,
+    private readonly requestTrack?: TrackRequest,
   ) {
+    this.track = track;
+    this.enabled = track !== undefined;
     this.needKeyFrame = stream.kind === 'video';
     stream.forwarders.add(this);
     this.updateTarget();
   }
 
-  get mid(): string {
-    return this.egress.mid;
+  /** The m-line it forwards on, if it holds one. */
+  get egress(): EgressTrack | undefined {
+    return this.track;
+  }
+
+  /** How long the policy has had it off (ms; 0 while on). */
+  offFor(now: number): number {
+    return this.enabled ? 0 : now - this.offSince;
+  }
+
+  /** Puts the stream on an m-line; it flows once the offer naming it there is answered. */
+  bind(track: EgressTrack): void {
+    this.track = track;
+    this.active = false;
+    this.current = undefined;
+    this.started = false;
+    this.needKeyFrame = this.stream.kind === 'video';
+  }
+
+  /** Takes the stream off its m-line (the subscriber reuses it); returns the m-line. */
+  unbind(): EgressTrack | undefined {
+    const track = this.track;
+    this.track = undefined;
+    this.active = false;
+    this.current = undefined;
+    return track;
   }
 
   /** The simulcast layer (rid) this subscriber receives now, if any. */
@@ -68,7 +111,7 @@ export class Forwarder implements StreamForwarder {
 
   /** The subscriber's answer covering this m-line was applied: start forwarding. */
   activate(): void {
-    if (this.active) return;
+    if (this.active || !this.track) return;
     this.active = true;
     this.restartVideo();
   }
@@ -84,7 +127,11 @@ export class Forwarder implements StreamForwarder {
   setEnabled(on: boolean): void {
     if (on === this.enabled) return;
     this.enabled = on;
-    if (!on) return;
+    if (!on) {
+      this.offSince = performance.now();
+      return;
+    }
+    if (!this.track) this.requestTrack?.(this);
     // Audio continues the subscriber's sequence line: the skipped packets would read as loss.
     this.started = false;
     this.restartVideo();
@@ -105,32 +152,33 @@ export class Forwarder implements StreamForwarder {
 
   /** The hot path: one packet of layer `rid` of the stream. */
   forward(rid: string, rtp: RtpPacket, keyFrameStart: boolean, audioLevel?: number): void {
-    if (!this.flowing) return;
+    const egress = this.track;
+    if (!this.flowing || !egress) return;
     if (this.stream.kind === 'video') {
       const onCurrent = rid === this.current && !this.needKeyFrame;
       if (rid === this.targetRid && !onCurrent) {
         // Start, restart or layer switch: only at a key frame of the target layer.
-        if (keyFrameStart && this.egress.isOpen) {
-          this.egress.rebase(rtp.header.sequenceNumber, rtp.header.timestamp);
+        if (keyFrameStart && egress.isOpen) {
+          egress.rebase(rtp.header.sequenceNumber, rtp.header.timestamp);
           this.current = rid;
           this.needKeyFrame = false;
-          this.send(rtp, audioLevel);
-        } else if (this.egress.isOpen) {
+          this.send(egress, rtp, audioLevel);
+        } else if (egress.isOpen) {
           // Until the subscriber's connection is up there is no point asking; it asks on connect.
           this.stream.requestKeyFrame(rid);
         }
         return;
       }
       // The current layer keeps flowing until the target's key frame arrives.
-      if (onCurrent) this.send(rtp, audioLevel);
+      if (onCurrent) this.send(egress, rtp, audioLevel);
       return;
     }
     if (!this.started) {
-      if (!this.egress.isOpen) return;
-      this.egress.rebase(rtp.header.sequenceNumber, rtp.header.timestamp);
+      if (!egress.isOpen) return;
+      egress.rebase(rtp.header.sequenceNumber, rtp.header.timestamp);
       this.started = true;
     }
-    this.send(rtp, audioLevel);
+    this.send(egress, rtp, audioLevel);
   }
 
   detach(): void {
@@ -148,9 +196,9 @@ export class Forwarder implements StreamForwarder {
     return this.active && this.enabled && this.subscriber.receiving;
   }
 
-  private send(rtp: RtpPacket, audioLevel: number | undefined): void {
+  private send(egress: EgressTrack, rtp: RtpPacket, audioLevel: number | undefined): void {
     const h = rtp.header;
-    const bytes = this.egress.send({
+    const bytes = egress.send({
       marker: h.marker,
       sequenceNumber: h.sequenceNumber,
       timestamp: h.timestamp,
@@ -169,9 +217,9 @@ export class Forwarder implements StreamForwarder {
           from: this.stream.publisher.id,
           to: this.subscriber.id,
           kind: this.stream.kind,
-          payloadType: this.egress.payloadType,
-          sequenceNumber: this.egress.lastSequenceNumber,
-          timestamp: this.egress.lastTimestamp,
+          payloadType: egress.payloadType,
+          sequenceNumber: egress.lastSequenceNumber,
+          timestamp: egress.lastTimestamp,
           payload: new Uint8Array(rtp.payload),
         },
       });

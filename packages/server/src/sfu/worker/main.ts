@@ -39,7 +39,7 @@ const log: WorkerLog = {
 };
 
 const meetings = new Map<string, Meeting>();
-const counters = { packetsIn: 0, packetsForwarded: 0 };
+const counters = { packetsIn: 0, packetsForwarded: 0, subscribeOffers: 0 };
 let ctx: WorkerContext | undefined;
 
 /** libdatachannel's (and libjuice's) own warnings, at most this many a minute. */
@@ -101,7 +101,11 @@ function meeting(id: string): Meeting {
 function stats(): WorkerStats {
   const cpu = process.cpuUsage();
   let participants = 0;
-  for (const m of meetings.values()) participants += m.participants.size;
+  let subscribeMLines = 0;
+  for (const m of meetings.values()) {
+    participants += m.participants.size;
+    for (const p of m.participants.values()) subscribeMLines += p.mLines.audio + p.mLines.video;
+  }
   return {
     pid: process.pid,
     cpuUserMicros: cpu.user,
@@ -109,6 +113,8 @@ function stats(): WorkerStats {
     rssBytes: process.memoryUsage.rss(),
     packetsIn: counters.packetsIn,
     packetsForwarded: counters.packetsForwarded,
+    subscribeOffers: counters.subscribeOffers,
+    subscribeMLines,
     meetings: meetings.size,
     participants,
   };
@@ -120,13 +126,13 @@ const handlers: OpHandlers = {
     init(config);
     return null;
   },
-  join: ({ meetingId, participantId }) => {
+  join: ({ meetingId, participantId, view }) => {
     let m = meetings.get(meetingId);
     if (!m) {
       m = new Meeting(meetingId, context());
       meetings.set(meetingId, m);
     }
-    m.join(participantId);
+    m.join(participantId, view);
     return null;
   },
   publishOffer: ({ meetingId, participantId, sdp }) => meeting(meetingId).publishOffer(participantId, sdp),

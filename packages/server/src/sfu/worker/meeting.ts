@@ -11,7 +11,9 @@ import { tickSpeakers, ViewPolicy, type MeetingSpeakers } from './view-policy.js
  * One meeting in a worker: who is in it, and who receives whose streams. Every participant has
  * a forwarder for every stream of the others; the forwarding policy (view-policy.ts, one per
  * subscriber) turns them on and off and picks their layers on each policy tick, from the
- * meeting's speaker ranking (speakers.ts) and the subscriber's view.
+ * meeting's speaker ranking (speakers.ts) and the subscriber's view. A forwarder gets an m-line
+ * of its subscriber's connection when first turned on (participant.ts): a join renegotiates
+ * the connections of those who are shown the newcomer, not everybody's.
  */
 export class Meeting {
   readonly participants = new Map<string, Participant>();
@@ -23,19 +25,25 @@ export class Meeting {
     private readonly ctx: WorkerContext,
   ) {}
 
-  join(participantId: string): void {
+  /**
+   * A new participant, with forwarders for the others' streams; with its view (when the hub
+   * knows it) its policy applies at once, so its first offer carries what it shows.
+   */
+  join(participantId: string, view?: ViewSettings): void {
     if (this.participants.has(participantId)) throw new Error(`participant ${participantId} already joined`);
     const p = new Participant(this.id, participantId, this.ctx);
     this.participants.set(participantId, p);
-    this.policies.set(
-      participantId,
-      new ViewPolicy(p, (status) =>
-        this.ctx.send({ type: 'mediaStatus', meetingId: this.id, participantId, status }),
-      ),
+    const policy = new ViewPolicy(p, (status) =>
+      this.ctx.send({ type: 'mediaStatus', meetingId: this.id, participantId, status }),
     );
+    this.policies.set(participantId, policy);
     for (const other of this.participants.values()) {
       if (other === p) continue;
       for (const stream of other.published.values()) p.addForwarder(stream);
+    }
+    if (view) {
+      policy.setView(view);
+      policy.tick(this.speakers(), performance.now());
     }
   }
 
@@ -51,6 +59,12 @@ export class Meeting {
     }
     for (const stream of added) {
       for (const other of this.participants.values()) if (other !== p) other.addForwarder(stream);
+    }
+    // The new streams go (on m-lines of their own) to whoever is shown them now, not a tick later.
+    if (added.length > 0) {
+      const speakers = this.speakers();
+      const now = performance.now();
+      for (const [id, policy] of this.policies) if (id !== participantId) policy.tick(speakers, now);
     }
     return answer;
   }
@@ -132,9 +146,19 @@ export class Meeting {
     return tickSpeakers({
       speakers: ranking.speakers(),
       audioOrder: ranking.audioOrder(),
-      hasLevels: (id) => ranking.hasLevels(id),
+      // Forwarded to all (no ranking) only once its packets are seen to lack levels: a new
+      // publisher whose microphone sent nothing yet is one more silent participant, so a join
+      // does not put its microphone on everybody's connection before the first level is read.
+      hasLevels: (id) => ranking.hasLevels(id) || !this.micLevelless(id),
       publishers: [...this.participants.keys()],
     });
+  }
+
+  private micLevelless(participantId: string): boolean {
+    const p = this.participants.get(participantId);
+    if (!p) return false;
+    for (const s of p.published.values()) if (s.source === 'audio') return s.levelless;
+    return false;
   }
 
   private policy(participantId: string): ViewPolicy {

@@ -36,16 +36,26 @@ export interface DownlinkReport {
 
 /** Reports older than this no longer count towards the loss figure. */
 const REPORT_FRESH_MS = 2000;
+/**
+ * An m-line whose stream the policy has had off for this long may carry another stream that is
+ * turned on (one renegotiation); before that it stays with its stream, so a speaker who comes
+ * back soon is forwarded again at its next key frame, without a renegotiation.
+ */
+export const RECLAIM_AFTER_MS = 5_000;
 
 interface PendingOffer {
-  /** Forwarders the offer carried: they start once the answer is applied. */
-  forwarders: Forwarder[];
+  /** Forwarders the offer carried, on the m-line it named: they start once the answer is applied. */
+  forwarders: { forwarder: Forwarder; track: EgressTrack }[];
 }
 
 /**
  * One participant of a meeting in the SFU: its publish connection (werift; it offers, we answer)
  * with the streams it publishes, and its subscribe connection (node-datachannel; we offer, it
- * answers) with one forwarder per stream of the others.
+ * answers) with one forwarder per stream of the others. A forwarder gets an m-line of the
+ * subscribe connection only when the forwarding policy first turns it on (a recycled one, one
+ * whose stream has been off for RECLAIM_AFTER_MS, or a new one), so joins and leaves of people
+ * the subscriber is not shown renegotiate nothing, and a big meeting's connections carry the
+ * m-lines of the shown streams rather than two per participant.
  */
 export class Participant implements PublisherView, SubscriberView {
   readonly muted: Record<MediaKind, boolean> = { audio: false, video: false };
@@ -148,30 +158,65 @@ export class Participant implements PublisherView, SubscriberView {
     return changes;
   }
 
-  /** Starts forwarding `stream` to this participant (on a new or recycled m-line). */
+  /**
+   * A forwarder of `stream` to this participant, off and without an m-line until the
+   * forwarding policy turns it on (its next tick, `Meeting.policyTick`).
+   */
   addForwarder(stream: PublishedStream): void {
     if (this.closed || this.forwarders.has(stream)) return;
-    const recycled = this.free[stream.kind].pop();
-    if (recycled) this.subscribe.setActive(recycled, true);
-    const track = recycled ?? this.subscribe.addTrack(stream.kind);
-    const f = new Forwarder(stream, this, track, this.ctx);
-    this.forwarders.set(stream, f);
-    this.byTrack.set(track, f);
-    this.offers.request();
+    this.forwarders.set(stream, new Forwarder(stream, this, undefined, this.ctx, (f) => this.bind(f)));
   }
 
-  /** Stops forwarding `stream`; its m-line falls silent and is recycled for a later stream. */
+  /** Stops forwarding `stream`; its m-line, if it had one, falls silent and is recycled. */
   removeForwarder(stream: PublishedStream): void {
     const f = this.forwarders.get(stream);
     if (!f) return;
     f.detach();
     this.forwarders.delete(stream);
-    this.byTrack.delete(f.egress);
-    this.losses.delete(f.egress);
-    if (this.closed) return;
-    this.subscribe.setActive(f.egress, false);
-    this.free[stream.kind].push(f.egress);
+    const track = this.release(f);
+    if (!track || this.closed) return;
+    this.subscribe.setActive(track, false);
+    this.free[stream.kind].push(track);
     this.offers.request();
+  }
+
+  /** How many m-lines of each kind the subscribe connection has (offered or to be offered). */
+  get mLines(): Record<MediaKind, number> {
+    const n: Record<MediaKind, number> = { audio: this.free.audio.length, video: this.free.video.length };
+    for (const f of this.forwarders.values()) if (f.egress) n[f.stream.kind]++;
+    return n;
+  }
+
+  /** The policy turned `f` on and it has no m-line: a free one, a reclaimed one, or a new one. */
+  private bind(f: Forwarder): void {
+    if (this.closed || f.egress || this.forwarders.get(f.stream) !== f) return;
+    const kind = f.stream.kind;
+    let track = this.free[kind].pop();
+    if (track) this.subscribe.setActive(track, true);
+    else track = this.reclaim(kind) ?? this.subscribe.addTrack(kind);
+    f.bind(track);
+    this.byTrack.set(track, f);
+    this.offers.request();
+  }
+
+  /** The m-line of the forwarder of this kind that has been off longest, past RECLAIM_AFTER_MS. */
+  private reclaim(kind: MediaKind): EgressTrack | undefined {
+    const now = performance.now();
+    let oldest: Forwarder | undefined;
+    for (const f of this.forwarders.values()) {
+      if (f.stream.kind !== kind || !f.egress || f.offFor(now) < RECLAIM_AFTER_MS) continue;
+      if (!oldest || f.offFor(now) > oldest.offFor(now)) oldest = f;
+    }
+    return oldest ? this.release(oldest) : undefined;
+  }
+
+  /** Takes a forwarder off its m-line; returns the m-line. */
+  private release(f: Forwarder): EgressTrack | undefined {
+    const track = f.unbind();
+    if (!track) return undefined;
+    this.byTrack.delete(track);
+    this.losses.delete(track);
+    return track;
   }
 
   async applySubscribeAnswer(sdp: string): Promise<void> {
@@ -198,7 +243,9 @@ export class Participant implements PublisherView, SubscriberView {
         candidate: { candidate, sdpMid: mid, sdpMLineIndex: 0 },
       });
     }
-    for (const f of pending.forwarders) if (this.forwarders.get(f.stream) === f) f.activate();
+    // A forwarder moved to another m-line since the offer waits for the offer that names it there.
+    for (const { forwarder: f, track } of pending.forwarders)
+      if (this.forwarders.get(f.stream) === f && f.egress === track) f.activate();
     this.offers.answered();
   }
 
@@ -246,18 +293,23 @@ export class Participant implements PublisherView, SubscriberView {
   /** Makes and sends our next subscribe offer; false when there is nothing to offer yet. */
   private async makeOffer(): Promise<boolean> {
     if (this.closed) return false;
+    // What the offer's m-lines carry, read as libdatachannel writes them (synchronously, at the
+    // start of createOffer): an m-line bound later goes into the next offer.
+    const forwarders: PendingOffer['forwarders'] = [];
+    for (const forwarder of this.forwarders.values())
+      if (forwarder.egress) forwarders.push({ forwarder, track: forwarder.egress });
     // Nothing to receive yet: an offer without m-lines would only start an idle connection.
-    if (this.forwarders.size === 0 && !this.offered) return false;
+    if (forwarders.length === 0 && !this.offered) return false;
     const sdp = await this.subscribe.createOffer();
     if (this.closed) return false;
-    const forwarders = [...this.forwarders.values()];
-    const streams = forwarders.map((f) => ({
-      mid: f.mid,
+    const streams = forwarders.map(({ forwarder: f, track }) => ({
+      mid: track.mid,
       participantId: f.stream.publisher.id,
       source: f.stream.source,
     }));
     this.pendingOffer = { forwarders };
     this.offered = true;
+    this.ctx.counters.subscribeOffers++;
     this.ctx.send({
       type: 'subscribeOffer',
       meetingId: this.meetingId,

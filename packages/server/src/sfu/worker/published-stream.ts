@@ -58,6 +58,11 @@ export class PublishedStream {
    * while not muted: a muted publisher does not become a speaker.
    */
   readonly levels: LevelWindow = emptyLevelWindow();
+  /**
+   * The microphone sent a packet without an audio level: it cannot be ranked as a speaker, so
+   * it is forwarded to everybody. Until its first packet a microphone counts as silent.
+   */
+  levelless = false;
   private readonly watchedTracks = new Set<string>();
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -131,6 +136,7 @@ export class PublishedStream {
       for (const e of rtp.header.extensions) if (e.id === id) audioLevel = e.payload[0];
       if (audioLevel !== undefined && this.source === 'audio') countLevel(this.levels, audioLevel);
     }
+    if (this.source === 'audio' && audioLevel === undefined) this.levelless = true;
     for (const f of this.forwarders) f.forward(rid, rtp, keyFrameStart, audioLevel);
   }
 
