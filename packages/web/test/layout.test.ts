@@ -3,6 +3,7 @@ import type { ForwardedVideo, ForwardingStatus } from '@conclave/client';
 import {
   arrangeStage,
   GRID_VIDEOS,
+  initialView,
   layerName,
   qualityText,
   tileKey,
@@ -228,6 +229,21 @@ describe('the view sent to the SFU', () => {
         { participantId: 'ann', source: 'screen', height: 4320 },
       ],
     });
+  });
+
+  it('before the join: as many videos as the layout can show, what the first stage then asks for at most', () => {
+    expect(initialView('grid', 3)).toEqual({ lastN: GRID_VIDEOS });
+    expect(initialView('speaker', 5)).toEqual({ lastN: 6 });
+    expect(initialView('speaker', 0)).toEqual({ lastN: 2 });
+    expect(initialView('speaker', 500).lastN).toBeLessThanOrEqual(49);
+    const crowd = Array.from({ length: 30 }, (_, i) => person(`p${i}`));
+    for (const [layout, slots] of [
+      ['grid', 3],
+      ['speaker', 5],
+    ] as const) {
+      const stage = arrangeStage(input({ layout, people: [self, ...crowd], filmstripSlots: slots }));
+      expect(stage.lastN).toBe(initialView(layout, slots).lastN);
+    }
   });
 });
 

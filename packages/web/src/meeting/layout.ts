@@ -167,6 +167,16 @@ export function viewOf(
   };
 }
 
+/**
+ * The view this page joins with, before it knows who is there: as many videos as the layout can
+ * show (the grid's GRID_VIDEOS; the speaker view's large tile and filmstrip slots). The SFU's
+ * first offer then carries no more than that; the first stage refines it.
+ */
+export function initialView(layout: Layout, filmstripSlots: number): ViewRequest {
+  const lastN = layout === 'grid' ? GRID_VIDEOS : 1 + Math.max(MIN_FILMSTRIP_VIDEOS, filmstripSlots);
+  return { lastN: Math.min(lastN, MAX_VIEW_TILES) };
+}
+
 /** The key of a tile's measured height (see `viewOf`). */
 export function tileKey(participantId: string, source: 'camera' | 'screen'): string {
   return `${participantId}/${source}`;

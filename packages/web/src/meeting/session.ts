@@ -24,7 +24,7 @@ import type { LocalMedia } from '../media/local-media.js';
 import { saveMeeting } from '../report/saved-meetings.js';
 import { publishTestView, testSwitches } from '../test-hooks.js';
 import { describeGroupChange, type GroupChange } from './group-notices.js';
-import { arrangeStage, tileKey, viewOf } from './layout.js';
+import { arrangeStage, initialView, tileKey, viewOf } from './layout.js';
 import { remoteStreams } from './remote-streams.js';
 import type {
   ChatEntry,
@@ -169,6 +169,8 @@ export class MeetingSession {
 
   /** Joins; resolves 'joined' or 'waiting'; rejects with a HumanError. */
   async join(): Promise<'joined' | 'waiting'> {
+    // Sent with the join: the SFU's first offer carries only what this layout can show.
+    if (!this.client.view()) this.client.setView(initialView(this.layout, this.filmstripSlots));
     try {
       return await this.client.connect();
     } catch (e) {
