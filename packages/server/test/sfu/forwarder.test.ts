@@ -52,15 +52,18 @@ function publishTransceiver(plis: number[]): RTCRtpTransceiver {
   return fake as unknown as RTCRtpTransceiver;
 }
 
-/** The subscribe side: a real egress track on a track stand-in that records what it sends. */
-function subscribeTrack(sent: Sent[]): EgressTrack {
+/**
+ * The subscribe side: a real egress track on a track stand-in that records what it sends;
+ * `open.now` says whether libdatachannel has opened it (the default: yes).
+ */
+function subscribeTrack(sent: Sent[], open = { now: true }): EgressTrack {
   const egress = new EgressTrack('0', 'video', {
     keyFrameRequest: () => undefined,
     report: () => undefined,
     open: () => undefined,
   });
   const track = {
-    isOpen: () => true,
+    isOpen: () => open.now,
     onMessage: () => undefined,
     onOpen: () => undefined,
     sendMessageBinary: (packet: Buffer) => {
@@ -236,6 +239,40 @@ describe('Forwarder', () => {
     stream.onRtp('', vp8(1, 2, 4000, { key: true }));
     stream.tick(500);
     stream.onRtp('', vp8(1, 3, 7000, { key: true }));
+    expect(sent).toHaveLength(1);
+  });
+
+  it('asks for a key frame only once the m-line is open, so the open event’s ask is not throttled away', () => {
+    const plis: number[] = [];
+    const sent: Sent[] = [];
+    const ctx = context();
+    const stream = new PublishedStream(
+      { id: 'alice', muted: { audio: false, video: false } },
+      '1',
+      'video',
+      'camera',
+      publishTransceiver(plis),
+      ctx,
+    );
+    stream.onRtp('', vp8(9, 1, 1000, { key: true }));
+    const open = { now: false };
+    const f = new Forwarder(
+      stream,
+      { id: 'bob', meetingId: 'm1', receiving: true },
+      subscribeTrack(sent, open),
+      ctx,
+    );
+    // The answer is applied and the connection is up, but libdatachannel has not opened the track.
+    f.activate();
+    f.restartVideo();
+    stream.onRtp('', vp8(9, 2, 4000, { key: true })); // lost: nowhere to send it yet
+    expect(plis).toEqual([]);
+    expect(sent).toHaveLength(0);
+    // The track opens (its 'open' event restarts the video): the ask goes out at once.
+    open.now = true;
+    f.restartVideo();
+    expect(plis).toEqual([9]);
+    stream.onRtp('', vp8(9, 3, 7000, { key: true }));
     expect(sent).toHaveLength(1);
   });
 
