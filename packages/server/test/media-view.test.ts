@@ -74,7 +74,8 @@ interface Joined {
   errors: () => Array<ServerMessageOf<'error'>>;
 }
 
-async function join(name: string, host: boolean, view?: Record<string, unknown>): Promise<Joined> {
+/** A signaling connection to the hub, and everything it receives. */
+async function connect(): Promise<{ conn: SignalingConnection; got: ServerMessage[] }> {
   const got: ServerMessage[] = [];
   const conn = new SignalingConnection(wsUrl, (url) => new WebSocket(url) as unknown as WebSocketLike, {
     message: (m) => got.push(m),
@@ -83,9 +84,14 @@ async function join(name: string, host: boolean, view?: Record<string, unknown>)
   });
   connections.push(conn);
   await conn.open();
+  return { conn, got };
+}
+
+/** A join as the SDK makes it (a fresh device and key package), with `view` as given. */
+async function joinRequest(name: string, host: boolean, view?: Record<string, unknown>) {
   const deviceId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
   const device = await MlsDevice.create({ kind: 'guest', deviceId, displayName: name });
-  conn.send({
+  return {
     type: 'join',
     meetingId: MEETING.id,
     displayName: name,
@@ -93,7 +99,12 @@ async function join(name: string, host: boolean, view?: Record<string, unknown>)
     ...(host ? { hostSecret: HOST_SECRET } : {}),
     keyPackage: toBase64(await device.createKeyPackage()),
     ...(view ? { view } : {}),
-  } as never);
+  } as const;
+}
+
+async function join(name: string, host: boolean, view?: Record<string, unknown>): Promise<Joined> {
+  const { conn, got } = await connect();
+  conn.send((await joinRequest(name, host, view)) as never);
   await until(() => got.some((m) => m.type === 'joined' || m.type === 'waiting'), `${name} joined`);
   const first = got.find((m) => m.type === 'joined' || m.type === 'waiting') as ServerMessageOf<'joined'>;
   return {
@@ -171,14 +182,7 @@ describe('media_view at the hub', () => {
   });
 
   it('is refused before the join and in the waiting room', async () => {
-    const got: ServerMessage[] = [];
-    const conn = new SignalingConnection(wsUrl, (url) => new WebSocket(url) as unknown as WebSocketLike, {
-      message: (m) => got.push(m),
-      invalid: () => undefined,
-      closed: () => undefined,
-    });
-    connections.push(conn);
-    await conn.open();
+    const { conn, got } = await connect();
     conn.send({ type: 'media_view', lastN: 1 } as never); // the defaults fill the rest
     await until(() => got.some((m) => m.type === 'error'), 'an error');
     expect(got.find((m) => m.type === 'error')).toMatchObject({ code: 'not_joined', ref: 'media_view' });
@@ -246,24 +250,8 @@ describe('media_view at the hub', () => {
     await settled(gus);
     expect(sfu.calls.some((c) => c.op === 'setView' && c.args.participantId === gus.id)).toBe(false);
 
-    const got: ServerMessage[] = [];
-    const conn = new SignalingConnection(wsUrl, (url) => new WebSocket(url) as unknown as WebSocketLike, {
-      message: (m) => got.push(m),
-      invalid: () => undefined,
-      closed: () => undefined,
-    });
-    connections.push(conn);
-    await conn.open();
-    const device = await MlsDevice.create({ kind: 'guest', deviceId: 'hal-device', displayName: 'Hal' });
-    conn.send({
-      type: 'join',
-      meetingId: MEETING.id,
-      displayName: 'Hal',
-      deviceId: 'hal-device',
-      hostSecret: HOST_SECRET,
-      keyPackage: toBase64(await device.createKeyPackage()),
-      view: { lastN: MAX_VIEW_TILES + 1 },
-    } as never);
+    const { conn, got } = await connect();
+    conn.send((await joinRequest('Hal', true, { lastN: MAX_VIEW_TILES + 1 })) as never);
     await until(() => got.some((m) => m.type === 'error'), 'an error');
     expect(got.find((m) => m.type === 'error')).toMatchObject({ code: 'bad_request', ref: 'join' });
     expect(got.some((m) => m.type === 'joined' || m.type === 'waiting')).toBe(false);

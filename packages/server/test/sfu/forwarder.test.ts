@@ -104,11 +104,9 @@ function vp8(
   );
 }
 
-function setup(): { stream: PublishedStream; forwarder: Forwarder; sent: Sent[]; plis: number[] } {
-  const plis: number[] = [];
-  const sent: Sent[] = [];
-  const ctx = context();
-  const stream = new PublishedStream(
+/** alice's camera as the worker holds it; the PLIs it sends her land in `plis`. */
+function aliceCamera(plis: number[], ctx: WorkerContext): PublishedStream {
+  return new PublishedStream(
     { id: 'alice', muted: { audio: false, video: false } },
     '1',
     'video',
@@ -116,6 +114,13 @@ function setup(): { stream: PublishedStream; forwarder: Forwarder; sent: Sent[];
     publishTransceiver(plis),
     ctx,
   );
+}
+
+function setup(): { stream: PublishedStream; forwarder: Forwarder; sent: Sent[]; plis: number[] } {
+  const plis: number[] = [];
+  const sent: Sent[] = [];
+  const ctx = context();
+  const stream = aliceCamera(plis, ctx);
   const forwarder = new Forwarder(
     stream,
     { id: 'bob', meetingId: 'm1', receiving: true },
@@ -218,14 +223,7 @@ describe('Forwarder', () => {
     const plis: number[] = [];
     const sent: Sent[] = [];
     const ctx = context();
-    const stream = new PublishedStream(
-      { id: 'alice', muted: { audio: false, video: false } },
-      '1',
-      'video',
-      'camera',
-      publishTransceiver(plis),
-      ctx,
-    );
+    const stream = aliceCamera(plis, ctx);
     stream.onRtp('', vp8(1, 1, 1000, { key: true }));
     stream.tick(500);
     stream.tick(500); // a window without a packet: the only layer is inactive
@@ -246,14 +244,7 @@ describe('Forwarder', () => {
     const plis: number[] = [];
     const sent: Sent[] = [];
     const ctx = context();
-    const stream = new PublishedStream(
-      { id: 'alice', muted: { audio: false, video: false } },
-      '1',
-      'video',
-      'camera',
-      publishTransceiver(plis),
-      ctx,
-    );
+    const stream = aliceCamera(plis, ctx);
     stream.onRtp('', vp8(9, 1, 1000, { key: true }));
     const open = { now: false };
     const f = new Forwarder(
