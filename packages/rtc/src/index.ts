@@ -93,3 +93,4 @@ export { writeRtp, type RtpFields } from './rtp-write.js';
 export { isRtcp, readRtp, type RtpView } from './rtp-read.js';
 export { tolerateRepeatedHelloVerifyRequest } from './werift-dtls.js';
 export { dropEmptyReceiverReports } from './werift-rtcp.js';
+export { setLocalDescriptionChecked, type NativeSignaling } from './native-description.js';

@@ -8,6 +8,7 @@ import {
   parseRtcp,
   readRtp,
   senderReport,
+  setLocalDescriptionChecked,
   VP8_PT,
   writeRtp,
 } from '@conclave/rtc';
@@ -95,8 +96,7 @@ export class NativeMediaPeer implements BotMediaPeer {
   }
 
   async createPublishOffer(): Promise<string> {
-    const { pc } = this.conns.publish;
-    pc.setLocalDescription('offer');
+    setLocalDescriptionChecked(this.conns.publish.pc, 'offer');
     return this.localSdp('publish');
   }
 
@@ -110,7 +110,8 @@ export class NativeMediaPeer implements BotMediaPeer {
     const { pc } = this.conns.subscribe;
     this.inbound.update(streams);
     pc.setRemoteDescription(sdp, 'offer');
-    pc.setLocalDescription('answer');
+    // A JavaScript error (this offer goes unanswered) where libdatachannel would end the process.
+    setLocalDescriptionChecked(pc, 'answer');
     return this.localSdp('subscribe');
   }
 

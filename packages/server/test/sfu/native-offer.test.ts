@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import nodeDataChannel from 'node-datachannel';
+import { setLocalDescriptionChecked } from '@conclave/rtc';
 import type { WorkerConfig } from '../../src/sfu/ipc.js';
 import { NativeSubscribeConnection } from '../../src/sfu/worker/native-subscribe.js';
 import { subscribeIceConfig } from '../../src/sfu/worker/pc-config.js';
@@ -51,5 +53,43 @@ describe('NativeSubscribeConnection offers', () => {
     c.addTrack('audio');
     c.close();
     await expect(c.createOffer()).rejects.toThrow(/closed/);
+  });
+});
+
+describe('setLocalDescriptionChecked', () => {
+  it('refuses with a JavaScript error what libdatachannel would end the process for, and makes what it allows', async () => {
+    const offerer = new nodeDataChannel.PeerConnection('checked-offerer', {
+      iceServers: [],
+      bindAddress: '127.0.0.1',
+      portRangeBegin: RANGE[0],
+      portRangeEnd: RANGE[1],
+      disableAutoNegotiation: true,
+    });
+    const answerer = new nodeDataChannel.PeerConnection('checked-answerer', {
+      iceServers: [],
+      bindAddress: '127.0.0.1',
+      portRangeBegin: RANGE[0],
+      portRangeEnd: RANGE[1],
+      disableAutoNegotiation: true,
+    });
+    try {
+      // Called directly, this aborts the process (node-datachannel 0.33 does not catch it).
+      expect(() => setLocalDescriptionChecked(answerer, 'answer')).toThrow(
+        'cannot make a local answer in signaling state stable',
+      );
+      offerer.addTrack(new nodeDataChannel.Video('0', 'SendOnly'));
+      setLocalDescriptionChecked(offerer, 'offer');
+      expect(offerer.signalingState()).toBe('have-local-offer');
+      const offer = offerer.localDescription()?.sdp ?? '';
+      answerer.setRemoteDescription(offer, 'offer');
+      expect(() => setLocalDescriptionChecked(answerer, 'offer')).toThrow(
+        'cannot make a local offer in signaling state have-remote-offer',
+      );
+      setLocalDescriptionChecked(answerer, 'answer');
+      expect(answerer.signalingState()).toBe('stable');
+    } finally {
+      offerer.close();
+      answerer.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import nodeDataChannel, { type PeerConnection } from 'node-datachannel';
+import { setLocalDescriptionChecked } from '@conclave/rtc';
 import type { MediaKind } from '../ipc.js';
 import { EgressTrack, type EgressEvents } from './egress-track.js';
 
@@ -125,7 +126,7 @@ export class NativeSubscribeConnection {
   async createOffer(): Promise<string> {
     if (this.closed) throw new Error('subscribe connection closed');
     if (this.pc.signalingState() !== 'stable') this.rollback();
-    this.pc.setLocalDescription('offer');
+    setLocalDescriptionChecked(this.pc, 'offer');
     if (this.pc.signalingState() !== 'have-local-offer')
       throw new Error(
         `subscribe: libdatachannel made no offer (signaling state ${this.pc.signalingState()})`,
