@@ -166,13 +166,6 @@ export class RoomMedia {
     }
   }
 
-  /**
-   * What the participant shows (`media_view`, validated by the protocol schema): the SFU
-   * forwards it the video of its last-N speakers and pinned participants at layers that fit its
-   * tiles. At most MEDIA_VIEWS_PER_SECOND per participant (`rate_limited` past that: the view is
-   * dropped; the SDK coalesces to a few a second). A view sent before the participant's media
-   * session exists is kept and applied when it does, and again after an SFU worker restart.
-   */
   /** The view of the participant's `join`: its media session starts with it (no rate limit: one per join). */
   initialView(m: Member, view: ViewFields): void {
     this.views.set(m, {
@@ -183,6 +176,13 @@ export class RoomMedia {
     });
   }
 
+  /**
+   * What the participant shows (`media_view`, validated by the protocol schema): the SFU
+   * forwards it the video of its last-N speakers and pinned participants at layers that fit its
+   * tiles. At most MEDIA_VIEWS_PER_SECOND per participant (`rate_limited` past that: the view is
+   * dropped; the SDK coalesces to a few a second). A view sent before the participant's media
+   * session exists is kept and applied when it does, and again after an SFU worker restart.
+   */
   async setView(m: Member, msg: ClientMessageOf<'media_view'>): Promise<void> {
     const now = Date.now();
     const bucket = this.viewTokens.get(m) ?? { tokens: MEDIA_VIEWS_PER_SECOND, at: now };
