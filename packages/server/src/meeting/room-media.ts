@@ -168,12 +168,7 @@ export class RoomMedia {
 
   /** The view of the participant's `join`: its media session starts with it (no rate limit: one per join). */
   initialView(m: Member, view: ViewFields): void {
-    this.views.set(m, {
-      lastN: view.lastN,
-      pinned: view.pinned,
-      tiles: view.tiles,
-      defaultHeight: view.defaultHeight,
-    });
+    this.views.set(m, view);
   }
 
   /**

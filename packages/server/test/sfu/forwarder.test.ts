@@ -4,52 +4,19 @@
  * records the packets it would encrypt and send.
  */
 import { describe, expect, it } from 'vitest';
-import { Event, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket } from 'werift';
 import type { Track } from 'node-datachannel';
-import { PublishPorts } from '../../src/sfu/worker/publish-ports.js';
 import type { WorkerContext } from '../../src/sfu/worker/context.js';
 import { EgressTrack } from '../../src/sfu/worker/egress-track.js';
 import { Forwarder } from '../../src/sfu/worker/forwarder.js';
 import { chooseLayer } from '../../src/sfu/worker/layer-policy.js';
-import { Mutex } from '../../src/sfu/worker/mutex.js';
 import { PublishedStream } from '../../src/sfu/worker/published-stream.js';
+import { context, publishTransceiver } from './worker-stand-ins.js';
 
 interface Sent {
   seq: number;
   ts: number;
   payload: Buffer;
-}
-
-function context(): WorkerContext {
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  return {
-    config: {
-      worker: 0,
-      workers: 1,
-      announcedAddress: '127.0.0.1',
-      portRange: [40000, 40100],
-      loopbackOnly: true,
-      tap: false,
-    },
-    portRange: [40000, 40100],
-    address: '127.0.0.1',
-    counters: { packetsIn: 0, packetsForwarded: 0, subscribeOffers: 0 },
-    publishPorts: new PublishPorts([40000, 40050]),
-    gatherLock: new Mutex(),
-    send: () => undefined,
-    log: quiet,
-  };
-}
-
-/** The publish side: only what PublishedStream touches (onTrack, receiver tracks and PLI). */
-function publishTransceiver(plis: number[]): RTCRtpTransceiver {
-  const fake = {
-    onTrack: new Event(),
-    headerExtensions: [],
-    receiver: { tracks: [], sendRtcpPLI: async (ssrc: number) => void plis.push(ssrc) },
-  };
-  // A structural stand-in for the fields PublishedStream uses.
-  return fake as unknown as RTCRtpTransceiver;
 }
 
 /**

@@ -26,7 +26,7 @@ function run(over: Partial<Omit<SelectionInput, 'view'>> & { view?: Partial<View
   const input: SelectionInput = {
     speakers: [],
     audioOrder: over.speakers ?? [],
-    hasLevels: () => true,
+    levelless: () => false,
     publishers,
     streams: streams(),
     ...over,
@@ -163,10 +163,10 @@ describe('audio selection (top speakers)', () => {
 
   it('forwards everybody whose audio carries no level, besides the top 3', () => {
     const levels = new Set(['p1', 'p2', 'p3', 'p4']);
-    const { audio } = run({ speakers: ['p4', 'p3', 'p2', 'p1'], hasLevels: (id) => levels.has(id) });
+    const { audio } = run({ speakers: ['p4', 'p3', 'p2', 'p1'], levelless: (id) => !levels.has(id) });
     expect(audio).toEqual(['p2', 'p3', 'p4', 'p5', 'p6']);
     // Until anyone's levels are known: everyone.
-    expect(run({ hasLevels: () => false }).audio).toEqual(publishers);
+    expect(run({ levelless: () => true }).audio).toEqual(publishers);
   });
 
   it('always forwards screen audio', () => {

@@ -80,7 +80,7 @@ function setup(n: number) {
   const meeting = (): MeetingSpeakers => ({
     speakers,
     audioOrder: speakers,
-    hasLevels: () => true,
+    levelless: () => false,
     publishers: ids,
   });
   let now = 1000;
@@ -262,13 +262,13 @@ describe('forwarding policy of one subscriber', () => {
       source: 'camera' as const,
       layerViews: () => (calls++, SIMULCAST.map((l) => ({ ...l }))),
     };
-    const tick = tickSpeakers({ speakers: [], audioOrder: [], hasLevels: () => true, publishers: ['p1'] });
+    const tick = tickSpeakers({ speakers: [], audioOrder: [], levelless: () => false, publishers: ['p1'] });
     const first = tick.rankedLayers!(stream);
     expect(first.map((l) => l.rid)).toEqual(['q', 'h', 'f']);
     expect(tick.rankedLayers!(stream)).toBe(first);
     expect(calls).toBe(1);
     // The next tick ranks afresh (rates and sizes move).
-    tickSpeakers({ speakers: [], audioOrder: [], hasLevels: () => true, publishers: ['p1'] }).rankedLayers!(
+    tickSpeakers({ speakers: [], audioOrder: [], levelless: () => false, publishers: ['p1'] }).rankedLayers!(
       stream,
     );
     expect(calls).toBe(2);

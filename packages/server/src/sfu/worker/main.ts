@@ -104,7 +104,7 @@ function stats(): WorkerStats {
   let subscribeMLines = 0;
   for (const m of meetings.values()) {
     participants += m.participants.size;
-    for (const p of m.participants.values()) subscribeMLines += p.mLines.audio + p.mLines.video;
+    for (const p of m.participants.values()) subscribeMLines += p.mLines;
   }
   return {
     pid: process.pid,

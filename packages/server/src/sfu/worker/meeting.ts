@@ -2,7 +2,6 @@ import type { MediaKind, PcKind } from '../ipc.js';
 import type { IceCandidate } from '@conclave/protocol';
 import type { WorkerContext } from './context.js';
 import { Participant } from './participant.js';
-import type { PublishedStream } from './published-stream.js';
 import type { ViewSettings } from './selection.js';
 import { resetLevelWindow, SpeakerRanking } from './speakers.js';
 import { tickSpeakers, ViewPolicy, type MeetingSpeakers } from './view-policy.js';
@@ -131,8 +130,7 @@ export class Meeting {
    */
   policyTick(windowMs: number, now: number): void {
     for (const p of this.participants.values()) {
-      let mic: PublishedStream | undefined;
-      for (const s of p.published.values()) if (s.source === 'audio') mic = s;
+      const mic = p.microphone;
       this.ranking.observe(p.id, mic?.levels, windowMs);
       if (mic) resetLevelWindow(mic.levels);
     }
@@ -146,19 +144,12 @@ export class Meeting {
     return tickSpeakers({
       speakers: ranking.speakers(),
       audioOrder: ranking.audioOrder(),
-      // Forwarded to all (no ranking) only once its packets are seen to lack levels: a new
-      // publisher whose microphone sent nothing yet is one more silent participant, so a join
-      // does not put its microphone on everybody's connection before the first level is read.
-      hasLevels: (id) => ranking.hasLevels(id) || !this.micLevelless(id),
+      // Only once its packets are seen to lack levels (a microphone that sent nothing yet is a
+      // silent one, so a join does not put it on everybody's connection); one whose packets
+      // carried a level is ranked.
+      levelless: (id) => this.participants.get(id)?.microphone?.levelless === true && !ranking.hasLevels(id),
       publishers: [...this.participants.keys()],
     });
-  }
-
-  private micLevelless(participantId: string): boolean {
-    const p = this.participants.get(participantId);
-    if (!p) return false;
-    for (const s of p.published.values()) if (s.source === 'audio') return s.levelless;
-    return false;
   }
 
   private policy(participantId: string): ViewPolicy {

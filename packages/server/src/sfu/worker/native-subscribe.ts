@@ -93,6 +93,11 @@ export class NativeSubscribeConnection {
     this.timer.unref();
   }
 
+  /** How many m-lines the connection has (free ones included: an m-line is never removed). */
+  get mLines(): number {
+    return this.tracks.length;
+  }
+
   /** A new sendonly m-line (in the next offer). */
   addTrack(kind: MediaKind): EgressTrack {
     const track = new EgressTrack(String(this.tracks.length), kind, this.events);

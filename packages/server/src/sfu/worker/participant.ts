@@ -180,11 +180,15 @@ export class Participant implements PublisherView, SubscriberView {
     this.offers.request();
   }
 
-  /** How many m-lines of each kind the subscribe connection has (offered or to be offered). */
-  get mLines(): Record<MediaKind, number> {
-    const n: Record<MediaKind, number> = { audio: this.free.audio.length, video: this.free.video.length };
-    for (const f of this.forwarders.values()) if (f.egress) n[f.stream.kind]++;
-    return n;
+  /** The m-lines of the subscribe connection (offered or to be offered; never removed). */
+  get mLines(): number {
+    return this.subscribe.mLines;
+  }
+
+  /** The published microphone, if any. */
+  get microphone(): PublishedStream | undefined {
+    for (const s of this.published.values()) if (s.source === 'audio') return s;
+    return undefined;
   }
 
   /** The policy turned `f` on and it has no m-line: a free one, a reclaimed one, or a new one. */

@@ -131,12 +131,14 @@ export class PublishedStream {
     }
     // The audio level byte, read once here for the speaker ranking and for every forwarder.
     let audioLevel: number | undefined;
-    if (this.kind === 'audio' && this.audioLevelId !== undefined) {
+    if (this.kind === 'audio') {
       const id = this.audioLevelId;
-      for (const e of rtp.header.extensions) if (e.id === id) audioLevel = e.payload[0];
-      if (audioLevel !== undefined && this.source === 'audio') countLevel(this.levels, audioLevel);
+      if (id !== undefined) for (const e of rtp.header.extensions) if (e.id === id) audioLevel = e.payload[0];
+      if (this.source === 'audio') {
+        if (audioLevel === undefined) this.levelless = true;
+        else countLevel(this.levels, audioLevel);
+      }
     }
-    if (this.source === 'audio' && audioLevel === undefined) this.levelless = true;
     for (const f of this.forwarders) f.forward(rid, rtp, keyFrameStart, audioLevel);
   }
 

@@ -13,8 +13,9 @@
  *
  * Audio: microphones of the AUDIO_TOP_N first others in the audio order (speakers, then those
  * just starting to speak, then — while fewer have spoken — the rest in the meeting's order),
- * plus every publisher whose audio carries no level (it cannot be ranked; so everybody's audio
- * until levels are known); screen audio always. Muted: never.
+ * plus every publisher whose audio arrives without levels (`levelless`: it cannot be ranked);
+ * screen audio always. Muted: never. A microphone that has sent nothing yet is not levelless:
+ * it is ranked, as a silent one.
  */
 import type { MediaSource, ViewTile } from '@conclave/protocol';
 
@@ -56,8 +57,8 @@ export interface SelectionInput {
   speakers: readonly string[];
   /** The order for audio (speakers.ts, `audioOrder`). */
   audioOrder: readonly string[];
-  /** Whether the publisher's audio carries levels. */
-  hasLevels: (publisherId: string) => boolean;
+  /** Whether the publisher's audio arrives without levels (it cannot be ranked: forwarded to all). */
+  levelless: (publisherId: string) => boolean;
   /** Every publisher in the meeting's order (join order): fills last-N places nobody spoke for. */
   publishers: readonly string[];
   streams: readonly StreamRef[];
@@ -140,7 +141,7 @@ export function selectStreams(input: SelectionInput): StreamDecision[] {
   input.streams.forEach((s, i) => {
     if (isVideo(s.source) || s.muted) return;
     const d = decisions[i]!;
-    if (s.source === 'screenAudio' || !input.hasLevels(s.publisherId)) d.forwarded = true;
+    if (s.source === 'screenAudio' || input.levelless(s.publisherId)) d.forwarded = true;
     else mics.push(i);
   });
   const micRank = (i: number): [number, number] => {

@@ -69,7 +69,8 @@ export interface PolicySubscriber {
 export interface MeetingSpeakers {
   readonly speakers: readonly string[];
   readonly audioOrder: readonly string[];
-  hasLevels(publisherId: string): boolean;
+  /** Its microphone's packets come without levels (selection.ts). */
+  levelless(publisherId: string): boolean;
   /** Every publisher, in the meeting's order. */
   readonly publishers: readonly string[];
   /** A stream's active layers, lowest first (`rankLayers`); the meeting ranks each once a tick. */
@@ -155,7 +156,7 @@ export class ViewPolicy {
       view: this.view,
       speakers: speakers.speakers,
       audioOrder: speakers.audioOrder,
-      hasLevels: (id) => speakers.hasLevels(id),
+      levelless: (id) => speakers.levelless(id),
       publishers: speakers.publishers,
       streams: forwarders.map((f) => ({
         publisherId: f.stream.publisher.id,
