@@ -6,7 +6,7 @@
  * subscriber has not been told (and not negotiated) what that m-line carries.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import nodeDataChannel from 'node-datachannel';
+import nodeDataChannel, { type PeerConnection } from 'node-datachannel';
 import type { WorkerMessage } from '../../src/sfu/ipc.js';
 import { Participant, RECLAIM_AFTER_MS } from '../../src/sfu/worker/participant.js';
 import { PublishedStream } from '../../src/sfu/worker/published-stream.js';
@@ -14,7 +14,7 @@ import { context, publishTransceiver } from './worker-stand-ins.js';
 
 type Offer = Extract<WorkerMessage, { type: 'subscribeOffer' }>;
 
-const answerers: nodeDataChannel.PeerConnection[] = [];
+const answerers: PeerConnection[] = [];
 afterEach(() => {
   vi.restoreAllMocks();
   for (const a of answerers.splice(0)) a.close();
