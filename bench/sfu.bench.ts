@@ -3,14 +3,16 @@
 // One publisher bot sends synthetic VP8 frames (~1000 bytes, 30 fps) and 50 Opus frames/s; N bots
 // subscribe. Bots live in a helper process (sfu-bots.ts) so their CPU is not the forwarder's.
 // For each N, three paths are measured in the same run, each after a warm-up long enough for the
-// JIT and as the median of three windows: the SFU as built (werift publish connections,
+// JIT (30 s: at this bench's 80 packets/s in, V8 was still optimizing the receive and forward
+// functions 20 s into the media: 10-s windows starting 10 s in cost 2-6 µs per packet more than
+// those starting after 30 s) and as the median of three windows: the SFU as built (werift publish connections,
 // node-datachannel egress), the old path (a bare werift forward loop, sfu-baseline.ts: what the
 // SFU cost before its native egress), and the floor (a bare Node dgram send of packets of the
 // same sizes to N UDP sinks, sfu-floor.ts). Figures: CPU time of the forwarding process per
 // forwarded packet, and its ratio to the floor and to the 10 µs target. A fourth figure, a bare
 // native forward loop (sfu-native-loop.ts), shows what node-datachannel itself costs.
 //
-// Environment: BENCH_SFU_N="8,32,64"  BENCH_SFU_WARMUP=10  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
+// Environment: BENCH_SFU_N="8,32,64"  BENCH_SFU_WARMUP=30  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { StreamInfo } from '@conclave/protocol';
@@ -18,7 +20,7 @@ import { Sfu } from '@conclave/server/sfu';
 import { ChildRpc } from './sfu-rpc.js';
 
 const NS = (process.env.BENCH_SFU_N ?? '8,32,64').split(',').map(Number);
-const WARMUP_S = Number(process.env.BENCH_SFU_WARMUP ?? 10);
+const WARMUP_S = Number(process.env.BENCH_SFU_WARMUP ?? 30);
 const SECONDS = Number(process.env.BENCH_SFU_SECONDS ?? 10);
 const WINDOWS = 3;
 const FRAME_BYTES = Number(process.env.BENCH_SFU_FRAME_BYTES ?? 1000);

@@ -84,6 +84,19 @@ describe('video selection (last-N)', () => {
     );
   });
 
+  it('orders by the speakers, then by the meeting order of that tick, whatever came before', () => {
+    // The same speaker array with two meeting orders (places are worked out once per pair).
+    const speakers = ['p4'];
+    const reversed = [...publishers].reverse();
+    expect(run({ view: { lastN: 2 }, speakers }).camera).toMatchObject({ p4: 'speaker', p1: 'last_n' });
+    const other = run({ view: { lastN: 2 }, speakers, publishers: reversed }).camera;
+    expect(other).toMatchObject({ p4: 'speaker', p6: 'last_n', p1: 'no:last_n' });
+    // A camera whose publisher is in neither order (it is leaving) comes last.
+    const gone: StreamRef = { publisherId: 'gone', source: 'camera', muted: false };
+    const all = run({ view: { lastN: 6 }, speakers: ['p2'], streams: streams(publishers, [gone]) });
+    expect(all.camera).toMatchObject({ p2: 'speaker', p6: 'last_n', gone: 'no:last_n' });
+  });
+
   it('adds pinned participants and screens on top of lastN', () => {
     const screen: StreamRef = { publisherId: 'p6', source: 'screen', muted: false };
     const { camera, screen: screens } = run({

@@ -90,16 +90,70 @@ function rankOf(order: readonly string[]): ReadonlyMap<string, number> {
   return m;
 }
 
+/**
+ * Each id's place when `first` goes first and the rest follow in `then`'s order (the ids of
+ * `first` not repeated): the order cameras compete in for last-N places, and microphones for
+ * the top speakers. Made once per pair of arrays, like `rankOf`, so sorting a subscriber's
+ * streams compares one number per stream instead of two ranks looked up on every comparison.
+ */
+const places = new WeakMap<readonly string[], WeakMap<readonly string[], ReadonlyMap<string, number>>>();
+function placeOf(first: readonly string[], then: readonly string[]): ReadonlyMap<string, number> {
+  let byThen = places.get(first);
+  if (!byThen) {
+    byThen = new WeakMap();
+    places.set(first, byThen);
+  }
+  let m = byThen.get(then);
+  if (!m) {
+    const built = new Map<string, number>();
+    for (const id of first) if (!built.has(id)) built.set(id, built.size);
+    for (const id of then) if (!built.has(id)) built.set(id, built.size);
+    m = built;
+    byThen.set(then, m);
+  }
+  return m;
+}
+
+/** Stream indices `at`, in the order of `place` of their publishers (unknown ones last, then by index). */
+function sortByPlace(at: number[], streams: readonly StreamRef[], place: ReadonlyMap<string, number>): void {
+  const key = new Float64Array(streams.length);
+  for (const i of at) key[i] = place.get(streams[i]!.publisherId) ?? Number.POSITIVE_INFINITY;
+  at.sort((a, b) => (key[a] === key[b] ? a - b : key[a]! - key[b]!));
+}
+
+/**
+ * A view's tile heights by publisher and source, and its pinned set: made once per view (a
+ * subscriber's view changes when it says so, its policy ticks five times a second).
+ */
+interface ViewIndex {
+  heights: ReadonlyMap<string, ReadonlyMap<MediaSource, number>>;
+  pinned: ReadonlySet<string>;
+}
+const viewIndexes = new WeakMap<ViewSettings, ViewIndex>();
+function indexOf(view: ViewSettings): ViewIndex {
+  let index = viewIndexes.get(view);
+  if (!index) {
+    const heights = new Map<string, Map<MediaSource, number>>();
+    for (const t of view.tiles) {
+      let bySource = heights.get(t.participantId);
+      if (!bySource) {
+        bySource = new Map();
+        heights.set(t.participantId, bySource);
+      }
+      bySource.set(t.source, t.height);
+    }
+    index = { heights, pinned: new Set(view.pinned) };
+    viewIndexes.set(view, index);
+  }
+  return index;
+}
+
 /** One decision per stream of `input.streams`, in the same order. */
 export function selectStreams(input: SelectionInput): StreamDecision[] {
   const { view } = input;
-  const pinned = new Set(view.pinned);
-  const tileHeight = new Map<string, number>();
-  for (const t of view.tiles) tileHeight.set(`${t.participantId}/${t.source}`, t.height);
+  const { heights, pinned } = indexOf(view);
   const speakerRank = rankOf(input.speakers);
-  const joinRank = rankOf(input.publishers);
-  const heightOf = (s: StreamRef): number =>
-    tileHeight.get(`${s.publisherId}/${s.source}`) ?? view.defaultHeight;
+  const heightOf = (s: StreamRef): number => heights.get(s.publisherId)?.get(s.source) ?? view.defaultHeight;
 
   const decisions: StreamDecision[] = input.streams.map((s) => ({
     forwarded: false,
@@ -120,15 +174,7 @@ export function selectStreams(input: SelectionInput): StreamDecision[] {
       d.forwarded = true;
     } else contenders.push(i);
   });
-  const placeOf = (i: number): [number, number] => {
-    const id = input.streams[i]!.publisherId;
-    return [speakerRank.get(id) ?? Number.POSITIVE_INFINITY, joinRank.get(id) ?? Number.POSITIVE_INFINITY];
-  };
-  contenders.sort((a, b) => {
-    const [sa, ja] = placeOf(a);
-    const [sb, jb] = placeOf(b);
-    return sa - sb || ja - jb || a - b;
-  });
+  sortByPlace(contenders, input.streams, placeOf(input.speakers, input.publishers));
   contenders.forEach((i, place) => {
     const d = decisions[i]!;
     d.forwarded = place < view.lastN;
@@ -136,7 +182,6 @@ export function selectStreams(input: SelectionInput): StreamDecision[] {
   });
 
   // Audio.
-  const audioRank = rankOf(input.audioOrder);
   const mics: number[] = [];
   input.streams.forEach((s, i) => {
     if (isVideo(s.source) || s.muted) return;
@@ -144,15 +189,7 @@ export function selectStreams(input: SelectionInput): StreamDecision[] {
     if (s.source === 'screenAudio' || input.levelless(s.publisherId)) d.forwarded = true;
     else mics.push(i);
   });
-  const micRank = (i: number): [number, number] => {
-    const id = input.streams[i]!.publisherId;
-    return [audioRank.get(id) ?? Number.POSITIVE_INFINITY, joinRank.get(id) ?? Number.POSITIVE_INFINITY];
-  };
-  mics.sort((a, b) => {
-    const [ra, ja] = micRank(a);
-    const [rb, jb] = micRank(b);
-    return ra - rb || ja - jb || a - b;
-  });
+  sortByPlace(mics, input.streams, placeOf(input.audioOrder, input.publishers));
   for (const i of mics.slice(0, AUDIO_TOP_N)) decisions[i]!.forwarded = true;
   return decisions;
 }

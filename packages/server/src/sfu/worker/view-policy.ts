@@ -183,7 +183,9 @@ export class ViewPolicy {
         p.forwarder.setPreferredLayer(want);
       }
     }
-    if (this.subscriber.receiving)
+    // Within STATUS_INTERVAL_MS of the last one nothing is sent, so nothing is worked out: a
+    // change waits for the first tick after it (the status covers every stream of the meeting).
+    if (this.subscriber.receiving && now - this.lastSentAt >= STATUS_INTERVAL_MS)
       this.maybeSend(this.status(speakers, forwarders, decisions, plans, rank), now);
   }
 
@@ -301,7 +303,6 @@ export class ViewPolicy {
 
   private maybeSend(status: MediaStatus, now: number): void {
     if (this.lastStatus && !changed(this.lastStatus, status)) return;
-    if (now - this.lastSentAt < STATUS_INTERVAL_MS) return; // the next tick sends it
     this.lastStatus = status;
     this.lastSentAt = now;
     this.sendStatus(status);
