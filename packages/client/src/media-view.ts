@@ -1,4 +1,10 @@
-import { mediaViewMessage, PROTOCOL_VERSION, type ServerMessageOf, type ViewTile } from '@conclave/protocol';
+import {
+  mediaViewMessage,
+  PROTOCOL_VERSION,
+  type MediaViewFields,
+  type ServerMessageOf,
+  type ViewTile,
+} from '@conclave/protocol';
 import { ConclaveError } from './errors.js';
 
 /**
@@ -14,13 +20,8 @@ export interface ViewRequest {
   defaultHeight?: number;
 }
 
-/** A view after validation: every field present, pins and tiles in a canonical order. */
-export interface MediaViewFields {
-  lastN: number;
-  pinned: string[];
-  tiles: ViewTile[];
-  defaultHeight: number;
-}
+/** A view after validation (`normalizeView`): every field present, pins and tiles in a canonical order. */
+export type { MediaViewFields };
 
 /**
  * What the SFU forwards to this participant and why (its `media_status` message): the meeting's

@@ -150,6 +150,8 @@ export const mediaViewFields = z.object({
     .default([]),
   defaultHeight: z.number().int().min(0).max(4320).default(360),
 });
+/** A view with its defaults applied: the `media_view` fields, and the view a `join` carries. */
+export type MediaViewFields = z.output<typeof mediaViewFields>;
 export const mediaViewMessage = z.object({
   ...head,
   type: z.literal('media_view'),

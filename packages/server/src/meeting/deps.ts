@@ -1,6 +1,12 @@
-import type { MeetingInfo, ServerMessage, StreamInfo, UpdateMeetingRequest } from '@conclave/protocol';
-import type { IceCandidate } from '@conclave/protocol';
-import type { ArgsOf, MediaStatus, ResultOf, RoutedOp, SfuView } from '../sfu/index.js';
+import type {
+  IceCandidate,
+  MediaViewFields,
+  MeetingInfo,
+  ServerMessage,
+  StreamInfo,
+  UpdateMeetingRequest,
+} from '@conclave/protocol';
+import type { ArgsOf, MediaStatus, ResultOf, RoutedOp } from '../sfu/index.js';
 
 /** What the hub needs from meeting storage (implemented by MeetingStore). */
 export interface MeetingDirectory {
@@ -28,7 +34,7 @@ export interface MeetingDirectory {
  */
 export interface MediaRouter {
   /** `view`: what the participant shows, if known (the worker applies it before its first offer). */
-  join(meetingId: string, participantId: string, view?: SfuView): Promise<void>;
+  join(meetingId: string, participantId: string, view?: MediaViewFields): Promise<void>;
   /** An op on the participant's media session (offer, answer, ICE, receiving, mute, layer, view). */
   call<O extends RoutedOp>(op: O, args: ArgsOf<O>): Promise<ResultOf<O>>;
   leave(meetingId: string, participantId: string): Promise<void>;

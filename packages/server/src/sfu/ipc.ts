@@ -51,9 +51,6 @@ const viewFields = {
   defaultHeight: mediaViewMessage.shape.defaultHeight.removeDefault(),
 };
 
-/** A subscriber's view as the worker takes it (`setView`, `join`). */
-export type SfuView = z.infer<z.ZodObject<typeof viewFields>>;
-
 /** The wire's `media_status` without its envelope; participant ids as the SFU spells them. */
 export const mediaStatusSchema = mediaStatusMessage.omit({ v: true, type: true }).extend({
   speakers: z.array(id).max(256),

@@ -1,8 +1,7 @@
 import type { LogSink } from '../logger.js';
 import { EventEmitter } from 'node:events';
-import type { IceCandidate } from '@conclave/protocol';
-import type { StreamInfo } from '@conclave/protocol';
-import type { ArgsOf, MediaStatus, Op, PcKind, ResultOf, SfuView, TapRecord, WorkerConfig } from './ipc.js';
+import type { IceCandidate, MediaViewFields, StreamInfo } from '@conclave/protocol';
+import type { ArgsOf, MediaStatus, Op, PcKind, ResultOf, TapRecord, WorkerConfig } from './ipc.js';
 import { PortPool, assertPortRangeFits, type MediaPoolStatus, type PortPoolSnapshot } from './port-pool.js';
 import { WorkerHandle, type WorkerEvent } from './worker-handle.js';
 
@@ -141,7 +140,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
    * for the replacement.
    */
   /** `view`: the participant's `media_view`, when known at join (applied before the first offer). */
-  async join(meetingId: string, participantId: string, view?: SfuView): Promise<void> {
+  async join(meetingId: string, participantId: string, view?: MediaViewFields): Promise<void> {
     if (!this.meetings.has(meetingId) && this.workers.every((w) => w.exited)) await this.spawned();
     const existing = this.meetings.get(meetingId);
     const slot = existing ?? { worker: this.pickWorker(), participants: new Set<string>() };

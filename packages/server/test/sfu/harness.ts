@@ -3,7 +3,7 @@
  * signaling hub wires browsers (offers, answers and candidates relayed in both directions).
  * Server tests may use the client's bot peer; server code never does.
  */
-import type { StreamInfo } from '@conclave/protocol';
+import type { MediaViewFields, StreamInfo } from '@conclave/protocol';
 import { expect } from 'vitest';
 import {
   RTCPeerConnection,
@@ -22,7 +22,7 @@ import {
   type BotMediaPeer,
   type ReceivedFrame,
 } from '@conclave/client/media';
-import { Sfu, type SfuOptions, type SfuView, type TapRecord } from '../../src/sfu/index.js';
+import { Sfu, type SfuOptions, type TapRecord } from '../../src/sfu/index.js';
 
 export const LOOPBACK_OPTS: SfuOptions = {
   workers: 1,
@@ -91,7 +91,7 @@ export async function joinBot(
   id: string,
   receiving = true,
   engine: 'werift' | 'native' = 'werift',
-  view?: SfuView,
+  view?: MediaViewFields,
 ): Promise<Bot> {
   const peer =
     engine === 'native'

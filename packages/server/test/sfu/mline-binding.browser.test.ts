@@ -8,13 +8,14 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticOpusFrame, syntheticVp8Frame } from '@conclave/client/media';
-import { Sfu, type MediaStatus, type SfuView } from '../../src/sfu/index.js';
+import type { MediaViewFields } from '@conclave/protocol';
+import { Sfu, type MediaStatus } from '../../src/sfu/index.js';
 import { RECLAIM_AFTER_MS } from '../../src/sfu/worker/participant.js';
 import { Bot, LOOPBACK_OPTS, joinBot, sleep, until, wire } from './harness.js';
 
 const SPEAKING_DBOV = -20;
 const SILENT_DBOV = -127;
-const VIEW: SfuView = { lastN: 2, pinned: [], tiles: [], defaultHeight: 360 };
+const VIEW: MediaViewFields = { lastN: 2, pinned: [], tiles: [], defaultHeight: 360 };
 
 let sfu: Sfu;
 const bots = new Map<string, Bot>();
