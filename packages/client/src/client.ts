@@ -527,27 +527,32 @@ export class ConclaveClient extends Emitter<ClientEvents> {
 
   /**
    * After an answer on `pc`: if that connection of this transport is not up within
-   * `mediaConnectTimeoutMs`, or says `failed` before that, the server is told (`media_failed`)
-   * and makes a new media session. One watch per connection and transport, looked at once a
-   * second until the connection is up: renegotiations do not restart it, and a report is sent
-   * once (the server's `media_reset` brings a new transport).
+   * `mediaConnectTimeoutMs`, or says `failed` at any time (also after it was up: the server's
+   * end of a connection may not notice what ours did), the server is told (`media_failed`) and
+   * makes a new media session. One watch per connection and transport, looked at once a second
+   * until the connection is up and every 2 s after: renegotiations do not restart it, and a
+   * report is sent once (the server's `media_reset` brings a new transport).
    */
   private watchConnection(pc: 'publish' | 'subscribe'): void {
     const media = this.media;
     const ms = this.opts.mediaConnectTimeoutMs ?? 15_000;
     if (!media?.connectionState || ms <= 0 || this.mediaWatches.has(pc)) return;
     const deadline = Date.now() + ms;
+    let wasUp = false;
     const look = (): void => {
       if (this.media !== media || this.stateValue !== 'joined') return;
       const state = media.connectionState!(pc);
-      if (state === 'connected') return;
-      if (state !== 'failed' && Date.now() < deadline) {
-        this.mediaWatches.set(pc, this.unrefTimer(look, Math.min(1_000, deadline - Date.now())));
+      if (state === 'connected') wasUp = true;
+      if (state !== 'failed' && (wasUp || Date.now() < deadline)) {
+        const next = wasUp ? 2_000 : Math.min(1_000, deadline - Date.now());
+        this.mediaWatches.set(pc, this.unrefTimer(look, next));
         return;
       }
       this.emit(
         'warning',
-        `the ${pc} media connection is ${state} after ${ms - (deadline - Date.now())} ms: asking for a new one`,
+        wasUp
+          ? `the ${pc} media connection failed after it was up: asking for a new one`
+          : `the ${pc} media connection is ${state} after ${ms - (deadline - Date.now())} ms: asking for a new one`,
       );
       this.signaling?.send({ type: 'media_failed', pc });
     };

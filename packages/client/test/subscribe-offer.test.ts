@@ -223,4 +223,36 @@ describe('the connect watchdog (mediaConnectTimeoutMs)', () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
     await c.leave();
   });
+
+  it('reports a connection that fails after it was up, once', async () => {
+    const server = fakeServer((push) => push(offer(1)));
+    const { media } = recordingMedia();
+    let state = 'connecting';
+    const c = new ConclaveClient({
+      serverUrl: 'http://127.0.0.1:1',
+      meetingId: MEETING.id,
+      displayName: 'Erin',
+      webSocket: server.factory,
+      media: () => ({ ...media, connectionState: (pc) => (pc === 'subscribe' ? state : 'connected') }),
+      reconnect: false,
+      mediaConnectTimeoutMs: 1_500,
+    });
+    const warnings: string[] = [];
+    c.on('warning', (w) => warnings.push(w));
+    expect(await c.connect()).toBe('joined');
+    const failed = () => server.sent.filter((m) => m.type === 'media_failed');
+    await eventually('the answer', () => server.sent.some((m) => m.type === 'media_answer'));
+    state = 'connected';
+    // Up, and past the connect deadline: nothing to report.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(failed()).toHaveLength(0);
+    // Our end fails later (the server's end may not notice): reported, once.
+    state = 'failed';
+    await eventually('the media_failed report', () => failed().length === 1, 3_000);
+    expect(failed()[0]).toMatchObject({ type: 'media_failed', pc: 'subscribe' });
+    expect(warnings.some((w) => w.includes('subscribe media connection failed after it was up'))).toBe(true);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(failed()).toHaveLength(1);
+    await c.leave();
+  });
 });

@@ -108,6 +108,11 @@ export class NativeMediaPeer implements BotMediaPeer {
   /** Applies the SFU's subscribe offer; `streams` maps its mids to participants and sources. Returns the answer SDP. */
   async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
     const { pc } = this.conns.subscribe;
+    // libdatachannel ignores an offer to a connection it closed (its signaling stays stable).
+    if (this.isDead('subscribe'))
+      throw new Error(
+        `the subscribe connection is ${this.conns.subscribe.state} for good (libdatachannel closes a connection whose ICE or DTLS failed): waiting for a new media session`,
+      );
     this.inbound.update(streams);
     pc.setRemoteDescription(sdp, 'offer');
     // A JavaScript error (this offer goes unanswered) where libdatachannel would end the process.
@@ -186,9 +191,14 @@ export class NativeMediaPeer implements BotMediaPeer {
     return track?.isOpen() === true && track.requestKeyframe();
   }
 
-  /** The peer connection's state (libdatachannel: new, connecting, connected, disconnected, failed, closed). */
+  /**
+   * The peer connection's state (libdatachannel: new, connecting, connected, disconnected,
+   * failed, closed). libdatachannel closes a connection for good when its ICE goes `failed` or
+   * `disconnected` or its DTLS fails, so those, and a close we did not ask for, read `failed`:
+   * the SDK then asks the server for a new media session.
+   */
   connectionState(pc: PcKind): string {
-    return this.conns[pc].state;
+    return this.isDead(pc) ? 'failed' : this.conns[pc].state;
   }
 
   /** Resolves when the connection is up; rejects on failure or timeout. */
@@ -225,6 +235,11 @@ export class NativeMediaPeer implements BotMediaPeer {
     this.inbound.frameListeners.clear();
     this.keyFrameListeners.clear();
     for (const { pc } of Object.values(this.conns)) pc.close();
+  }
+
+  private isDead(pc: PcKind): boolean {
+    const { state } = this.conns[pc];
+    return !this.closed && (state === 'failed' || state === 'disconnected' || state === 'closed');
   }
 
   private connection(kind: PcKind): Connection {

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamInfo } from '@conclave/protocol';
-import { NodeMediaPeer } from '@conclave/client/media';
+import { NativeMediaPeer, NodeMediaPeer } from '@conclave/client/media';
 import { forgeDtlsFingerprint } from '@conclave/testing';
 import { Sfu } from '../../src/sfu/index.js';
 import { Bot, LOOPBACK_OPTS, joinBot, sleep, until, wire } from './harness.js';
@@ -14,6 +14,18 @@ import { Bot, LOOPBACK_OPTS, joinBot, sleep, until, wire } from './harness.js';
 class ForgedFingerprintPeer extends NodeMediaPeer {
   override async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
     return forgeDtlsFingerprint(await super.handleSubscribeOffer(sdp, streams));
+  }
+}
+
+/**
+ * A bot whose first subscribe offer reaches it with the SFU's DTLS fingerprint altered (as a
+ * man in the middle would make it): its own end of the connection fails.
+ */
+class ForgedOfferNativePeer extends NativeMediaPeer {
+  readonly offers: string[] = [];
+  override async handleSubscribeOffer(sdp: string, streams: StreamInfo[]): Promise<string> {
+    this.offers.push(sdp);
+    return super.handleSubscribeOffer(this.offers.length === 1 ? forgeDtlsFingerprint(sdp) : sdp, streams);
   }
 }
 
@@ -70,5 +82,23 @@ describe('a failed connection with the SFU', () => {
     expect(pub.peer.connectionState('publish')).toBe('connected');
     // libdatachannel's reason reached the log.
     expect(nativeLog.some((l) => /checkFingerprint.*Invalid fingerprint/.test(l))).toBe(true);
+  });
+
+  it('a native bot whose own end failed says so, and refuses later offers with a reason', async () => {
+    await joinBot(sfu, bots, 'forged', 'pub');
+    const peer = new ForgedOfferNativePeer({ loopbackOnly: true });
+    const sub = new Bot(sfu, 'forged', 'sub', peer);
+    bots.set('forged/sub', sub);
+    await sfu.join('forged', 'sub');
+    await sfu.call('setReceiving', { meetingId: 'forged', participantId: 'sub', allowed: true });
+    // libdatachannel fails the DTLS handshake and closes the connection for good ('closed'):
+    // the SDK's watchdog needs 'failed' to ask for a new session.
+    await until(() => peer.connectionState('subscribe') === 'failed', 'the bot end failing', 20_000);
+    await sleep(500);
+    expect(peer.connectionState('subscribe')).toBe('failed');
+    // An offer to it would be ignored by libdatachannel (its signaling stays stable, and an
+    // answer then would end the process): refused with the reason instead.
+    const again = peer.offers[0]!;
+    await expect(peer.handleSubscribeOffer(again, [])).rejects.toThrow(/for good.*new media session/);
   });
 });
