@@ -61,9 +61,14 @@ module.exports = {
       comment:
         'Code outside packages/ (bench/, root configs) imports a package by its name, never by a relative path.',
       from: {
-        // Exception: the SFU bench's bare forward loops (werift, native) use the SFU worker's own
-        // (internal) peer-connection settings.
-        pathNot: ['^packages/', '^bench/sfu-baseline[.]ts$', '^bench/sfu-native-loop[.]ts$'],
+        // Exception: the SFU bench's bare forward loops (werift, native, native SRTP) use the SFU
+        // worker's own (internal) peer-connection settings.
+        pathNot: [
+          '^packages/',
+          '^bench/sfu-baseline[.]ts$',
+          '^bench/sfu-native-loop[.]ts$',
+          '^bench/sfu-native-srtp[.]ts$',
+        ],
       },
       to: { dependencyTypes: ['local'], dependencyTypesNot: ['aliased'], path: '^packages/' },
     },

@@ -10,7 +10,10 @@
 // SFU cost before its native egress), and the floor (a bare Node dgram send of packets of the
 // same sizes to N UDP sinks, sfu-floor.ts). Figures: CPU time of the forwarding process per
 // forwarded packet, and its ratio to the floor and to the 10 µs target. A fourth figure, a bare
-// native forward loop (sfu-native-loop.ts), shows what node-datachannel itself costs.
+// native forward loop (sfu-native-loop.ts), shows what node-datachannel itself costs. With
+// BENCH_SFU_NATIVE_SRTP=1 a fifth: the spike of a native egress under werift's ICE and DTLS
+// (sfu-native-srtp.ts: SRTP and sendto in a C addon, bench/native-srtp, built with node-gyp on
+// first use; it needs a C compiler and the running Node's headers).
 //
 // Environment: BENCH_SFU_N="8,32,64"  BENCH_SFU_WARMUP=30  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
 import { cpus } from 'node:os';
@@ -27,6 +30,7 @@ const FRAME_BYTES = Number(process.env.BENCH_SFU_FRAME_BYTES ?? 1000);
 const FPS = 30;
 const AUDIO_PER_SEC = 50;
 const TARGET_US = 10;
+const NATIVE_SRTP = process.env.BENCH_SFU_NATIVE_SRTP === '1';
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -206,6 +210,7 @@ async function main(): Promise<void> {
     'old µs/pkt',
     'old/floor',
     'native loop µs/pkt',
+    ...(NATIVE_SRTP ? ['native SRTP spike µs/pkt'] : []),
     'floor µs/pkt',
     'SFU idle ms/s',
     'SFU RSS MB',
@@ -218,6 +223,7 @@ async function main(): Promise<void> {
       const ours = await runSfu(sfu, n);
       const old = await runLoop(n, './sfu-baseline.ts');
       const native = await runLoop(n, './sfu-native-loop.ts');
+      const spike = NATIVE_SRTP ? await runLoop(n, './sfu-native-srtp.ts') : undefined;
       const floor = await runFloor(n);
       const f = floor.median.usPerPacket;
       const row = [
@@ -230,6 +236,9 @@ async function main(): Promise<void> {
         fmt(old.median.usPerPacket),
         `${fmt(old.median.usPerPacket / f, 2)}x`,
         fmt(native.median.usPerPacket),
+        ...(spike
+          ? [`${fmt(spike.median.usPerPacket)} (${spike.median.deliveredPerSec.toFixed(0)} frames/s)`]
+          : []),
         `${fmt(f)} (${spread(floor)})`,
         fmt(ours.idleMsPerSec ?? NaN),
         fmt(ours.median.rssMb, 0),
@@ -263,6 +272,10 @@ async function main(): Promise<void> {
   console.log(
     'native loop: bare werift-in, node-datachannel-out forward loop without the SFU logic (sfu-native-loop.ts).',
   );
+  if (NATIVE_SRTP)
+    console.log(
+      'native SRTP spike: the bare werift loop with SRTP and sendto of each copy in C (sfu-native-srtp.ts); frames/s the bots decoded.',
+    );
   console.log(
     'floor: bare Node dgram send of same-size packets to N UDP sinks (sfu-floor.ts). vs 10 µs: ratio to the target (<1 meets it).',
   );

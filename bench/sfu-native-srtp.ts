@@ -1,0 +1,214 @@
+// SFU bench helper process (issue 14's spike for a native egress): the bare werift forward loop
+// of sfu-baseline.ts, with each copy protected (SRTP) and sent by a small C addon
+// (bench/native-srtp, built on first use with node-gyp) instead of werift's JavaScript SRTP and
+// UDP: the session keys werift's DTLS derived, on the socket werift's ICE nominated. What a
+// native egress under werift's ICE/DTLS would cost; the SFU does not use it.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  RTCPeerConnection,
+  useAudioLevelIndication,
+  useSdesMid,
+  type RTCPeerConnectionConfig,
+  type RTCRtpTransceiver,
+} from 'werift';
+import type { WorkerConfig } from '../packages/server/src/sfu/ipc.js';
+import { LOOPBACK_ICE, OPUS_PT, VP8_PT, conclaveCodecs, filterSdpCandidates, writeRtp } from '@conclave/rtc';
+import { publishPcConfig } from '../packages/server/src/sfu/worker/pc-config.js';
+import { serve, str } from './sfu-rpc.js';
+
+interface Addon {
+  context(key: Buffer, salt: Buffer): object;
+  send(ctx: object, fd: number, ip: number, port: number, rtp: Buffer, roc: number): number;
+}
+
+function loadAddon(): Addon {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'native-srtp');
+  const built = join(dir, 'build', 'Release', 'srtp_send.node');
+  if (!existsSync(built)) {
+    // Offline: the headers of the running Node (its prefix's include/node), not a download.
+    const gyp = join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    );
+    execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${join(dirname(process.execPath), '..')}`], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+  }
+  return createRequire(import.meta.url)(built) as Addon;
+}
+const addon = loadAddon();
+
+const config: WorkerConfig = {
+  worker: 0,
+  workers: 1,
+  announcedAddress: '127.0.0.1',
+  portRange: [49000, 49999],
+  loopbackOnly: true,
+  tap: false,
+};
+
+function subscribePcConfig(): RTCPeerConnectionConfig {
+  return {
+    iceServers: [],
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    bundlePolicy: 'max-bundle',
+    icePortRange: [49500, 49999],
+    ...LOOPBACK_ICE,
+    codecs: conclaveCodecs(),
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
+  };
+}
+const counters = { packetsIn: 0, packetsForwarded: 0 };
+
+/** What the C send needs of one subscriber's connection, read once it is up. */
+interface Egress {
+  ctx: object;
+  fd: number;
+  ip: number;
+  port: number;
+}
+interface Leg {
+  ssrc: number;
+  seq: number;
+  roc: number;
+}
+interface Sub {
+  pc: RTCPeerConnection;
+  audio: RTCRtpTransceiver;
+  video: RTCRtpTransceiver;
+  legs: Record<'audio' | 'video', Leg>;
+  egress?: Egress;
+}
+const subs = new Map<string, Sub>();
+let publisher: RTCPeerConnection | undefined;
+const scratch = Buffer.allocUnsafe(2048);
+
+// werift's internals this reads (werift 0.24): the DTLS transport's SRTP session keys and the
+// nominated pair's socket and remote address.
+interface WeriftInternals {
+  srtp: {
+    localContext: {
+      srtpSessionKey: Buffer;
+      srtpSessionSalt: Buffer;
+      profile: number;
+    };
+  };
+  iceTransport: {
+    connection: {
+      nominated?: {
+        remoteAddr: [string, number];
+        protocol: { transport: { socket: { _handle?: { fd?: number } } } };
+      };
+    };
+  };
+}
+
+function egressOf(t: RTCRtpTransceiver): Egress {
+  const dtls = t.dtlsTransport as unknown as WeriftInternals;
+  const pair = dtls.iceTransport.connection.nominated;
+  // `_handle` is deprecated (DEP0112, a warning once): the only way to the socket's descriptor.
+  const fd = pair?.protocol.transport.socket._handle?.fd;
+  if (!pair || fd === undefined) throw new Error('no nominated pair');
+  const c = dtls.srtp.localContext;
+  // werift's id of AEAD_AES_128_GCM, the profile it prefers (the C side does only this one).
+  if (c.profile !== 7)
+    throw new Error(`SRTP profile ${c.profile} negotiated; the spike does AEAD_AES_128_GCM only`);
+  const ip = pair.remoteAddr[0].split('.').reduce((a, b) => (a << 8) + Number(b), 0) >>> 0;
+  return {
+    ctx: addon.context(c.srtpSessionKey, c.srtpSessionSalt),
+    fd,
+    ip,
+    port: pair.remoteAddr[1],
+  };
+}
+
+serve({
+  async publishOffer(sdp) {
+    const pc = new RTCPeerConnection(publishPcConfig(config, config.portRange));
+    publisher = pc;
+    pc.onRemoteTransceiverAdded.subscribe((t) => {
+      const kind = t.kind === 'audio' ? 'audio' : 'video';
+      t.onTrack.subscribe((track) => {
+        track.onReceiveRtp.subscribe((rtp) => {
+          counters.packetsIn++;
+          const h = rtp.header;
+          for (const s of subs.values()) {
+            const e = s.egress;
+            if (!e) continue;
+            const leg = s.legs[kind];
+            leg.seq = (leg.seq + 1) & 0xffff;
+            if (leg.seq === 0) leg.roc++;
+            const packet = writeRtp(
+              {
+                payloadType: kind === 'audio' ? OPUS_PT : VP8_PT,
+                marker: h.marker,
+                sequenceNumber: leg.seq,
+                timestamp: h.timestamp,
+                ssrc: leg.ssrc,
+              },
+              rtp.payload,
+              scratch,
+            );
+            if (addon.send(e.ctx, e.fd, e.ip, e.port, packet, leg.roc) > 0) counters.packetsForwarded++;
+          }
+        });
+      });
+    });
+    await pc.setRemoteDescription({ type: 'offer', sdp: str(sdp) });
+    await pc.setLocalDescription(await pc.createAnswer());
+    return filterSdpCandidates(pc.localDescription?.sdp ?? '', '127.0.0.1');
+  },
+  async subscribe(id) {
+    const pc = new RTCPeerConnection(subscribePcConfig());
+    const audio = pc.addTransceiver('audio', { direction: 'sendonly' });
+    const video = pc.addTransceiver('video', { direction: 'sendonly' });
+    const s: Sub = {
+      pc,
+      audio,
+      video,
+      legs: {
+        audio: { ssrc: audio.sender.ssrc, seq: 0, roc: 0 },
+        video: { ssrc: video.sender.ssrc, seq: 0, roc: 0 },
+      },
+    };
+    subs.set(str(id), s);
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') s.egress = egressOf(audio);
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    const streams = [
+      { mid: audio.mid ?? '0', participantId: 'pub', source: 'audio' },
+      { mid: video.mid ?? '1', participantId: 'pub', source: 'camera' },
+    ];
+    return { sdp: filterSdpCandidates(pc.localDescription?.sdp ?? '', '127.0.0.1'), streams };
+  },
+  async subscribeAnswer(id, sdp) {
+    await sub(id).pc.setRemoteDescription({ type: 'answer', sdp: str(sdp) });
+  },
+  stats() {
+    const cpu = process.cpuUsage();
+    return { cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss(), ...counters };
+  },
+  async close() {
+    await Promise.allSettled([publisher?.close(), ...[...subs.values()].map((s) => s.pc.close())]);
+  },
+});
+
+function sub(id: unknown): Sub {
+  const s = subs.get(str(id));
+  if (!s) throw new Error(`no subscriber ${String(id)}`);
+  return s;
+}
