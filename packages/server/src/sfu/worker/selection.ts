@@ -24,10 +24,10 @@ export const AUDIO_TOP_N = 3;
 
 /** A subscriber's view as the worker keeps it (the wire's `media_view`, defaults applied). */
 export interface ViewSettings {
-  lastN: number;
-  pinned: readonly string[];
-  tiles: readonly ViewTile[];
-  defaultHeight: number;
+  readonly lastN: number;
+  readonly pinned: readonly string[];
+  readonly tiles: readonly ViewTile[];
+  readonly defaultHeight: number;
 }
 
 /**
@@ -130,7 +130,7 @@ interface ViewIndex {
   pinned: ReadonlySet<string>;
 }
 const viewIndexes = new WeakMap<ViewSettings, ViewIndex>();
-function indexOf(view: ViewSettings): ViewIndex {
+function viewIndex(view: ViewSettings): ViewIndex {
   let index = viewIndexes.get(view);
   if (!index) {
     const heights = new Map<string, Map<MediaSource, number>>();
@@ -151,7 +151,7 @@ function indexOf(view: ViewSettings): ViewIndex {
 /** One decision per stream of `input.streams`, in the same order. */
 export function selectStreams(input: SelectionInput): StreamDecision[] {
   const { view } = input;
-  const { heights, pinned } = indexOf(view);
+  const { heights, pinned } = viewIndex(view);
   const speakerRank = rankOf(input.speakers);
   const heightOf = (s: StreamRef): number => heights.get(s.publisherId)?.get(s.source) ?? view.defaultHeight;
 
