@@ -61,14 +61,9 @@ module.exports = {
       comment:
         'Code outside packages/ (bench/, root configs) imports a package by its name, never by a relative path.',
       from: {
-        // Exception: the SFU bench's bare forward loops (werift, native, native SRTP) use the SFU
-        // worker's own (internal) peer-connection settings.
-        pathNot: [
-          '^packages/',
-          '^bench/sfu-baseline[.]ts$',
-          '^bench/sfu-native-loop[.]ts$',
-          '^bench/sfu-native-srtp[.]ts$',
-        ],
+        // Exception: the SFU bench's bare forward loops (bench/sfu-loop.ts, what they share) use
+        // the SFU worker's own (internal) peer-connection settings.
+        pathNot: ['^packages/', '^bench/sfu-loop[.]ts$'],
       },
       to: { dependencyTypes: ['local'], dependencyTypesNot: ['aliased'], path: '^packages/' },
     },

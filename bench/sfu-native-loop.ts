@@ -4,21 +4,10 @@
 // gating, layer choice, sequence rewriting, NACK history or SRs: what node-datachannel's send
 // costs at this load, so the SFU's own overhead on top of it shows.
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
-import { RTCPeerConnection } from 'werift';
-import type { WorkerConfig } from '../packages/server/src/sfu/ipc.js';
-import { OPUS_PT, VP8_PT, filterSdpCandidates } from '@conclave/rtc';
-import { publishPcConfig } from '../packages/server/src/sfu/worker/pc-config.js';
+import type { RTCPeerConnection } from 'werift';
+import { OPUS_PT, VP8_PT } from '@conclave/rtc';
 import { serve, str } from './sfu-rpc.js';
-
-const config: WorkerConfig = {
-  worker: 0,
-  workers: 1,
-  announcedAddress: '127.0.0.1',
-  portRange: [48000, 48999],
-  loopbackOnly: true,
-  tap: false,
-};
-const counters = { packetsIn: 0, packetsForwarded: 0 };
+import { answerPublish, counters, loopStats } from './sfu-loop.js';
 
 interface Sub {
   pc: PeerConnection;
@@ -36,27 +25,18 @@ function sub(id: unknown): Sub {
 
 serve({
   async publishOffer(sdp) {
-    const pc = new RTCPeerConnection(publishPcConfig(config, config.portRange));
-    publisher = pc;
-    pc.onRemoteTransceiverAdded.subscribe((t) => {
-      const kind = t.kind === 'audio' ? 'audio' : 'video';
-      t.onTrack.subscribe((track) => {
-        track.onReceiveRtp.subscribe((rtp) => {
-          counters.packetsIn++;
-          rtp.header.payloadType = kind === 'audio' ? OPUS_PT : VP8_PT;
-          rtp.header.extensions = [];
-          const packet = rtp.serialize();
-          for (const s of subs.values()) {
-            const out = s.tracks[kind];
-            packet.writeUInt32BE(out.ssrc, 8);
-            if (out.track.sendMessageBinary(packet)) counters.packetsForwarded++;
-          }
-        });
-      });
+    const { pc, answer } = await answerPublish([48000, 48999], str(sdp), (kind, rtp) => {
+      rtp.header.payloadType = kind === 'audio' ? OPUS_PT : VP8_PT;
+      rtp.header.extensions = [];
+      const packet = rtp.serialize();
+      for (const s of subs.values()) {
+        const out = s.tracks[kind];
+        packet.writeUInt32BE(out.ssrc, 8);
+        if (out.track.sendMessageBinary(packet)) counters.packetsForwarded++;
+      }
     });
-    await pc.setRemoteDescription({ type: 'offer', sdp: str(sdp) });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return filterSdpCandidates(pc.localDescription?.sdp ?? '', '127.0.0.1');
+    publisher = pc;
+    return answer;
   },
   async subscribe(id) {
     const pc = new nodeDataChannel.PeerConnection(str(id), {
@@ -91,10 +71,7 @@ serve({
   subscribeAnswer(id, sdp) {
     sub(id).pc.setRemoteDescription(str(sdp), 'answer');
   },
-  stats() {
-    const cpu = process.cpuUsage();
-    return { cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss(), ...counters };
-  },
+  stats: loopStats,
   async close() {
     for (const s of subs.values()) s.pc.close();
     await publisher?.close();

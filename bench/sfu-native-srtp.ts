@@ -8,17 +8,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  RTCPeerConnection,
-  useAudioLevelIndication,
-  useSdesMid,
-  type RTCPeerConnectionConfig,
-  type RTCRtpTransceiver,
-} from 'werift';
-import type { WorkerConfig } from '../packages/server/src/sfu/ipc.js';
-import { LOOPBACK_ICE, OPUS_PT, VP8_PT, conclaveCodecs, filterSdpCandidates, writeRtp } from '@conclave/rtc';
-import { publishPcConfig } from '../packages/server/src/sfu/worker/pc-config.js';
+import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import { OPUS_PT, VP8_PT, writeRtp } from '@conclave/rtc';
 import { serve, str } from './sfu-rpc.js';
+import { answerPublish, counters, loopStats, weriftSubscriber, type WeriftSubscriber } from './sfu-loop.js';
 
 interface Addon {
   context(key: Buffer, salt: Buffer): object;
@@ -50,29 +43,6 @@ function loadAddon(): Addon {
 }
 const addon = loadAddon();
 
-const config: WorkerConfig = {
-  worker: 0,
-  workers: 1,
-  announcedAddress: '127.0.0.1',
-  portRange: [49000, 49999],
-  loopbackOnly: true,
-  tap: false,
-};
-
-function subscribePcConfig(): RTCPeerConnectionConfig {
-  return {
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    bundlePolicy: 'max-bundle',
-    icePortRange: [49500, 49999],
-    ...LOOPBACK_ICE,
-    codecs: conclaveCodecs(),
-    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
-  };
-}
-const counters = { packetsIn: 0, packetsForwarded: 0 };
-
 /** What the C send needs of one subscriber's connection, read once it is up. */
 interface Egress {
   ctx: object;
@@ -85,10 +55,7 @@ interface Leg {
   seq: number;
   roc: number;
 }
-interface Sub {
-  pc: RTCPeerConnection;
-  audio: RTCRtpTransceiver;
-  video: RTCRtpTransceiver;
+interface Sub extends WeriftSubscriber {
   legs: Record<'audio' | 'video', Leg>;
   egress?: Egress;
 }
@@ -137,71 +104,50 @@ function egressOf(t: RTCRtpTransceiver): Egress {
 
 serve({
   async publishOffer(sdp) {
-    const pc = new RTCPeerConnection(publishPcConfig(config, config.portRange));
-    publisher = pc;
-    pc.onRemoteTransceiverAdded.subscribe((t) => {
-      const kind = t.kind === 'audio' ? 'audio' : 'video';
-      t.onTrack.subscribe((track) => {
-        track.onReceiveRtp.subscribe((rtp) => {
-          counters.packetsIn++;
-          const h = rtp.header;
-          for (const s of subs.values()) {
-            const e = s.egress;
-            if (!e) continue;
-            const leg = s.legs[kind];
-            leg.seq = (leg.seq + 1) & 0xffff;
-            if (leg.seq === 0) leg.roc++;
-            const packet = writeRtp(
-              {
-                payloadType: kind === 'audio' ? OPUS_PT : VP8_PT,
-                marker: h.marker,
-                sequenceNumber: leg.seq,
-                timestamp: h.timestamp,
-                ssrc: leg.ssrc,
-              },
-              rtp.payload,
-              scratch,
-            );
-            if (addon.send(e.ctx, e.fd, e.ip, e.port, packet, leg.roc) > 0) counters.packetsForwarded++;
-          }
-        });
-      });
+    const { pc, answer } = await answerPublish([49000, 49999], str(sdp), (kind, rtp) => {
+      const h = rtp.header;
+      for (const s of subs.values()) {
+        const e = s.egress;
+        if (!e) continue;
+        const leg = s.legs[kind];
+        leg.seq = (leg.seq + 1) & 0xffff;
+        if (leg.seq === 0) leg.roc++;
+        const packet = writeRtp(
+          {
+            payloadType: kind === 'audio' ? OPUS_PT : VP8_PT,
+            marker: h.marker,
+            sequenceNumber: leg.seq,
+            timestamp: h.timestamp,
+            ssrc: leg.ssrc,
+          },
+          rtp.payload,
+          scratch,
+        );
+        if (addon.send(e.ctx, e.fd, e.ip, e.port, packet, leg.roc) > 0) counters.packetsForwarded++;
+      }
     });
-    await pc.setRemoteDescription({ type: 'offer', sdp: str(sdp) });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return filterSdpCandidates(pc.localDescription?.sdp ?? '', '127.0.0.1');
+    publisher = pc;
+    return answer;
   },
   async subscribe(id) {
-    const pc = new RTCPeerConnection(subscribePcConfig());
-    const audio = pc.addTransceiver('audio', { direction: 'sendonly' });
-    const video = pc.addTransceiver('video', { direction: 'sendonly' });
+    const w = await weriftSubscriber([49500, 49999]);
     const s: Sub = {
-      pc,
-      audio,
-      video,
+      ...w,
       legs: {
-        audio: { ssrc: audio.sender.ssrc, seq: 0, roc: 0 },
-        video: { ssrc: video.sender.ssrc, seq: 0, roc: 0 },
+        audio: { ssrc: w.audio.sender.ssrc, seq: 0, roc: 0 },
+        video: { ssrc: w.video.sender.ssrc, seq: 0, roc: 0 },
       },
     };
     subs.set(str(id), s);
-    pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') s.egress = egressOf(audio);
+    w.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') s.egress = egressOf(w.audio);
     });
-    await pc.setLocalDescription(await pc.createOffer());
-    const streams = [
-      { mid: audio.mid ?? '0', participantId: 'pub', source: 'audio' },
-      { mid: video.mid ?? '1', participantId: 'pub', source: 'camera' },
-    ];
-    return { sdp: filterSdpCandidates(pc.localDescription?.sdp ?? '', '127.0.0.1'), streams };
+    return w.offer;
   },
   async subscribeAnswer(id, sdp) {
     await sub(id).pc.setRemoteDescription({ type: 'answer', sdp: str(sdp) });
   },
-  stats() {
-    const cpu = process.cpuUsage();
-    return { cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss(), ...counters };
-  },
+  stats: loopStats,
   async close() {
     await Promise.allSettled([publisher?.close(), ...[...subs.values()].map((s) => s.pc.close())]);
   },

@@ -199,55 +199,51 @@ describe('the connect watchdog (mediaConnectTimeoutMs)', () => {
     await c.leave();
   });
 
-  it('reports a connection that says failed at once, not at the deadline', async () => {
+  /** A joined client whose subscribe connection is in `subscribe.state` (the test moves it). */
+  async function watched(displayName: string, mediaConnectTimeoutMs: number) {
     const server = fakeServer((push) => push(offer(1)));
     const { media } = recordingMedia();
-    let state = 'connecting';
+    const subscribe = { state: 'connecting' };
     const c = new ConclaveClient({
       serverUrl: 'http://127.0.0.1:1',
       meetingId: MEETING.id,
-      displayName: 'Dora',
+      displayName,
       webSocket: server.factory,
-      media: () => ({ ...media, connectionState: (pc) => (pc === 'subscribe' ? state : 'connected') }),
+      media: () => ({
+        ...media,
+        connectionState: (pc) => (pc === 'subscribe' ? subscribe.state : 'connected'),
+      }),
       reconnect: false,
-      mediaConnectTimeoutMs: 60_000,
+      mediaConnectTimeoutMs,
     });
+    const warnings: string[] = [];
+    c.on('warning', (w) => warnings.push(w));
     expect(await c.connect()).toBe('joined');
     const failed = () => server.sent.filter((m) => m.type === 'media_failed');
+    return { server, c, subscribe, warnings, failed };
+  }
+
+  it('reports a connection that says failed at once, not at the deadline', async () => {
+    const { server, c, subscribe, failed } = await watched('Dora', 60_000);
     await eventually('the answer', () => server.sent.some((m) => m.type === 'media_answer'));
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 1_200));
     expect(failed()).toHaveLength(0); // still connecting: it waits
-    state = 'failed';
+    subscribe.state = 'failed';
     await eventually('the media_failed report', () => failed().length === 1, 2_500);
     expect(Date.now() - t0).toBeLessThan(5_000);
     await c.leave();
   });
 
   it('reports a connection that fails after it was up, once', async () => {
-    const server = fakeServer((push) => push(offer(1)));
-    const { media } = recordingMedia();
-    let state = 'connecting';
-    const c = new ConclaveClient({
-      serverUrl: 'http://127.0.0.1:1',
-      meetingId: MEETING.id,
-      displayName: 'Erin',
-      webSocket: server.factory,
-      media: () => ({ ...media, connectionState: (pc) => (pc === 'subscribe' ? state : 'connected') }),
-      reconnect: false,
-      mediaConnectTimeoutMs: 1_500,
-    });
-    const warnings: string[] = [];
-    c.on('warning', (w) => warnings.push(w));
-    expect(await c.connect()).toBe('joined');
-    const failed = () => server.sent.filter((m) => m.type === 'media_failed');
+    const { server, c, subscribe, warnings, failed } = await watched('Erin', 1_500);
     await eventually('the answer', () => server.sent.some((m) => m.type === 'media_answer'));
-    state = 'connected';
+    subscribe.state = 'connected';
     // Up, and past the connect deadline: nothing to report.
     await new Promise((r) => setTimeout(r, 2_500));
     expect(failed()).toHaveLength(0);
     // Our end fails later (the server's end may not notice): reported, once.
-    state = 'failed';
+    subscribe.state = 'failed';
     await eventually('the media_failed report', () => failed().length === 1, 3_000);
     expect(failed()[0]).toMatchObject({ type: 'media_failed', pc: 'subscribe' });
     expect(warnings.some((w) => w.includes('subscribe media connection failed after it was up'))).toBe(true);
