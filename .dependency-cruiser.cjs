@@ -61,9 +61,10 @@ module.exports = {
       comment:
         'Code outside packages/ (bench/, root configs) imports a package by its name, never by a relative path.',
       from: {
-        // Exception: the SFU bench's bare forward loops (bench/sfu-loop.ts, what they share) use
-        // the SFU worker's own (internal) peer-connection settings.
-        pathNot: ['^packages/', '^bench/sfu-loop[.]ts$'],
+        // Exceptions: the SFU bench's bare forward loops (bench/sfu-loop.ts, what they share) use
+        // the SFU worker's own (internal) peer-connection settings; the policy bench drives the
+        // worker's (internal) forwarding policy.
+        pathNot: ['^packages/', '^bench/sfu-loop[.]ts$', '^bench/sfu-policy[.]bench[.]ts$'],
       },
       to: { dependencyTypes: ['local'], dependencyTypesNot: ['aliased'], path: '^packages/' },
     },

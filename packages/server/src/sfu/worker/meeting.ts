@@ -141,13 +141,16 @@ export class Meeting {
 
   private speakers(): MeetingSpeakers {
     const ranking = this.ranking;
+    // Only once its packets are seen to lack levels (a microphone that sent nothing yet is a
+    // silent one, so a join does not put it on everybody's connection); one whose packets
+    // carried a level is ranked. Worked out once for all subscribers of the tick.
+    const levelless = new Set<string>();
+    for (const p of this.participants.values())
+      if (p.microphone?.levelless === true && !ranking.hasLevels(p.id)) levelless.add(p.id);
     return tickSpeakers({
       speakers: ranking.speakers(),
       audioOrder: ranking.audioOrder(),
-      // Only once its packets are seen to lack levels (a microphone that sent nothing yet is a
-      // silent one, so a join does not put it on everybody's connection); one whose packets
-      // carried a level is ranked.
-      levelless: (id) => this.participants.get(id)?.microphone?.levelless === true && !ranking.hasLevels(id),
+      levelless: (id) => levelless.has(id),
       publishers: [...this.participants.keys()],
     });
   }
