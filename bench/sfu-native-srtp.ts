@@ -1,47 +1,15 @@
 // SFU bench helper process (issue 14's spike for a native egress): the bare werift forward loop
 // of sfu-baseline.ts, with each copy protected (SRTP) and sent by a small C addon
-// (bench/native-srtp, built on first use with node-gyp) instead of werift's JavaScript SRTP and
+// (bench/native-srtp, native-addon.ts) instead of werift's JavaScript SRTP and
 // UDP: the session keys werift's DTLS derived, on the socket werift's ICE nominated. What a
 // native egress under werift's ICE/DTLS would cost; the SFU does not use it.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { OPUS_PT, VP8_PT, writeRtp } from '@conclave/rtc';
+import { loadNativeAddon } from './native-addon.js';
 import { serve, str } from './sfu-rpc.js';
 import { answerPublish, counters, loopStats, weriftSubscriber, type WeriftSubscriber } from './sfu-loop.js';
 
-interface Addon {
-  context(key: Buffer, salt: Buffer): object;
-  send(ctx: object, fd: number, ip: number, port: number, rtp: Buffer, roc: number): number;
-}
-
-function loadAddon(): Addon {
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'native-srtp');
-  const built = join(dir, 'build', 'Release', 'srtp_send.node');
-  if (!existsSync(built)) {
-    // Offline: the headers of the running Node (its prefix's include/node), not a download.
-    const gyp = join(
-      dirname(process.execPath),
-      '..',
-      'lib',
-      'node_modules',
-      'npm',
-      'node_modules',
-      'node-gyp',
-      'bin',
-      'node-gyp.js',
-    );
-    execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${join(dirname(process.execPath), '..')}`], {
-      cwd: dir,
-      stdio: 'ignore',
-    });
-  }
-  return createRequire(import.meta.url)(built) as Addon;
-}
-const addon = loadAddon();
+const addon = loadNativeAddon();
 
 /** What the C send needs of one subscriber's connection, read once it is up. */
 interface Egress {

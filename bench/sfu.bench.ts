@@ -10,12 +10,16 @@
 // SFU cost before its native egress), and the floor (a bare Node dgram send of packets of the
 // same sizes to N UDP sinks, sfu-floor.ts). Figures: CPU time of the forwarding process per
 // forwarded packet, and its ratio to the floor and to the 10 µs target. A fourth figure, a bare
-// native forward loop (sfu-native-loop.ts), shows what node-datachannel itself costs. With
-// BENCH_SFU_NATIVE_SRTP=1 a fifth: the spike of a native egress under werift's ICE and DTLS
+// native forward loop (sfu-native-loop.ts), shows what node-datachannel itself costs. Two more
+// floors come from C (the bench's addon, bench/native-srtp, built with node-gyp on first use; it
+// needs a C compiler and the running Node's headers): every copy of a packet in one sendmmsg,
+// without and with SRTP — what the kernel costs, and the least a native SFU would. With
+// BENCH_SFU_NATIVE_SRTP=1 one more: the spike of a native egress under werift's ICE and DTLS
 // (sfu-native-srtp.ts: SRTP and sendto in a C addon, bench/native-srtp, built with node-gyp on
 // first use; it needs a C compiler and the running Node's headers).
 //
 // Environment: BENCH_SFU_N="8,32,64"  BENCH_SFU_WARMUP=30  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
+// BENCH_SFU_PATHS="sfu,old,native,floor,cfloor" (a subset measures only those: for profiling one path)
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { StreamInfo } from '@conclave/protocol';
@@ -31,6 +35,11 @@ const FPS = 30;
 const AUDIO_PER_SEC = 50;
 const TARGET_US = 10;
 const NATIVE_SRTP = process.env.BENCH_SFU_NATIVE_SRTP === '1';
+const PATHS = new Set((process.env.BENCH_SFU_PATHS ?? 'sfu,old,native,floor,cfloor').split(','));
+const skipped: Result = {
+  windows: [],
+  median: { pps: NaN, usPerPacket: NaN, rssMb: NaN, deliveredPerSec: NaN, botCpuPct: NaN },
+};
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -161,11 +170,12 @@ async function runLoop(n: number, entry: string): Promise<Result> {
   }
 }
 
-async function runFloor(n: number): Promise<Result> {
+/** A floor (sfu-floor.ts): `node` (dgram), `c` (one sendmmsg per packet) or `c-srtp`. */
+async function runFloor(n: number, mode: 'node' | 'c' | 'c-srtp'): Promise<Result> {
   const floor = new ChildRpc(here('./sfu-floor.ts'));
   try {
     const ports = await bots.call<number[]>('sinks', n);
-    await floor.call('start', ports, FPS, FRAME_BYTES, AUDIO_PER_SEC);
+    await floor.call('start', ports, FPS, FRAME_BYTES, AUDIO_PER_SEC, mode);
     return await measure(
       () => floor.call<Sample>('stats'),
       (c) => c.sinkPackets,
@@ -212,6 +222,8 @@ async function main(): Promise<void> {
     'native loop µs/pkt',
     ...(NATIVE_SRTP ? ['native SRTP spike µs/pkt'] : []),
     'floor µs/pkt',
+    'C floor',
+    'C+SRTP floor',
     'SFU idle ms/s',
     'SFU RSS MB',
     'frames rx/s',
@@ -220,11 +232,13 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const n of NS) {
-      const ours = await runSfu(sfu, n);
-      const old = await runLoop(n, './sfu-baseline.ts');
-      const native = await runLoop(n, './sfu-native-loop.ts');
+      const ours = PATHS.has('sfu') ? await runSfu(sfu, n) : skipped;
+      const old = PATHS.has('old') ? await runLoop(n, './sfu-baseline.ts') : skipped;
+      const native = PATHS.has('native') ? await runLoop(n, './sfu-native-loop.ts') : skipped;
       const spike = NATIVE_SRTP ? await runLoop(n, './sfu-native-srtp.ts') : undefined;
-      const floor = await runFloor(n);
+      const floor = PATHS.has('floor') ? await runFloor(n, 'node') : skipped;
+      const cFloor = PATHS.has('cfloor') ? await runFloor(n, 'c') : skipped;
+      const cSrtpFloor = PATHS.has('cfloor') ? await runFloor(n, 'c-srtp') : skipped;
       const f = floor.median.usPerPacket;
       const row = [
         String(n),
@@ -240,6 +254,8 @@ async function main(): Promise<void> {
           ? [`${fmt(spike.median.usPerPacket)} (${spike.median.deliveredPerSec.toFixed(0)} frames/s)`]
           : []),
         `${fmt(f)} (${spread(floor)})`,
+        fmt(cFloor.median.usPerPacket),
+        fmt(cSrtpFloor.median.usPerPacket),
         fmt(ours.idleMsPerSec ?? NaN),
         fmt(ours.median.rssMb, 0),
         fmt(ours.median.deliveredPerSec, 0),
@@ -278,6 +294,9 @@ async function main(): Promise<void> {
     );
   console.log(
     'floor: bare Node dgram send of same-size packets to N UDP sinks (sfu-floor.ts). vs 10 µs: ratio to the target (<1 meets it).',
+  );
+  console.log(
+    'C floor: the same copies in one sendmmsg per packet from C (the kernel alone); C+SRTP floor: each copy SRTP-protected first (the least a native SFU spends per copy).',
   );
 }
 

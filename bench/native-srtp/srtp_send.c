@@ -1,12 +1,15 @@
 /*
  * Bench-only spike (issue 14): SRTP protect and send of one RTP packet from C, with the session
  * keys werift's DTLS derived, on the UDP socket werift's ICE nominated. Not used by the SFU:
- * it measures what a native egress would cost (bench/sfu-native-srtp.ts).
+ * it measures what a native egress would cost (bench/sfu-native-srtp.ts). Also the native floors
+ * of bench:sfu (bench/sfu-floor.ts): every copy of a packet sent in one call with sendmmsg,
+ * optionally SRTP-protected first — what the kernel alone, and a C SFU at the least, spend per copy.
  *
  * One profile, the one werift prefers and Chromium and Firefox offer: AEAD_AES_128_GCM
  * (RFC 7714 §8: IV = salt XOR (0, SSRC, ROC, SEQ), the RTP header as AAD, a 16-byte tag).
  * OpenSSL comes from the Node binary (its symbols are exported to addons).
  */
+#define _GNU_SOURCE
 #include <node_api.h>
 #include <openssl/evp.h>
 #include <arpa/inet.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_PACKET 1500
 #define GCM_TAG 16
@@ -72,6 +76,20 @@ static size_t rtp_header_len(const unsigned char *p, size_t len) {
   return h <= len ? h : 0;
 }
 
+/* SRTP-protect an RTP packet with a header of h bytes into out (len + GCM_TAG bytes). */
+static int protect(srtp_ctx *c, const unsigned char *rtp, size_t len, size_t h, uint32_t roc, unsigned char *out) {
+  unsigned char iv[12] = {0, 0, rtp[8], rtp[9], rtp[10], rtp[11], roc >> 24, roc >> 16, roc >> 8, roc, rtp[2], rtp[3]};
+  for (int i = 0; i < 12; i++) iv[i] ^= c->salt[i];
+  int n = 0;
+  memcpy(out, rtp, h);
+  EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
+  EVP_EncryptUpdate(c->cipher, NULL, &n, rtp, (int)h);
+  EVP_EncryptUpdate(c->cipher, out + h, &n, rtp + h, (int)(len - h));
+  EVP_EncryptFinal_ex(c->cipher, out + h + n, &n);
+  EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG, out + len);
+  return (int)len + GCM_TAG;
+}
+
 /* send(ctx, fd, ipv4: number, port: number, rtp: Buffer, roc: number) -> bytes sent (-1: error) */
 static napi_value send_packet(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -96,16 +114,7 @@ static napi_value send_packet(napi_env env, napi_callback_info info) {
     return result;
   }
   unsigned char out[MAX_PACKET];
-  unsigned char iv[12] = {0, 0, rtp[8], rtp[9], rtp[10], rtp[11], roc >> 24, roc >> 16, roc >> 8, roc, rtp[2], rtp[3]};
-  for (int i = 0; i < 12; i++) iv[i] ^= c->salt[i];
-  int n = 0;
-  memcpy(out, rtp, h);
-  EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
-  EVP_EncryptUpdate(c->cipher, NULL, &n, rtp, (int)h);
-  EVP_EncryptUpdate(c->cipher, out + h, &n, rtp + h, (int)(len - h));
-  EVP_EncryptFinal_ex(c->cipher, out + h + n, &n);
-  EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG, out + len);
-  int total = (int)len + GCM_TAG;
+  int total = protect(c, rtp, len, h, roc, out);
   struct sockaddr_in to;
   memset(&to, 0, sizeof to);
   to.sin_family = AF_INET;
@@ -116,12 +125,92 @@ static napi_value send_packet(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#define MAX_FANOUT 128
+
+/* socket() -> the descriptor of a new non-blocking UDP socket bound to 127.0.0.1 (-1: error). */
+static napi_value udp_socket(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+/*
+ * fanout(fd, ports: Uint16Array, rtp: Buffer, ctx?) -> copies sent: one sendmmsg of the packet
+ * to 127.0.0.1 at every port, each copy SRTP-protected (ROC 0) first when a context is given.
+ */
+static napi_value fanout(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  unsigned char *rtp;
+  size_t len, count = 0;
+  void *ports_data = NULL;
+  napi_typedarray_type type;
+  srtp_ctx *c = NULL;
+  bool is_array = false;
+  if (argc >= 2) napi_is_typedarray(env, argv[1], &is_array);
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || !is_array ||
+      napi_get_typedarray_info(env, argv[1], &type, &count, &ports_data, NULL, NULL) != napi_ok ||
+      type != napi_uint16_array || count > MAX_FANOUT || !buffer_arg(env, argv[2], &rtp, &len) ||
+      (argc >= 4 && napi_get_value_external(env, argv[3], (void **)&c) != napi_ok)) {
+    napi_throw_type_error(env, NULL, "fanout(fd, Uint16Array(<=128), rtp, ctx?)");
+    return NULL;
+  }
+  size_t h = rtp_header_len(rtp, len);
+  napi_value result;
+  if (h == 0 || len + GCM_TAG > MAX_PACKET) {
+    napi_create_int32(env, -1, &result);
+    return result;
+  }
+  static unsigned char copies[MAX_FANOUT][MAX_PACKET];
+  static struct sockaddr_in to[MAX_FANOUT];
+  static struct iovec iov[MAX_FANOUT];
+  static struct mmsghdr msgs[MAX_FANOUT];
+  const uint16_t *ports = ports_data;
+  for (size_t i = 0; i < count; i++) {
+    memset(&to[i], 0, sizeof to[i]);
+    to[i].sin_family = AF_INET;
+    to[i].sin_port = htons(ports[i]);
+    to[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (c) {
+      iov[i].iov_base = copies[i];
+      iov[i].iov_len = (size_t)protect(c, rtp, len, h, 0, copies[i]);
+    } else {
+      iov[i].iov_base = rtp;
+      iov[i].iov_len = len;
+    }
+    memset(&msgs[i], 0, sizeof msgs[i]);
+    msgs[i].msg_hdr.msg_name = &to[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof to[i];
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int sent = count ? sendmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT) : 0;
+  napi_create_int32(env, sent, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value f;
   napi_create_function(env, "context", NAPI_AUTO_LENGTH, context, NULL, &f);
   napi_set_named_property(env, exports, "context", f);
   napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_packet, NULL, &f);
   napi_set_named_property(env, exports, "send", f);
+  napi_create_function(env, "socket", NAPI_AUTO_LENGTH, udp_socket, NULL, &f);
+  napi_set_named_property(env, exports, "socket", f);
+  napi_create_function(env, "fanout", NAPI_AUTO_LENGTH, fanout, NULL, &f);
+  napi_set_named_property(env, exports, "fanout", f);
   return exports;
 }
 
