@@ -163,9 +163,27 @@ export async function firefoxWaitFor<A extends unknown[], R>(
 
 /** Waits for the visible element matching `selector`, then clicks it (a real mouse click). */
 export async function firefoxClick(page: Page, selector: string, timeoutMs = 15_000): Promise<void> {
-  const handle = await page.waitForSelector(selector, { visible: true, timeout: timeoutMs });
-  if (!handle) throw new Error(`Firefox: no element ${selector}`);
+  const handle = await visible(page, selector, timeoutMs);
   await handle.click();
+}
+
+/**
+ * The visible element matching `selector`; when it does not come, an error that says what the
+ * page shows instead (its address and the start of its text), not only which selector failed.
+ */
+async function visible(page: Page, selector: string, timeoutMs: number) {
+  try {
+    const handle = await page.waitForSelector(selector, { visible: true, timeout: timeoutMs });
+    if (handle) return handle;
+  } catch (e) {
+    if (!(e instanceof Error && e.name === 'TimeoutError')) throw e;
+  }
+  const shown = await page
+    .evaluate(
+      () => `${location.href}: ${(document.body?.innerText ?? '').replace(/\s+/g, ' ').slice(0, 400)}`,
+    )
+    .catch((e: unknown) => `(the page could not be read: ${String(e)})`);
+  throw new Error(`Firefox: no visible ${selector} after ${timeoutMs} ms; the page shows ${shown}`);
 }
 
 /** Waits for the visible input matching `selector`, replaces its text with `text` by typing. */
@@ -175,8 +193,7 @@ export async function firefoxFill(
   text: string,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const handle = await page.waitForSelector(selector, { visible: true, timeout: timeoutMs });
-  if (!handle) throw new Error(`Firefox: no element ${selector}`);
+  const handle = await visible(page, selector, timeoutMs);
   await handle.evaluate((e) => (e as HTMLInputElement).select());
   await handle.type(text);
 }
@@ -201,13 +218,27 @@ export async function firefoxResize(page: Page, width: number, height: number): 
   );
 }
 
-/** Puppeteer's ARIA selector: the element with this accessible name (and role). */
-export function aria(name: string, role?: string): string {
-  const n = JSON.stringify(name);
-  return `::-p-aria([name=${n}]${role ? `[role="${role}"]` : ''})`;
+/**
+ * A selector for the element with this accessible name and role, as this app names them: a
+ * button by its aria-label or else its text, a textbox by its aria-label or its label (`for`, or
+ * a label around it); under `within` (an XPath of an ancestor) when given. An XPath, evaluated
+ * in the page, and not puppeteer's ARIA selector (`::-p-aria`), which Firefox answers from its
+ * accessibility tree over WebDriver BiDi: on a slow 2-core machine that took 25–28 s for the
+ * pre-join page's fields while its camera preview ran.
+ */
+export function aria(name: string, role: 'button' | 'textbox', within = ''): string {
+  if (name.includes('"')) throw new Error(`aria(): a name with a double quote: ${name}`);
+  const n = `"${name}"`;
+  const test =
+    role === 'button'
+      ? `(self::button or @role="button") and (@aria-label=${n} or (not(@aria-label) and normalize-space(.)=${n}))`
+      : `(self::textarea or self::input[not(@type) or @type="text" or @type="email" or @type="search" or @type="tel" or @type="url"])` +
+        ` and (@aria-label=${n} or @id=//label[normalize-space(.)=${n}]/@for or ancestor::label[normalize-space(.)=${n}])`;
+  return `::-p-xpath(${within}//*[${test}])`;
 }
 
 const CONTROLS = 'nav[aria-label="Meeting controls"]';
+const CONTROLS_XPATH = '//nav[@aria-label="Meeting controls"]';
 
 /** Opens `url`, fills in the name, presses Join; resolves once the room's controls show. */
 export async function firefoxJoin(p: FirefoxParticipant, url: string): Promise<void> {
@@ -226,7 +257,7 @@ export async function firefoxView(p: FirefoxParticipant): Promise<ConclaveTestVi
 
 /** Presses a button of the meeting controls (Chat, Security, Leave…). */
 export async function firefoxControl(p: FirefoxParticipant, name: string): Promise<void> {
-  await firefoxClick(p.page, `${CONTROLS} ${aria(name, 'button')}`);
+  await firefoxClick(p.page, aria(name, 'button', CONTROLS_XPATH));
 }
 
 /** Sends a chat message (the Chat panel must be open). */
