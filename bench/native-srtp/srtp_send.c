@@ -76,6 +76,17 @@ static size_t rtp_header_len(const unsigned char *p, size_t len) {
   return h <= len ? h : 0;
 }
 
+/* The RTP header's length when the packet fits MAX_PACKET once protected; 0 when it does not. */
+static size_t protectable(const unsigned char *rtp, size_t len) {
+  return len + GCM_TAG > MAX_PACKET ? 0 : rtp_header_len(rtp, len);
+}
+
+static napi_value int_value(napi_env env, int32_t v) {
+  napi_value result;
+  napi_create_int32(env, v, &result);
+  return result;
+}
+
 /* SRTP-protect an RTP packet with a header of h bytes into out (len + GCM_TAG bytes). */
 static int protect(srtp_ctx *c, const unsigned char *rtp, size_t len, size_t h, uint32_t roc, unsigned char *out) {
   unsigned char iv[12] = {0, 0, rtp[8], rtp[9], rtp[10], rtp[11], roc >> 24, roc >> 16, roc >> 8, roc, rtp[2], rtp[3]};
@@ -107,12 +118,8 @@ static napi_value send_packet(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "send(ctx, fd, ip, port, rtp, roc)");
     return NULL;
   }
-  size_t h = rtp_header_len(rtp, len);
-  napi_value result;
-  if (h == 0 || len + GCM_TAG > MAX_PACKET) {
-    napi_create_int32(env, -1, &result);
-    return result;
-  }
+  size_t h = protectable(rtp, len);
+  if (h == 0) return int_value(env, -1);
   unsigned char out[MAX_PACKET];
   int total = protect(c, rtp, len, h, roc, out);
   struct sockaddr_in to;
@@ -121,8 +128,7 @@ static napi_value send_packet(napi_env env, napi_callback_info info) {
   to.sin_port = htons((uint16_t)port);
   to.sin_addr.s_addr = htonl(ip);
   ssize_t sent = sendto(fd, out, (size_t)total, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
-  napi_create_int32(env, sent < 0 ? -1 : (int32_t)sent, &result);
-  return result;
+  return int_value(env, sent < 0 ? -1 : (int32_t)sent);
 }
 
 #define MAX_FANOUT 128
@@ -139,14 +145,13 @@ static napi_value udp_socket(napi_env env, napi_callback_info info) {
     close(fd);
     fd = -1;
   }
-  napi_value result;
-  napi_create_int32(env, fd, &result);
-  return result;
+  return int_value(env, fd);
 }
 
 /*
  * fanout(fd, ports: Uint16Array, rtp: Buffer, ctx?) -> copies sent: one sendmmsg of the packet
  * to 127.0.0.1 at every port, each copy SRTP-protected (ROC 0) first when a context is given.
+ * A cost measure only: every copy is protected under the same key and nonce.
  */
 static napi_value fanout(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -167,12 +172,9 @@ static napi_value fanout(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "fanout(fd, Uint16Array(<=128), rtp, ctx?)");
     return NULL;
   }
-  size_t h = rtp_header_len(rtp, len);
-  napi_value result;
-  if (h == 0 || len + GCM_TAG > MAX_PACKET) {
-    napi_create_int32(env, -1, &result);
-    return result;
-  }
+  size_t h = protectable(rtp, len);
+  if (h == 0) return int_value(env, -1);
+  /* Static: N-API calls come on the JavaScript thread only, one at a time. */
   static unsigned char copies[MAX_FANOUT][MAX_PACKET];
   static struct sockaddr_in to[MAX_FANOUT];
   static struct iovec iov[MAX_FANOUT];
@@ -197,8 +199,7 @@ static napi_value fanout(napi_env env, napi_callback_info info) {
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
   int sent = count ? sendmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT) : 0;
-  napi_create_int32(env, sent, &result);
-  return result;
+  return int_value(env, sent);
 }
 
 static napi_value init(napi_env env, napi_value exports) {

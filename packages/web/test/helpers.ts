@@ -113,14 +113,22 @@ export async function expectMediaFlowing(
   timeoutMs = 25_000,
 ): Promise<void> {
   const before = await view(p);
+  // Counted from the lowest reading: getStats' counters start again from 0 when the page's media
+  // connection is replaced (a reconnect), which can happen after `before` was read.
+  const base = new Map(others.map((o) => [o.id, mediaFrom(before, o.id)]));
   await until(
     p,
     `video and audio from ${others.map((o) => o.name).join(', ')}`,
     (v) =>
       others.every((o) => {
-        const a = mediaFrom(before, o.id);
         const b = mediaFrom(v, o.id);
-        return b.videoFrames > a.videoFrames + 10 && b.audioPackets > a.audioPackets + 20;
+        const a = base.get(o.id)!;
+        const low = {
+          videoFrames: Math.min(a.videoFrames, b.videoFrames),
+          audioPackets: Math.min(a.audioPackets, b.audioPackets),
+        };
+        base.set(o.id, low);
+        return b.videoFrames > low.videoFrames + 10 && b.audioPackets > low.audioPackets + 20;
       }),
     timeoutMs,
   );
