@@ -15,9 +15,8 @@ import { num, serve, str } from './sfu-rpc.js';
 const counters = { packetsIn: 0, packetsForwarded: 0 };
 const timers: NodeJS.Timeout[] = [];
 const socket = createSocket('udp4');
-let close = (): void => {
-  socket.close();
-};
+/** The addon's socket in the C modes (-1: none). */
+let cFd = -1;
 
 /** The packet's copies to every port, sent: a function per mode. */
 function sender(mode: string, ports: number[]): (packet: Buffer) => void {
@@ -32,11 +31,7 @@ function sender(mode: string, ports: number[]): (packet: Buffer) => void {
   const addon: NativeAddon = loadNativeAddon();
   const fd = addon.socket();
   if (fd < 0) throw new Error('no socket');
-  const closeNode = close;
-  close = () => {
-    closeNode();
-    closeSync(fd); // the addon's descriptor: Node's fs closes any
-  };
+  cFd = fd;
   const to = Uint16Array.from(ports);
   const ctx = mode === 'c-srtp' ? addon.context(randomBytes(16), randomBytes(12)) : undefined;
   return (packet) => {
@@ -76,6 +71,7 @@ serve({
   },
   close() {
     for (const t of timers.splice(0)) clearInterval(t);
-    close();
+    socket.close();
+    if (cFd >= 0) closeSync(cFd); // the addon's descriptor: Node's fs closes any
   },
 });

@@ -15,8 +15,7 @@
 // needs a C compiler and the running Node's headers): every copy of a packet in one sendmmsg,
 // without and with SRTP — what the kernel costs, and the least a native SFU would. With
 // BENCH_SFU_NATIVE_SRTP=1 one more: the spike of a native egress under werift's ICE and DTLS
-// (sfu-native-srtp.ts: SRTP and sendto in a C addon, bench/native-srtp, built with node-gyp on
-// first use; it needs a C compiler and the running Node's headers).
+// (sfu-native-srtp.ts: SRTP and sendto of each copy in the same addon).
 //
 // Environment: BENCH_SFU_N="8,32,64"  BENCH_SFU_WARMUP=30  BENCH_SFU_SECONDS=10  BENCH_SFU_FRAME_BYTES=1000
 // BENCH_SFU_PATHS="sfu,old,native,floor,cfloor" (a subset measures only those: for profiling one path)

@@ -120,16 +120,18 @@ export async function expectMediaFlowing(
     p,
     `video and audio from ${others.map((o) => o.name).join(', ')}`,
     (v) =>
-      others.every((o) => {
-        const b = mediaFrom(v, o.id);
-        const a = base.get(o.id)!;
-        const low = {
-          videoFrames: Math.min(a.videoFrames, b.videoFrames),
-          audioPackets: Math.min(a.audioPackets, b.audioPackets),
-        };
-        base.set(o.id, low);
-        return b.videoFrames > low.videoFrames + 10 && b.audioPackets > low.audioPackets + 20;
-      }),
+      others
+        .map((o) => {
+          const b = mediaFrom(v, o.id);
+          const a = base.get(o.id)!; // every id was put in above
+          const low = {
+            videoFrames: Math.min(a.videoFrames, b.videoFrames),
+            audioPackets: Math.min(a.audioPackets, b.audioPackets),
+          };
+          base.set(o.id, low); // for every sender on every reading, not only up to the first one short
+          return b.videoFrames > low.videoFrames + 10 && b.audioPackets > low.audioPackets + 20;
+        })
+        .every(Boolean),
     timeoutMs,
   );
 }
